@@ -1,0 +1,213 @@
+//! The records the probes write into the ring buffer, one per event.
+
+use core::mem::size_of;
+
+/// `TASK_COMM_LEN` in the kernel.
+pub const COMM_LEN: usize = 16;
+/// Bytes kept of a path or exec filename, as passed by the caller (`PATH_MAX`).
+pub const PATH_LEN: usize = 4096;
+/// Bytes kept of an exec's arguments, NUL-separated.
+pub const ARGV_LEN: usize = 4096;
+/// Arguments kept of an exec; more are marked with [`FLAG_ARGV_TRUNCATED`].
+pub const ARGC_MAX: u32 = 32;
+/// The deepest stack `bpf_get_stack` returns (`PERF_MAX_STACK_DEPTH`).
+pub const MAX_STACK_DEPTH: usize = 127;
+
+/// What a record describes: the first field of every record.
+pub mod kind {
+    pub const EXEC: u16 = 1;
+    pub const OPEN: u16 = 2;
+    pub const CONNECT: u16 = 3;
+    pub const ACCEPT: u16 = 4;
+    pub const TCP_CLOSE: u16 = 5;
+    pub const EXIT: u16 = 6;
+    pub const FORK: u16 = 7;
+    /// One past the largest kind: the length of per-kind counter arrays.
+    pub const COUNT: u32 = 8;
+}
+
+/// The exec's arguments did not all fit ([`ARGC_MAX`] or [`ARGV_LEN`]).
+pub const FLAG_ARGV_TRUNCATED: u16 = 1 << 0;
+/// The path or filename did not fit in [`PATH_LEN`] bytes.
+pub const FLAG_PATH_TRUNCATED: u16 = 1 << 1;
+/// The path, filename or argv could not be read from the caller's memory.
+pub const FLAG_USER_READ_FAILED: u16 = 1 << 2;
+/// The local address of a socket could not be read (no kernel BTF).
+pub const FLAG_LOCAL_ADDR_UNKNOWN: u16 = 1 << 3;
+/// The byte counters of a TCP session could not be read (no kernel BTF).
+pub const FLAG_BYTES_UNKNOWN: u16 = 1 << 4;
+/// The remote address of a socket could not be read.
+pub const FLAG_REMOTE_ADDR_UNKNOWN: u16 = 1 << 5;
+
+/// The fields every record starts with.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordHeader {
+    /// One of [`kind`].
+    pub kind: u16,
+    /// `FLAG_*` bits.
+    pub flags: u16,
+    pub cpu: u32,
+    /// CLOCK_MONOTONIC nanoseconds when the event completed.
+    pub ts_ns: u64,
+    /// Process id (the kernel's tgid).
+    pub pid: u32,
+    /// Thread id (the kernel's pid).
+    pub tid: u32,
+    /// Process id of the parent; 0 when unknown.
+    pub ppid: u32,
+    pub uid: u32,
+    /// CLOCK_MONOTONIC start time of the process; with `pid` it names one process even when the
+    /// pid is reused. 0 when unknown.
+    pub start_ns: u64,
+    pub comm: [u8; COMM_LEN],
+}
+const _: () = assert!(size_of::<RecordHeader>() == 56);
+
+/// Frames as `bpf_get_stack` wrote them, innermost first.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Stack {
+    /// Bytes written into `frames`; 0 when capture was off; a negative errno when it failed.
+    pub bytes: i32,
+    pub _reserved: u32,
+    pub frames: [u64; MAX_STACK_DEPTH],
+}
+const _: () = assert!(size_of::<Stack>() == 1024);
+
+/// `execve` / `execveat`, captured at the caller's entry and completed at its result.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ExecRecord {
+    pub header: RecordHeader,
+    /// 0 on success, `-errno` on failure.
+    pub ret: i32,
+    /// Arguments kept in `argv`.
+    pub argc: u32,
+    /// Bytes used in `argv`, including each argument's NUL.
+    pub argv_len: u32,
+    /// Bytes used in `filename`, without the NUL.
+    pub filename_len: u32,
+    pub ustack: Stack,
+    pub filename: [u8; PATH_LEN],
+    /// Last, so that the probe's scratch copy can extend it with slack for the verifier.
+    pub argv: [u8; ARGV_LEN],
+}
+const _: () = assert!(size_of::<ExecRecord>() == 56 + 16 + 1024 + PATH_LEN + ARGV_LEN);
+
+/// Which system call opened a file.
+pub mod open_syscall {
+    pub const OPENAT: u32 = 0;
+    pub const OPENAT2: u32 = 1;
+    pub const OPEN: u32 = 2;
+}
+
+/// `openat`, `openat2` and `open`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct OpenRecord {
+    pub header: RecordHeader,
+    /// The new fd, or `-errno`.
+    pub ret: i32,
+    /// The directory fd the path is relative to (`AT_FDCWD` is -100).
+    pub dfd: i32,
+    pub flags: u32,
+    pub mode: u32,
+    /// From the syscall's entry to its exit.
+    pub latency_ns: u64,
+    /// One of [`open_syscall`].
+    pub syscall: u32,
+    /// Bytes used in `path`, without the NUL.
+    pub path_len: u32,
+    pub ustack: Stack,
+    pub path: [u8; PATH_LEN],
+}
+const _: () = assert!(size_of::<OpenRecord>() == 56 + 32 + 1024 + PATH_LEN);
+
+/// The address family values the probes report (`AF_INET`, `AF_INET6`).
+pub const AF_INET: u16 = 2;
+pub const AF_INET6: u16 = 10;
+
+/// Addresses of one TCP connection. IPv4 addresses use the first 4 bytes; ports are host order.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SockAddrs {
+    pub family: u16,
+    pub lport: u16,
+    pub rport: u16,
+    pub _reserved: u16,
+    pub laddr: [u8; 16],
+    pub raddr: [u8; 16],
+}
+const _: () = assert!(size_of::<SockAddrs>() == 40);
+
+/// An outgoing `connect` or an incoming `accept`/`accept4` on a TCP socket.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SockRecord {
+    pub header: RecordHeader,
+    /// connect: 0 or `-errno` (`-EINPROGRESS` when non-blocking); accept: the new fd or `-errno`.
+    pub ret: i32,
+    /// The socket's fd (connect) or the listening fd (accept).
+    pub fd: i32,
+    pub addrs: SockAddrs,
+    pub latency_ns: u64,
+    pub ustack: Stack,
+}
+const _: () = assert!(size_of::<SockRecord>() == 56 + 8 + 40 + 8 + 1024);
+
+/// The end of a TCP session, attributed to the process that connected or accepted it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct TcpCloseRecord {
+    pub header: RecordHeader,
+    pub addrs: SockAddrs,
+    /// From the first state change seen to the close.
+    pub duration_ns: u64,
+    /// Bytes acknowledged by the peer (`tcp_sock.bytes_acked`).
+    pub tx_bytes: u64,
+    /// Bytes received (`tcp_sock.bytes_received`).
+    pub rx_bytes: u64,
+    /// The TCP state the socket left (`TCP_*`).
+    pub oldstate: u32,
+    pub _reserved: u32,
+    pub kstack: Stack,
+}
+const _: () = assert!(size_of::<TcpCloseRecord>() == 56 + 40 + 32 + 1024);
+
+/// A process (not a thread) ended.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ExitRecord {
+    pub header: RecordHeader,
+    /// The wait status: `exit code << 8 | terminating signal`.
+    pub exit_code: i32,
+    pub _reserved: u32,
+    /// From the process's start to its exit; 0 when unknown.
+    pub lifetime_ns: u64,
+    pub ustack: Stack,
+    pub kstack: Stack,
+}
+const _: () = assert!(size_of::<ExitRecord>() == 56 + 16 + 2048);
+
+/// A process created another process (threads are not reported).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ForkRecord {
+    pub header: RecordHeader,
+    pub child_pid: u32,
+    pub _reserved: u32,
+    pub clone_flags: u64,
+    pub ustack: Stack,
+    pub kstack: Stack,
+}
+const _: () = assert!(size_of::<ForkRecord>() == 56 + 16 + 2048);
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: every record is repr(C), Copy, has no padding (sizes pinned above) and no field with
+    // invalid bit patterns, so any byte sequence of the right length is a valid value.
+    unsafe impl aya::Pod for super::RecordHeader {}
+    unsafe impl aya::Pod for super::Stack {}
+    unsafe impl aya::Pod for super::SockAddrs {}
+}

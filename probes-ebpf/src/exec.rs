@@ -1,0 +1,221 @@
+//! `execve` / `execveat`. The filename, argv and the caller's user stack must be read at entry,
+//! while the old image still exists; the record is completed and sent when the result is known:
+//! `sched:sched_process_exec` for a success (it names the thread that called exec, which may
+//! differ from the one that returns), `sys_exit_execve` for a failure.
+
+use core::ffi::c_void;
+
+use aya_ebpf::{
+    helpers::{bpf_probe_read_user, generated::bpf_probe_read_user_str},
+    programs::TracePointContext,
+};
+use ringside_common::{
+    ARGC_MAX, ARGV_LEN, ExecRecord, FLAG_ARGV_TRUNCATED, FLAG_PATH_TRUNCATED,
+    FLAG_USER_READ_FAILED, PATH_LEN, kind,
+};
+
+use crate::{
+    EVENTS, EXEC_PENDING, EXEC_SCRATCH,
+    kernel::{
+        StackKind, capture_stack, config, count_drop, current_ids, fill_header, passes_filter,
+        passes_pid_filter, read_field,
+    },
+};
+
+#[derive(Clone, Copy)]
+pub enum Variant {
+    Execve,
+    Execveat,
+}
+
+/// An exec record followed by slack: each argument is read with a bound of "what is left of
+/// `argv`", and the verifier only accepts that if offset + bound always fits in the value.
+#[repr(C)]
+pub struct ExecScratch {
+    record: ExecRecord,
+    slack: [u8; ARGV_LEN],
+}
+
+#[inline(always)]
+pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
+    let (pid, tid) = current_ids();
+    // The command name changes with the exec, so its filter is applied when the result is sent.
+    if !passes_pid_filter(pid) {
+        return 0;
+    }
+    let tp = &config().tp;
+    let (filename_offset, argv_offset) = match variant {
+        Variant::Execve => (tp.execve_filename, tp.execve_argv),
+        Variant::Execveat => (tp.execveat_filename, tp.execveat_argv),
+    };
+    let filename = read_field::<u64, _>(ctx, filename_offset).unwrap_or(0);
+    let argv = read_field::<u64, _>(ctx, argv_offset).unwrap_or(0);
+    let Some(scratch) = EXEC_SCRATCH.get_ptr_mut(0) else {
+        return 0;
+    };
+    // SAFETY: `scratch` is this CPU's map value, large enough for an ExecScratch; programs do not
+    // migrate between CPUs while running.
+    unsafe {
+        let record = &raw mut (*scratch).record;
+        let mut flags = read_filename(record, filename);
+        flags |= read_argv(scratch, argv);
+        (*record).header.flags = flags;
+        capture_stack(ctx, &raw mut (*record).ustack, StackKind::User);
+        if EXEC_PENDING.insert(tid, &*record, 0).is_err() {
+            count_drop(kind::EXEC);
+        }
+    }
+    0
+}
+
+/// # Safety
+/// `record` must be valid for writes.
+#[inline(always)]
+unsafe fn read_filename(record: *mut ExecRecord, filename: u64) -> u16 {
+    // SAFETY: the destination is the record's own `filename` array and the bound its size.
+    let read = unsafe {
+        bpf_probe_read_user_str(
+            (&raw mut (*record).filename).cast::<c_void>(),
+            PATH_LEN as u32,
+            filename as *const c_void,
+        )
+    };
+    let (len, flags) = match read {
+        n if n <= 0 => (0, FLAG_USER_READ_FAILED),
+        n if n as usize >= PATH_LEN => ((n - 1) as u32, FLAG_PATH_TRUNCATED),
+        n => ((n - 1) as u32, 0),
+    };
+    // SAFETY: as above.
+    unsafe { (*record).filename_len = len };
+    flags
+}
+
+/// Copies up to `ARGC_MAX` arguments, NUL-separated, into `argv`; marks truncation.
+///
+/// # Safety
+/// `scratch` must be valid for writes.
+#[inline(always)]
+unsafe fn read_argv(scratch: *mut ExecScratch, argv: u64) -> u16 {
+    // SAFETY: `base` points into the scratch value; every write below stays within `argv` plus
+    // `slack` because offset < ARGV_LEN and bound <= ARGV_LEN.
+    let base = unsafe { (&raw mut (*scratch).record.argv).cast::<u8>() };
+    let mut offset: usize = 0;
+    let mut argc: u32 = 0;
+    let mut flags = 0;
+    for index in 0..=ARGC_MAX {
+        // SAFETY: bpf_probe_read_user checks the user address and fails instead of faulting.
+        let arg = match unsafe { bpf_probe_read_user((argv + u64::from(index) * 8) as *const u64) }
+        {
+            Ok(0) => break,
+            Ok(arg) => arg,
+            Err(_) => {
+                flags |= FLAG_USER_READ_FAILED;
+                break;
+            }
+        };
+        if index == ARGC_MAX || offset >= ARGV_LEN {
+            flags |= FLAG_ARGV_TRUNCATED;
+            break;
+        }
+        let room = ARGV_LEN - offset;
+        // SAFETY: see above; the helper writes at most `room` bytes and always NUL-terminates.
+        let read = unsafe {
+            bpf_probe_read_user_str(
+                base.add(offset & (ARGV_LEN - 1)).cast::<c_void>(),
+                room as u32,
+                arg as *const c_void,
+            )
+        };
+        if read <= 0 {
+            flags |= FLAG_USER_READ_FAILED;
+            break;
+        }
+        offset += read as usize;
+        argc += 1;
+        if read as usize >= room {
+            flags |= FLAG_ARGV_TRUNCATED;
+            break;
+        }
+    }
+    // SAFETY: plain field stores into the scratch value.
+    unsafe {
+        (*scratch).record.argc = argc;
+        (*scratch).record.argv_len = offset.min(ARGV_LEN) as u32;
+    }
+    flags
+}
+
+/// `sched:sched_process_exec`: the new image runs; send the record its caller started.
+#[inline(always)]
+pub fn succeeded(ctx: &TracePointContext) -> u32 {
+    let Some(old_tid) = read_field::<i32, _>(ctx, config().tp.exec_old_pid) else {
+        return 0;
+    };
+    send(old_tid as u32, 0);
+    0
+}
+
+/// `sys_exit_execve` / `sys_exit_execveat`: only failures are left here; successes were sent by
+/// [`succeeded`], which removed their pending entry.
+#[inline(always)]
+pub fn returned(ctx: &TracePointContext) -> u32 {
+    let (_, tid) = current_ids();
+    let ret = read_field::<i64, _>(ctx, config().tp.sys_exit_ret).unwrap_or(0);
+    if ret < 0 {
+        send(tid, ret as i32);
+    } else {
+        let _ = EXEC_PENDING.remove(tid);
+    }
+    0
+}
+
+#[inline(always)]
+fn send(pending_tid: u32, ret: i32) {
+    let Some(pending) = EXEC_PENDING.get_ptr(pending_tid) else {
+        return;
+    };
+    let (pid, _) = current_ids();
+    if !passes_filter(pid) {
+        let _ = EXEC_PENDING.remove(pending_tid);
+        return;
+    }
+    let Some(mut entry) = EVENTS.reserve::<ExecRecord>(0) else {
+        count_drop(kind::EXEC);
+        let _ = EXEC_PENDING.remove(pending_tid);
+        return;
+    };
+    let record = entry.as_mut_ptr();
+    // SAFETY: `pending` is a map value of exactly one ExecRecord and `record` a reserved slot of
+    // the same size; the header is then rewritten for the task that now runs.
+    unsafe {
+        let copied = copy_record(record, pending);
+        let flags = (*pending).header.flags;
+        if !copied {
+            entry.discard(0);
+            count_drop(kind::EXEC);
+            let _ = EXEC_PENDING.remove(pending_tid);
+            return;
+        }
+        fill_header(&raw mut (*record).header, kind::EXEC, flags);
+        (*record).ret = ret;
+    }
+    entry.submit(0);
+    let _ = EXEC_PENDING.remove(pending_tid);
+}
+
+/// Copies one whole record with a single helper call: a 9 KiB struct copy would not fit the
+/// instruction budget.
+///
+/// # Safety
+/// Both pointers must be valid for `size_of::<ExecRecord>()` bytes.
+#[inline(always)]
+unsafe fn copy_record(dst: *mut ExecRecord, src: *const ExecRecord) -> bool {
+    // SAFETY: guaranteed by the caller; the helper fails instead of faulting.
+    unsafe {
+        aya_ebpf::helpers::generated::bpf_probe_read_kernel(
+            dst.cast::<c_void>(),
+            size_of::<ExecRecord>() as u32,
+            src.cast::<c_void>(),
+        ) == 0
+    }
+}

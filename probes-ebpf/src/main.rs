@@ -1,0 +1,140 @@
+//! ringside's kernel side: tracepoint programs that write one ring-buffer record per event.
+//!
+//! This file holds the maps, the configuration global and one-line entry points; the work lives
+//! in one module per probe family. Field offsets come from userspace (tracefs `format` files and
+//! kernel BTF) because Rust eBPF has no CO-RE relocations.
+#![no_std]
+#![no_main]
+
+mod exec;
+mod kernel;
+mod open;
+mod process;
+mod sock;
+mod tcp;
+
+use aya_ebpf::{
+    bindings::BPF_F_NO_PREALLOC,
+    macros::{map, tracepoint},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
+    programs::TracePointContext,
+};
+use ringside_common::{COMM_LEN, ExecRecord, ProbeConfig, kind};
+
+use crate::{exec::ExecScratch, open::OpenPending, sock::SockPending, tcp::SockOwner};
+
+/// Set by the loader (`override_global`); read through [`kernel::config`].
+#[unsafe(no_mangle)]
+static CONFIG: ProbeConfig = unsafe { core::mem::zeroed() };
+
+/// Every event, one record each. Userspace resizes it (`--ring-size`) before loading.
+#[map]
+static EVENTS: RingBuf = RingBuf::with_byte_size(16 * 1024 * 1024, 0);
+
+/// Records lost, per CPU and per event kind: a full ring buffer or a full pending map.
+#[map]
+static DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(kind::COUNT, 0);
+
+/// `FILTER_*` bits at index 0; userspace changes it while the probes run.
+#[map]
+static FILTER_MODE: Array<u32> = Array::with_max_entries(1, 0);
+/// Process ids to trace when `FILTER_PID` is set.
+#[map]
+static FILTER_PIDS: HashMap<u32, u8> = HashMap::with_max_entries(16384, 0);
+/// Command names to trace when `FILTER_COMM` is set.
+#[map]
+static FILTER_COMMS: HashMap<[u8; COMM_LEN], u8> = HashMap::with_max_entries(256, 0);
+
+/// An open in progress, by thread id, from its entry to its exit.
+#[map]
+static OPEN_PENDING: HashMap<u32, OpenPending> = HashMap::with_max_entries(16384, 0);
+/// A connect or accept in progress, by thread id.
+#[map]
+static SOCK_PENDING: HashMap<u32, SockPending> = HashMap::with_max_entries(16384, 0);
+/// An exec in progress, by thread id: argv must be read before the old image is gone.
+/// Values are large, so they are allocated on use.
+#[map]
+static EXEC_PENDING: HashMap<u32, ExecRecord> = HashMap::with_max_entries(4096, BPF_F_NO_PREALLOC);
+/// Where an exec record is built: too large for the 512-byte eBPF stack.
+#[map]
+static EXEC_SCRATCH: PerCpuArray<ExecScratch> = PerCpuArray::with_max_entries(1, 0);
+/// Who owns each TCP socket and since when, by `struct sock` address; LRU so that sockets whose
+/// close was never seen cannot fill it.
+#[map]
+static SOCK_OWNERS: LruHashMap<u64, SockOwner> = LruHashMap::with_max_entries(65536, 0);
+
+#[tracepoint]
+pub fn sys_enter_execve(ctx: TracePointContext) -> u32 {
+    exec::enter(&ctx, exec::Variant::Execve)
+}
+#[tracepoint]
+pub fn sys_enter_execveat(ctx: TracePointContext) -> u32 {
+    exec::enter(&ctx, exec::Variant::Execveat)
+}
+#[tracepoint]
+pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
+    exec::succeeded(&ctx)
+}
+#[tracepoint]
+pub fn sys_exit_execve(ctx: TracePointContext) -> u32 {
+    exec::returned(&ctx)
+}
+
+#[tracepoint]
+pub fn sys_enter_openat(ctx: TracePointContext) -> u32 {
+    open::enter(&ctx, open::Variant::Openat)
+}
+#[tracepoint]
+pub fn sys_enter_openat2(ctx: TracePointContext) -> u32 {
+    open::enter(&ctx, open::Variant::Openat2)
+}
+#[tracepoint]
+pub fn sys_enter_open(ctx: TracePointContext) -> u32 {
+    open::enter(&ctx, open::Variant::Open)
+}
+#[tracepoint]
+pub fn sys_exit_open(ctx: TracePointContext) -> u32 {
+    open::exit(&ctx)
+}
+
+#[tracepoint]
+pub fn sys_enter_connect(ctx: TracePointContext) -> u32 {
+    sock::enter(&ctx, sock::Variant::Connect)
+}
+#[tracepoint]
+pub fn sys_enter_accept(ctx: TracePointContext) -> u32 {
+    sock::enter(&ctx, sock::Variant::Accept)
+}
+#[tracepoint]
+pub fn sys_enter_accept4(ctx: TracePointContext) -> u32 {
+    sock::enter(&ctx, sock::Variant::Accept4)
+}
+#[tracepoint]
+pub fn sys_exit_sock(ctx: TracePointContext) -> u32 {
+    sock::exit(&ctx)
+}
+
+#[tracepoint]
+pub fn inet_sock_set_state(ctx: TracePointContext) -> u32 {
+    tcp::state_changed(&ctx)
+}
+
+#[tracepoint]
+pub fn task_newtask(ctx: TracePointContext) -> u32 {
+    process::forked(&ctx)
+}
+#[tracepoint]
+pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
+    process::exited(&ctx)
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    // Unreachable in a verified program: the verifier rejects any path that could get here.
+    loop {}
+}
+
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";

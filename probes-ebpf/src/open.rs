@@ -1,0 +1,144 @@
+//! `openat`, `openat2` and `open`: arguments kept at entry, one record at exit with the result,
+//! the latency, the path as the caller passed it and the caller's user stack.
+
+use core::ffi::c_void;
+
+use aya_ebpf::{helpers::generated::bpf_probe_read_user_str, programs::TracePointContext};
+use ringside_common::{
+    FLAG_PATH_TRUNCATED, FLAG_USER_READ_FAILED, OpenRecord, PATH_LEN, kind, open_syscall,
+};
+
+use crate::{
+    EVENTS, OPEN_PENDING,
+    kernel::{
+        StackKind, capture_stack, config, count_drop, current_ids, fill_header, now_ns,
+        passes_filter, read_field,
+    },
+};
+
+/// `AT_FDCWD`: what `open` resolves relative to.
+const AT_FDCWD: i32 = -100;
+
+#[derive(Clone, Copy)]
+pub enum Variant {
+    Openat,
+    Openat2,
+    Open,
+}
+
+/// What the entry saw, kept until the exit.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct OpenPending {
+    ts_ns: u64,
+    filename: u64,
+    dfd: i32,
+    flags: u32,
+    mode: u32,
+    syscall: u32,
+}
+
+/// `struct open_how`, the head of openat2's third argument.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+}
+
+#[inline(always)]
+pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
+    let (pid, tid) = current_ids();
+    if !passes_filter(pid) {
+        return 0;
+    }
+    let Some(pending) = read_arguments(ctx, variant) else {
+        return 0;
+    };
+    if OPEN_PENDING.insert(tid, pending, 0).is_err() {
+        count_drop(kind::OPEN);
+    }
+    0
+}
+
+#[inline(always)]
+fn read_arguments(ctx: &TracePointContext, variant: Variant) -> Option<OpenPending> {
+    let tp = &config().tp;
+    let (dfd, filename, flags, mode, syscall) = match variant {
+        Variant::Openat => (
+            read_field::<u64, _>(ctx, tp.openat_dfd)? as i32,
+            read_field::<u64, _>(ctx, tp.openat_filename)?,
+            read_field::<u64, _>(ctx, tp.openat_flags)?,
+            read_field::<u64, _>(ctx, tp.openat_mode)?,
+            open_syscall::OPENAT,
+        ),
+        Variant::Openat2 => {
+            let how_ptr = read_field::<u64, _>(ctx, tp.openat2_how)?;
+            // SAFETY: bpf_probe_read_user checks the user address and fails instead of faulting.
+            let how = unsafe { aya_ebpf::helpers::bpf_probe_read_user(how_ptr as *const OpenHow) }
+                .unwrap_or(OpenHow { flags: 0, mode: 0 });
+            (
+                read_field::<u64, _>(ctx, tp.openat2_dfd)? as i32,
+                read_field::<u64, _>(ctx, tp.openat2_filename)?,
+                how.flags,
+                how.mode,
+                open_syscall::OPENAT2,
+            )
+        }
+        Variant::Open => (
+            AT_FDCWD,
+            read_field::<u64, _>(ctx, tp.open_filename)?,
+            read_field::<u64, _>(ctx, tp.open_flags)?,
+            read_field::<u64, _>(ctx, tp.open_mode)?,
+            open_syscall::OPEN,
+        ),
+    };
+    Some(OpenPending {
+        ts_ns: now_ns(),
+        filename,
+        dfd,
+        flags: flags as u32,
+        mode: mode as u32,
+        syscall,
+    })
+}
+
+#[inline(always)]
+pub fn exit(ctx: &TracePointContext) -> u32 {
+    let (_, tid) = current_ids();
+    // SAFETY: the value is copied out at once; only this thread writes its own entry.
+    let Some(pending) = (unsafe { OPEN_PENDING.get(tid) }).copied() else {
+        return 0;
+    };
+    let _ = OPEN_PENDING.remove(tid);
+    let ret = read_field::<i64, _>(ctx, config().tp.sys_exit_ret).unwrap_or(0);
+
+    let Some(mut entry) = EVENTS.reserve::<OpenRecord>(0) else {
+        count_drop(kind::OPEN);
+        return 0;
+    };
+    let record = entry.as_mut_ptr();
+    // SAFETY: `record` points to a reserved ring-buffer slot of size_of::<OpenRecord>() bytes,
+    // written field by field; the string read is bounded by the size of `path`.
+    unsafe {
+        let path = (&raw mut (*record).path).cast::<c_void>();
+        let read =
+            bpf_probe_read_user_str(path, PATH_LEN as u32, pending.filename as *const c_void);
+        let flags = match read {
+            n if n < 0 => FLAG_USER_READ_FAILED,
+            n if n as usize >= PATH_LEN => FLAG_PATH_TRUNCATED,
+            _ => 0,
+        };
+        fill_header(&raw mut (*record).header, kind::OPEN, flags);
+        (*record).path_len = if read > 0 { (read - 1) as u32 } else { 0 };
+        (*record).ret = ret as i32;
+        (*record).dfd = pending.dfd;
+        (*record).flags = pending.flags;
+        (*record).mode = pending.mode;
+        (*record).latency_ns = (*record).header.ts_ns.saturating_sub(pending.ts_ns);
+        (*record).syscall = pending.syscall;
+        capture_stack(ctx, &raw mut (*record).ustack, StackKind::User);
+    }
+    entry.submit(0);
+    0
+}

@@ -1,0 +1,287 @@
+//! TCP `connect` and `accept`/`accept4`: arguments kept at entry, one record at exit with the
+//! result, both addresses and the caller's user stack.
+//!
+//! The remote address of a connect comes from the caller's sockaddr; everything else is read from
+//! the socket itself (fd table -> file -> socket -> sock), with offsets from kernel BTF.
+
+use aya_ebpf::{helpers::bpf_probe_read_user, programs::TracePointContext};
+use ringside_common::{
+    AF_INET, AF_INET6, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_REMOTE_ADDR_UNKNOWN, SockAddrs, SockRecord,
+    kind,
+};
+
+use crate::{
+    EVENTS, SOCK_PENDING,
+    kernel::{
+        StackKind, capture_stack, config, count_drop, current_ids, current_task, fill_header,
+        now_ns, passes_filter, read_field, read_kernel, wanted,
+    },
+    tcp,
+};
+
+const SOCK_STREAM: u16 = 1;
+const EAGAIN: i64 = 11;
+const EBADF: i64 = 9;
+const ENOTSOCK: i64 = 88;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    Connect,
+    Accept,
+    Accept4,
+}
+
+/// What the entry saw, kept until the exit.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SockPending {
+    ts_ns: u64,
+    /// The caller's sockaddr (connect: the destination; accept: where the peer is written).
+    sockaddr: u64,
+    fd: i32,
+    /// `kind::CONNECT` or `kind::ACCEPT`.
+    kind: u16,
+    /// connect: the destination's family, read at entry.
+    family: u16,
+}
+
+#[inline(always)]
+pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
+    let (pid, tid) = current_ids();
+    if !passes_filter(pid) {
+        return 0;
+    }
+    let tp = &config().tp;
+    let (fd_offset, sockaddr_offset, kind) = match variant {
+        Variant::Connect => (tp.connect_fd, tp.connect_uservaddr, kind::CONNECT),
+        Variant::Accept => (tp.accept_fd, tp.accept_sockaddr, kind::ACCEPT),
+        Variant::Accept4 => (tp.accept4_fd, tp.accept4_sockaddr, kind::ACCEPT),
+    };
+    let (Some(fd), Some(sockaddr)) = (
+        read_field::<u64, _>(ctx, fd_offset),
+        read_field::<u64, _>(ctx, sockaddr_offset),
+    ) else {
+        return 0;
+    };
+    // Unix-domain connects are far more common than TCP ones: drop them here, cheaply.
+    let family = if kind == kind::CONNECT {
+        // SAFETY: bpf_probe_read_user checks the user address and fails instead of faulting.
+        let family = unsafe { bpf_probe_read_user(sockaddr as *const u16) }.unwrap_or(0);
+        if family != AF_INET && family != AF_INET6 {
+            return 0;
+        }
+        family
+    } else {
+        0
+    };
+    let pending = SockPending {
+        ts_ns: now_ns(),
+        sockaddr,
+        fd: fd as i32,
+        kind,
+        family,
+    };
+    if SOCK_PENDING.insert(tid, pending, 0).is_err() {
+        count_drop(kind);
+    }
+    0
+}
+
+#[inline(always)]
+pub fn exit(ctx: &TracePointContext) -> u32 {
+    let (_, tid) = current_ids();
+    // SAFETY: the value is copied out at once; only this thread writes its own entry.
+    let Some(pending) = (unsafe { SOCK_PENDING.get(tid) }).copied() else {
+        return 0;
+    };
+    let _ = SOCK_PENDING.remove(tid);
+    let ret = read_field::<i64, _>(ctx, config().tp.sys_exit_ret).unwrap_or(0);
+    if pending.kind == kind::ACCEPT && ret == -EAGAIN {
+        // A non-blocking accept with nothing waiting: no connection, no event.
+        return 0;
+    }
+    let Some(found) = describe(&pending, ret) else {
+        return 0;
+    };
+    let accepted = pending.kind == kind::ACCEPT && ret >= 0 && found.sock != 0;
+    if !wanted(pending.kind) {
+        // Accepts are watched for their TCP sessions' owners even when not reported.
+        if accepted {
+            let mut header = tcp::empty_header();
+            // SAFETY: `header` is a local, valid for writes.
+            unsafe { fill_header(&raw mut header, kind::ACCEPT, 0) };
+            tcp::adopt(found.sock, &header);
+        }
+        return 0;
+    }
+    let Some(mut entry) = EVENTS.reserve::<SockRecord>(0) else {
+        count_drop(pending.kind);
+        return 0;
+    };
+    let record = entry.as_mut_ptr();
+    // SAFETY: `record` points to a reserved ring-buffer slot of size_of::<SockRecord>() bytes,
+    // written field by field.
+    unsafe {
+        fill_header(&raw mut (*record).header, pending.kind, found.flags);
+        (*record).ret = ret as i32;
+        (*record).fd = pending.fd;
+        (*record).addrs = found.addrs;
+        (*record).latency_ns = (*record).header.ts_ns.saturating_sub(pending.ts_ns);
+        capture_stack(ctx, &raw mut (*record).ustack, StackKind::User);
+        if accepted {
+            tcp::adopt(found.sock, &(*record).header);
+        }
+    }
+    entry.submit(0);
+    0
+}
+
+/// What the exit learned about the connection.
+struct Found {
+    addrs: SockAddrs,
+    flags: u16,
+    /// The `struct sock *`, 0 when unknown.
+    sock: u64,
+}
+
+/// Addresses of the connection, or `None` when it is not a TCP connection over IP.
+#[inline(always)]
+fn describe(pending: &SockPending, ret: i64) -> Option<Found> {
+    let mut addrs = SockAddrs {
+        family: pending.family,
+        lport: 0,
+        rport: 0,
+        _reserved: 0,
+        laddr: [0; 16],
+        raddr: [0; 16],
+    };
+    let mut flags = 0;
+    // Which socket to look at: connect's, the accepted one, or (failed accept) the listener.
+    let fd = if pending.kind == kind::ACCEPT && ret >= 0 {
+        ret as i32
+    } else {
+        pending.fd
+    };
+    let sock = if ret == -EBADF || ret == -ENOTSOCK {
+        None
+    } else {
+        stream_sock_of_fd(fd)
+    };
+    match sock {
+        Some(Socket { sock, stream }) => {
+            if !stream {
+                return None;
+            }
+            read_sock_addrs(sock, &mut addrs)?;
+            if pending.kind == kind::CONNECT {
+                // The destination as asked; the sock only knows it once the connect went ahead.
+                read_user_remote(pending.sockaddr, &mut addrs);
+            } else if ret < 0 {
+                // A failed accept has no peer; what was read is the listener's own address.
+                addrs.raddr = [0; 16];
+                addrs.rport = 0;
+                flags |= FLAG_REMOTE_ADDR_UNKNOWN;
+            }
+            Some(Found { addrs, flags, sock })
+        }
+        None => {
+            // No BTF (or not a socket): fall back to what the caller's sockaddr says.
+            flags |= FLAG_LOCAL_ADDR_UNKNOWN;
+            if pending.kind == kind::ACCEPT {
+                if ret < 0 || pending.sockaddr == 0 {
+                    return None;
+                }
+                // SAFETY: bpf_probe_read_user checks the user address.
+                addrs.family =
+                    unsafe { bpf_probe_read_user(pending.sockaddr as *const u16) }.ok()?;
+            }
+            if addrs.family != AF_INET && addrs.family != AF_INET6 {
+                return None;
+            }
+            if !read_user_remote(pending.sockaddr, &mut addrs) {
+                flags |= FLAG_REMOTE_ADDR_UNKNOWN;
+            }
+            Some(Found {
+                addrs,
+                flags,
+                sock: 0,
+            })
+        }
+    }
+}
+
+struct Socket {
+    sock: u64,
+    stream: bool,
+}
+
+/// `current->files->fdt->fd[fd]->private_data` as a `struct socket`, and its `sk`.
+#[inline(always)]
+fn stream_sock_of_fd(fd: i32) -> Option<Socket> {
+    let k = &config().kernel;
+    let files = read_kernel::<u64>(current_task(), k.task_files)?;
+    let fdt = read_kernel::<u64>(files, k.files_fdt)?;
+    let max_fds = read_kernel::<u32>(fdt, k.fdtable_max_fds)?;
+    if fd < 0 || fd as u32 >= max_fds {
+        return None;
+    }
+    let fds = read_kernel::<u64>(fdt, k.fdtable_fd)?;
+    let file = read_kernel::<u64>(fds, fd as u32 * 8)?;
+    let socket = read_kernel::<u64>(file, k.file_private_data)?;
+    let socket_type = read_kernel::<u16>(socket, k.socket_type)?;
+    let sock = read_kernel::<u64>(socket, k.socket_sk)?;
+    Some(Socket {
+        sock,
+        stream: socket_type == SOCK_STREAM,
+    })
+}
+
+/// Both ends as the socket knows them; `None` when it is not an IP socket.
+#[inline(always)]
+fn read_sock_addrs(sock: u64, addrs: &mut SockAddrs) -> Option<()> {
+    let k = &config().kernel;
+    let family = read_kernel::<u16>(sock, k.sk_family)?;
+    addrs.family = family;
+    addrs.lport = read_kernel::<u16>(sock, k.sk_num)?;
+    addrs.rport = u16::from_be(read_kernel::<u16>(sock, k.sk_dport)?);
+    if family == AF_INET {
+        let local = read_kernel::<[u8; 4]>(sock, k.sk_rcv_saddr)?;
+        let remote = read_kernel::<[u8; 4]>(sock, k.sk_daddr)?;
+        addrs.laddr[..4].copy_from_slice(&local);
+        addrs.raddr[..4].copy_from_slice(&remote);
+    } else if family == AF_INET6 {
+        addrs.laddr = read_kernel::<[u8; 16]>(sock, k.sk_v6_rcv_saddr)?;
+        addrs.raddr = read_kernel::<[u8; 16]>(sock, k.sk_v6_daddr)?;
+    } else {
+        return None;
+    }
+    Some(())
+}
+
+/// The address in a caller's `sockaddr_in` / `sockaddr_in6`; false when unreadable.
+#[inline(always)]
+fn read_user_remote(sockaddr: u64, addrs: &mut SockAddrs) -> bool {
+    if sockaddr == 0 {
+        return false;
+    }
+    let user = |offset: u64| sockaddr + offset;
+    // SAFETY: bpf_probe_read_user checks each user address and fails instead of faulting.
+    unsafe {
+        let Ok(port) = bpf_probe_read_user(user(2) as *const u16) else {
+            return false;
+        };
+        addrs.rport = u16::from_be(port);
+        if addrs.family == AF_INET {
+            match bpf_probe_read_user(user(4) as *const [u8; 4]) {
+                Ok(address) => addrs.raddr[..4].copy_from_slice(&address),
+                Err(_) => return false,
+            }
+        } else {
+            match bpf_probe_read_user(user(8) as *const [u8; 16]) {
+                Ok(address) => addrs.raddr = address,
+                Err(_) => return false,
+            }
+        }
+    }
+    true
+}

@@ -1,0 +1,190 @@
+//! TCP sessions from `sock:inet_sock_set_state`: when a socket is born its owner and start are
+//! kept; when it closes, one record with its duration and byte counts goes to the owner.
+//!
+//! State changes often run in softirq context, where the current task is unrelated, so the owner
+//! is taken where the process is known: the connect (SYN_SENT runs in the caller) or the accept
+//! (see [`adopt`]).
+
+use aya_ebpf::programs::TracePointContext;
+use ringside_common::{
+    AF_INET, COMM_LEN, FLAG_BYTES_UNKNOWN, RecordHeader, SockAddrs, TcpCloseRecord, kind,
+};
+
+use crate::{
+    EVENTS, SOCK_OWNERS,
+    kernel::{
+        StackKind, capture_stack, config, count_drop, current_ids, fill_header, now_ns,
+        passes_filter, passes_filter_for, read_field, read_kernel,
+    },
+};
+
+const IPPROTO_TCP: u16 = 6;
+const TCP_ESTABLISHED: i32 = 1;
+const TCP_SYN_SENT: i32 = 2;
+const TCP_SYN_RECV: i32 = 3;
+const TCP_CLOSE: i32 = 7;
+
+/// Who a socket belongs to and since when.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SockOwner {
+    born_ns: u64,
+    start_ns: u64,
+    /// 0 until an accept adopts a passively opened socket.
+    pid: u32,
+    tid: u32,
+    ppid: u32,
+    uid: u32,
+    comm: [u8; COMM_LEN],
+}
+
+#[inline(always)]
+pub fn state_changed(ctx: &TracePointContext) -> u32 {
+    let tp = &config().tp;
+    if read_field::<u16, _>(ctx, tp.inet_protocol) != Some(IPPROTO_TCP) {
+        return 0;
+    }
+    let (Some(sock), Some(oldstate), Some(newstate)) = (
+        read_field::<u64, _>(ctx, tp.inet_skaddr),
+        read_field::<i32, _>(ctx, tp.inet_oldstate),
+        read_field::<i32, _>(ctx, tp.inet_newstate),
+    ) else {
+        return 0;
+    };
+    match newstate {
+        TCP_SYN_SENT => connecting(sock),
+        TCP_ESTABLISHED if oldstate == TCP_SYN_RECV => born_passive(sock),
+        TCP_CLOSE => closed(ctx, sock, oldstate),
+        _ => {}
+    }
+    0
+}
+
+/// An active open runs in the connecting process: it is the owner.
+#[inline(always)]
+fn connecting(sock: u64) {
+    let (pid, _) = current_ids();
+    if !passes_filter(pid) {
+        return;
+    }
+    let mut header = empty_header();
+    // SAFETY: `header` is a local, valid for writes.
+    unsafe { fill_header(&raw mut header, kind::CONNECT, 0) };
+    let owner = owner_from(&header, header.ts_ns);
+    let _ = SOCK_OWNERS.insert(sock, owner, 0);
+}
+
+/// A passive open completes in softirq: start the clock, the owner comes with the accept.
+#[inline(always)]
+fn born_passive(sock: u64) {
+    let mut owner = owner_from(&empty_header(), now_ns());
+    owner.pid = 0;
+    let _ = SOCK_OWNERS.insert(sock, owner, 0);
+}
+
+/// Called by a successful accept with the new socket and the accepting process.
+#[inline(always)]
+pub fn adopt(sock: u64, header: &RecordHeader) {
+    // SAFETY: the value is copied out at once.
+    let born_ns = unsafe { SOCK_OWNERS.get(sock) }.map_or(header.ts_ns, |owner| owner.born_ns);
+    let _ = SOCK_OWNERS.insert(sock, owner_from(header, born_ns), 0);
+}
+
+#[inline(always)]
+fn closed(ctx: &TracePointContext, sock: u64, oldstate: i32) {
+    // SAFETY: the value is copied out at once.
+    let Some(owner) = (unsafe { SOCK_OWNERS.get(sock) }).copied() else {
+        return;
+    };
+    let _ = SOCK_OWNERS.remove(sock);
+    if owner.pid == 0 || !passes_filter_for(owner.pid, &owner.comm) {
+        return;
+    }
+    let Some(mut entry) = EVENTS.reserve::<TcpCloseRecord>(0) else {
+        count_drop(kind::TCP_CLOSE);
+        return;
+    };
+    let record = entry.as_mut_ptr();
+    let k = &config().kernel;
+    let tx = read_kernel::<u64>(sock, k.tcp_bytes_acked);
+    let rx = read_kernel::<u64>(sock, k.tcp_bytes_received);
+    let flags = if tx.is_some() && rx.is_some() {
+        0
+    } else {
+        FLAG_BYTES_UNKNOWN
+    };
+    // SAFETY: `record` points to a reserved ring-buffer slot of size_of::<TcpCloseRecord>()
+    // bytes, written field by field.
+    unsafe {
+        fill_header(&raw mut (*record).header, kind::TCP_CLOSE, flags);
+        let header = &raw mut (*record).header;
+        (*header).pid = owner.pid;
+        (*header).tid = owner.tid;
+        (*header).ppid = owner.ppid;
+        (*header).uid = owner.uid;
+        (*header).start_ns = owner.start_ns;
+        (*header).comm = owner.comm;
+        (*record).addrs = addresses(ctx);
+        (*record).duration_ns = (*header).ts_ns.saturating_sub(owner.born_ns);
+        (*record).tx_bytes = tx.unwrap_or(0);
+        (*record).rx_bytes = rx.unwrap_or(0);
+        (*record).oldstate = oldstate as u32;
+        (*record)._reserved = 0;
+        capture_stack(ctx, &raw mut (*record).kstack, StackKind::Kernel);
+    }
+    entry.submit(0);
+}
+
+/// The connection's ends from the tracepoint record (ports there are host order already).
+#[inline(always)]
+fn addresses(ctx: &TracePointContext) -> SockAddrs {
+    let tp = &config().tp;
+    let family = read_field::<u16, _>(ctx, tp.inet_family).unwrap_or(0);
+    let mut addrs = SockAddrs {
+        family,
+        lport: read_field::<u16, _>(ctx, tp.inet_sport).unwrap_or(0),
+        rport: read_field::<u16, _>(ctx, tp.inet_dport).unwrap_or(0),
+        _reserved: 0,
+        laddr: [0; 16],
+        raddr: [0; 16],
+    };
+    if family == AF_INET {
+        let local = read_field::<[u8; 4], _>(ctx, tp.inet_saddr).unwrap_or([0; 4]);
+        let remote = read_field::<[u8; 4], _>(ctx, tp.inet_daddr).unwrap_or([0; 4]);
+        addrs.laddr[..4].copy_from_slice(&local);
+        addrs.raddr[..4].copy_from_slice(&remote);
+    } else {
+        addrs.laddr = read_field::<[u8; 16], _>(ctx, tp.inet_saddr_v6).unwrap_or([0; 16]);
+        addrs.raddr = read_field::<[u8; 16], _>(ctx, tp.inet_daddr_v6).unwrap_or([0; 16]);
+    }
+    addrs
+}
+
+#[inline(always)]
+fn owner_from(header: &RecordHeader, born_ns: u64) -> SockOwner {
+    SockOwner {
+        born_ns,
+        start_ns: header.start_ns,
+        pid: header.pid,
+        tid: header.tid,
+        ppid: header.ppid,
+        uid: header.uid,
+        comm: header.comm,
+    }
+}
+
+#[inline(always)]
+pub fn empty_header() -> RecordHeader {
+    RecordHeader {
+        kind: 0,
+        flags: 0,
+        cpu: 0,
+        ts_ns: 0,
+        pid: 0,
+        tid: 0,
+        ppid: 0,
+        uid: 0,
+        start_ns: 0,
+        comm: [0; COMM_LEN],
+    }
+}

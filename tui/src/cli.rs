@@ -1,0 +1,163 @@
+//! The command line. Doc comments here are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::model::EventKind;
+
+const EXAMPLES: &str = "\
+Examples:
+  sudo ringside --json                          every event as NDJSON until Ctrl-C
+  sudo ringside --json --duration 10 > ev.ndjson
+  sudo ringside --json --pid 4242 --tree        a process and all its descendants
+  sudo ringside --json --comm nginx --events connect,accept,tcp_close
+  sudo ringside --json --events exec | jq -r 'select(.ret < 0) | .filename'
+
+ringside needs root (CAP_BPF and CAP_PERFMON) to load its kernel probes.";
+
+#[derive(Debug, Parser)]
+#[command(name = "ringside", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// Write one JSON object per event to stdout (no TUI), until Ctrl-C or --duration.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS", value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+
+    /// Only events of this process (repeatable). Enforced in the kernel.
+    #[arg(long, value_name = "PID", value_parser = clap::value_parser!(u32).range(1..))]
+    pub pid: Vec<u32>,
+
+    /// With --pid: also every descendant, including ones born later.
+    #[arg(long, requires = "pid")]
+    pub tree: bool,
+
+    /// Only events of processes with this command name (repeatable; the kernel keeps 15 bytes).
+    #[arg(long, value_name = "NAME", value_parser = parse_comm)]
+    pub comm: Vec<String>,
+
+    /// Event types to report, comma-separated [all by default].
+    #[arg(
+        long,
+        value_name = "TYPES",
+        value_delimiter = ',',
+        value_parser = parse_kind,
+        long_help = "Event types to report, comma-separated: exec, open, connect, accept, \
+                     tcp_close, exit, fork [all by default]"
+    )]
+    pub events: Vec<EventKind>,
+
+    /// Size of the kernel ring buffer: a power of two from 64K to 1G (K, M, G suffixes).
+    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_ring_size)]
+    pub ring_size: u32,
+
+    /// Where logs go [default: $XDG_STATE_HOME/ringside/ringside.log].
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+}
+
+fn parse_kind(name: &str) -> Result<EventKind, String> {
+    EventKind::from_name(name.trim()).ok_or_else(|| {
+        let valid: Vec<_> = EventKind::ALL.iter().map(|kind| kind.name()).collect();
+        format!(
+            "unknown event type `{name}`; valid types: {}",
+            valid.join(", ")
+        )
+    })
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 31_536_000.0) {
+        return Err(format!(
+            "{text} is out of range: give 0 < SECS <= 31536000 (a year)"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+fn parse_comm(name: &str) -> Result<String, String> {
+    if name.is_empty() || name.contains('\0') {
+        return Err("a command name must be non-empty and have no NUL byte".into());
+    }
+    Ok(name.to_owned())
+}
+
+const MIN_RING: u64 = 64 * 1024;
+const MAX_RING: u64 = 1024 * 1024 * 1024;
+
+fn parse_ring_size(text: &str) -> Result<u32, String> {
+    let trimmed = text.trim().trim_end_matches("iB").trim_end_matches('B');
+    let (digits, unit) = match trimmed.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => trimmed.split_at(at),
+        None => (trimmed, ""),
+    };
+    let multiplier: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "`{text}`: use a number of bytes with K, M or G, e.g. 16M"
+            ));
+        }
+    };
+    let bytes = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| format!("`{text}` is not a size, e.g. 16M"))?;
+    if !(MIN_RING..=MAX_RING).contains(&bytes) || !bytes.is_power_of_two() {
+        return Err(format!("{text} is not a power of two from 64K to 1G"));
+    }
+    u32::try_from(bytes).map_err(|_| format!("{text} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn ring_sizes() {
+        assert_eq!(parse_ring_size("16M"), Ok(16 << 20));
+        assert_eq!(parse_ring_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_ring_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_ring_size("1048576"), Ok(1 << 20));
+        for bad in ["3M", "32K", "2G", "lots", "", "16Q", "99999999999999999999"] {
+            assert!(parse_ring_size(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn event_lists_and_their_errors() {
+        let cli = Cli::try_parse_from(["ringside", "--events", "exec,tcp_close"]).unwrap();
+        assert_eq!(cli.events, vec![EventKind::Exec, EventKind::TcpClose]);
+        let error = Cli::try_parse_from(["ringside", "--events", "exec,bogus"]).unwrap_err();
+        assert!(
+            error.to_string().contains("valid types: exec, open"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn invalid_values_are_rejected_with_the_valid_range() {
+        let zero_pid = Cli::try_parse_from(["ringside", "--pid", "0"]).unwrap_err();
+        assert!(zero_pid.to_string().contains("1.."), "{zero_pid}");
+        let duration = Cli::try_parse_from(["ringside", "--duration", "0"]).unwrap_err();
+        assert!(duration.to_string().contains("out of range"), "{duration}");
+        let tree = Cli::try_parse_from(["ringside", "--tree"]).unwrap_err();
+        assert!(tree.to_string().contains("--pid"), "{tree}");
+    }
+}

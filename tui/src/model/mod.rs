@@ -1,0 +1,6 @@
+//! Domain types: what ringside knows about events and processes. No I/O, no rendering.
+
+pub mod event;
+pub mod names;
+
+pub use event::{Event, EventKind};

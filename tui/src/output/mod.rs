@@ -1,0 +1,3 @@
+//! What ringside writes for other programs: NDJSON.
+
+pub mod json;

@@ -1,0 +1,152 @@
+//! Which program attaches to which tracepoint, and which event kinds each one serves.
+
+use std::collections::BTreeSet;
+
+use crate::model::EventKind;
+
+pub struct Attachment {
+    pub program: &'static str,
+    pub category: &'static str,
+    pub tracepoint: &'static str,
+    /// Attach when any of these kinds is wanted.
+    pub serves: &'static [EventKind],
+    /// Attach whatever is wanted: bookkeeping other probes rely on.
+    pub always: bool,
+}
+
+const fn serving(
+    program: &'static str,
+    category: &'static str,
+    tracepoint: &'static str,
+    serves: &'static [EventKind],
+) -> Attachment {
+    Attachment {
+        program,
+        category,
+        tracepoint,
+        serves,
+        always: false,
+    }
+}
+
+use EventKind::{Accept, Connect, Exec, Exit, Fork, Open, TcpClose};
+
+pub const ATTACHMENTS: &[Attachment] = &[
+    serving("sys_enter_execve", "syscalls", "sys_enter_execve", &[Exec]),
+    serving(
+        "sys_enter_execveat",
+        "syscalls",
+        "sys_enter_execveat",
+        &[Exec],
+    ),
+    serving("sched_process_exec", "sched", "sched_process_exec", &[Exec]),
+    serving("sys_exit_execve", "syscalls", "sys_exit_execve", &[Exec]),
+    serving("sys_exit_execve", "syscalls", "sys_exit_execveat", &[Exec]),
+    serving("sys_enter_openat", "syscalls", "sys_enter_openat", &[Open]),
+    serving(
+        "sys_enter_openat2",
+        "syscalls",
+        "sys_enter_openat2",
+        &[Open],
+    ),
+    serving("sys_enter_open", "syscalls", "sys_enter_open", &[Open]),
+    serving("sys_exit_open", "syscalls", "sys_exit_openat", &[Open]),
+    serving("sys_exit_open", "syscalls", "sys_exit_openat2", &[Open]),
+    serving("sys_exit_open", "syscalls", "sys_exit_open", &[Open]),
+    serving(
+        "sys_enter_connect",
+        "syscalls",
+        "sys_enter_connect",
+        &[Connect],
+    ),
+    serving("sys_exit_sock", "syscalls", "sys_exit_connect", &[Connect]),
+    // Accepts name the owners of passively opened TCP sessions.
+    serving(
+        "sys_enter_accept",
+        "syscalls",
+        "sys_enter_accept",
+        &[Accept, TcpClose],
+    ),
+    serving(
+        "sys_enter_accept4",
+        "syscalls",
+        "sys_enter_accept4",
+        &[Accept, TcpClose],
+    ),
+    serving(
+        "sys_exit_sock",
+        "syscalls",
+        "sys_exit_accept",
+        &[Accept, TcpClose],
+    ),
+    serving(
+        "sys_exit_sock",
+        "syscalls",
+        "sys_exit_accept4",
+        &[Accept, TcpClose],
+    ),
+    serving(
+        "inet_sock_set_state",
+        "sock",
+        "inet_sock_set_state",
+        &[TcpClose],
+    ),
+    // New processes join a traced tree here, so it attaches for `--tree` too.
+    serving("task_newtask", "task", "task_newtask", &[Fork]),
+    // Exits clean up per-thread state and the pid filter.
+    Attachment {
+        program: "sched_process_exit",
+        category: "sched",
+        tracepoint: "sched_process_exit",
+        serves: &[Exit],
+        always: true,
+    },
+];
+
+/// The attachments needed for these kinds (and tree tracking).
+pub fn needed(
+    wanted: &BTreeSet<EventKind>,
+    tree: bool,
+) -> impl Iterator<Item = &'static Attachment> {
+    let wanted = wanted.clone();
+    ATTACHMENTS.iter().filter(move |a| {
+        a.always
+            || a.serves.iter().any(|kind| wanted.contains(kind))
+            || (tree && a.program == "task_newtask")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn programs(wanted: &[EventKind], tree: bool) -> BTreeSet<&'static str> {
+        let wanted = wanted.iter().copied().collect();
+        needed(&wanted, tree).map(|a| a.program).collect()
+    }
+
+    #[test]
+    fn tcp_close_alone_still_watches_accepts_for_owners() {
+        let set = programs(&[TcpClose], false);
+        assert!(set.contains("inet_sock_set_state"));
+        assert!(set.contains("sys_exit_sock"));
+        assert!(!set.contains("sys_enter_connect"));
+    }
+
+    #[test]
+    fn tree_tracking_needs_new_tasks_even_without_fork_events() {
+        assert!(!programs(&[Open], false).contains("task_newtask"));
+        assert!(programs(&[Open], true).contains("task_newtask"));
+        assert!(programs(&[Open], false).contains("sched_process_exit"));
+    }
+
+    #[test]
+    fn every_kind_is_served() {
+        for kind in EventKind::ALL {
+            assert!(
+                ATTACHMENTS.iter().any(|a| a.serves.contains(&kind)),
+                "{kind:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The part of a filter the kernel enforces: a pid set (optionally following the process tree)
+//! and a command-name set, written into the probes' maps.
+
+use anyhow::Context as _;
+use aya::Ebpf;
+use aya::maps::{Array, HashMap, MapData};
+use ringside_common::{COMM_LEN, FILTER_COMM, FILTER_PID, FILTER_TREE};
+
+use crate::procfs;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KernelFilter {
+    pub pids: Vec<u32>,
+    /// Descendants of `pids` (now and later) are traced too.
+    pub tree: bool,
+    pub comms: Vec<String>,
+}
+
+impl KernelFilter {
+    fn mode(&self) -> u32 {
+        let mut mode = 0;
+        if !self.pids.is_empty() {
+            mode |= FILTER_PID;
+            if self.tree {
+                mode |= FILTER_TREE;
+            }
+        }
+        if !self.comms.is_empty() {
+            mode |= FILTER_COMM;
+        }
+        mode
+    }
+}
+
+/// The kernel's `comm` for a name: at most 15 bytes and a NUL, as the kernel truncates.
+pub fn comm_key(name: &str) -> [u8; COMM_LEN] {
+    let mut key = [0; COMM_LEN];
+    let bytes = name.as_bytes();
+    let len = bytes.len().min(COMM_LEN - 1);
+    key[..len].copy_from_slice(&bytes[..len]);
+    key
+}
+
+/// Writes the sets, then the mode, so the probes never see a mode without its set.
+pub fn apply(ebpf: &mut Ebpf, filter: &KernelFilter) -> anyhow::Result<()> {
+    let mut pids: HashMap<&mut MapData, u32, u8> = HashMap::try_from(
+        ebpf.map_mut("FILTER_PIDS")
+            .context("probe map FILTER_PIDS")?,
+    )?;
+    let roots = filter.pids.clone();
+    let mut traced = roots.clone();
+    if filter.tree {
+        traced.extend(procfs::descendants(&roots, &procfs::parent_links()));
+    }
+    for pid in traced {
+        pids.insert(pid, 1, 0)
+            .context("adding a pid to the kernel filter")?;
+    }
+    let mut comms: HashMap<&mut MapData, [u8; COMM_LEN], u8> = HashMap::try_from(
+        ebpf.map_mut("FILTER_COMMS")
+            .context("probe map FILTER_COMMS")?,
+    )?;
+    for name in &filter.comms {
+        comms
+            .insert(comm_key(name), 1, 0)
+            .context("adding a command name to the kernel filter")?;
+    }
+    let mut mode: Array<&mut MapData, u32> = Array::try_from(
+        ebpf.map_mut("FILTER_MODE")
+            .context("probe map FILTER_MODE")?,
+    )?;
+    mode.set(0, filter.mode(), 0)
+        .context("setting the kernel filter mode")?;
+    Ok(())
+}
+
+/// Children born between the first /proc scan and the probes attaching are found here; later
+/// ones are added by the kernel as they fork.
+pub fn add_late_descendants(ebpf: &mut Ebpf, filter: &KernelFilter) -> anyhow::Result<()> {
+    if !filter.tree || filter.pids.is_empty() {
+        return Ok(());
+    }
+    let mut pids: HashMap<&mut MapData, u32, u8> = HashMap::try_from(
+        ebpf.map_mut("FILTER_PIDS")
+            .context("probe map FILTER_PIDS")?,
+    )?;
+    for pid in procfs::descendants(&filter.pids, &procfs::parent_links()) {
+        pids.insert(pid, 1, 0)
+            .context("adding a pid to the kernel filter")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comm_keys_truncate_like_the_kernel() {
+        assert_eq!(&comm_key("bash")[..5], b"bash\0");
+        let long = comm_key("a-very-long-command-name");
+        assert_eq!(&long[..15], b"a-very-long-com");
+        assert_eq!(long[15], 0);
+    }
+
+    #[test]
+    fn mode_reflects_what_is_set() {
+        let none = KernelFilter::default();
+        assert_eq!(none.mode(), 0);
+        let tree = KernelFilter {
+            pids: vec![1],
+            tree: true,
+            comms: vec![],
+        };
+        assert_eq!(tree.mode(), FILTER_PID | FILTER_TREE);
+        // --tree without a pid has nothing to follow.
+        let tree_only = KernelFilter {
+            pids: vec![],
+            tree: true,
+            comms: vec!["x".into()],
+        };
+        assert_eq!(tree_only.mode(), FILTER_COMM);
+    }
+}

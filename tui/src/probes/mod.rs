@@ -1,0 +1,180 @@
+//! Loads, configures and attaches the eBPF probes, and owns them while they run.
+
+mod attachments;
+pub mod btf;
+pub mod filter;
+mod offsets;
+pub mod requirements;
+pub mod tracefs;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Context as _, anyhow};
+use aya::maps::{MapData, PerCpuArray, RingBuf};
+use aya::programs::TracePoint;
+use aya::{Ebpf, EbpfLoader};
+use ringside_common::{ProbeConfig, event_bit};
+
+pub use filter::KernelFilter;
+
+use crate::model::EventKind;
+
+/// The probes, compiled by build.rs from `probes-ebpf`.
+static PROBES_OBJECT: &[u8] =
+    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/ringside-probes"));
+
+pub struct ProbeOptions {
+    /// Bytes; a power of two and a multiple of the page size.
+    pub ring_size: u32,
+    pub events: BTreeSet<EventKind>,
+    /// `CAPTURE_*` bits.
+    pub capture: u32,
+    pub filter: KernelFilter,
+}
+
+/// Loaded and attached probes. Dropping this detaches them.
+pub struct Probes {
+    ebpf: Ebpf,
+    loaded: BTreeSet<&'static str>,
+    /// Tracepoints attached.
+    pub attached: usize,
+    /// Tracepoints this kernel lacks, as `category:name`, with the kinds they would have served.
+    pub missing: Vec<(String, Vec<EventKind>)>,
+    /// Why kernel struct offsets are unknown, when they are (no BTF).
+    pub btf_problem: Option<String>,
+}
+
+pub fn load(options: &ProbeOptions) -> anyhow::Result<Probes> {
+    requirements::check_privileges()?;
+    requirements::check_kernel()?;
+    let root = tracefs::ensure_mounted()?;
+    let tracefs = tracefs::Tracefs::new(root);
+    let layout = offsets::tracepoint_layout(&tracefs)?;
+    let (kernel, btf_problem) = offsets::kernel_offsets(btf::KernelBtf::load());
+    if let Some(problem) = &btf_problem {
+        tracing::warn!("kernel struct offsets unavailable: {problem}");
+    }
+    let config = ProbeConfig {
+        self_pid: std::process::id(),
+        capture: options.capture,
+        events: options
+            .events
+            .iter()
+            .fold(0, |bits, kind| bits | event_bit(kind.wire())),
+        _reserved: 0,
+        tp: layout.offsets,
+        kernel,
+    };
+    let mut ebpf = EbpfLoader::new()
+        .override_global("CONFIG", &config, true)
+        .map_max_entries("EVENTS", options.ring_size)
+        .load(PROBES_OBJECT)
+        .map_err(|error| {
+            tracing::error!("loading the eBPF probes: {error:?}");
+            anyhow!(
+                "loading the eBPF probes into the kernel: {}",
+                first_line(&error)
+            )
+        })?;
+    filter::apply(&mut ebpf, &options.filter)?;
+
+    let mut probes = Probes {
+        ebpf,
+        loaded: BTreeSet::new(),
+        attached: 0,
+        missing: Vec::new(),
+        btf_problem,
+    };
+    let tree = options.filter.tree && !options.filter.pids.is_empty();
+    for attachment in attachments::needed(&options.events, tree) {
+        if layout
+            .missing
+            .contains(&(attachment.category, attachment.tracepoint))
+        {
+            let name = format!("{}:{}", attachment.category, attachment.tracepoint);
+            tracing::warn!("tracepoint {name} is absent on this kernel");
+            probes.missing.push((name, attachment.serves.to_vec()));
+            continue;
+        }
+        probes.attach(
+            attachment.program,
+            attachment.category,
+            attachment.tracepoint,
+        )?;
+    }
+    filter::add_late_descendants(&mut probes.ebpf, &options.filter)?;
+    Ok(probes)
+}
+
+impl Probes {
+    fn attach(
+        &mut self,
+        program: &'static str,
+        category: &str,
+        tracepoint: &str,
+    ) -> anyhow::Result<()> {
+        let prog: &mut TracePoint = self
+            .ebpf
+            .program_mut(program)
+            .with_context(|| format!("the probes object has no program {program}"))?
+            .try_into()?;
+        if self.loaded.insert(program) {
+            prog.load().map_err(|error| {
+                tracing::error!("the kernel rejected probe {program}: {error:?}");
+                anyhow!(
+                    "the kernel rejected probe {program}: {} (verifier log in the log file)",
+                    first_line(&error)
+                )
+            })?;
+        }
+        prog.attach(category, tracepoint).with_context(|| {
+            format!("attaching {program} to tracepoint {category}:{tracepoint}")
+        })?;
+        self.attached += 1;
+        Ok(())
+    }
+
+    /// The ring buffer the probes write to; can be taken once.
+    pub fn take_events(&mut self) -> anyhow::Result<RingBuf<MapData>> {
+        let map = self
+            .ebpf
+            .take_map("EVENTS")
+            .context("the ring buffer was already taken")?;
+        Ok(RingBuf::try_from(map)?)
+    }
+
+    /// Records the kernel could not deliver, per kind, summed over CPUs.
+    pub fn drops(&self) -> anyhow::Result<BTreeMap<EventKind, u64>> {
+        let map = self.ebpf.map("DROPS").context("probe map DROPS")?;
+        let drops: PerCpuArray<&MapData, u64> = PerCpuArray::try_from(map)?;
+        EventKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let per_cpu = drops.get(&u32::from(kind.wire()), 0)?;
+                Ok((kind, per_cpu.iter().sum()))
+            })
+            .collect()
+    }
+
+    /// Stops every probe; maps stay readable so the last records and drop counts can be read.
+    pub fn detach(&mut self) {
+        for program in std::mem::take(&mut self.loaded) {
+            if let Some(Ok(prog)) = self
+                .ebpf
+                .program_mut(program)
+                .map(<&mut TracePoint>::try_from)
+                && let Err(error) = prog.unload()
+            {
+                tracing::warn!("detaching {program}: {error}");
+            }
+        }
+    }
+}
+
+/// aya's load errors carry the whole verifier log; the terminal gets one line of it.
+fn first_line(error: &dyn std::fmt::Display) -> String {
+    let text = error.to_string();
+    let line = text.lines().next().unwrap_or_default();
+    line.trim_end_matches(". Verifier output: 0: R1=ctx() R10=fp0")
+        .to_owned()
+}
