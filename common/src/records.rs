@@ -88,12 +88,14 @@ pub struct ExecRecord {
     pub argv_len: u32,
     /// Bytes used in `filename`, without the NUL.
     pub filename_len: u32,
+    /// CLOCK_MONOTONIC time of the execve entry, where `ustack` was taken: in the old image.
+    pub stack_ns: u64,
     pub ustack: Stack,
     pub filename: [u8; PATH_LEN],
     /// Last, so that the probe's scratch copy can extend it with slack for the verifier.
     pub argv: [u8; ARGV_LEN],
 }
-const _: () = assert!(size_of::<ExecRecord>() == 56 + 16 + 1024 + PATH_LEN + ARGV_LEN);
+const _: () = assert!(size_of::<ExecRecord>() == 56 + 24 + 1024 + PATH_LEN + ARGV_LEN);
 
 /// Which system call opened a file.
 pub mod open_syscall {
@@ -153,8 +155,10 @@ pub struct SockRecord {
     pub addrs: SockAddrs,
     pub latency_ns: u64,
     pub ustack: Stack,
+    /// connect: the kernel stack of its SYN_SENT transition (the TCP connect path); accept: none.
+    pub kstack: Stack,
 }
-const _: () = assert!(size_of::<SockRecord>() == 56 + 8 + 40 + 8 + 1024);
+const _: () = assert!(size_of::<SockRecord>() == 56 + 8 + 40 + 8 + 2048);
 
 /// The end of a TCP session, attributed to the process that connected or accepted it.
 #[repr(C)]
@@ -164,13 +168,15 @@ pub struct TcpCloseRecord {
     pub addrs: SockAddrs,
     /// From the first state change seen to the close.
     pub duration_ns: u64,
-    /// Bytes acknowledged by the peer (`tcp_sock.bytes_acked`).
+    /// `tcp_sock.bytes_acked`: sequence space acknowledged by the peer, which counts our SYN
+    /// (active opens) and our FIN once acknowledged, besides the payload.
     pub tx_bytes: u64,
-    /// Bytes received (`tcp_sock.bytes_received`).
+    /// `tcp_sock.bytes_received`: sequence space received, which counts the peer's FIN.
     pub rx_bytes: u64,
-    /// The TCP state the socket left (`TCP_*`).
+    /// The TCP state the socket left (`TCP_*`): tells which FINs were exchanged.
     pub oldstate: u32,
-    pub _reserved: u32,
+    /// 1 when this end sent the SYN (connect), 0 when it was accepted.
+    pub opened_actively: u32,
     pub kstack: Stack,
 }
 const _: () = assert!(size_of::<TcpCloseRecord>() == 56 + 40 + 32 + 1024);

@@ -17,8 +17,8 @@ use ringside_common::{
 use crate::{
     EVENTS, EXEC_PENDING, EXEC_SCRATCH,
     kernel::{
-        StackKind, capture_stack, config, count_drop, current_ids, fill_header, passes_filter,
-        passes_pid_filter, read_field,
+        StackKind, capture_stack, config, count_drop, current_ids, fill_header, now_ns,
+        passes_filter, passes_pid_filter, read_field,
     },
 };
 
@@ -60,6 +60,7 @@ pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
         let mut flags = read_filename(record, filename);
         flags |= read_argv(scratch, argv);
         (*record).header.flags = flags;
+        (*record).stack_ns = now_ns();
         capture_stack(ctx, &raw mut (*record).ustack, StackKind::User);
         if EXEC_PENDING.insert(tid, &*record, 0).is_err() {
             count_drop(kind::EXEC);

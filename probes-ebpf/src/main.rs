@@ -19,7 +19,7 @@ use aya_ebpf::{
     maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
     programs::TracePointContext,
 };
-use ringside_common::{COMM_LEN, ExecRecord, ProbeConfig, kind};
+use ringside_common::{COMM_LEN, ExecRecord, ProbeConfig, Stack, kind};
 
 use crate::{exec::ExecScratch, open::OpenPending, sock::SockPending, tcp::SockOwner};
 
@@ -55,6 +55,13 @@ static SOCK_PENDING: HashMap<u32, SockPending> = HashMap::with_max_entries(16384
 /// Values are large, so they are allocated on use.
 #[map]
 static EXEC_PENDING: HashMap<u32, ExecRecord> = HashMap::with_max_entries(4096, BPF_F_NO_PREALLOC);
+/// The kernel stack of a connect's SYN_SENT transition, by thread id, until the connect returns.
+#[map]
+static CONNECT_KSTACK: HashMap<u32, Stack> = HashMap::with_max_entries(4096, 0);
+/// Where a kernel stack is taken before it goes into CONNECT_KSTACK.
+#[map]
+static STACK_SCRATCH: PerCpuArray<Stack> = PerCpuArray::with_max_entries(1, 0);
+
 /// Where an exec record is built: too large for the 512-byte eBPF stack.
 #[map]
 static EXEC_SCRATCH: PerCpuArray<ExecScratch> = PerCpuArray::with_max_entries(1, 0);

@@ -6,7 +6,7 @@ use aya_ebpf::programs::TracePointContext;
 use ringside_common::{ExitRecord, FILTER_TREE, ForkRecord, OFFSET_UNKNOWN, kind};
 
 use crate::{
-    EVENTS, EXEC_PENDING, FILTER_PIDS, OPEN_PENDING, SOCK_PENDING,
+    CONNECT_KSTACK, EVENTS, EXEC_PENDING, FILTER_PIDS, OPEN_PENDING, SOCK_PENDING,
     kernel::{
         StackKind, capture_stack, config, count_drop, current_ids, current_task, fill_header,
         filter_mode, passes_filter, pid_in_filter, read_field, read_kernel, wanted,
@@ -61,6 +61,7 @@ pub fn exited(ctx: &TracePointContext) -> u32 {
     let _ = OPEN_PENDING.remove(tid);
     let _ = SOCK_PENDING.remove(tid);
     let _ = EXEC_PENDING.remove(tid);
+    let _ = CONNECT_KSTACK.remove(tid);
 
     let group_offset = config().tp.exit_group_dead;
     let process_ended = if group_offset == OFFSET_UNKNOWN {

@@ -7,11 +7,11 @@
 use aya_ebpf::{helpers::bpf_probe_read_user, programs::TracePointContext};
 use ringside_common::{
     AF_INET, AF_INET6, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_REMOTE_ADDR_UNKNOWN, SockAddrs, SockRecord,
-    kind,
+    Stack, kind,
 };
 
 use crate::{
-    EVENTS, SOCK_PENDING,
+    CONNECT_KSTACK, EVENTS, SOCK_PENDING,
     kernel::{
         StackKind, capture_stack, config, count_drop, current_ids, current_task, fill_header,
         now_ns, passes_filter, read_field, read_kernel, wanted,
@@ -128,12 +128,45 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
         (*record).addrs = found.addrs;
         (*record).latency_ns = (*record).header.ts_ns.saturating_sub(pending.ts_ns);
         capture_stack(ctx, &raw mut (*record).ustack, StackKind::User);
+        take_connect_stack(&raw mut (*record).kstack, pending.kind);
         if accepted {
             tcp::adopt(found.sock, &(*record).header);
         }
     }
     entry.submit(0);
     0
+}
+
+/// Moves the stack stashed at SYN_SENT into the record; none for accepts or failed connects
+/// that never reached the TCP layer.
+///
+/// # Safety
+/// `kstack` must be valid for writes of one Stack.
+#[inline(always)]
+unsafe fn take_connect_stack(kstack: *mut Stack, kind: u16) {
+    let (_, tid) = current_ids();
+    let stashed = if kind == kind::CONNECT {
+        CONNECT_KSTACK.get_ptr(tid)
+    } else {
+        None
+    };
+    // SAFETY: the caller guarantees `kstack`; `stashed` is a map value of one Stack.
+    unsafe {
+        match stashed {
+            Some(stack) => {
+                let copied = aya_ebpf::helpers::generated::bpf_probe_read_kernel(
+                    kstack.cast(),
+                    size_of::<Stack>() as u32,
+                    stack.cast(),
+                );
+                if copied != 0 {
+                    (*kstack).bytes = 0;
+                }
+                let _ = CONNECT_KSTACK.remove(tid);
+            }
+            None => (*kstack).bytes = 0,
+        }
+    }
 }
 
 /// What the exit learned about the connection.

@@ -11,10 +11,10 @@ use ringside_common::{
 };
 
 use crate::{
-    EVENTS, SOCK_OWNERS,
+    CONNECT_KSTACK, EVENTS, SOCK_OWNERS, STACK_SCRATCH,
     kernel::{
         StackKind, capture_stack, config, count_drop, current_ids, fill_header, now_ns,
-        passes_filter, passes_filter_for, read_field, read_kernel,
+        passes_filter, passes_filter_for, read_field, read_kernel, wanted,
     },
 };
 
@@ -35,6 +35,9 @@ pub struct SockOwner {
     tid: u32,
     ppid: u32,
     uid: u32,
+    /// 1 for a connect, 0 for an accepted socket.
+    active: u32,
+    _reserved: u32,
     comm: [u8; COMM_LEN],
 }
 
@@ -52,7 +55,7 @@ pub fn state_changed(ctx: &TracePointContext) -> u32 {
         return 0;
     };
     match newstate {
-        TCP_SYN_SENT => connecting(sock),
+        TCP_SYN_SENT => connecting(ctx, sock),
         TCP_ESTABLISHED if oldstate == TCP_SYN_RECV => born_passive(sock),
         TCP_CLOSE => closed(ctx, sock, oldstate),
         _ => {}
@@ -62,7 +65,7 @@ pub fn state_changed(ctx: &TracePointContext) -> u32 {
 
 /// An active open runs in the connecting process: it is the owner.
 #[inline(always)]
-fn connecting(sock: u64) {
+fn connecting(ctx: &TracePointContext, sock: u64) {
     let (pid, _) = current_ids();
     if !passes_filter(pid) {
         return;
@@ -70,8 +73,29 @@ fn connecting(sock: u64) {
     let mut header = empty_header();
     // SAFETY: `header` is a local, valid for writes.
     unsafe { fill_header(&raw mut header, kind::CONNECT, 0) };
-    let owner = owner_from(&header, header.ts_ns);
+    let mut owner = owner_from(&header, header.ts_ns);
+    owner.active = 1;
     let _ = SOCK_OWNERS.insert(sock, owner, 0);
+    stash_connect_stack(ctx, header.tid);
+}
+
+/// Keeps the kernel stack of this moment (inside tcp_v4_connect / tcp_v6_connect) for the
+/// connect record, which is written when the syscall returns.
+#[inline(always)]
+fn stash_connect_stack(ctx: &TracePointContext, tid: u32) {
+    if !wanted(kind::CONNECT) {
+        return;
+    }
+    let Some(scratch) = STACK_SCRATCH.get_ptr_mut(0) else {
+        return;
+    };
+    // SAFETY: `scratch` is this CPU's map value, one Stack; programs do not migrate while running.
+    unsafe {
+        capture_stack(ctx, scratch, StackKind::Kernel);
+        if (*scratch).bytes > 0 {
+            let _ = CONNECT_KSTACK.insert(tid, &*scratch, 0);
+        }
+    }
 }
 
 /// A passive open completes in softirq: start the clock, the owner comes with the accept.
@@ -86,8 +110,10 @@ fn born_passive(sock: u64) {
 #[inline(always)]
 pub fn adopt(sock: u64, header: &RecordHeader) {
     // SAFETY: the value is copied out at once.
-    let born_ns = unsafe { SOCK_OWNERS.get(sock) }.map_or(header.ts_ns, |owner| owner.born_ns);
-    let _ = SOCK_OWNERS.insert(sock, owner_from(header, born_ns), 0);
+    let known = unsafe { SOCK_OWNERS.get(sock) }.copied();
+    let mut owner = owner_from(header, known.map_or(header.ts_ns, |owner| owner.born_ns));
+    owner.active = known.map_or(0, |owner| owner.active);
+    let _ = SOCK_OWNERS.insert(sock, owner, 0);
 }
 
 #[inline(always)]
@@ -129,7 +155,7 @@ fn closed(ctx: &TracePointContext, sock: u64, oldstate: i32) {
         (*record).tx_bytes = tx.unwrap_or(0);
         (*record).rx_bytes = rx.unwrap_or(0);
         (*record).oldstate = oldstate as u32;
-        (*record)._reserved = 0;
+        (*record).opened_actively = owner.active;
         capture_stack(ctx, &raw mut (*record).kstack, StackKind::Kernel);
     }
     entry.submit(0);
@@ -169,6 +195,8 @@ fn owner_from(header: &RecordHeader, born_ns: u64) -> SockOwner {
         tid: header.tid,
         ppid: header.ppid,
         uid: header.uid,
+        active: 0,
+        _reserved: 0,
         comm: header.comm,
     }
 }

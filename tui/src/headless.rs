@@ -74,7 +74,8 @@ fn warn_about_gaps(probes: &Probes) {
     if let Some(problem) = &probes.btf_problem {
         eprintln!(
             "ringside: warning: no kernel type information ({problem}); ppid, process start \
-             times, socket local addresses and TCP byte counts are unknown"
+             times, exit codes, socket local addresses, TCP byte counts and the ends of accepted \
+             TCP sessions are unknown"
         );
     }
 }

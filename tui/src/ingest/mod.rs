@@ -1,6 +1,8 @@
 //! The ring-buffer task: readable -> drain a bounded batch -> decode -> send.
 
 pub mod decode;
+#[cfg(test)]
+pub mod test_records;
 
 use aya::maps::{MapData, RingBuf};
 use tokio::io::unix::AsyncFd;

@@ -82,6 +82,9 @@ pub struct Event {
     /// Raw bytes from the kernel: any process can name itself anything.
     pub comm: Vec<u8>,
     pub details: Details,
+    /// When the stacks were taken (CLOCK_MONOTONIC ns): the event's own time, except for an exec,
+    /// whose stack is taken at its entry, in the image it replaces.
+    pub stack_mono_ns: u64,
     /// Return addresses, innermost first; empty when not captured.
     pub ustack: Vec<u64>,
     pub kstack: Vec<u64>,
@@ -106,6 +109,8 @@ impl Event {
 pub enum Details {
     Exec {
         filename: Vec<u8>,
+        /// The filename did not fit in its buffer.
+        filename_truncated: bool,
         argv: Vec<Vec<u8>>,
         /// More arguments were passed than were kept.
         argv_truncated: bool,

@@ -2,5 +2,6 @@
 
 pub mod event;
 pub mod names;
+pub mod tcp;
 
 pub use event::{Event, EventKind};

@@ -47,6 +47,7 @@ pub struct Probes {
 pub fn load(options: &ProbeOptions) -> anyhow::Result<Probes> {
     requirements::check_privileges()?;
     requirements::check_kernel()?;
+    requirements::raise_memlock_limit();
     let root = tracefs::ensure_mounted()?;
     let tracefs = tracefs::Tracefs::new(root);
     let layout = offsets::tracepoint_layout(&tracefs)?;

@@ -59,6 +59,17 @@ fn capabilities(status: &str, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK; later ones to the memory cgroup.
+/// Raising it can fail without CAP_SYS_RESOURCE, which is harmless on those later kernels, so a
+/// failure is only logged.
+pub fn raise_memlock_limit() {
+    use nix::sys::resource::{Resource, setrlimit};
+    let unlimited = nix::sys::resource::RLIM_INFINITY;
+    if let Err(error) = setrlimit(Resource::RLIMIT_MEMLOCK, unlimited, unlimited) {
+        tracing::info!("could not raise RLIMIT_MEMLOCK ({error}); fine on Linux >= 5.11");
+    }
+}
+
 /// Fails when the kernel is too old for the BPF ring buffer.
 pub fn check_kernel() -> anyhow::Result<()> {
     let uname = nix::sys::utsname::uname()?;

@@ -1,0 +1,384 @@
+//! Test-only: probe records as the bytes the ring buffer delivers.
+//!
+//! Tests build the real `ringside_common` structs, then serialise them field by field at
+//! `offset_of!` positions (no `unsafe`: the crate denies it). The records have no padding, so
+//! every byte of the result belongs to a field.
+
+use std::mem::{offset_of, size_of};
+
+use ringside_common::{
+    ARGV_LEN, COMM_LEN, ExecRecord, ExitRecord, ForkRecord, MAX_STACK_DEPTH, OpenRecord, PATH_LEN,
+    RecordHeader, SockAddrs, SockRecord, Stack, TcpCloseRecord, kind,
+};
+
+/// Writes native-endian fields into a zeroed buffer.
+pub struct Builder {
+    bytes: Vec<u8>,
+}
+
+impl Builder {
+    pub fn zeroed(len: usize) -> Self {
+        Self {
+            bytes: vec![0; len],
+        }
+    }
+
+    pub fn put(&mut self, offset: usize, bytes: &[u8]) -> &mut Self {
+        self.bytes[offset..offset + bytes.len()].copy_from_slice(bytes);
+        self
+    }
+    pub fn u16(&mut self, offset: usize, value: u16) -> &mut Self {
+        self.put(offset, &value.to_ne_bytes())
+    }
+    pub fn u32(&mut self, offset: usize, value: u32) -> &mut Self {
+        self.put(offset, &value.to_ne_bytes())
+    }
+    pub fn i32(&mut self, offset: usize, value: i32) -> &mut Self {
+        self.put(offset, &value.to_ne_bytes())
+    }
+    pub fn u64(&mut self, offset: usize, value: u64) -> &mut Self {
+        self.put(offset, &value.to_ne_bytes())
+    }
+
+    pub fn header(&mut self, base: usize, h: &RecordHeader) -> &mut Self {
+        self.u16(base + offset_of!(RecordHeader, kind), h.kind)
+            .u16(base + offset_of!(RecordHeader, flags), h.flags)
+            .u32(base + offset_of!(RecordHeader, cpu), h.cpu)
+            .u64(base + offset_of!(RecordHeader, ts_ns), h.ts_ns)
+            .u32(base + offset_of!(RecordHeader, pid), h.pid)
+            .u32(base + offset_of!(RecordHeader, tid), h.tid)
+            .u32(base + offset_of!(RecordHeader, ppid), h.ppid)
+            .u32(base + offset_of!(RecordHeader, uid), h.uid)
+            .u64(base + offset_of!(RecordHeader, start_ns), h.start_ns)
+            .put(base + offset_of!(RecordHeader, comm), &h.comm)
+    }
+
+    pub fn stack(&mut self, base: usize, s: &Stack) -> &mut Self {
+        self.i32(base + offset_of!(Stack, bytes), s.bytes)
+            .u32(base + offset_of!(Stack, _reserved), s._reserved);
+        for (i, frame) in s.frames.iter().enumerate() {
+            self.u64(base + offset_of!(Stack, frames) + i * 8, *frame);
+        }
+        self
+    }
+
+    pub fn addrs(&mut self, base: usize, a: &SockAddrs) -> &mut Self {
+        self.u16(base + offset_of!(SockAddrs, family), a.family)
+            .u16(base + offset_of!(SockAddrs, lport), a.lport)
+            .u16(base + offset_of!(SockAddrs, rport), a.rport)
+            .u16(base + offset_of!(SockAddrs, _reserved), a._reserved)
+            .put(base + offset_of!(SockAddrs, laddr), &a.laddr)
+            .put(base + offset_of!(SockAddrs, raddr), &a.raddr)
+    }
+
+    pub fn finish(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bytes)
+    }
+}
+
+pub fn exec_bytes(r: &ExecRecord) -> Vec<u8> {
+    Builder::zeroed(size_of::<ExecRecord>())
+        .header(offset_of!(ExecRecord, header), &r.header)
+        .i32(offset_of!(ExecRecord, ret), r.ret)
+        .u32(offset_of!(ExecRecord, argc), r.argc)
+        .u32(offset_of!(ExecRecord, argv_len), r.argv_len)
+        .u32(offset_of!(ExecRecord, filename_len), r.filename_len)
+        .u64(offset_of!(ExecRecord, stack_ns), r.stack_ns)
+        .stack(offset_of!(ExecRecord, ustack), &r.ustack)
+        .put(offset_of!(ExecRecord, filename), &r.filename)
+        .put(offset_of!(ExecRecord, argv), &r.argv)
+        .finish()
+}
+
+pub fn open_bytes(r: &OpenRecord) -> Vec<u8> {
+    Builder::zeroed(size_of::<OpenRecord>())
+        .header(offset_of!(OpenRecord, header), &r.header)
+        .i32(offset_of!(OpenRecord, ret), r.ret)
+        .i32(offset_of!(OpenRecord, dfd), r.dfd)
+        .u32(offset_of!(OpenRecord, flags), r.flags)
+        .u32(offset_of!(OpenRecord, mode), r.mode)
+        .u64(offset_of!(OpenRecord, latency_ns), r.latency_ns)
+        .u32(offset_of!(OpenRecord, syscall), r.syscall)
+        .u32(offset_of!(OpenRecord, path_len), r.path_len)
+        .stack(offset_of!(OpenRecord, ustack), &r.ustack)
+        .put(offset_of!(OpenRecord, path), &r.path)
+        .finish()
+}
+
+pub fn sock_bytes(r: &SockRecord) -> Vec<u8> {
+    Builder::zeroed(size_of::<SockRecord>())
+        .header(offset_of!(SockRecord, header), &r.header)
+        .i32(offset_of!(SockRecord, ret), r.ret)
+        .i32(offset_of!(SockRecord, fd), r.fd)
+        .addrs(offset_of!(SockRecord, addrs), &r.addrs)
+        .u64(offset_of!(SockRecord, latency_ns), r.latency_ns)
+        .stack(offset_of!(SockRecord, ustack), &r.ustack)
+        .stack(offset_of!(SockRecord, kstack), &r.kstack)
+        .finish()
+}
+
+pub fn tcp_close_bytes(r: &TcpCloseRecord) -> Vec<u8> {
+    Builder::zeroed(size_of::<TcpCloseRecord>())
+        .header(offset_of!(TcpCloseRecord, header), &r.header)
+        .addrs(offset_of!(TcpCloseRecord, addrs), &r.addrs)
+        .u64(offset_of!(TcpCloseRecord, duration_ns), r.duration_ns)
+        .u64(offset_of!(TcpCloseRecord, tx_bytes), r.tx_bytes)
+        .u64(offset_of!(TcpCloseRecord, rx_bytes), r.rx_bytes)
+        .u32(offset_of!(TcpCloseRecord, oldstate), r.oldstate)
+        .u32(
+            offset_of!(TcpCloseRecord, opened_actively),
+            r.opened_actively,
+        )
+        .stack(offset_of!(TcpCloseRecord, kstack), &r.kstack)
+        .finish()
+}
+
+pub fn exit_bytes(r: &ExitRecord) -> Vec<u8> {
+    Builder::zeroed(size_of::<ExitRecord>())
+        .header(offset_of!(ExitRecord, header), &r.header)
+        .i32(offset_of!(ExitRecord, exit_code), r.exit_code)
+        .u32(offset_of!(ExitRecord, _reserved), r._reserved)
+        .u64(offset_of!(ExitRecord, lifetime_ns), r.lifetime_ns)
+        .stack(offset_of!(ExitRecord, ustack), &r.ustack)
+        .stack(offset_of!(ExitRecord, kstack), &r.kstack)
+        .finish()
+}
+
+pub fn fork_bytes(r: &ForkRecord) -> Vec<u8> {
+    Builder::zeroed(size_of::<ForkRecord>())
+        .header(offset_of!(ForkRecord, header), &r.header)
+        .u32(offset_of!(ForkRecord, child_pid), r.child_pid)
+        .u32(offset_of!(ForkRecord, _reserved), r._reserved)
+        .u64(offset_of!(ForkRecord, clone_flags), r.clone_flags)
+        .stack(offset_of!(ForkRecord, ustack), &r.ustack)
+        .stack(offset_of!(ForkRecord, kstack), &r.kstack)
+        .finish()
+}
+
+/// `content` at the start of an otherwise zeroed array.
+pub fn buf<const N: usize>(content: &[u8]) -> [u8; N] {
+    let mut out = [0; N];
+    out[..content.len()].copy_from_slice(content);
+    out
+}
+
+/// A header with distinct, recognisable values in every field.
+pub fn header(kind: u16, flags: u16) -> RecordHeader {
+    RecordHeader {
+        kind,
+        flags,
+        cpu: 3,
+        ts_ns: 1_234_567_890_123,
+        pid: 4242,
+        tid: 4243,
+        ppid: 1,
+        uid: 1000,
+        start_ns: 987_654_321,
+        comm: buf::<COMM_LEN>(b"worker"),
+    }
+}
+
+/// A stack as `bpf_get_stack` writes it: `bytes` is the size of the frames written.
+pub fn stack(frames: &[u64]) -> Stack {
+    let mut out = stack_bytes(i32::try_from(frames.len() * 8).unwrap_or(i32::MAX));
+    out.frames[..frames.len()].copy_from_slice(frames);
+    out
+}
+
+/// A stack whose `bytes` field is `bytes`, with nonzero frames behind it (to catch reading
+/// frames that were not reported).
+pub fn stack_bytes(bytes: i32) -> Stack {
+    let mut frames = [0; MAX_STACK_DEPTH];
+    for (i, frame) in frames.iter_mut().enumerate() {
+        *frame = 0xdead_0000 + i as u64;
+    }
+    Stack {
+        bytes,
+        _reserved: 0,
+        frames,
+    }
+}
+
+/// `ls -l /tmp`, run as `/bin/ls`.
+pub fn exec_record() -> ExecRecord {
+    let argv = b"ls\0-l\0/tmp\0";
+    ExecRecord {
+        header: header(kind::EXEC, 0),
+        ret: 0,
+        argc: 3,
+        argv_len: argv.len() as u32,
+        filename_len: 7,
+        stack_ns: 0,
+        ustack: stack(&[0x401000, 0x402000]),
+        filename: buf::<PATH_LEN>(b"/bin/ls"),
+        argv: buf::<ARGV_LEN>(argv),
+    }
+}
+
+/// `openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC)` returning fd 3.
+pub fn open_record() -> OpenRecord {
+    OpenRecord {
+        header: header(kind::OPEN, 0),
+        ret: 3,
+        dfd: -100,
+        flags: 0o2000000,
+        mode: 0,
+        latency_ns: 5_000,
+        syscall: ringside_common::open_syscall::OPENAT,
+        path_len: 11,
+        ustack: stack(&[0x401000]),
+        path: buf::<PATH_LEN>(b"/etc/passwd"),
+    }
+}
+
+/// 10.0.0.1:40000 -> 93.184.216.34:443.
+pub fn inet_addrs() -> SockAddrs {
+    SockAddrs {
+        family: ringside_common::AF_INET,
+        lport: 40000,
+        rport: 443,
+        _reserved: 0,
+        laddr: buf::<16>(&[10, 0, 0, 1]),
+        raddr: buf::<16>(&[93, 184, 216, 34]),
+    }
+}
+
+/// A `connect` (or with `kind::ACCEPT`, an `accept`) that succeeded.
+pub fn sock_record(kind: u16) -> SockRecord {
+    SockRecord {
+        header: header(kind, 0),
+        ret: 0,
+        fd: 5,
+        addrs: inet_addrs(),
+        latency_ns: 7_000,
+        ustack: stack(&[0x401000]),
+        kstack: stack(&[]),
+    }
+}
+
+pub fn tcp_close_record() -> TcpCloseRecord {
+    TcpCloseRecord {
+        header: header(kind::TCP_CLOSE, 0),
+        addrs: inet_addrs(),
+        duration_ns: 1_500_000,
+        tx_bytes: 512,
+        rx_bytes: 65_536,
+        // ESTABLISHED, accepted: no SYN or FIN in the counters.
+        oldstate: 1,
+        opened_actively: 0,
+        kstack: stack(&[0xffff_ffff_8100_0000]),
+    }
+}
+
+pub fn exit_record() -> ExitRecord {
+    ExitRecord {
+        header: header(kind::EXIT, 0),
+        exit_code: 3 << 8,
+        _reserved: 0,
+        lifetime_ns: 2_000_000_000,
+        ustack: stack(&[]),
+        kstack: stack(&[]),
+    }
+}
+
+pub fn fork_record() -> ForkRecord {
+    ForkRecord {
+        header: header(kind::FORK, 0),
+        child_pid: 4300,
+        _reserved: 0,
+        clone_flags: 0x1200011,
+        ustack: stack(&[0x401000]),
+        kstack: stack(&[0xffff_ffff_8100_0000]),
+    }
+}
+
+/// One valid record of every kind, as bytes.
+pub fn all_kinds() -> Vec<Vec<u8>> {
+    vec![
+        exec_bytes(&exec_record()),
+        open_bytes(&open_record()),
+        sock_bytes(&sock_record(kind::CONNECT)),
+        sock_bytes(&sock_record(kind::ACCEPT)),
+        tcp_close_bytes(&tcp_close_record()),
+        exit_bytes(&exit_record()),
+        fork_bytes(&fork_record()),
+    ]
+}
+
+/// A small deterministic generator (xorshift64) for fuzz-style loops.
+pub struct XorShift(u64);
+
+impl XorShift {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A value in `0..bound` (`bound` > 0).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.next_u64() % bound
+    }
+
+    pub fn fill(&mut self, bytes: &mut [u8]) {
+        for chunk in bytes.chunks_mut(8) {
+            let word = self.next_u64().to_ne_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
+    }
+}
+
+/// Pseudo-random byte strings that often look like records: random lengths and bytes, valid
+/// kinds with the right size, and valid records with a few bytes changed.
+pub fn random_records(seed: u64, count: usize) -> impl Iterator<Item = Vec<u8>> {
+    let mut rng = XorShift::new(seed);
+    let valid = all_kinds();
+    let kinds = [
+        kind::EXEC,
+        kind::OPEN,
+        kind::CONNECT,
+        kind::ACCEPT,
+        kind::TCP_CLOSE,
+        kind::EXIT,
+        kind::FORK,
+    ];
+    (0..count).map(move |_| {
+        let mode = rng.below(4);
+        if mode == 3 {
+            // A valid record with a few bytes changed, often in its length fields.
+            let mut bytes = valid[rng.below(valid.len() as u64) as usize].clone();
+            for _ in 0..=rng.below(8) {
+                let at = if rng.below(2) == 0 {
+                    rng.below(128) as usize
+                } else {
+                    rng.below(bytes.len() as u64) as usize
+                };
+                bytes[at] = rng.next_u64() as u8;
+            }
+            return bytes;
+        }
+        // mode 0: any length and kind; 1: any length, a valid kind; 2: a valid kind and its size.
+        let template = &valid[rng.below(valid.len() as u64) as usize];
+        let len = if mode == 2 {
+            template.len()
+        } else {
+            rng.below(12_000) as usize
+        };
+        let mut bytes = vec![0; len];
+        rng.fill(&mut bytes);
+        if mode == 1 && len >= 2 {
+            let kind = kinds[rng.below(kinds.len() as u64) as usize];
+            bytes[..2].copy_from_slice(&kind.to_ne_bytes());
+        } else if mode == 2 {
+            bytes[..2].copy_from_slice(&template[..2]);
+        }
+        bytes
+    })
+}

@@ -1,0 +1,111 @@
+//! Kernel tests of what the kernel-side filters and loss accounting promise.
+
+mod support;
+
+use std::process::Command;
+
+use support::{Ringside, field, is_type, kernel_tests_enabled, nonce, path_string, scratch_dir};
+
+/// Every open a traced process made is either delivered or counted as dropped, even when a tiny
+/// ring buffer overflows: delivered + dropped == produced, exactly.
+#[test]
+fn a_small_ring_loses_nothing_silently() {
+    if !kernel_tests_enabled("a_small_ring_loses_nothing_silently") {
+        return;
+    }
+    const OPENS: usize = 20_000;
+    let dir = scratch_dir();
+    let go = path_string(&dir.path().join("go"));
+    // dash opens /dev/null for each redirection without forking; waiting uses only stat.
+    let script = format!(
+        "while [ ! -e {go} ]; do sleep 0.02; done; i=0; \
+         while [ $i -lt {OPENS} ]; do : < /dev/null; i=$((i+1)); done"
+    );
+    let mut load = Command::new("/bin/dash")
+        .args(["-c", &script])
+        .spawn()
+        .expect("dash");
+    let pid = load.id().to_string();
+    let ringside = Ringside::start(&["--pid", &pid, "--events", "open", "--ring-size", "64K"]);
+    std::fs::write(&go, "").expect("go");
+    assert!(load.wait().expect("wait").success());
+    let finished = ringside.stop();
+
+    let delivered = finished
+        .events
+        .iter()
+        .filter(|e| e["path"] == "/dev/null")
+        .count();
+    let others: Vec<_> = finished
+        .events
+        .iter()
+        .filter(|e| e["path"] != "/dev/null")
+        .collect();
+    assert!(
+        others.is_empty(),
+        "the traced shell opened something else: {others:?}"
+    );
+    let summary = finished
+        .stderr
+        .iter()
+        .find_map(|line| line.strip_prefix("ringside: open delivered="))
+        .unwrap_or_else(|| panic!("no open summary: {:?}", finished.stderr));
+    let (reported, dropped) = summary.split_once(" dropped=").expect("summary format");
+    let (reported, dropped): (usize, usize) = (
+        reported.parse().expect("delivered"),
+        dropped.parse().expect("dropped"),
+    );
+    assert_eq!(
+        reported, delivered,
+        "the summary must count what was written"
+    );
+    assert_eq!(
+        delivered + dropped,
+        OPENS,
+        "delivered {delivered} + dropped {dropped}"
+    );
+    eprintln!("64 KiB ring, {OPENS} opens: delivered {delivered}, dropped {dropped}");
+}
+
+/// `--comm` passes a command by the name it has after exec, and nothing else.
+#[test]
+fn comm_filter_passes_only_that_command() {
+    if !kernel_tests_enabled("comm_filter_passes_only_that_command") {
+        return;
+    }
+    let dir = scratch_dir();
+    let id = nonce();
+    let name = format!("rs{id}");
+    let program = dir.path().join(&name);
+    std::fs::copy("/bin/cat", &program).expect("copy cat");
+    let target = path_string(&dir.path().join("target"));
+    std::fs::write(&target, "x").expect("write");
+    let comm: String = name.chars().take(15).collect();
+
+    let ringside = Ringside::start(&["--comm", &comm, "--events", "exec,open"]);
+    let traced = Command::new(&program)
+        .arg(&target)
+        .output()
+        .expect("run copy");
+    assert!(traced.status.success());
+    let untraced = Command::new("/bin/cat")
+        .arg(&target)
+        .output()
+        .expect("run cat");
+    assert!(untraced.status.success());
+
+    let exec = ringside.wait_for("exec of the named command", |e| {
+        is_type(e, "exec") && e["comm"] == comm.as_str()
+    });
+    let pid = field(&exec, "pid").clone();
+    ringside.wait_for("its open", |e| {
+        is_type(e, "open") && e["path"] == target && e["pid"] == pid
+    });
+    let finished = ringside.stop();
+    let strays: Vec<_> = finished
+        .events
+        .iter()
+        .filter(|e| e["comm"] != comm.as_str())
+        .collect();
+    assert!(strays.is_empty(), "events of other commands: {strays:?}");
+}

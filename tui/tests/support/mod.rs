@@ -1,0 +1,193 @@
+//! Runs the real `ringside --json` binary for kernel tests and collects what it prints.
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of this module"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Whether kernel tests can run here. Under `cargo xtask test` or CI they must: not being root
+/// is then a failure. A plain `cargo test` as a non-root user skips them with a reason.
+pub fn kernel_tests_enabled(test: &str) -> bool {
+    let required = std::env::var("RINGSIDE_KERNEL_TESTS").is_ok_and(|v| v == "require")
+        || std::env::var("CI").is_ok_and(|v| v == "true");
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    assert!(
+        !required,
+        "{test}: kernel tests must run here (CI or `cargo xtask test`) but need root"
+    );
+    eprintln!("{test}: skipped: loading eBPF probes needs root; run `cargo xtask test` as root");
+    false
+}
+
+/// A unique token for paths and arguments, so a test finds its own events among the system's.
+pub fn nonce() -> String {
+    let nanos = Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id());
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("{:x}", (time ^ nanos) & 0xffff_ffff_ffff)
+}
+
+/// A running `ringside --json`.
+pub struct Ringside {
+    child: Child,
+    events: Arc<Mutex<Vec<Value>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+pub struct Finished {
+    pub events: Vec<Value>,
+    pub stderr: Vec<String>,
+    pub success: bool,
+}
+
+impl Ringside {
+    /// Starts ringside with `args` after `--json` and waits until its probes are attached.
+    pub fn start(args: &[&str]) -> Self {
+        let log = std::env::temp_dir().join(format!("ringside-test-{}.log", nonce()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ringside"))
+            .arg("--json")
+            .arg("--log-file")
+            .arg(&log)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning ringside");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().expect("stdout");
+        let sink = Arc::clone(&events);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let value: Value = serde_json::from_str(&line).unwrap_or_else(|error| {
+                    panic!("ringside wrote invalid JSON ({error}): {line}")
+                });
+                sink.lock().expect("lock").push(value);
+            }
+        });
+        let errors = child.stderr.take().expect("stderr");
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in BufReader::new(errors).lines().map_while(Result::ok) {
+                sink.lock().expect("lock").push(line);
+            }
+        });
+        let mut ringside = Self {
+            child,
+            events,
+            stderr,
+        };
+        ringside.wait_for_stderr("ringside: tracing", Duration::from_secs(60));
+        ringside
+    }
+
+    fn wait_for_stderr(&mut self, needle: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self
+                .stderr
+                .lock()
+                .expect("lock")
+                .iter()
+                .any(|line| line.contains(needle))
+            {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "ringside exited ({status}) before tracing: {:?}",
+                    self.stderr.lock().expect("lock")
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ringside did not start: {:?}",
+                self.stderr.lock().expect("lock")
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until an event matching `predicate` arrives; panics with what did arrive otherwise.
+    pub fn wait_for(&self, what: &str, predicate: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(found) = self
+                .events
+                .lock()
+                .expect("lock")
+                .iter()
+                .find(|e| predicate(e))
+            {
+                return found.clone();
+            }
+            assert!(Instant::now() < deadline, "no {what} arrived within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Events so far that match `predicate`.
+    pub fn matching(&self, predicate: impl Fn(&Value) -> bool) -> Vec<Value> {
+        self.events
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|e| predicate(e))
+            .cloned()
+            .collect()
+    }
+
+    /// Stops ringside with SIGINT, as a user's Ctrl-C, and returns everything it printed.
+    pub fn stop(mut self) -> Finished {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+        let status = self.child.wait().expect("waiting for ringside");
+        // Let the reader threads take the last lines.
+        std::thread::sleep(Duration::from_millis(100));
+        Finished {
+            events: self.events.lock().expect("lock").clone(),
+            stderr: self.stderr.lock().expect("lock").clone(),
+            success: status.success(),
+        }
+    }
+}
+
+impl Drop for Ringside {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// A scratch directory removed at the end of the test.
+pub fn scratch_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("ringside-test-")
+        .tempdir()
+        .expect("temp dir")
+}
+
+pub fn path_string(path: &Path) -> String {
+    path.to_str().expect("utf-8 temp path").to_owned()
+}
+
+pub fn field<'a>(event: &'a Value, key: &str) -> &'a Value {
+    event
+        .get(key)
+        .unwrap_or_else(|| panic!("event has no `{key}`: {event}"))
+}
+
+pub fn is_type(event: &Value, kind: &str) -> bool {
+    event["type"] == kind
+}
