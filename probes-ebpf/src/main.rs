@@ -117,8 +117,12 @@ pub fn sys_enter_accept4(ctx: TracePointContext) -> u32 {
     sock::enter(&ctx, sock::Variant::Accept4)
 }
 #[tracepoint]
-pub fn sys_exit_sock(ctx: TracePointContext) -> u32 {
-    sock::exit(&ctx)
+pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
+    sock::exit(&ctx, kind::CONNECT)
+}
+#[tracepoint]
+pub fn sys_exit_accept(ctx: TracePointContext) -> u32 {
+    sock::exit(&ctx, kind::ACCEPT)
 }
 
 #[tracepoint]

@@ -87,24 +87,29 @@ pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
     0
 }
 
+/// `kind` is a constant per program (connect or accept), so the branches on it are resolved at
+/// compile time.
 #[inline(always)]
-pub fn exit(ctx: &TracePointContext) -> u32 {
+pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
     let (_, tid) = current_ids();
     // SAFETY: the value is copied out at once; only this thread writes its own entry.
     let Some(pending) = (unsafe { SOCK_PENDING.get(tid) }).copied() else {
         return 0;
     };
     let _ = SOCK_PENDING.remove(tid);
+    if pending.kind != kind {
+        return 0;
+    }
     let ret = read_field::<i64, _>(ctx, config().tp.sys_exit_ret).unwrap_or(0);
-    if pending.kind == kind::ACCEPT && ret == -EAGAIN {
+    if kind == kind::ACCEPT && ret == -EAGAIN {
         // A non-blocking accept with nothing waiting: no connection, no event.
         return 0;
     }
-    let Some(found) = describe(&pending, ret) else {
+    let Some(found) = describe(&pending, kind, ret) else {
         return 0;
     };
-    let accepted = pending.kind == kind::ACCEPT && ret >= 0 && found.sock != 0;
-    if !wanted(pending.kind) {
+    let accepted = kind == kind::ACCEPT && ret >= 0 && found.sock != 0;
+    if !wanted(kind) {
         // Accepts are watched for their TCP sessions' owners even when not reported.
         if accepted {
             let mut header = tcp::empty_header();
@@ -115,20 +120,20 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
         return 0;
     }
     let Some(mut entry) = EVENTS.reserve::<SockRecord>(0) else {
-        count_drop(pending.kind);
+        count_drop(kind);
         return 0;
     };
     let record = entry.as_mut_ptr();
     // SAFETY: `record` points to a reserved ring-buffer slot of size_of::<SockRecord>() bytes,
     // written field by field.
     unsafe {
-        fill_header(&raw mut (*record).header, pending.kind, found.flags);
+        fill_header(&raw mut (*record).header, kind, found.flags);
         (*record).ret = ret as i32;
         (*record).fd = pending.fd;
         (*record).addrs = found.addrs;
         (*record).latency_ns = (*record).header.ts_ns.saturating_sub(pending.ts_ns);
         capture_stack(ctx, &raw mut (*record).ustack, StackKind::User);
-        take_connect_stack(&raw mut (*record).kstack, pending.kind);
+        take_connect_stack(&raw mut (*record).kstack, kind);
         if accepted {
             tcp::adopt(found.sock, &(*record).header);
         }
@@ -179,7 +184,7 @@ struct Found {
 
 /// Addresses of the connection, or `None` when it is not a TCP connection over IP.
 #[inline(always)]
-fn describe(pending: &SockPending, ret: i64) -> Option<Found> {
+fn describe(pending: &SockPending, kind: u16, ret: i64) -> Option<Found> {
     let mut addrs = SockAddrs {
         family: pending.family,
         lport: 0,
@@ -190,7 +195,7 @@ fn describe(pending: &SockPending, ret: i64) -> Option<Found> {
     };
     let mut flags = 0;
     // Which socket to look at: connect's, the accepted one, or (failed accept) the listener.
-    let fd = if pending.kind == kind::ACCEPT && ret >= 0 {
+    let fd = if kind == kind::ACCEPT && ret >= 0 {
         ret as i32
     } else {
         pending.fd
@@ -206,7 +211,7 @@ fn describe(pending: &SockPending, ret: i64) -> Option<Found> {
                 return None;
             }
             read_sock_addrs(sock, &mut addrs)?;
-            if pending.kind == kind::CONNECT {
+            if kind == kind::CONNECT {
                 // The destination as asked; the sock only knows it once the connect went ahead.
                 read_user_remote(pending.sockaddr, &mut addrs);
             } else if ret < 0 {
@@ -220,7 +225,7 @@ fn describe(pending: &SockPending, ret: i64) -> Option<Found> {
         None => {
             // No BTF (or not a socket): fall back to what the caller's sockaddr says.
             flags |= FLAG_LOCAL_ADDR_UNKNOWN;
-            if pending.kind == kind::ACCEPT {
+            if kind == kind::ACCEPT {
                 if ret < 0 || pending.sockaddr == 0 {
                     return None;
                 }

@@ -123,7 +123,7 @@ fn closed(ctx: &TracePointContext, sock: u64, oldstate: i32) {
         return;
     };
     let _ = SOCK_OWNERS.remove(sock);
-    if owner.pid == 0 || !passes_filter_for(owner.pid, &owner.comm) {
+    if !wanted(kind::TCP_CLOSE) || owner.pid == 0 || !passes_filter_for(owner.pid, &owner.comm) {
         return;
     }
     let Some(mut entry) = EVENTS.reserve::<TcpCloseRecord>(0) else {

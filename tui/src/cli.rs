@@ -13,6 +13,7 @@ Examples:
   sudo ringside --json --pid 4242 --tree        a process and all its descendants
   sudo ringside --json --comm nginx --events connect,accept,tcp_close
   sudo ringside --json --events exec | jq -r 'select(.ret < 0) | .filename'
+  sudo ringside --json --events open --stacks none   lowest overhead, no stacks
 
 ringside needs root (CAP_BPF and CAP_PERFMON) to load its kernel probes.";
 
@@ -50,6 +51,16 @@ pub struct Cli {
     )]
     pub events: Vec<EventKind>,
 
+    /// Stacks to capture with every event: user, kernel, both (user,kernel) or none.
+    #[arg(
+        long,
+        value_name = "WHICH",
+        value_delimiter = ',',
+        default_value = "user,kernel",
+        value_parser = ["user", "kernel", "none"]
+    )]
+    pub stacks: Vec<String>,
+
     /// Size of the kernel ring buffer: a power of two from 64K to 1G (K, M, G suffixes).
     #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_ring_size)]
     pub ring_size: u32,
@@ -57,6 +68,20 @@ pub struct Cli {
     /// Where logs go [default: $XDG_STATE_HOME/ringside/ringside.log].
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+}
+
+impl Cli {
+    /// `CAPTURE_*` bits for the probes.
+    pub fn capture(&self) -> u32 {
+        use ringside_common::{CAPTURE_KERNEL_STACK, CAPTURE_USER_STACK};
+        self.stacks
+            .iter()
+            .fold(0, |bits, which| match which.as_str() {
+                "user" => bits | CAPTURE_USER_STACK,
+                "kernel" => bits | CAPTURE_KERNEL_STACK,
+                _ => bits,
+            })
+    }
 }
 
 fn parse_kind(name: &str) -> Result<EventKind, String> {
@@ -127,6 +152,18 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn stack_choices() {
+        use ringside_common::{CAPTURE_KERNEL_STACK, CAPTURE_USER_STACK};
+        let both = Cli::try_parse_from(["ringside"]).unwrap();
+        assert_eq!(both.capture(), CAPTURE_USER_STACK | CAPTURE_KERNEL_STACK);
+        let none = Cli::try_parse_from(["ringside", "--stacks", "none"]).unwrap();
+        assert_eq!(none.capture(), 0);
+        let user = Cli::try_parse_from(["ringside", "--stacks", "user"]).unwrap();
+        assert_eq!(user.capture(), CAPTURE_USER_STACK);
+        assert!(Cli::try_parse_from(["ringside", "--stacks", "all"]).is_err());
     }
 
     #[test]

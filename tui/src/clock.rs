@@ -23,3 +23,10 @@ impl WallClock {
         self.epoch + Duration::from_nanos(mono_ns)
     }
 }
+
+/// CLOCK_MONOTONIC now, in nanoseconds: the clock of the kernel's event and mapping stamps.
+pub fn mono_now_ns() -> u64 {
+    clock_gettime(ClockId::CLOCK_MONOTONIC)
+        .map(|t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
+        .unwrap_or(0)
+}

@@ -2,39 +2,49 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufWriter, ErrorKind, Write};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::WallClock;
 use crate::ingest::{self, Batch};
 use crate::model::EventKind;
+use crate::model::frame::Stacks;
 use crate::output::json::event_to_json;
 use crate::probes::{self, ProbeOptions, Probes};
+use crate::symbolize::{StackRequest, SymbolizerHandle, SymbolizerStats};
 
-pub async fn run(
-    options: ProbeOptions,
-    duration: Option<std::time::Duration>,
-) -> anyhow::Result<()> {
+/// How long a line waits for its stacks' symbols before it is written with bare addresses.
+const SYMBOL_WAIT: Duration = Duration::from_millis(100);
+
+pub async fn run(options: ProbeOptions, duration: Option<Duration>) -> anyhow::Result<()> {
+    probes::preflight()?;
+    // Mappings are watched before the probes attach, so every process they see is known.
+    let symbolizer = start_symbolizer(options.capture);
     let mut probes = probes::load(&options)?;
     warn_about_gaps(&probes);
+    let clock = WallClock::now()?;
+    let ring = probes.take_events()?;
+    let (tx, rx) = mpsc::channel::<Batch>(64);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let ingest = tokio::spawn(ingest::run(ring, clock, tx, stop_rx));
+    let (annotated_tx, mut annotated) = mpsc::channel::<Annotating>(64);
+    tokio::spawn(annotate(rx, symbolizer.clone(), annotated_tx));
     // Scripts (and the tests) wait for this line: from here on nothing is missed.
     eprintln!(
         "ringside: tracing ({} tracepoints attached)",
         probes.attached
     );
-    let clock = WallClock::now()?;
-    let ring = probes.take_events()?;
-    let (tx, mut rx) = mpsc::channel::<Batch>(64);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let ingest = tokio::spawn(ingest::run(ring, clock, tx, stop_rx));
 
     let mut sink = Sink::new();
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
-    let deadline = tokio::time::sleep(duration.unwrap_or(std::time::Duration::MAX));
+    let deadline = tokio::time::sleep(duration.unwrap_or(Duration::MAX));
     tokio::pin!(deadline);
     loop {
         tokio::select! {
@@ -43,8 +53,8 @@ pub async fn run(
             _ = terminate.recv() => break,
             _ = hangup.recv() => break,
             () = &mut deadline, if duration.is_some() => break,
-            batch = rx.recv() => match batch {
-                Some(batch) => if !sink.write(batch)? { break },
+            item = annotated.recv() => match item {
+                Some(item) => if !sink.write(item.finish().await)? { break },
                 None => break,
             },
         }
@@ -52,14 +62,106 @@ pub async fn run(
     // Stop producing, then deliver what the kernel already wrote: the counts must add up.
     probes.detach();
     let _ = stop_tx.send(true);
-    while let Some(batch) = rx.recv().await {
-        if !sink.write(batch)? {
+    while let Some(item) = annotated.recv().await {
+        if !sink.write(item.finish().await)? {
             break;
         }
     }
-    drop(rx);
+    drop(annotated);
     ingest.await.context("the ring-buffer reader stopped")??;
-    print_summary(&probes, &options.events, &sink)
+    print_summary(&probes, &options.events, &sink)?;
+    if let Some(symbolizer) = &symbolizer {
+        print_stack_summary(symbolizer.stats(), sink.stacks_timed_out);
+    }
+    Ok(())
+}
+
+fn start_symbolizer(capture: u32) -> Option<SymbolizerHandle> {
+    if capture == 0 {
+        return None;
+    }
+    match SymbolizerHandle::start() {
+        Ok(handle) => Some(handle),
+        Err(error) => {
+            eprintln!("ringside: warning: stacks stay unsymbolized: {error:#}");
+            None
+        }
+    }
+}
+
+/// A batch on its way out, with the symbolizer's answer still to come.
+struct Annotating {
+    batch: Batch,
+    /// Which events asked, and the answer for them in that order.
+    answer: Option<(Vec<usize>, oneshot::Receiver<Vec<Stacks>>)>,
+    deadline: tokio::time::Instant,
+}
+
+impl Annotating {
+    /// The batch with its stacks; also how many events' stacks did not come in time.
+    async fn finish(self) -> (Batch, usize) {
+        let mut batch = self.batch;
+        let Some((asked, answer)) = self.answer else {
+            return (batch, 0);
+        };
+        match tokio::time::timeout_at(self.deadline, answer).await {
+            Ok(Ok(stacks)) => {
+                for (index, stacks) in asked.into_iter().zip(stacks) {
+                    if let Some(event) = batch.events.get_mut(index) {
+                        event.stacks = Some(Arc::new(stacks));
+                    }
+                }
+                (batch, 0)
+            }
+            _ => (batch, asked.len()),
+        }
+    }
+}
+
+/// Sends each batch's stacks to the symbolizer as soon as it arrives, and passes the batch on
+/// in order: later batches are symbolized while earlier ones wait to be written.
+async fn annotate(
+    mut batches: mpsc::Receiver<Batch>,
+    symbolizer: Option<SymbolizerHandle>,
+    out: mpsc::Sender<Annotating>,
+) {
+    while let Some(batch) = batches.recv().await {
+        let deadline = tokio::time::Instant::now() + SYMBOL_WAIT;
+        let answer = symbolizer.as_ref().and_then(|symbolizer| {
+            let asked: Vec<usize> = batch
+                .events
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| !e.ustack.is_empty() || !e.kstack.is_empty())
+                .map(|(index, _)| index)
+                .collect();
+            if asked.is_empty() {
+                return None;
+            }
+            let requests = asked
+                .iter()
+                .filter_map(|&index| batch.events.get(index))
+                .map(|e| StackRequest {
+                    pid: e.pid,
+                    time_ns: e.stack_mono_ns,
+                    user: e.ustack.clone(),
+                    kernel: e.kstack.clone(),
+                })
+                .collect();
+            Some((asked, symbolizer.resolve(requests)))
+        });
+        if out
+            .send(Annotating {
+                batch,
+                answer,
+                deadline,
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
 }
 
 fn warn_about_gaps(probes: &Probes) {
@@ -85,6 +187,8 @@ struct Sink {
     out: BufWriter<std::io::Stdout>,
     delivered: BTreeMap<EventKind, u64>,
     malformed: u64,
+    /// Events written with bare addresses: their symbols did not come within SYMBOL_WAIT.
+    stacks_timed_out: usize,
     closed: bool,
 }
 
@@ -94,13 +198,15 @@ impl Sink {
             out: BufWriter::with_capacity(1 << 16, std::io::stdout()),
             delivered: BTreeMap::new(),
             malformed: 0,
+            stacks_timed_out: 0,
             closed: false,
         }
     }
 
     /// Writes a batch; false once stdout is closed (e.g. `| head`), which ends the run.
-    fn write(&mut self, batch: Batch) -> anyhow::Result<bool> {
+    fn write(&mut self, (batch, timed_out): (Batch, usize)) -> anyhow::Result<bool> {
         self.malformed += batch.malformed;
+        self.stacks_timed_out += timed_out;
         for event in &batch.events {
             *self.delivered.entry(event.kind()).or_default() += 1;
             if self.closed {
@@ -128,6 +234,18 @@ impl Sink {
             Err(error) => Err(error).context("writing events to stdout"),
         }
     }
+}
+
+fn print_stack_summary(stats: &SymbolizerStats, timed_out: usize) {
+    let get = |counter: &std::sync::atomic::AtomicUsize| counter.load(Ordering::Relaxed);
+    eprintln!(
+        "ringside: stacks symbolized={} timed_out={timed_out} frames={} unresolved_frames={} \
+         mapping_records_lost={}",
+        get(&stats.stacks),
+        get(&stats.frames),
+        get(&stats.unresolved_frames),
+        get(&stats.mapping_records_lost),
+    );
 }
 
 fn print_summary(probes: &Probes, wanted: &BTreeSet<EventKind>, sink: &Sink) -> anyhow::Result<()> {

@@ -10,6 +10,7 @@ mod model;
 mod output;
 mod probes;
 mod procfs;
+mod symbolize;
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -50,7 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let options = ProbeOptions {
         ring_size: cli.ring_size,
         events,
-        capture: 0,
+        capture: cli.capture(),
         filter: KernelFilter {
             pids: cli.pid.clone(),
             tree: cli.tree,

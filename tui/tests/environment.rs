@@ -25,6 +25,10 @@ fn tracefs_is_mounted_when_missing() {
         .output()
         .expect("unshare (util-linux) runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "status {:?}: {stderr}", output.status);
+    assert!(
+        output.status.success(),
+        "status {:?}: {stderr}",
+        output.status
+    );
     assert!(stderr.contains("ringside: tracing ("), "{stderr}");
 }

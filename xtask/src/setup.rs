@@ -20,7 +20,18 @@ const NIGHTLY: &str = "nightly";
 const BPF_LINKER_VERSION: &str = "0.13.0";
 /// Debian packages the tests and the bench drive: tmux for the pseudo-terminal tests, bpftrace and
 /// bpftool as side-by-side references. (On bookworm bpftool is its own package.)
-const DEBIAN_PACKAGES: &[&str] = &["tmux", "bpftrace", "bpftool"];
+/// tmux drives the TUI in tests; bpftrace and bpftool are the anchors the bench compares with;
+/// the compilers and binutils build and strip the stack tests' fixtures; util-linux gives the
+/// tests setpriv and unshare.
+const DEBIAN_PACKAGES: &[&str] = &[
+    "tmux",
+    "bpftrace",
+    "bpftool",
+    "gcc",
+    "g++",
+    "binutils",
+    "util-linux",
+];
 
 pub fn setup() -> Result<()> {
     rust_src()?;

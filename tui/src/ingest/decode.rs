@@ -84,6 +84,7 @@ pub fn decode(bytes: &[u8], clock: &WallClock) -> Result<Event, DecodeError> {
         details,
         ustack,
         kstack,
+        stacks: None,
     })
 }
 
@@ -166,11 +167,8 @@ fn decode_sock(r: &Reader<'_>, kind: EventKind, flags: u16) -> Result<Decoded, D
     } else {
         Details::Accept(info)
     };
-    Ok((
-        details,
-        r.stack(offset_of!(SockRecord, ustack))?,
-        Vec::new(),
-    ))
+    let ustack = r.stack(offset_of!(SockRecord, ustack))?;
+    Ok((details, ustack, r.stack(offset_of!(SockRecord, kstack))?))
 }
 
 fn decode_tcp_close(r: &Reader<'_>, flags: u16) -> Result<Decoded, DecodeError> {
@@ -340,6 +338,18 @@ mod tests {
             Details::Connect(info) | Details::Accept(info) => info,
             other => panic!("not a socket event: {other:?}"),
         }
+    }
+
+    #[test]
+    fn connects_carry_their_kernel_stack() {
+        let mut record = sock_record(kind::CONNECT);
+        record.kstack = stack(&[0xffff_ffff_8100_1000, 0xffff_ffff_8100_2000]);
+        let event = decode(&sock_bytes(&record), &clock()).unwrap();
+        assert_eq!(
+            event.kstack,
+            vec![0xffff_ffff_8100_1000, 0xffff_ffff_8100_2000]
+        );
+        assert_eq!(event.ustack, vec![0x401000]);
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use super::frame::Stacks;
+
 /// The kinds of event ringside reports; the names are the JSON `type` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,6 +90,8 @@ pub struct Event {
     /// Return addresses, innermost first; empty when not captured.
     pub ustack: Vec<u64>,
     pub kstack: Vec<u64>,
+    /// The stacks symbolized, once the symbolizer answered.
+    pub stacks: Option<std::sync::Arc<Stacks>>,
 }
 
 impl Event {

@@ -1,6 +1,7 @@
 //! Domain types: what ringside knows about events and processes. No I/O, no rendering.
 
 pub mod event;
+pub mod frame;
 pub mod names;
 pub mod tcp;
 

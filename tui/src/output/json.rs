@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use serde_json::{Map, Value, json};
 
 use crate::model::event::{Details, Event, SockAddrs};
+use crate::model::frame::{Frame, Unresolved};
 use crate::model::names::{errno_name, open_flags, signal_name};
 
 pub fn event_to_json(event: &Event) -> Value {
@@ -99,7 +100,82 @@ pub fn event_to_json(event: &Event) -> Value {
             object.insert("child_pid".into(), json!(child_pid));
         }
     }
+    stacks(&mut object, event);
     Value::Object(object)
+}
+
+/// `ustack` / `kstack`: the frames, innermost first (outermost call last). Frames the
+/// symbolizer has not answered for keep their address and say why.
+fn stacks(object: &mut Map<String, Value>, event: &Event) {
+    let resolved = event.stacks.as_deref();
+    for (key, raw, frames) in [
+        ("ustack", &event.ustack, resolved.map(|s| &s.user)),
+        ("kstack", &event.kstack, resolved.map(|s| &s.kernel)),
+    ] {
+        if raw.is_empty() {
+            continue;
+        }
+        let list: Vec<Value> = match frames {
+            Some(frames) => frames.iter().map(frame_to_json).collect(),
+            _ => raw
+                .iter()
+                .map(|&addr| frame_to_json(&Frame::unresolved(addr, Unresolved::TimedOut)))
+                .collect(),
+        };
+        object.insert(key.into(), Value::Array(list));
+    }
+}
+
+pub fn frame_to_json(frame: &Frame) -> Value {
+    let mut object = Map::new();
+    object.insert("addr".into(), json!(format!("{:#x}", frame.addr)));
+    if let Some(symbol) = &frame.symbol {
+        object.insert("symbol".into(), json!(symbol.as_ref()));
+    }
+    if let Some(offset) = frame.offset {
+        object.insert("offset".into(), json!(offset));
+    }
+    if let Some(module) = &frame.module {
+        object.insert("module".into(), json!(module.as_ref()));
+    }
+    location(&mut object, frame.file.as_deref(), frame.line, frame.column);
+    if !frame.inlined.is_empty() {
+        let inlined = frame
+            .inlined
+            .iter()
+            .map(|f| {
+                let mut object = Map::new();
+                object.insert("symbol".into(), json!(f.symbol.as_ref()));
+                location(&mut object, f.file.as_deref(), f.line, f.column);
+                Value::Object(object)
+            })
+            .collect();
+        object.insert("inlined".into(), Value::Array(inlined));
+    }
+    if let Some(why) = frame.unresolved {
+        object.insert("unresolved".into(), json!(why.as_str()));
+    }
+    if let Some(fold) = frame.folded {
+        object.insert("folded".into(), json!(fold.as_str()));
+    }
+    Value::Object(object)
+}
+
+fn location(
+    object: &mut Map<String, Value>,
+    file: Option<&str>,
+    line: Option<u32>,
+    column: Option<u16>,
+) {
+    if let Some(file) = file {
+        object.insert("file".into(), json!(file));
+    }
+    if let Some(line) = line {
+        object.insert("line".into(), json!(line));
+    }
+    if let Some(column) = column {
+        object.insert("column".into(), json!(column));
+    }
 }
 
 /// `ret`, and `error` with the errno name when it is a failure (`E<n>` for unnamed codes).
@@ -162,8 +238,9 @@ mod tests {
             comm: b"worker".to_vec(),
             stack_mono_ns: 1_000,
             details,
-            ustack: vec![0x401000],
+            ustack: vec![],
             kstack: vec![],
+            stacks: None,
         }
     }
 
@@ -451,6 +528,65 @@ mod tests {
             let json = json_of(details.clone());
             assert_eq!(keys(&json)[COMMON.len()..], *expected, "{details:?}");
         }
+    }
+
+    #[test]
+    fn stacks_are_frames_innermost_first_with_keys_only_when_known() {
+        use crate::model::frame::{Fold, Frame, InlinedFrame, Stacks, Unresolved};
+        let mut e = event(fork());
+        e.ustack = vec![0x401000, 0x402000];
+        e.kstack = vec![0xffff_ffff_8100_0000];
+        let unanswered = event_to_json(&e);
+        assert_eq!(
+            unanswered["ustack"],
+            json!([
+                {"addr": "0x401000", "unresolved": "symbolization timed out"},
+                {"addr": "0x402000", "unresolved": "symbolization timed out"}
+            ])
+        );
+        e.stacks = Some(std::sync::Arc::new(Stacks {
+            user: vec![
+                Frame {
+                    addr: 0x401000,
+                    symbol: Some("inner".into()),
+                    offset: Some(4),
+                    module: Some("/bin/app".into()),
+                    file: Some("app.c".into()),
+                    line: Some(10),
+                    column: Some(3),
+                    inlined: vec![InlinedFrame {
+                        symbol: "helper".into(),
+                        file: Some("app.h".into()),
+                        line: Some(2),
+                        column: None,
+                    }],
+                    ..Frame::default()
+                },
+                Frame::unresolved(0x402000, Unresolved::NoSymbols),
+            ],
+            kernel: vec![Frame {
+                addr: 0xffff_ffff_8100_0000,
+                symbol: Some("do_syscall_64".into()),
+                offset: Some(0x70),
+                folded: Some(Fold::SyscallEntry),
+                ..Frame::default()
+            }],
+        }));
+        let answered = event_to_json(&e);
+        assert_eq!(
+            answered["ustack"],
+            json!([
+                {"addr": "0x401000", "symbol": "inner", "offset": 4, "module": "/bin/app",
+                 "file": "app.c", "line": 10, "column": 3,
+                 "inlined": [{"symbol": "helper", "file": "app.h", "line": 2}]},
+                {"addr": "0x402000", "unresolved": "no symbols"}
+            ])
+        );
+        assert_eq!(
+            answered["kstack"],
+            json!([{"addr": "0xffffffff81000000", "symbol": "do_syscall_64", "offset": 112,
+                    "folded": "syscall_entry"}])
+        );
     }
 
     #[test]

@@ -59,7 +59,12 @@ pub const ATTACHMENTS: &[Attachment] = &[
         "sys_enter_connect",
         &[Connect],
     ),
-    serving("sys_exit_sock", "syscalls", "sys_exit_connect", &[Connect]),
+    serving(
+        "sys_exit_connect",
+        "syscalls",
+        "sys_exit_connect",
+        &[Connect],
+    ),
     // Accepts name the owners of passively opened TCP sessions.
     serving(
         "sys_enter_accept",
@@ -74,22 +79,23 @@ pub const ATTACHMENTS: &[Attachment] = &[
         &[Accept, TcpClose],
     ),
     serving(
-        "sys_exit_sock",
+        "sys_exit_accept",
         "syscalls",
         "sys_exit_accept",
         &[Accept, TcpClose],
     ),
     serving(
-        "sys_exit_sock",
+        "sys_exit_accept",
         "syscalls",
         "sys_exit_accept4",
         &[Accept, TcpClose],
     ),
+    // Session owners and ends; for connects, the kernel stack of the TCP connect path.
     serving(
         "inet_sock_set_state",
         "sock",
         "inet_sock_set_state",
-        &[TcpClose],
+        &[Connect, TcpClose],
     ),
     // New processes join a traced tree here, so it attaches for `--tree` too.
     serving("task_newtask", "task", "task_newtask", &[Fork]),
@@ -129,7 +135,7 @@ mod tests {
     fn tcp_close_alone_still_watches_accepts_for_owners() {
         let set = programs(&[TcpClose], false);
         assert!(set.contains("inet_sock_set_state"));
-        assert!(set.contains("sys_exit_sock"));
+        assert!(set.contains("sys_exit_accept"));
         assert!(!set.contains("sys_enter_connect"));
     }
 

@@ -44,9 +44,15 @@ pub struct Probes {
     pub btf_problem: Option<String>,
 }
 
-pub fn load(options: &ProbeOptions) -> anyhow::Result<Probes> {
+/// What must hold before anything is loaded: privileges and a kernel with the BPF ring buffer.
+/// Each failure is one line naming what is missing.
+pub fn preflight() -> anyhow::Result<()> {
     requirements::check_privileges()?;
-    requirements::check_kernel()?;
+    requirements::check_kernel()
+}
+
+pub fn load(options: &ProbeOptions) -> anyhow::Result<Probes> {
+    preflight()?;
     requirements::raise_memlock_limit();
     let root = tracefs::ensure_mounted()?;
     let tracefs = tracefs::Tracefs::new(root);

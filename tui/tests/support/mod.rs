@@ -4,6 +4,8 @@
     reason = "each test binary uses a different part of this module"
 )]
 
+pub mod fixtures;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -135,6 +137,24 @@ impl Ringside {
             }
             assert!(Instant::now() < deadline, "no {what} arrived within 10 s");
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until `count` events match `predicate`; returns how many did when time ran out.
+    pub fn wait_for_count(&self, count: usize, predicate: impl Fn(&Value) -> bool) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let seen = self
+                .events
+                .lock()
+                .expect("lock")
+                .iter()
+                .filter(|e| predicate(e))
+                .count();
+            if seen >= count || Instant::now() >= deadline {
+                return seen;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 

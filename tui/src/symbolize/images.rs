@@ -1,0 +1,1222 @@
+//! Which file was mapped where, in which process, at which time.
+//!
+//! User stack addresses are captured in the kernel and symbolized later, often after the process
+//! has exec'd or exited. [`ProcessImages`] replays the kernel's task and mapping records
+//! ([`TaskRecord`]) into a history of *images* per pid, so that "in process PID at time T, which
+//! file mapping contained address A?" can still be answered:
+//!
+//! - an image covers the times `[since, until)`; an exec at `t` ends the current image at `t` and
+//!   starts a new, empty one at `t`, so a stack captured at execve entry (before the exec record's
+//!   time) still resolves in the old program;
+//! - a fork at `t` gives the child an image since `t` that shares the parent's mappings;
+//! - an exit at `t` keeps the image resolvable for times `<= t` until
+//!   [`ProcessImages::evict_exited`] drops it;
+//! - a fork that reuses a pid starts a fresh history; the previous process's images only answer
+//!   for times before the fork.
+//!
+//! Mapping lists are shared between a parent and its forked children (copy on write), and paths
+//! are interned, so many short-lived processes running the same binaries cost little.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::perf_events::TaskRecord;
+
+/// `until` of an image that has not ended yet.
+const OPEN: u64 = u64::MAX;
+
+/// One file mapping of a process image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    /// First address of the mapping.
+    pub start: u64,
+    /// One past the last address of the mapping.
+    pub end: u64,
+    /// File offset, in bytes, of `start`.
+    pub pgoff: u64,
+    /// The mapped file, without a `" (deleted)"` suffix.
+    pub path: Arc<Path>,
+    /// Device (major, minor) of the mapped file.
+    pub dev: (u32, u32),
+    /// Inode of the mapped file.
+    pub inode: u64,
+}
+
+impl Mapping {
+    /// The file offset of `addr` (addr - start + pgoff).
+    pub fn file_offset(&self, addr: u64) -> u64 {
+        addr.wrapping_sub(self.start).wrapping_add(self.pgoff)
+    }
+
+    fn contains(&self, addr: u64) -> bool {
+        self.start <= addr && addr < self.end
+    }
+}
+
+/// The answer of [`ProcessImages::lookup`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup<'a> {
+    /// The file mapping that contained the address.
+    Found(&'a Mapping),
+    /// The process is known but nothing was mapped there.
+    Unmapped,
+    /// No image of this process covers that time (never seen, or evicted).
+    UnknownProcess,
+}
+
+/// The address space of one program run of a process, valid for times `[since, until)`.
+#[derive(Debug)]
+struct Image {
+    since: u64,
+    /// Exclusive; [`OPEN`] while the image is current.
+    until: u64,
+    /// Sorted by `start`, never overlapping. Shared with forked children until one side maps.
+    mappings: Arc<Vec<Mapping>>,
+}
+
+impl Image {
+    fn new(since: u64, mappings: Arc<Vec<Mapping>>) -> Self {
+        Image {
+            since,
+            until: OPEN,
+            mappings,
+        }
+    }
+
+    fn covers(&self, time_ns: u64) -> bool {
+        self.since <= time_ns && time_ns < self.until
+    }
+
+    fn find(&self, addr: u64) -> Option<&Mapping> {
+        let index = self.mappings.partition_point(|m| m.start <= addr);
+        let mapping = self.mappings.get(index.checked_sub(1)?)?;
+        mapping.contains(addr).then_some(mapping)
+    }
+}
+
+/// The images of one pid, in time order, never overlapping. Several processes may appear in
+/// turn when the pid is reused.
+#[derive(Debug, Default)]
+struct History {
+    images: Vec<Image>,
+}
+
+impl History {
+    /// Index of the image covering `time_ns`.
+    fn covering(&self, time_ns: u64) -> Option<usize> {
+        let index = self
+            .images
+            .partition_point(|image| image.since <= time_ns)
+            .checked_sub(1)?;
+        self.images[index].covers(time_ns).then_some(index)
+    }
+
+    /// Ends the current image (if any) at `since` and starts a new one there.
+    fn start_image(&mut self, since: u64, mappings: Arc<Vec<Mapping>>) {
+        // Records come in time order; if one does not, keep the history ordered anyway.
+        let since = self
+            .images
+            .last()
+            .map_or(since, |last| since.max(last.since));
+        if let Some(last) = self.images.last_mut() {
+            last.until = last.until.min(since);
+            if last.until == last.since {
+                self.images.pop();
+            }
+        }
+        self.images.push(Image::new(since, mappings));
+    }
+
+    /// Ends the current image so that it still covers `time_ns`.
+    fn exit(&mut self, time_ns: u64) {
+        let Some(last) = self.images.last_mut() else {
+            return;
+        };
+        if last.until != OPEN {
+            return;
+        }
+        last.until = time_ns.saturating_add(1).max(last.since);
+        if last.until == last.since {
+            self.images.pop();
+        }
+    }
+
+    /// The image a mapping created at `time_ns` belongs to, creating one if the process was not
+    /// seen being created.
+    fn image_for_mmap(&mut self, time_ns: u64) -> Option<&mut Image> {
+        if let Some(index) = self.covering(time_ns) {
+            return Some(&mut self.images[index]);
+        }
+        match self.images.last() {
+            // Never seen: the process existed before we started watching.
+            None => self.images.push(Image::new(0, Arc::default())),
+            // The pid was reused without its fork being seen (lost records): a new process
+            // began somewhere after the previous one exited.
+            Some(last) if time_ns >= last.until => {
+                let since = last.until;
+                self.images.push(Image::new(since, Arc::default()));
+            }
+            // Before the first image we know of: nowhere to put it.
+            Some(_) => return None,
+        }
+        self.images.last_mut()
+    }
+}
+
+/// Mapping history of every process: see the module documentation.
+#[derive(Debug, Default)]
+pub struct ProcessImages {
+    processes: HashMap<u32, History>,
+    /// Interned paths; an entry whose strong count is 1 is referenced by no mapping.
+    paths: HashSet<Arc<Path>>,
+}
+
+impl ProcessImages {
+    /// An empty table: nothing is known about any process.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies one record (records must be applied in time order; the caller sorts a drained
+    /// batch by time).
+    pub fn apply(&mut self, record: &TaskRecord) {
+        match record {
+            TaskRecord::Mmap {
+                pid,
+                time_ns,
+                start,
+                len,
+                pgoff,
+                dev_major,
+                dev_minor,
+                inode,
+                path,
+                ..
+            } => {
+                if *len == 0 {
+                    return;
+                }
+                let end = start.saturating_add(*len);
+                // Anonymous executable memory (JIT code, "//anon") and "[vdso]"-like names are
+                // not files: they still replace what was mapped there, but resolve as unmapped.
+                let mapping = file_path(path).map(|path| Mapping {
+                    start: *start,
+                    end,
+                    pgoff: *pgoff,
+                    path: self.intern(path),
+                    dev: (*dev_major, *dev_minor),
+                    inode: *inode,
+                });
+                let history = self.processes.entry(*pid).or_default();
+                if let Some(image) = history.image_for_mmap(*time_ns) {
+                    replace_range(Arc::make_mut(&mut image.mappings), *start, end, mapping);
+                }
+            }
+            TaskRecord::Exec { pid, time_ns, .. } => {
+                self.processes
+                    .entry(*pid)
+                    .or_default()
+                    .start_image(*time_ns, Arc::default());
+            }
+            TaskRecord::Fork {
+                pid,
+                ppid,
+                tid,
+                time_ns,
+                ..
+            } => {
+                if pid != tid || pid == ppid {
+                    return; // a new thread shares its process's image
+                }
+                let inherited = self
+                    .processes
+                    .get(ppid)
+                    .and_then(|parent| {
+                        let index = parent.covering(*time_ns)?;
+                        Some(Arc::clone(&parent.images[index].mappings))
+                    })
+                    .unwrap_or_default();
+                self.processes
+                    .entry(*pid)
+                    .or_default()
+                    .start_image(*time_ns, inherited);
+            }
+            TaskRecord::Exit {
+                pid, tid, time_ns, ..
+            } => {
+                if pid != tid {
+                    return; // a thread exit: the process goes on
+                }
+                if let Some(history) = self.processes.get_mut(pid) {
+                    history.exit(*time_ns);
+                    if history.images.is_empty() {
+                        self.processes.remove(pid);
+                    }
+                }
+            }
+            TaskRecord::Lost { .. } => {}
+        }
+    }
+
+    /// Adds the executable file mappings of a running process from a /proc/PID/maps text, as an
+    /// image valid since time 0 (it existed before we started watching). No-op if the pid
+    /// already has an image.
+    pub fn seed(&mut self, pid: u32, maps_text: &str) {
+        if self.processes.contains_key(&pid) {
+            return;
+        }
+        let mut mappings = Vec::new();
+        for mut mapping in parse_proc_maps(maps_text) {
+            mapping.path = self.intern(&mapping.path);
+            let (start, end) = (mapping.start, mapping.end);
+            replace_range(&mut mappings, start, end, Some(mapping));
+        }
+        let history = self.processes.entry(pid).or_default();
+        history.images.push(Image::new(0, Arc::new(mappings)));
+    }
+
+    /// Seeds every process now in /proc (reads /proc/*/maps; unreadable ones are skipped).
+    pub fn seed_from_proc(&mut self) {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        let pids =
+            entries.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok());
+        for pid in pids {
+            let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
+                continue;
+            };
+            // Kernel threads have an empty map and no user stacks to symbolize.
+            if !text.is_empty() {
+                self.seed(pid, &text);
+            }
+        }
+    }
+
+    /// The mapping that contained `addr` in process `pid` at `time_ns`.
+    pub fn lookup(&self, pid: u32, time_ns: u64, addr: u64) -> Lookup<'_> {
+        let Some(history) = self.processes.get(&pid) else {
+            return Lookup::UnknownProcess;
+        };
+        let Some(index) = history.covering(time_ns) else {
+            return Lookup::UnknownProcess;
+        };
+        match history.images[index].find(addr) {
+            Some(mapping) => Lookup::Found(mapping),
+            None => Lookup::Unmapped,
+        }
+    }
+
+    /// Forgets images of processes that exited before `before_ns` (call periodically with
+    /// now - grace). Images replaced by an exec before `before_ns` are forgotten as well: in
+    /// both cases only lookups at times before `before_ns` lose their answer.
+    pub fn evict_exited(&mut self, before_ns: u64) {
+        self.processes.retain(|_, history| {
+            history
+                .images
+                .retain(|image| image.until == OPEN || image.until > before_ns);
+            !history.images.is_empty()
+        });
+        self.paths.retain(|path| Arc::strong_count(path) > 1);
+        shrink_if_sparse(&mut self.processes);
+        if self.paths.capacity() > 64 && self.paths.len() * 4 < self.paths.capacity() {
+            self.paths.shrink_to_fit();
+        }
+    }
+
+    /// For memory reporting: (processes, images, mappings) held. A mapping list shared by
+    /// several images counts once per image.
+    pub fn stats(&self) -> (usize, usize, usize) {
+        let images = self.processes.values().map(|h| h.images.len()).sum();
+        let mappings = self
+            .processes
+            .values()
+            .flat_map(|h| &h.images)
+            .map(|image| image.mappings.len())
+            .sum();
+        (self.processes.len(), images, mappings)
+    }
+
+    fn intern(&mut self, path: &Path) -> Arc<Path> {
+        if let Some(interned) = self.paths.get(path) {
+            return Arc::clone(interned);
+        }
+        let interned: Arc<Path> = Arc::from(path);
+        self.paths.insert(Arc::clone(&interned));
+        interned
+    }
+}
+
+fn shrink_if_sparse<K: Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 64 && map.len() * 4 < map.capacity() {
+        map.shrink_to_fit();
+    }
+}
+
+/// Puts `new` (or nothing) at `[start, end)` in a sorted, non-overlapping list, trimming or
+/// splitting what was there, as mmap(MAP_FIXED) does.
+fn replace_range(mappings: &mut Vec<Mapping>, start: u64, end: u64, new: Option<Mapping>) {
+    if start >= end {
+        return;
+    }
+    // The list is sorted by start and does not overlap, so it is sorted by end too.
+    let first = mappings.partition_point(|m| m.end <= start);
+    let past = mappings.partition_point(|m| m.start < end);
+    let (mut left, mut right) = (None, None);
+    if first < past {
+        let head = &mappings[first];
+        if head.start < start {
+            left = Some(Mapping {
+                end: start,
+                ..head.clone()
+            });
+        }
+        let tail = &mappings[past - 1];
+        if tail.end > end {
+            right = Some(Mapping {
+                start: end,
+                pgoff: tail.pgoff.saturating_add(end - tail.start),
+                ..tail.clone()
+            });
+        }
+    }
+    mappings.splice(first..past, left.into_iter().chain(new).chain(right));
+}
+
+/// The path of a file mapping, without a `" (deleted)"` suffix; `None` for names that are not
+/// files ("//anon", "[vdso]", "[heap]", ...).
+fn file_path(path: &Path) -> Option<&Path> {
+    let bytes = path.as_os_str().as_bytes();
+    if !bytes.starts_with(b"/") || bytes.starts_with(b"//") {
+        return None;
+    }
+    let bytes = bytes.strip_suffix(b" (deleted)").unwrap_or(bytes);
+    Some(Path::new(OsStr::from_bytes(bytes)))
+}
+
+/// The executable file mappings of a /proc/PID/maps text: only lines with 'x' perms and a path
+/// starting with '/'; a `" (deleted)"` suffix is stripped. Malformed lines are skipped.
+pub fn parse_proc_maps(text: &str) -> Vec<Mapping> {
+    // Consecutive segments of one file share one path.
+    let mut paths: HashMap<&Path, Arc<Path>> = HashMap::new();
+    text.lines()
+        .filter_map(parse_maps_line)
+        .map(|line| Mapping {
+            start: line.start,
+            end: line.end,
+            pgoff: line.pgoff,
+            path: Arc::clone(
+                paths
+                    .entry(line.path)
+                    .or_insert_with(|| Arc::from(line.path)),
+            ),
+            dev: line.dev,
+            inode: line.inode,
+        })
+        .collect()
+}
+
+/// One executable file line of /proc/PID/maps.
+struct MapsLine<'a> {
+    start: u64,
+    end: u64,
+    pgoff: u64,
+    path: &'a Path,
+    dev: (u32, u32),
+    inode: u64,
+}
+
+/// `address perms offset dev inode pathname`, e.g.
+/// `7f1c2a000000-7f1c2a022000 r-xp 00028000 08:01 1234567    /usr/lib/libc.so.6`.
+fn parse_maps_line(line: &str) -> Option<MapsLine<'_>> {
+    let mut rest = line;
+    let range = next_field(&mut rest)?;
+    let perms = next_field(&mut rest)?;
+    let offset = next_field(&mut rest)?;
+    let dev = next_field(&mut rest)?;
+    let inode = next_field(&mut rest)?;
+    // The path is the rest of the line: it may contain spaces.
+    let path = rest.trim_start_matches([' ', '\t']);
+
+    if perms.len() < 3 || perms.as_bytes()[2] != b'x' {
+        return None;
+    }
+    let path = file_path(Path::new(path))?;
+    let (start, end) = range.split_once('-')?;
+    let start = u64::from_str_radix(start, 16).ok()?;
+    let end = u64::from_str_radix(end, 16).ok()?;
+    if start >= end {
+        return None;
+    }
+    let (major, minor) = dev.split_once(':')?;
+    Some(MapsLine {
+        start,
+        end,
+        pgoff: u64::from_str_radix(offset, 16).ok()?,
+        path,
+        dev: (
+            u32::from_str_radix(major, 16).ok()?,
+            u32::from_str_radix(minor, 16).ok()?,
+        ),
+        inode: inode.parse().ok()?,
+    })
+}
+
+/// The next space-separated field of `rest`, advancing past it.
+fn next_field<'a>(rest: &mut &'a str) -> Option<&'a str> {
+    let trimmed = rest.trim_start_matches([' ', '\t']);
+    let len = trimmed.find([' ', '\t']).unwrap_or(trimmed.len());
+    if len == 0 {
+        return None;
+    }
+    let (field, after) = trimmed.split_at(len);
+    *rest = after;
+    Some(field)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    const PAGE: u64 = 0x1000;
+
+    fn mmap(pid: u32, time_ns: u64, start: u64, len: u64, pgoff: u64, path: &str) -> TaskRecord {
+        TaskRecord::Mmap {
+            pid,
+            tid: pid,
+            time_ns,
+            start,
+            len,
+            pgoff,
+            dev_major: 8,
+            dev_minor: 1,
+            inode: 42,
+            path: PathBuf::from(path),
+        }
+    }
+
+    fn exec(pid: u32, time_ns: u64) -> TaskRecord {
+        TaskRecord::Exec {
+            pid,
+            tid: pid,
+            time_ns,
+            comm: b"prog".to_vec(),
+        }
+    }
+
+    fn fork(child: u32, parent: u32, time_ns: u64) -> TaskRecord {
+        TaskRecord::Fork {
+            pid: child,
+            ppid: parent,
+            tid: child,
+            ptid: parent,
+            time_ns,
+        }
+    }
+
+    fn thread_fork(pid: u32, tid: u32, time_ns: u64) -> TaskRecord {
+        TaskRecord::Fork {
+            pid,
+            ppid: pid,
+            tid,
+            ptid: pid,
+            time_ns,
+        }
+    }
+
+    fn exit(pid: u32, time_ns: u64) -> TaskRecord {
+        TaskRecord::Exit {
+            pid,
+            ppid: 1,
+            tid: pid,
+            ptid: 1,
+            time_ns,
+        }
+    }
+
+    fn thread_exit(pid: u32, tid: u32, time_ns: u64) -> TaskRecord {
+        TaskRecord::Exit {
+            pid,
+            ppid: pid,
+            tid,
+            ptid: pid,
+            time_ns,
+        }
+    }
+
+    fn apply_all(images: &mut ProcessImages, records: &[TaskRecord]) {
+        for record in records {
+            images.apply(record);
+        }
+    }
+
+    /// The lookup, as a path string, "unmapped" or "unknown".
+    fn at(images: &ProcessImages, pid: u32, time_ns: u64, addr: u64) -> String {
+        match images.lookup(pid, time_ns, addr) {
+            Lookup::Found(mapping) => mapping.path.to_string_lossy().into_owned(),
+            Lookup::Unmapped => "unmapped".to_owned(),
+            Lookup::UnknownProcess => "unknown".to_owned(),
+        }
+    }
+
+    fn found(images: &ProcessImages, pid: u32, time_ns: u64, addr: u64) -> &Mapping {
+        match images.lookup(pid, time_ns, addr) {
+            Lookup::Found(mapping) => mapping,
+            other => panic!("pid {pid} at {time_ns}: {addr:#x} is {other:?}"),
+        }
+    }
+
+    /// (start, end, pgoff, path) of every mapping in the current image of `pid`.
+    fn layout(images: &ProcessImages, pid: u32) -> Vec<(u64, u64, u64, String)> {
+        let history = &images.processes[&pid];
+        let image = history.images.last().expect("an image");
+        image
+            .mappings
+            .iter()
+            .map(|m| {
+                (
+                    m.start,
+                    m.end,
+                    m.pgoff,
+                    m.path.to_string_lossy().into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn file_offset_is_relative_to_the_mapping_start_plus_pgoff() {
+        let mapping = Mapping {
+            start: 0x7000_0000,
+            end: 0x7001_0000,
+            pgoff: 0x2000,
+            path: Arc::from(Path::new("/lib/libc.so.6")),
+            dev: (8, 1),
+            inode: 1,
+        };
+        assert_eq!(mapping.file_offset(0x7000_0000), 0x2000);
+        assert_eq!(mapping.file_offset(0x7000_0123), 0x2123);
+    }
+
+    #[test]
+    fn lookup_finds_the_containing_mapping_by_binary_search() {
+        let mut images = ProcessImages::new();
+        apply_all(
+            &mut images,
+            &[
+                mmap(10, 5, 0x1000, 0x1000, 0, "/bin/a"),
+                mmap(10, 6, 0x5000, 0x2000, 0x3000, "/lib/b"),
+                mmap(10, 7, 0x3000, 0x1000, 0, "/lib/c"),
+            ],
+        );
+        assert_eq!(at(&images, 10, 9, 0x1000), "/bin/a");
+        assert_eq!(at(&images, 10, 9, 0x1fff), "/bin/a");
+        assert_eq!(at(&images, 10, 9, 0x2000), "unmapped");
+        assert_eq!(at(&images, 10, 9, 0x3800), "/lib/c");
+        assert_eq!(at(&images, 10, 9, 0x6fff), "/lib/b");
+        assert_eq!(found(&images, 10, 9, 0x6000).file_offset(0x6010), 0x4010);
+        assert_eq!(at(&images, 10, 9, 0x7000), "unmapped");
+        assert_eq!(at(&images, 10, 9, 0), "unmapped");
+        assert_eq!(at(&images, 10, 9, u64::MAX), "unmapped");
+        assert_eq!(at(&images, 11, 9, 0x1000), "unknown");
+        let mapping = found(&images, 10, 9, 0x1000);
+        assert_eq!((mapping.dev, mapping.inode), ((8, 1), 42));
+    }
+
+    #[test]
+    fn mmap_of_an_unseen_pid_creates_an_image_since_time_zero() {
+        let mut images = ProcessImages::new();
+        images.apply(&mmap(10, 1_000, 0x1000, PAGE, 0, "/bin/a"));
+        // Earlier than the record: the process existed before we saw it.
+        assert_eq!(at(&images, 10, 0, 0x1000), "/bin/a");
+        assert_eq!(at(&images, 10, 5_000, 0x1000), "/bin/a");
+        assert_eq!(images.stats(), (1, 1, 1));
+    }
+
+    #[test]
+    fn exec_ends_the_old_image_at_its_time_and_later_mmaps_go_to_the_new_one() {
+        let mut images = ProcessImages::new();
+        apply_all(
+            &mut images,
+            &[
+                mmap(10, 5, 0x1000, PAGE, 0, "/bin/sh"),
+                mmap(10, 6, 0x8000, PAGE, 0, "/lib/libc.so.6"),
+                exec(10, 100),
+                mmap(10, 101, 0x1000, PAGE, 0, "/usr/bin/ls"),
+            ],
+        );
+        // A stack captured at execve entry carries a time just before the exec record.
+        assert_eq!(at(&images, 10, 99, 0x1000), "/bin/sh");
+        assert_eq!(at(&images, 10, 99, 0x8000), "/lib/libc.so.6");
+        // From the exec on, the new program: the old libc is gone.
+        assert_eq!(at(&images, 10, 100, 0x1000), "/usr/bin/ls");
+        assert_eq!(at(&images, 10, 100, 0x8000), "unmapped");
+        assert_eq!(at(&images, 10, 5_000, 0x1000), "/usr/bin/ls");
+        assert_eq!(images.stats(), (1, 2, 3));
+    }
+
+    #[test]
+    fn exec_of_an_unseen_pid_leaves_earlier_times_unknown() {
+        let mut images = ProcessImages::new();
+        apply_all(
+            &mut images,
+            &[exec(10, 100), mmap(10, 101, 0x1000, PAGE, 0, "/bin/a")],
+        );
+        assert_eq!(at(&images, 10, 99, 0x1000), "unknown");
+        assert_eq!(at(&images, 10, 100, 0x1000), "/bin/a");
+        assert_eq!(at(&images, 10, 100, 0x9000), "unmapped");
+    }
+
+    #[test]
+    fn fork_copies_the_parents_current_image_sharing_paths() {
+        let mut images = ProcessImages::new();
+        apply_all(
+            &mut images,
+            &[
+                mmap(10, 5, 0x1000, PAGE, 0, "/bin/sh"),
+                fork(20, 10, 50),
+                // After the fork, each side maps on its own.
+                mmap(10, 60, 0x4000, PAGE, 0, "/lib/parent-only.so"),
+                mmap(20, 61, 0x5000, PAGE, 0, "/lib/child-only.so"),
+            ],
+        );
+        assert_eq!(at(&images, 20, 49, 0x1000), "unknown");
+        assert_eq!(at(&images, 20, 50, 0x1000), "/bin/sh");
+        assert_eq!(at(&images, 20, 70, 0x4000), "unmapped");
+        assert_eq!(at(&images, 20, 70, 0x5000), "/lib/child-only.so");
+        assert_eq!(at(&images, 10, 70, 0x4000), "/lib/parent-only.so");
+        assert_eq!(at(&images, 10, 70, 0x5000), "unmapped");
+        // The inherited mapping shares the parent's path allocation.
+        assert!(Arc::ptr_eq(
+            &found(&images, 10, 70, 0x1000).path,
+            &found(&images, 20, 70, 0x1000).path
+        ));
+    }
+
+    #[test]
+    fn fork_inherits_the_image_current_at_the_fork_time_not_a_later_one() {
+        let mut images = ProcessImages::new();
+        apply_all(
+            &mut images,
+            &[
+                mmap(10, 5, 0x1000, PAGE, 0, "/bin/old"),
+                fork(20, 10, 50),
+                exec(10, 60),
+                mmap(10, 61, 0x1000, PAGE, 0, "/bin/new"),
+            ],
+        );
+        assert_eq!(at(&images, 20, 70, 0x1000), "/bin/old");
+        assert_eq!(at(&images, 10, 70, 0x1000), "/bin/new");
+    }
+
+    #[test]
+    fn fork_shares_the_mapping_list_until_one_side_maps() {
+        let mut images = ProcessImages::new();
+        apply_all(
+            &mut images,
+            &[mmap(10, 5, 0x1000, PAGE, 0, "/bin/sh"), fork(20, 10, 50)],
+        );
+        let list = |images: &ProcessImages, pid: u32| {
+            Arc::clone(
+                &images.processes[&pid]
+                    .images
+                    .last()
+                    .expect("image")
+                    .mappings,
+            )
+        };
+        assert!(Arc::ptr_eq(&list(&images, 10), &list(&images, 20)));
+        images.apply(&mmap(20, 60, 0x2000, PAGE, 0, "/lib/x.so"));
+        assert!(!Arc::ptr_eq(&list(&images, 10), &list(&images, 20)));
+    }
+
+    #[test]
+    fn fork_of_an_unknown_parent_starts_an_empty_image() {
+        let mut images = ProcessImages::new();
+        images.apply(&fork(20, 10, 50));
+        assert_eq!(at(&images, 20, 49, 0x1000), "unknown");
+        assert_eq!(at(&images, 20, 50, 0x1000), "unmapped");
+    }
+
+    #[test]
+    fn thread_forks_and_exits_change_nothing() {
+        let mut images = ProcessImages::new();
+        apply_all(
+            &mut images,
+            &[
+                mmap(10, 5, 0x1000, PAGE, 0, "/bin/app"),
+                thread_fork(10, 11, 20),
+                thread_exit(10, 11, 30),
+            ],
+        );
+        assert_eq!(images.stats(), (1, 1, 1));
+        assert_eq!(at(&images, 10, 1_000, 0x1000), "/bin/app");
+        // The thread id is not a process.
+        assert_eq!(at(&images, 11, 25, 0x1000), "unknown");
+        images.evict_exited(u64::MAX);
+        assert_eq!(at(&images, 10, 1_000, 0x1000), "/bin/app");
+    }
+
+    #[test]
+    fn lost_records_change_nothing() {
+        let mut images = ProcessImages::new();
+        images.apply(&mmap(10, 5, 0x1000, PAGE, 0, "/bin/app"));
+        images.apply(&TaskRecord::Lost { lost: 7 });
+        assert_eq!(images.stats(), (1, 1, 1));
+    }
+
+    #[test]
+    fn overlapping_mmap_trims_and_splits_old_mappings() {
+        let mut images = ProcessImages::new();
+        // [0x1000, 0x5000) old, then [0x2000, 0x3000) new in the middle: a split.
+        apply_all(
+            &mut images,
+            &[
+                mmap(10, 1, 0x1000, 4 * PAGE, 0x10000, "/old"),
+                mmap(10, 2, 0x2000, PAGE, 0, "/mid"),
+            ],
+        );
+        assert_eq!(
+            layout(&images, 10),
+            [
+                (0x1000, 0x2000, 0x10000, "/old".to_owned()),
+                (0x2000, 0x3000, 0, "/mid".to_owned()),
+                (0x3000, 0x5000, 0x12000, "/old".to_owned()),
+            ]
+        );
+        // The right part keeps its true file offset.
+        assert_eq!(found(&images, 10, 3, 0x3010).file_offset(0x3010), 0x12010);
+
+        // Overlap the tail of one and the head of the next: both trimmed.
+        images.apply(&mmap(10, 3, 0x1800, PAGE, 0, "/straddle-left"));
+        images.apply(&mmap(10, 4, 0x2800, PAGE, 0, "/straddle-right"));
+        assert_eq!(
+            layout(&images, 10),
+            [
+                (0x1000, 0x1800, 0x10000, "/old".to_owned()),
+                (0x1800, 0x2800, 0, "/straddle-left".to_owned()),
+                (0x2800, 0x3800, 0, "/straddle-right".to_owned()),
+                (0x3800, 0x5000, 0x12800, "/old".to_owned()),
+            ]
+        );
+
+        // Covering several mappings entirely replaces them.
+        images.apply(&mmap(10, 5, 0x1000, 4 * PAGE, 0, "/all"));
+        assert_eq!(
+            layout(&images, 10),
+            [(0x1000, 0x5000, 0, "/all".to_owned())]
+        );
+
+        // Exactly adjacent mappings do not touch each other.
+        images.apply(&mmap(10, 6, 0x5000, PAGE, 0, "/after"));
+        images.apply(&mmap(10, 7, 0x0000, PAGE, 0, "/before"));
+        assert_eq!(
+            layout(&images, 10),
+            [
+                (0x0000, 0x1000, 0, "/before".to_owned()),
+                (0x1000, 0x5000, 0, "/all".to_owned()),
+                (0x5000, 0x6000, 0, "/after".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn anonymous_executable_mmap_replaces_files_but_resolves_unmapped() {
+        let mut images = ProcessImages::new();
+        apply_all(
+            &mut images,
+            &[
+                mmap(10, 1, 0x1000, 4 * PAGE, 0, "/bin/app"),
+                mmap(10, 2, 0x2000, PAGE, 0, "//anon"),
+                mmap(10, 3, 0x9000, PAGE, 0, "[vdso]"),
+            ],
+        );
+        assert_eq!(at(&images, 10, 4, 0x1000), "/bin/app");
+        assert_eq!(at(&images, 10, 4, 0x2000), "unmapped");
+        assert_eq!(at(&images, 10, 4, 0x3000), "/bin/app");
+        assert_eq!(at(&images, 10, 4, 0x9000), "unmapped");
+    }
+
+    #[test]
+    fn mmap_paths_lose_their_deleted_suffix_and_empty_mmaps_are_ignored() {
+        let mut images = ProcessImages::new();
+        images.apply(&mmap(10, 1, 0x1000, PAGE, 0, "/opt/app (deleted)"));
+        images.apply(&mmap(10, 2, 0x1000, 0, 0, "/ignored"));
+        assert_eq!(at(&images, 10, 3, 0x1000), "/opt/app");
+        // A mapping at the very top of the address space does not overflow.
+        images.apply(&mmap(10, 3, u64::MAX - 0xfff, PAGE, 0, "/top"));
+        assert_eq!(at(&images, 10, 4, u64::MAX - 1), "/top");
+    }
+
+    #[test]
+    fn exited_process_resolves_up_to_its_exit_time_until_evicted() {
+        let mut images = ProcessImages::new();
+        apply_all(
+            &mut images,
+            &[mmap(10, 5, 0x1000, PAGE, 0, "/bin/app"), exit(10, 100)],
+        );
+        assert_eq!(at(&images, 10, 100, 0x1000), "/bin/app");
+        assert_eq!(at(&images, 10, 101, 0x1000), "unknown");
+
+        images.evict_exited(100); // exit time 100 is not before 100
+        assert_eq!(at(&images, 10, 100, 0x1000), "/bin/app");
+        images.evict_exited(101);
+        assert_eq!(at(&images, 10, 100, 0x1000), "unknown");
+        assert_eq!(images.stats(), (0, 0, 0));
+        assert!(images.paths.is_empty());
+    }
+
+    #[test]
+    fn eviction_keeps_running_processes_and_forgets_replaced_images() {
+        let mut images = ProcessImages::new();
+        apply_all(
+            &mut images,
+            &[
+                mmap(10, 5, 0x1000, PAGE, 0, "/bin/sh"),
+                exec(10, 100),
+                mmap(10, 101, 0x1000, PAGE, 0, "/bin/app"),
+            ],
+        );
+        images.evict_exited(1_000_000);
+        assert_eq!(images.stats(), (1, 1, 1));
+        // Every lookup at or after the eviction time answers as before.
+        assert_eq!(at(&images, 10, 1_000_000, 0x1000), "/bin/app");
+        assert_eq!(at(&images, 10, 99, 0x1000), "unknown");
+        let interned: Vec<_> = images.paths.iter().map(|p| p.to_path_buf()).collect();
+        assert_eq!(interned, [PathBuf::from("/bin/app")]);
+    }
+
+    #[test]
+    fn pid_reuse_starts_a_fresh_history() {
+        let mut images = ProcessImages::new();
+        apply_all(
+            &mut images,
+            &[
+                mmap(1, 0, 0x9000, PAGE, 0, "/sbin/init"),
+                mmap(10, 5, 0x1000, PAGE, 0, "/bin/first"),
+                exit(10, 100),
+                fork(10, 1, 200),
+                exec(10, 210),
+                mmap(10, 211, 0x2000, PAGE, 0, "/bin/second"),
+            ],
+        );
+        assert_eq!(at(&images, 10, 100, 0x1000), "/bin/first");
+        assert_eq!(at(&images, 10, 150, 0x1000), "unknown");
+        // Between the fork and the exec, the child runs the parent's program.
+        assert_eq!(at(&images, 10, 205, 0x9000), "/sbin/init");
+        assert_eq!(at(&images, 10, 205, 0x1000), "unmapped");
+        // Never the previous process's mapping.
+        assert_eq!(at(&images, 10, 300, 0x1000), "unmapped");
+        assert_eq!(at(&images, 10, 300, 0x2000), "/bin/second");
+
+        images.evict_exited(150);
+        assert_eq!(at(&images, 10, 100, 0x1000), "unknown");
+        assert_eq!(at(&images, 10, 300, 0x2000), "/bin/second");
+        assert_eq!(images.stats(), (2, 3, 3));
+    }
+
+    #[test]
+    fn pid_reuse_without_the_exit_record_still_starts_fresh() {
+        let mut images = ProcessImages::new();
+        apply_all(
+            &mut images,
+            &[
+                mmap(10, 5, 0x1000, PAGE, 0, "/bin/first"),
+                // The exit was lost.
+                fork(10, 1, 200),
+                mmap(10, 201, 0x2000, PAGE, 0, "/bin/second"),
+            ],
+        );
+        assert_eq!(at(&images, 10, 199, 0x1000), "/bin/first");
+        assert_eq!(at(&images, 10, 201, 0x1000), "unmapped");
+        assert_eq!(at(&images, 10, 201, 0x2000), "/bin/second");
+    }
+
+    #[test]
+    fn mmap_after_exit_without_a_fork_starts_a_new_process() {
+        let mut images = ProcessImages::new();
+        apply_all(
+            &mut images,
+            &[
+                mmap(10, 5, 0x1000, PAGE, 0, "/bin/first"),
+                exit(10, 100),
+                // The fork was lost.
+                mmap(10, 300, 0x2000, PAGE, 0, "/bin/second"),
+            ],
+        );
+        assert_eq!(at(&images, 10, 100, 0x1000), "/bin/first");
+        assert_eq!(at(&images, 10, 100, 0x2000), "unmapped");
+        assert_eq!(at(&images, 10, 300, 0x1000), "unmapped");
+        assert_eq!(at(&images, 10, 300, 0x2000), "/bin/second");
+    }
+
+    #[test]
+    fn same_paths_are_interned_across_processes() {
+        let mut images = ProcessImages::new();
+        apply_all(
+            &mut images,
+            &[
+                mmap(10, 1, 0x1000, PAGE, 0, "/lib/libc.so.6"),
+                mmap(20, 2, 0x7000, PAGE, 0, "/lib/libc.so.6"),
+            ],
+        );
+        images.seed(
+            30,
+            "00001000-00002000 r-xp 00000000 08:01 42 /lib/libc.so.6\n",
+        );
+        let a = &found(&images, 10, 3, 0x1000).path;
+        let b = &found(&images, 20, 3, 0x7000).path;
+        let c = &found(&images, 30, 3, 0x1000).path;
+        assert!(Arc::ptr_eq(a, b) && Arc::ptr_eq(a, c));
+        assert_eq!(images.paths.len(), 1);
+    }
+
+    #[test]
+    fn seed_adds_an_image_since_time_zero_only_for_unknown_pids() {
+        let maps = "\
+55d0c0a00000-55d0c0a10000 r--p 00000000 08:01 100 /usr/bin/app
+55d0c0a10000-55d0c0a30000 r-xp 00010000 08:01 100 /usr/bin/app
+7f0000000000-7f0000020000 r-xp 00028000 08:01 200 /usr/lib/libc.so.6
+7ffd00000000-7ffd00002000 r-xp 00000000 00:00 0 [vdso]
+";
+        let mut images = ProcessImages::new();
+        images.seed(10, maps);
+        assert_eq!(images.stats(), (1, 1, 2));
+        assert_eq!(at(&images, 10, 0, 0x55d0_c0a1_0000), "/usr/bin/app");
+        assert_eq!(at(&images, 10, 0, 0x55d0_c0a0_0000), "unmapped");
+        assert_eq!(
+            found(&images, 10, 0, 0x7f00_0000_0000).file_offset(0x7f00_0000_0010),
+            0x28010
+        );
+        assert_eq!(at(&images, 10, 5, 0x7ffd_0000_0000), "unmapped");
+
+        // Already known: the seed is ignored.
+        images.apply(&mmap(20, 5, 0x1000, PAGE, 0, "/bin/seen"));
+        images.seed(20, maps);
+        images.seed(10, "00001000-00002000 r-xp 00000000 08:01 1 /other\n");
+        assert_eq!(images.stats(), (2, 2, 3));
+        assert_eq!(at(&images, 20, 5, 0x55d0_c0a1_0000), "unmapped");
+        assert_eq!(at(&images, 10, 5, 0x1000), "unmapped");
+    }
+
+    #[test]
+    fn seed_from_proc_resolves_this_test_binarys_own_code() {
+        let mut images = ProcessImages::new();
+        images.seed_from_proc();
+        let addr = seed_from_proc_resolves_this_test_binarys_own_code as fn() as usize as u64;
+        let mapping = found(&images, std::process::id(), 0, addr);
+        let exe = std::env::current_exe().expect("current exe");
+        assert_eq!(&*mapping.path, exe.as_path());
+        assert!(mapping.file_offset(addr) < std::fs::metadata(&exe).expect("exe").len());
+    }
+
+    #[test]
+    fn ten_thousand_short_lived_processes_leave_nothing_after_eviction() {
+        const RUNS: u32 = 10_000;
+        let mut images = ProcessImages::new();
+        images.seed(
+            1,
+            "00400000-00500000 r-xp 00000000 08:01 1 /usr/bin/shell\n\
+             7f0000000000-7f0000100000 r-xp 00000000 08:01 2 /usr/lib/libc.so.6\n",
+        );
+        let libs = [
+            "/usr/lib/libc.so.6",
+            "/usr/lib/ld-linux.so.2",
+            "/usr/lib/libm.so.6",
+        ];
+        let mut time = 1_000;
+        for run in 0..RUNS {
+            // Pids wrap around, as they do on a busy machine.
+            let pid = 1_000 + run % 3_000;
+            let program = format!("/usr/bin/tool{}", run % 7);
+            images.apply(&fork(pid, 1, time));
+            images.apply(&exec(pid, time + 1));
+            images.apply(&mmap(pid, time + 2, 0x40_0000, 0x10_0000, 0, &program));
+            for (index, lib) in (0u64..).zip(libs) {
+                images.apply(&mmap(
+                    pid,
+                    time + 3,
+                    0x7f00_0000_0000 + index * 0x100_0000,
+                    0x10_0000,
+                    0,
+                    lib,
+                ));
+            }
+            // A late event of this process still resolves.
+            assert_eq!(at(&images, pid, time + 4, 0x40_0000), program);
+            images.apply(&exit(pid, time + 5));
+            time += 10;
+        }
+        let (processes, held_images, mappings) = images.stats();
+        assert_eq!(processes, 3_001);
+        assert!(held_images >= 2 * RUNS as usize && mappings >= 4 * RUNS as usize);
+        // Only a handful of distinct paths, however many processes used them.
+        assert_eq!(images.paths.len(), 2 + 7 + 2);
+
+        images.evict_exited(time);
+        assert_eq!(images.stats(), (1, 1, 2));
+        let mut interned: Vec<_> = images.paths.iter().map(|p| p.to_path_buf()).collect();
+        interned.sort();
+        assert_eq!(
+            interned,
+            [
+                PathBuf::from("/usr/bin/shell"),
+                PathBuf::from("/usr/lib/libc.so.6")
+            ]
+        );
+        assert!(images.processes.capacity() < 1_000);
+        assert_eq!(at(&images, 1, time, 0x40_0000), "/usr/bin/shell");
+    }
+
+    /// (start, end, pgoff, dev, inode, path) of a parsed mapping.
+    type Parsed = (u64, u64, u64, (u32, u32), u64, &'static str);
+
+    #[test]
+    fn parse_proc_maps_table() {
+        let cases: &[(&str, Option<Parsed>)] = &[
+            // Normal lines, with the kernel's padding before the path.
+            (
+                "7f1c2a000000-7f1c2a022000 r-xp 00028000 08:01 1234567                    /usr/lib/x86_64-linux-gnu/libc.so.6",
+                Some((
+                    0x7f1c2a000000,
+                    0x7f1c2a022000,
+                    0x28000,
+                    (8, 1),
+                    1234567,
+                    "/usr/lib/x86_64-linux-gnu/libc.so.6",
+                )),
+            ),
+            (
+                "00400000-00452000 r-xp 00000000 fd:1a 42 /bin/app",
+                Some((0x400000, 0x452000, 0, (0xfd, 0x1a), 42, "/bin/app")),
+            ),
+            (
+                "00400000-00452000 --xs 00001000 103:02 42 /bin/xonly",
+                Some((0x400000, 0x452000, 0x1000, (0x103, 2), 42, "/bin/xonly")),
+            ),
+            // Special mappings are not files.
+            (
+                "7ffd5e7f2000-7ffd5e7f4000 r-xp 00000000 00:00 0                          [vdso]",
+                None,
+            ),
+            (
+                "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]",
+                None,
+            ),
+            // Anonymous (JIT) executable memory has no path.
+            ("7f0000000000-7f0000010000 rwxp 00000000 00:00 0 ", None),
+            ("7f0000000000-7f0000010000 rwxp 00000000 00:00 0", None),
+            ("00400000-00401000 r-xp 00000000 08:01 9 //anon", None),
+            // Not executable.
+            (
+                "7f1c2a022000-7f1c2a1b7000 r--p 00022000 08:01 1234567 /usr/lib/libc.so.6",
+                None,
+            ),
+            (
+                "7f1c2a022000-7f1c2a1b7000 rw-p 00000000 00:00 0 [heap]",
+                None,
+            ),
+            // Deleted files keep their path, without the suffix.
+            (
+                "7f00aa000000-7f00aa100000 r-xp 00000000 08:01 77 /opt/app/lib.so (deleted)",
+                Some((
+                    0x7f00aa000000,
+                    0x7f00aa100000,
+                    0,
+                    (8, 1),
+                    77,
+                    "/opt/app/lib.so",
+                )),
+            ),
+            (
+                "7f00aa000000-7f00aa100000 r-xp 00000000 00:01 5 /memfd:jit (deleted)",
+                Some((0x7f00aa000000, 0x7f00aa100000, 0, (0, 1), 5, "/memfd:jit")),
+            ),
+            // Spaces inside the path are kept.
+            (
+                "00400000-00401000 r-xp 00000000 08:01 9 /home/me/My Programs/a  b.out",
+                Some((
+                    0x400000,
+                    0x401000,
+                    0,
+                    (8, 1),
+                    9,
+                    "/home/me/My Programs/a  b.out",
+                )),
+            ),
+            (
+                "0-1 r-xp 0 0:0 0 /\u{e9}",
+                Some((0, 1, 0, (0, 0), 0, "/\u{e9}")),
+            ),
+            // Malformed lines are skipped.
+            ("", None),
+            ("   ", None),
+            ("garbage", None),
+            ("00400000 r-xp 00000000 08:01 9 /bin/nodash", None),
+            ("zz-00401000 r-xp 00000000 08:01 9 /bin/badhex", None),
+            (
+                "00401000-00400000 r-xp 00000000 08:01 9 /bin/backwards",
+                None,
+            ),
+            ("00400000-00401000 r-xp 00000000 0801 9 /bin/nodev", None),
+            ("00400000-00401000 r-xp 00000000 08:zz 9 /bin/baddev", None),
+            (
+                "00400000-00401000 r-xp 00000000 08:01 x9 /bin/badinode",
+                None,
+            ),
+            (
+                "00400000-00401000 r-xp 0000g000 08:01 9 /bin/badoffset",
+                None,
+            ),
+            (
+                "00400000-00401000 rx 00000000 08:01 9 /bin/shortperms",
+                None,
+            ),
+            ("00400000-00401000 r-xp 00000000 08:01", None),
+            (
+                "00400000-00401000 r-xp 00000000 08:01 9 relative/path",
+                None,
+            ),
+        ];
+        for (line, expect) in cases {
+            let got: Vec<_> = parse_proc_maps(line)
+                .into_iter()
+                .map(|m| {
+                    (
+                        m.start,
+                        m.end,
+                        m.pgoff,
+                        m.dev,
+                        m.inode,
+                        m.path.to_string_lossy().into_owned(),
+                    )
+                })
+                .collect();
+            let expect: Vec<_> = expect
+                .iter()
+                .map(|&(s, e, o, d, i, p)| (s, e, o, d, i, p.to_owned()))
+                .collect();
+            assert_eq!(got, expect, "line {line:?}");
+        }
+    }
+
+    #[test]
+    fn parse_proc_maps_keeps_order_and_shares_paths_within_a_text() {
+        let text = "\
+00400000-00401000 r-xp 00000000 08:01 9 /bin/app
+00401000-00402000 r--p 00001000 08:01 9 /bin/app
+7f0000000000-7f0000001000 r-xp 00000000 08:01 10 /lib/a.so
+not a maps line at all
+7f0000002000-7f0000003000 r-xp 00002000 08:01 9 /bin/app
+";
+        let mappings = parse_proc_maps(text);
+        let starts: Vec<_> = mappings.iter().map(|m| m.start).collect();
+        assert_eq!(starts, [0x400000, 0x7f00_0000_0000, 0x7f00_0000_2000]);
+        assert!(Arc::ptr_eq(&mappings[0].path, &mappings[2].path));
+    }
+}

@@ -1,0 +1,249 @@
+//! Turns addresses into frames with blazesym, caching what it found per binary and offset.
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::sync::Arc;
+
+use blazesym::symbolize::source::{Elf, Kernel, Source};
+use blazesym::symbolize::{Input, Reason, Sym, Symbolized, Symbolizer};
+use lru::LruCache;
+
+use super::images::{Lookup, Mapping, ProcessImages};
+use crate::model::frame::{Fold, Frame, InlinedFrame, Unresolved};
+
+/// A binary as the kernel named it: the same path with another inode is another binary.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct BinaryKey {
+    path: Arc<Path>,
+    dev: (u32, u32),
+    inode: u64,
+}
+
+/// Frames resolved per (binary, file offset) and per kernel address. Each entry is a frame
+/// without its address; a few hundred bytes, so the bound keeps the cache to tens of MiB.
+const CACHE_ENTRIES: usize = 100_000;
+
+pub struct Resolver {
+    symbolizer: Symbolizer,
+    user_cache: LruCache<(BinaryKey, u64), Frame>,
+    kernel_cache: LruCache<u64, Frame>,
+}
+
+impl Resolver {
+    pub fn new() -> Self {
+        let capacity = NonZeroUsize::new(CACHE_ENTRIES).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            symbolizer: Symbolizer::builder()
+                .enable_code_info(true)
+                .enable_inlined_fns(true)
+                .enable_demangling(true)
+                .build(),
+            user_cache: LruCache::new(capacity),
+            kernel_cache: LruCache::new(capacity),
+        }
+    }
+
+    /// Frames held in the caches.
+    pub fn cached_frames(&self) -> usize {
+        self.user_cache.len() + self.kernel_cache.len()
+    }
+
+    /// User frames of process `pid` at `time_ns`, innermost first.
+    pub fn user_frames(
+        &mut self,
+        images: &ProcessImages,
+        pid: u32,
+        time_ns: u64,
+        addrs: &[u64],
+    ) -> Vec<Frame> {
+        let mut frames: Vec<Frame> = Vec::with_capacity(addrs.len());
+        // Offsets still to resolve, grouped by binary: (frame index, file offset).
+        let mut wanted: HashMap<BinaryKey, Vec<(usize, u64)>> = HashMap::new();
+        for (index, &addr) in addrs.iter().enumerate() {
+            let probe = lookup_address(index, addr);
+            match images.lookup(pid, time_ns, probe) {
+                Lookup::Found(mapping) => {
+                    let key = binary_key(mapping);
+                    let offset = mapping.file_offset(probe);
+                    match self.user_cache.get(&(key.clone(), offset)) {
+                        Some(cached) => frames.push(at_address(cached, index, addr)),
+                        None => {
+                            frames.push(Frame {
+                                addr,
+                                ..Frame::default()
+                            });
+                            wanted.entry(key).or_default().push((index, offset));
+                        }
+                    }
+                }
+                // Code built without frame pointers sends the walk into data (or round a loop):
+                // past the first return address outside all code, every "frame" is noise.
+                Lookup::Unmapped if index > 0 || !could_be_user_code(addr) => {
+                    frames.push(Frame::unresolved(addr, Unresolved::WalkWentAstray));
+                    break;
+                }
+                Lookup::Unmapped => frames.push(Frame::unresolved(addr, Unresolved::Unmapped)),
+                Lookup::UnknownProcess => {
+                    frames.push(Frame::unresolved(addr, Unresolved::ProcessUnknown));
+                }
+            }
+        }
+        for (binary, slots) in wanted {
+            let offsets: Vec<u64> = slots.iter().map(|&(_, offset)| offset).collect();
+            let source = Source::Elf(Elf::new(binary.path.as_ref()));
+            let resolved: Vec<Frame> = match self
+                .symbolizer
+                .symbolize(&source, Input::FileOffset(&offsets))
+            {
+                Ok(symbols) => symbols
+                    .iter()
+                    .map(|s| frame_from(s, Some(&binary.path)))
+                    .collect(),
+                Err(error) => {
+                    tracing::debug!("symbolizing in {}: {error}", binary.path.display());
+                    vec![Frame::unresolved(0, Unresolved::BinaryUnreadable); offsets.len()]
+                }
+            };
+            for ((index, offset), template) in slots.into_iter().zip(resolved) {
+                if template.unresolved != Some(Unresolved::BinaryUnreadable) {
+                    self.user_cache
+                        .put((binary.clone(), offset), template.clone());
+                }
+                if let (Some(slot), Some(&addr)) = (frames.get_mut(index), addrs.get(index)) {
+                    *slot = at_address(&template, index, addr);
+                }
+            }
+        }
+        frames
+    }
+
+    /// Loads kallsyms now rather than on the first kernel stack.
+    pub fn warm_up(&mut self) {
+        let source = Source::Kernel(Kernel::default());
+        if let Err(error) = self
+            .symbolizer
+            .symbolize(&source, Input::AbsAddr(&[0xffff_ffff_8100_0000]))
+        {
+            tracing::warn!("loading kernel symbols: {error}");
+        }
+    }
+
+    /// Kernel frames, innermost first, from kallsyms (and vmlinux when one is installed).
+    pub fn kernel_frames(&mut self, addrs: &[u64]) -> Vec<Frame> {
+        let missing: Vec<u64> = addrs
+            .iter()
+            .copied()
+            .filter(|addr| !self.kernel_cache.contains(addr))
+            .collect();
+        if !missing.is_empty() {
+            let source = Source::Kernel(Kernel::default());
+            match self.symbolizer.symbolize(&source, Input::AbsAddr(&missing)) {
+                Ok(symbols) => {
+                    for (addr, symbol) in missing.iter().zip(&symbols) {
+                        let mut frame = frame_from(symbol, None);
+                        if frame.unresolved.is_some() {
+                            frame.unresolved = Some(Unresolved::UnknownKernelAddress);
+                        }
+                        frame.folded = frame.symbol.as_deref().and_then(Fold::of_kernel_symbol);
+                        self.kernel_cache.put(*addr, frame);
+                    }
+                }
+                Err(error) => tracing::warn!("symbolizing kernel addresses: {error}"),
+            }
+        }
+        addrs
+            .iter()
+            .map(|&addr| match self.kernel_cache.get(&addr) {
+                Some(frame) => Frame {
+                    addr,
+                    ..frame.clone()
+                },
+                None => Frame::unresolved(addr, Unresolved::UnknownKernelAddress),
+            })
+            .collect()
+    }
+}
+
+/// Below `vm.mmap_min_addr` nothing is ever mapped; above 0x7fff_ffff_ffff is the
+/// non-canonical hole and the kernel (x86_64).
+fn could_be_user_code(addr: u64) -> bool {
+    (0x1_0000..0x8000_0000_0000).contains(&addr)
+}
+
+/// Return addresses point after their call, which may be the next function or line: look up
+/// the byte before. The innermost user frame is where the syscall instruction left off.
+fn lookup_address(index: usize, addr: u64) -> u64 {
+    if index == 0 {
+        addr
+    } else {
+        addr.saturating_sub(1)
+    }
+}
+
+/// A cached frame placed at a real address; offsets are reported from the real address.
+fn at_address(template: &Frame, index: usize, addr: u64) -> Frame {
+    let adjust = u64::from(index != 0);
+    Frame {
+        addr,
+        offset: template.offset.map(|offset| offset + adjust),
+        ..template.clone()
+    }
+}
+
+fn binary_key(mapping: &Mapping) -> BinaryKey {
+    BinaryKey {
+        path: Arc::clone(&mapping.path),
+        dev: mapping.dev,
+        inode: mapping.inode,
+    }
+}
+
+fn frame_from(symbolized: &Symbolized<'_>, binary: Option<&Arc<Path>>) -> Frame {
+    let module = |sym: &Sym<'_>| {
+        binary
+            .map(|path| Arc::from(path.to_string_lossy().as_ref()))
+            .or_else(|| {
+                sym.module
+                    .as_ref()
+                    .map(|m| Arc::from(m.to_string_lossy().as_ref()))
+            })
+    };
+    match symbolized {
+        Symbolized::Sym(sym) => {
+            let code = sym.code_info.as_deref();
+            Frame {
+                addr: 0,
+                symbol: Some(Arc::from(sym.name.as_ref())),
+                offset: Some(sym.offset as u64),
+                module: module(sym),
+                file: code.map(|c| Arc::from(c.to_path().to_string_lossy().as_ref())),
+                line: code.and_then(|c| c.line),
+                column: code.and_then(|c| c.column),
+                inlined: sym
+                    .inlined
+                    .iter()
+                    .map(|f| InlinedFrame {
+                        symbol: Arc::from(f.name.as_ref()),
+                        file: f
+                            .code_info
+                            .as_ref()
+                            .map(|c| Arc::from(c.to_path().to_string_lossy().as_ref())),
+                        line: f.code_info.as_ref().and_then(|c| c.line),
+                        column: f.code_info.as_ref().and_then(|c| c.column),
+                    })
+                    .collect(),
+                unresolved: None,
+                folded: None,
+            }
+        }
+        Symbolized::Unknown(reason) => Frame {
+            module: binary.map(|path| Arc::from(path.to_string_lossy().as_ref())),
+            unresolved: Some(match reason {
+                Reason::Unmapped | Reason::InvalidFileOffset => Unresolved::Unmapped,
+                _ => Unresolved::NoSymbols,
+            }),
+            ..Frame::default()
+        },
+    }
+}

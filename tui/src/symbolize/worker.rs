@@ -1,0 +1,244 @@
+//! The symbolization thread. blazesym's Symbolizer is !Send and its work is blocking, so it
+//! lives on its own thread with the process-image table and the perf watcher that feeds it;
+//! callers send jobs and get answers on oneshot channels, never waiting on it themselves.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use tokio::sync::oneshot;
+
+use super::images::ProcessImages;
+use super::perf_events::{TaskRecord, TaskWatcher};
+use super::resolver::Resolver;
+use crate::model::frame::Stacks;
+
+/// One event's stacks to resolve.
+#[derive(Clone, Debug)]
+pub struct StackRequest {
+    pub pid: u32,
+    /// When the stacks were taken (CLOCK_MONOTONIC ns): picks the process image.
+    pub time_ns: u64,
+    pub user: Vec<u64>,
+    pub kernel: Vec<u64>,
+}
+
+struct Job {
+    requests: Vec<StackRequest>,
+    reply: oneshot::Sender<Vec<Stacks>>,
+}
+
+/// Mapping records waiting in the kernel are read at least this often, so that its perf rings
+/// do not overflow while no stacks are asked for.
+const POLL: Duration = Duration::from_millis(20);
+/// How long an exited process's mappings stay: events still in the ring buffer need them.
+const EXIT_GRACE: Duration = Duration::from_secs(30);
+/// The longest start-up waits for the symbolizer to be ready.
+const WARM_UP_LIMIT: Duration = Duration::from_secs(10);
+/// Data pages per CPU for mapping records (a power of two): 1 MiB per CPU.
+const PERF_PAGES: usize = 256;
+
+/// What the symbolizer has done and holds, for summaries, the status bar and the bench.
+#[derive(Debug, Default)]
+pub struct SymbolizerStats {
+    pub stacks: AtomicUsize,
+    pub frames: AtomicUsize,
+    pub unresolved_frames: AtomicUsize,
+    /// Mapping records the kernel overwrote before they were read: stacks of the processes
+    /// concerned may not resolve.
+    pub mapping_records_lost: AtomicUsize,
+    pub processes: AtomicUsize,
+    pub mappings: AtomicUsize,
+    pub cached_frames: AtomicUsize,
+}
+
+/// The caller's side: cheap to clone.
+#[derive(Clone)]
+pub struct SymbolizerHandle {
+    jobs: Sender<Job>,
+    backlog: Arc<AtomicUsize>,
+    stats: Arc<SymbolizerStats>,
+}
+
+impl SymbolizerHandle {
+    /// Starts watching every process's mappings, then the thread. Needs CAP_PERFMON.
+    pub fn start() -> anyhow::Result<Self> {
+        let watcher =
+            TaskWatcher::open(PERF_PAGES).context("watching process mappings for symbolization")?;
+        let (jobs, receiver) = std::sync::mpsc::channel();
+        let backlog = Arc::new(AtomicUsize::new(0));
+        let worker_backlog = Arc::clone(&backlog);
+        let stats = Arc::new(SymbolizerStats::default());
+        let worker_stats = Arc::clone(&stats);
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("symbolizer".into())
+            .spawn(move || {
+                let worker = Worker::new(watcher, worker_backlog, worker_stats);
+                let _ = ready_tx.send(());
+                worker.run(&receiver);
+            })
+            .context("starting the symbolization thread")?;
+        // Seeding from /proc and loading kallsyms take a moment; the first events should not
+        // wait for them (or time out on them), so tracing starts once they are done.
+        if ready.recv_timeout(WARM_UP_LIMIT).is_err() {
+            tracing::warn!("the symbolizer is still warming up; first stacks may be bare");
+        }
+        Ok(Self {
+            jobs,
+            backlog,
+            stats,
+        })
+    }
+
+    /// Resolves the stacks of a batch of events; the answer has one `Stacks` per request, in
+    /// order. Dropping the receiver abandons the answer, not the work already queued.
+    pub fn resolve(&self, requests: Vec<StackRequest>) -> oneshot::Receiver<Vec<Stacks>> {
+        let (reply, answer) = oneshot::channel();
+        self.backlog.fetch_add(requests.len(), Ordering::Relaxed);
+        if let Err(rejected) = self.jobs.send(Job { requests, reply }) {
+            // The thread is gone: the receiver sees the sender dropped.
+            self.backlog
+                .fetch_sub(rejected.0.requests.len(), Ordering::Relaxed);
+        }
+        answer
+    }
+
+    /// Events whose stacks are waiting to be symbolized.
+    #[expect(dead_code, reason = "for the TUI's status bar, which is not built yet")]
+    pub fn backlog(&self) -> usize {
+        self.backlog.load(Ordering::Relaxed)
+    }
+
+    pub fn stats(&self) -> &SymbolizerStats {
+        &self.stats
+    }
+}
+
+struct Worker {
+    watcher: TaskWatcher,
+    images: ProcessImages,
+    resolver: Resolver,
+    records: Vec<TaskRecord>,
+    backlog: Arc<AtomicUsize>,
+    stats: Arc<SymbolizerStats>,
+    last_eviction: Instant,
+}
+
+impl Worker {
+    fn new(watcher: TaskWatcher, backlog: Arc<AtomicUsize>, stats: Arc<SymbolizerStats>) -> Self {
+        let mut images = ProcessImages::new();
+        // After the watcher opened, so that no process falls between the two.
+        images.seed_from_proc();
+        let mut resolver = Resolver::new();
+        resolver.warm_up();
+        Self {
+            watcher,
+            images,
+            resolver,
+            records: Vec::new(),
+            backlog,
+            stats,
+            last_eviction: Instant::now(),
+        }
+    }
+
+    fn run(mut self, jobs: &Receiver<Job>) {
+        loop {
+            let job = match jobs.recv_timeout(POLL) {
+                Ok(job) => Some(job),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.publish_sizes();
+                    return;
+                }
+            };
+            // Mappings made before an event are in the perf rings by the time the event is
+            // read from the BPF ring buffer: take them before resolving.
+            self.take_task_records();
+            if let Some(job) = job {
+                self.answer(job);
+            }
+            self.evict();
+        }
+    }
+
+    fn take_task_records(&mut self) {
+        self.watcher.drain(&mut self.records);
+        self.records.sort_by_key(record_time);
+        for record in self.records.drain(..) {
+            self.images.apply(&record);
+        }
+    }
+
+    fn answer(&mut self, job: Job) {
+        let stacks: Vec<Stacks> = job
+            .requests
+            .iter()
+            .map(|request| Stacks {
+                user: self.resolver.user_frames(
+                    &self.images,
+                    request.pid,
+                    request.time_ns,
+                    &request.user,
+                ),
+                kernel: self.resolver.kernel_frames(&request.kernel),
+            })
+            .collect();
+        self.backlog.fetch_sub(stacks.len(), Ordering::Relaxed);
+        self.count(&stacks);
+        let _ = job.reply.send(stacks);
+    }
+
+    fn count(&self, stacks: &[Stacks]) {
+        let frames = stacks.iter().flat_map(|s| s.user.iter().chain(&s.kernel));
+        let (total, unresolved) = frames.fold((0, 0), |(total, unresolved), frame| {
+            (
+                total + 1,
+                unresolved + usize::from(frame.unresolved.is_some()),
+            )
+        });
+        let stats = &self.stats;
+        stats.stacks.fetch_add(stacks.len(), Ordering::Relaxed);
+        stats.frames.fetch_add(total, Ordering::Relaxed);
+        stats
+            .unresolved_frames
+            .fetch_add(unresolved, Ordering::Relaxed);
+    }
+
+    /// Publishes what the tables hold; cheap enough to do once a second.
+    fn publish_sizes(&self) {
+        let (processes, _, mappings) = self.images.stats();
+        let stats = &self.stats;
+        stats.processes.store(processes, Ordering::Relaxed);
+        stats.mappings.store(mappings, Ordering::Relaxed);
+        stats
+            .cached_frames
+            .store(self.resolver.cached_frames(), Ordering::Relaxed);
+        let lost = usize::try_from(self.watcher.lost()).unwrap_or(usize::MAX);
+        stats.mapping_records_lost.store(lost, Ordering::Relaxed);
+    }
+
+    fn evict(&mut self) {
+        if self.last_eviction.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        self.last_eviction = Instant::now();
+        self.publish_sizes();
+        let grace = u64::try_from(EXIT_GRACE.as_nanos()).unwrap_or(u64::MAX);
+        self.images
+            .evict_exited(crate::clock::mono_now_ns().saturating_sub(grace));
+    }
+}
+
+fn record_time(record: &TaskRecord) -> u64 {
+    match record {
+        TaskRecord::Mmap { time_ns, .. }
+        | TaskRecord::Exec { time_ns, .. }
+        | TaskRecord::Fork { time_ns, .. }
+        | TaskRecord::Exit { time_ns, .. } => *time_ns,
+        TaskRecord::Lost { .. } => 0,
+    }
+}

@@ -1,0 +1,87 @@
+//! Builds the stack-test programs in tests/fixtures once per test binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub struct Fixtures {
+    /// C, `-O0 -g -fno-omit-frame-pointer`.
+    pub c: PathBuf,
+    /// The same, stripped of every symbol table but the dynamic one.
+    pub c_stripped: PathBuf,
+    pub cpp: PathBuf,
+    pub rust: PathBuf,
+}
+
+fn source_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+pub fn source(name: &str) -> String {
+    std::fs::read_to_string(source_dir().join(name)).expect("fixture source")
+}
+
+/// The 1-based line of the source line tagged `LINE:tag`.
+pub fn tagged_line(file: &str, tag: &str) -> u64 {
+    let marker = format!("LINE:{tag}");
+    let text = source(file);
+    let index = text
+        .lines()
+        .position(|l| l.contains(&marker))
+        .expect("tag in fixture");
+    index as u64 + 1
+}
+
+pub fn fixtures() -> &'static Fixtures {
+    static BUILT: OnceLock<Fixtures> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("ringside-fixtures-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("fixture dir");
+        let src = source_dir();
+        let c = dir.join("nested-c");
+        run(Command::new("cc")
+            .args(["-O0", "-g", "-fno-omit-frame-pointer", "-o"])
+            .arg(&c)
+            .arg(src.join("nested.c")));
+        let c_stripped = dir.join("nested-stripped");
+        std::fs::copy(&c, &c_stripped).expect("copy");
+        run(Command::new("strip").arg(&c_stripped));
+        let cpp = dir.join("nested-cpp");
+        run(Command::new("c++")
+            .args(["-O0", "-g", "-fno-omit-frame-pointer", "-o"])
+            .arg(&cpp)
+            .arg(src.join("nested.cpp")));
+        let rust = dir.join("nested-rs");
+        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+        run(Command::new(rustc)
+            .args([
+                "-g",
+                "-C",
+                "opt-level=0",
+                "-C",
+                "force-frame-pointers=yes",
+                "--edition",
+                "2021",
+                "-o",
+            ])
+            .arg(&rust)
+            .arg(src.join("nested.rs")));
+        Fixtures {
+            c,
+            c_stripped,
+            cpp,
+            rust,
+        }
+    })
+}
+
+fn run(command: &mut Command) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("running {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
