@@ -8,6 +8,8 @@ use crate::model::EventKind;
 
 const EXAMPLES: &str = "\
 Examples:
+  sudo ringside                                 the TUI: events, processes, stacks
+  sudo ringside --filter 'comm=nginx and ret<0' the TUI, only nginx's failures
   sudo ringside --json                          every event as NDJSON until Ctrl-C
   sudo ringside --json --duration 10 > ev.ndjson
   sudo ringside --json --pid 4242 --tree        a process and all its descendants
@@ -20,6 +22,17 @@ ringside needs root (CAP_BPF and CAP_PERFMON) to load its kernel probes.";
 #[derive(Debug, Parser)]
 #[command(name = "ringside", version, about, after_help = EXAMPLES)]
 pub struct Cli {
+    /// A filter expression, e.g. 'tree=4242 and (type=open or type=connect) and ret<0'. Its pid,
+    /// tree and comm parts are enforced in the kernel. Fields: pid ppid tree comm uid type path
+    /// addr port ret error; operators = != ~ < > <= >=; and or not ( ).
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+
+    /// Events the TUI keeps; the oldest go first.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000,
+          value_parser = clap::value_parser!(u64).range(1_000..=100_000_000))]
+    pub max_events: u64,
+
     /// Write one JSON object per event to stdout (no TUI), until Ctrl-C or --duration.
     #[arg(long)]
     pub json: bool,

@@ -10,7 +10,9 @@ use anyhow::Context as _;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::app::ProcessTable;
 use crate::clock::WallClock;
+use crate::filter::Filter;
 use crate::ingest::{self, Batch};
 use crate::model::EventKind;
 use crate::model::frame::Stacks;
@@ -21,7 +23,11 @@ use crate::symbolize::{StackRequest, SymbolizerHandle, SymbolizerStats};
 /// How long a line waits for its stacks' symbols before it is written with bare addresses.
 const SYMBOL_WAIT: Duration = Duration::from_millis(100);
 
-pub async fn run(options: ProbeOptions, duration: Option<Duration>) -> anyhow::Result<()> {
+pub async fn run(
+    options: ProbeOptions,
+    filter: Filter,
+    duration: Option<Duration>,
+) -> anyhow::Result<()> {
     probes::preflight()?;
     // Mappings are watched before the probes attach, so every process they see is known.
     let symbolizer = start_symbolizer(options.capture);
@@ -40,7 +46,7 @@ pub async fn run(options: ProbeOptions, duration: Option<Duration>) -> anyhow::R
         probes.attached
     );
 
-    let mut sink = Sink::new();
+    let mut sink = Sink::new(filter);
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
@@ -185,20 +191,28 @@ fn warn_about_gaps(probes: &Probes) {
 /// Stdout as NDJSON, with counts of what was written.
 struct Sink {
     out: BufWriter<std::io::Stdout>,
+    /// The userspace part of `--filter`; the process table answers its `tree=`.
+    filter: Filter,
+    processes: ProcessTable,
     delivered: BTreeMap<EventKind, u64>,
     malformed: u64,
+    /// Delivered by the kernel, then held back by the userspace part of `--filter`.
+    filtered_out: u64,
     /// Events written with bare addresses: their symbols did not come within SYMBOL_WAIT.
     stacks_timed_out: usize,
     closed: bool,
 }
 
 impl Sink {
-    fn new() -> Self {
+    fn new(filter: Filter) -> Self {
         Self {
             out: BufWriter::with_capacity(1 << 16, std::io::stdout()),
+            filter,
+            processes: ProcessTable::default(),
             delivered: BTreeMap::new(),
             malformed: 0,
             stacks_timed_out: 0,
+            filtered_out: 0,
             closed: false,
         }
     }
@@ -209,7 +223,12 @@ impl Sink {
         self.stacks_timed_out += timed_out;
         for event in &batch.events {
             *self.delivered.entry(event.kind()).or_default() += 1;
+            self.processes.observe(event);
             if self.closed {
+                continue;
+            }
+            if !self.filter.matches(event, &self.processes) {
+                self.filtered_out += 1;
                 continue;
             }
             let line = event_to_json(event);
@@ -259,6 +278,9 @@ fn print_summary(probes: &Probes, wanted: &BTreeSet<EventKind>, sink: &Sink) -> 
             "ringside: {} delivered={delivered} dropped={dropped}",
             kind.name()
         )?;
+    }
+    if sink.filtered_out > 0 {
+        writeln!(stderr, "ringside: filtered_out={}", sink.filtered_out)?;
     }
     if sink.malformed > 0 {
         writeln!(

@@ -1,16 +1,21 @@
 //! ringside: what a Linux server is doing right now, and the code that made it happen.
 #![deny(unsafe_code)]
 
+mod app;
 mod cli;
 mod clock;
+mod filter;
 mod headless;
 mod ingest;
+mod interactive;
 mod logging;
 mod model;
 mod output;
 mod probes;
 mod procfs;
 mod symbolize;
+mod terminal;
+mod ui;
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -18,6 +23,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use crate::cli::Cli;
+use crate::filter::Filter;
 use crate::model::EventKind;
 use crate::probes::{KernelFilter, ProbeOptions};
 
@@ -38,29 +44,38 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    if !cli.json {
-        anyhow::bail!(
-            "the interactive TUI is not part of this build yet; use --json for the event stream"
-        );
-    }
+    let filter = match &cli.filter {
+        Some(text) => Filter::parse(text).map_err(|error| {
+            anyhow::anyhow!("--filter: {error}; see `ringside --help` for the syntax")
+        })?,
+        None => Filter::match_all(),
+    };
     let events: BTreeSet<EventKind> = if cli.events.is_empty() {
         EventKind::ALL.into_iter().collect()
     } else {
         cli.events.iter().copied().collect()
     };
+    // The command-line filters and the expression's kernel part both narrow the probes.
+    let mut kernel = KernelFilter {
+        pids: cli.pid.clone(),
+        tree: cli.tree,
+        comms: cli.comm.clone(),
+    };
+    kernel.narrow_by(KernelFilter::from(filter.kernel_part()));
     let options = ProbeOptions {
         ring_size: cli.ring_size,
         events,
         capture: cli.capture(),
-        filter: KernelFilter {
-            pids: cli.pid.clone(),
-            tree: cli.tree,
-            comms: cli.comm.clone(),
-        },
+        filter: kernel,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(headless::run(options, cli.duration))
+    if cli.json {
+        runtime.block_on(headless::run(options, filter, cli.duration))
+    } else {
+        let max_events = usize::try_from(cli.max_events).unwrap_or(usize::MAX);
+        runtime.block_on(interactive::run(options, filter, max_events))
+    }
 }

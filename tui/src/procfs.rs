@@ -41,8 +41,65 @@ pub fn descendants(roots: &[u32], links: &[(u32, u32)]) -> BTreeSet<u32> {
     found
 }
 
+/// ringside's own CPU use, from /proc/self/stat between two readings.
+pub struct CpuMeter {
+    last_ticks: u64,
+    last_at: std::time::Instant,
+    ticks_per_second: u64,
+}
+
+impl CpuMeter {
+    pub fn new() -> Self {
+        let ticks_per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .and_then(|t| u64::try_from(t).ok())
+            .unwrap_or(100);
+        Self {
+            last_ticks: own_cpu_ticks(),
+            last_at: std::time::Instant::now(),
+            ticks_per_second,
+        }
+    }
+
+    /// Percent of one core used since the last call.
+    pub fn percent(&mut self) -> f64 {
+        let ticks = own_cpu_ticks();
+        let elapsed = self.last_at.elapsed().as_secs_f64();
+        let used = ticks.saturating_sub(self.last_ticks) as f64 / self.ticks_per_second as f64;
+        self.last_ticks = ticks;
+        self.last_at = std::time::Instant::now();
+        if elapsed > 0.0 {
+            100.0 * used / elapsed
+        } else {
+            0.0
+        }
+    }
+}
+
+/// utime + stime of this process, in clock ticks.
+fn own_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    parse_cpu_ticks(&stat).unwrap_or(0)
+}
+
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cpu_ticks_come_from_utime_and_stime() {
+        let stat = "42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0";
+        assert_eq!(super::parse_cpu_ticks(stat), Some(300));
+        assert_eq!(super::parse_cpu_ticks("garbage"), None);
+    }
+
     use super::*;
 
     #[test]

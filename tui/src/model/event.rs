@@ -177,3 +177,14 @@ impl SockAddrs {
         }
     }
 }
+
+impl Details {
+    /// The syscall's result where the event has one: `-errno` on failure.
+    pub fn ret(&self) -> Option<i32> {
+        match self {
+            Details::Exec { ret, .. } | Details::Open { ret, .. } => Some(*ret),
+            Details::Connect(sock) | Details::Accept(sock) => Some(sock.ret),
+            _ => None,
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 /// One frame of a stack, innermost first in a stack's list.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Frame {
     pub addr: u64,
     pub symbol: Option<Arc<str>>,
@@ -24,7 +24,7 @@ pub struct Frame {
     pub folded: Option<Fold>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct InlinedFrame {
     pub symbol: Arc<str>,
     pub file: Option<Arc<str>>,
@@ -33,7 +33,7 @@ pub struct InlinedFrame {
 }
 
 /// Why a frame has no symbol; `as_str` is what JSON and the UI show.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Unresolved {
     /// No mapping of the process contained the address.
     Unmapped,
@@ -67,7 +67,7 @@ impl Unresolved {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Fold {
     /// entry_SYSCALL_64, do_syscall_64 and the like.
     SyscallEntry,
@@ -140,7 +140,7 @@ impl Frame {
 }
 
 /// Both stacks of an event, symbolized.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Stacks {
     pub user: Vec<Frame>,
     pub kernel: Vec<Frame>,

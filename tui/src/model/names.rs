@@ -13,6 +13,16 @@ macro_rules! libc_names {
     };
 }
 
+/// The error a syscall result stands for: `None` for success, the errno name for `-errno`, and
+/// `E<n>` for codes without one (including results no errno could produce).
+pub fn error_name(ret: i32) -> Option<String> {
+    if ret >= 0 {
+        return None;
+    }
+    let name = ret.checked_neg().and_then(errno_name);
+    Some(name.map_or_else(|| format!("E{}", ret.unsigned_abs()), str::to_owned))
+}
+
 /// The symbolic name of a (positive) errno, such as `ENOENT` for 2.
 ///
 /// Syscall tracepoints report failures as `-errno`; negate before calling. Covers

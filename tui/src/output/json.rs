@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::model::event::{Details, Event, SockAddrs};
 use crate::model::frame::{Frame, Unresolved};
-use crate::model::names::{errno_name, open_flags, signal_name};
+use crate::model::names::{error_name, open_flags, signal_name};
 
 pub fn event_to_json(event: &Event) -> Value {
     let mut object = Map::new();
@@ -181,11 +181,7 @@ fn location(
 /// `ret`, and `error` with the errno name when it is a failure (`E<n>` for unnamed codes).
 fn result(object: &mut Map<String, Value>, ret: i32) {
     object.insert("ret".into(), json!(ret));
-    if ret < 0 {
-        let name = ret
-            .checked_neg()
-            .and_then(errno_name)
-            .map_or_else(|| format!("E{}", ret.unsigned_abs()), str::to_owned);
+    if let Some(name) = error_name(ret) {
         object.insert("error".into(), json!(name));
     }
 }

@@ -17,6 +17,18 @@ pub struct KernelFilter {
 }
 
 impl KernelFilter {
+    /// Both filters must hold; the kernel keeps one restriction per dimension. Keeping either
+    /// side's is sound (each traces a superset of what both allow); userspace applies the rest.
+    pub fn narrow_by(&mut self, other: KernelFilter) {
+        if self.pids.is_empty() {
+            self.pids = other.pids;
+            self.tree = other.tree;
+        }
+        if self.comms.is_empty() {
+            self.comms = other.comms;
+        }
+    }
+
     fn mode(&self) -> u32 {
         let mut mode = 0;
         if !self.pids.is_empty() {
@@ -72,6 +84,51 @@ pub fn apply(ebpf: &mut Ebpf, filter: &KernelFilter) -> anyhow::Result<()> {
     mode.set(0, filter.mode(), 0)
         .context("setting the kernel filter mode")?;
     Ok(())
+}
+
+/// Replaces the kernel filter while the probes run: the mode goes to "all" first, so the probes
+/// never apply a half-written set; in between they trace a little more, never less.
+pub fn replace(ebpf: &mut Ebpf, filter: &KernelFilter) -> anyhow::Result<()> {
+    let mut mode: Array<&mut MapData, u32> = Array::try_from(
+        ebpf.map_mut("FILTER_MODE")
+            .context("probe map FILTER_MODE")?,
+    )?;
+    mode.set(0, 0, 0)
+        .context("clearing the kernel filter mode")?;
+    let mut pids: HashMap<&mut MapData, u32, u8> = HashMap::try_from(
+        ebpf.map_mut("FILTER_PIDS")
+            .context("probe map FILTER_PIDS")?,
+    )?;
+    let stale: Vec<u32> = pids.keys().filter_map(Result::ok).collect();
+    for pid in stale {
+        let _ = pids.remove(&pid);
+    }
+    let mut comms: HashMap<&mut MapData, [u8; COMM_LEN], u8> = HashMap::try_from(
+        ebpf.map_mut("FILTER_COMMS")
+            .context("probe map FILTER_COMMS")?,
+    )?;
+    let stale: Vec<[u8; COMM_LEN]> = comms.keys().filter_map(Result::ok).collect();
+    for comm in stale {
+        let _ = comms.remove(&comm);
+    }
+    apply(ebpf, filter)
+}
+
+impl From<crate::filter::KernelPart> for KernelFilter {
+    /// The kernel has one pid set with one "follow children" switch: tree roots and plain pids
+    /// share it, which may trace a few more processes than asked, never fewer.
+    fn from(part: crate::filter::KernelPart) -> Self {
+        let roots = part.tree_roots.unwrap_or_default();
+        let mut pids: Vec<u32> = part.pids.unwrap_or_default().into_iter().collect();
+        pids.extend(roots.iter().copied());
+        pids.sort_unstable();
+        pids.dedup();
+        KernelFilter {
+            pids,
+            tree: !roots.is_empty(),
+            comms: part.comms.unwrap_or_default().into_iter().collect(),
+        }
+    }
 }
 
 /// Children born between the first /proc scan and the probes attaching are found here; later

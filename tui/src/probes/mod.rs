@@ -163,6 +163,12 @@ impl Probes {
             .collect()
     }
 
+    /// Narrows (or widens) what the probes report, while they run.
+    pub fn set_filter(&mut self, filter: &KernelFilter) -> anyhow::Result<()> {
+        filter::replace(&mut self.ebpf, filter)?;
+        filter::add_late_descendants(&mut self.ebpf, filter)
+    }
+
     /// Stops every probe; maps stay readable so the last records and drop counts can be read.
     pub fn detach(&mut self) {
         for program in std::mem::take(&mut self.loaded) {

@@ -107,7 +107,6 @@ impl SymbolizerHandle {
     }
 
     /// Events whose stacks are waiting to be symbolized.
-    #[expect(dead_code, reason = "for the TUI's status bar, which is not built yet")]
     pub fn backlog(&self) -> usize {
         self.backlog.load(Ordering::Relaxed)
     }

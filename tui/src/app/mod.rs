@@ -1,0 +1,264 @@
+//! The TUI's state. `update` (in update.rs) is its only writer; rendering only reads it.
+
+pub mod processes;
+pub mod store;
+mod update;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tui_input::Input;
+
+pub use self::processes::ProcessTable;
+pub use self::store::{EventId, EventStore};
+use crate::filter::{Filter, KernelPart};
+use crate::model::event::Details;
+use crate::model::frame::Stacks;
+use crate::model::{Event, EventKind};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Events,
+    Processes,
+    Details,
+}
+
+/// Per-type views of the Events pane, one key away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    All,
+    Exec,
+    Files,
+    Network,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 4] = [Tab::All, Tab::Exec, Tab::Files, Tab::Network];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tab::All => "All",
+            Tab::Exec => "Exec",
+            Tab::Files => "Files",
+            Tab::Network => "Network",
+        }
+    }
+
+    fn shows(self, kind: EventKind) -> bool {
+        match self {
+            Tab::All => true,
+            Tab::Exec => matches!(kind, EventKind::Exec | EventKind::Exit | EventKind::Fork),
+            Tab::Files => kind == EventKind::Open,
+            Tab::Network => {
+                matches!(
+                    kind,
+                    EventKind::Connect | EventKind::Accept | EventKind::TcpClose
+                )
+            }
+        }
+    }
+}
+
+/// What a selected process narrows the Events pane to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Process(u32),
+    Tree(u32),
+}
+
+/// A line being typed at the bottom of the screen.
+pub enum Prompt {
+    Filter(Input),
+    Search(Input),
+}
+
+/// Figures the status bar shows; refreshed once a second.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub rates: BTreeMap<EventKind, f64>,
+    pub kernel_drops: BTreeMap<EventKind, u64>,
+    pub malformed: u64,
+    pub symbol_backlog: usize,
+    /// ringside's own CPU use, percent of one core.
+    pub cpu_percent: f64,
+    /// Mapping records the kernel overwrote: some stacks may not resolve.
+    pub mapping_records_lost: usize,
+}
+
+/// What the runner must do for the app: the app itself does no I/O.
+#[derive(Debug, PartialEq)]
+pub enum Action {
+    Quit,
+    SetKernelFilter(KernelPart),
+}
+
+/// Something that happened: the only input to `App::update`.
+pub enum Msg {
+    Key(crossterm::event::KeyEvent),
+    Mouse(crossterm::event::MouseEvent),
+    Resize(u16, u16),
+    Events(Vec<Event>, u64),
+    Stacks(Vec<(EventId, Stacks)>),
+    /// Once a second, with the kernel's drop counters and the process's CPU use.
+    Tick(Stats),
+}
+
+pub struct App {
+    pub store: EventStore,
+    /// Ids the Events pane shows, oldest first.
+    pub visible: Vec<EventId>,
+    /// Index into `visible` of the selected row.
+    pub cursor: usize,
+    /// The selection sticks to the newest event.
+    pub follow: bool,
+    /// The view is frozen; events are still collected.
+    pub paused: bool,
+    pub filter: Filter,
+    /// Why the last filter typed was refused; the previous one stays active.
+    pub filter_error: Option<String>,
+    pub prompt: Option<Prompt>,
+    pub search: Option<String>,
+    pub tab: Tab,
+    pub scope: Option<Scope>,
+    /// `t`: a selected process scopes to its whole subtree rather than itself.
+    pub tree_scope: bool,
+    pub focus: Pane,
+    pub process_cursor: usize,
+    pub processes: ProcessTable,
+    pub stats: Stats,
+    pub show_help: bool,
+    pub zoom_details: bool,
+    pub detail_scroll: u16,
+    /// Terminal size, for paging and mouse hits.
+    pub size: (u16, u16),
+    /// Something changed since the last frame was drawn.
+    pub dirty: bool,
+    /// Events per kind since the last tick, for rates.
+    arrived: BTreeMap<EventKind, u64>,
+    /// Shared symbolized stacks, so identical stacks are stored once.
+    stack_pool: std::collections::HashSet<Arc<Stacks>>,
+    /// Where events come from, for the title: `live` or a recording's name.
+    pub source: String,
+}
+
+impl App {
+    pub fn new(capacity: usize, filter: Filter, source: String) -> Self {
+        Self {
+            store: EventStore::new(capacity),
+            visible: Vec::new(),
+            cursor: 0,
+            follow: true,
+            paused: false,
+            filter,
+            filter_error: None,
+            prompt: None,
+            search: None,
+            tab: Tab::All,
+            scope: None,
+            tree_scope: true,
+            focus: Pane::Events,
+            process_cursor: 0,
+            processes: ProcessTable::default(),
+            stats: Stats::default(),
+            show_help: false,
+            zoom_details: false,
+            detail_scroll: 0,
+            size: (80, 24),
+            dirty: true,
+            arrived: BTreeMap::new(),
+            stack_pool: std::collections::HashSet::new(),
+            source,
+        }
+    }
+
+    pub fn selected_id(&self) -> Option<EventId> {
+        self.visible.get(self.cursor).copied()
+    }
+
+    pub fn selected(&self) -> Option<&Event> {
+        self.store.get(self.selected_id()?)
+    }
+
+    /// Whether the Events pane shows this event under the current tab, scope and filter.
+    pub fn shows(&self, event: &Event) -> bool {
+        self.tab.shows(event.kind())
+            && match self.scope {
+                None => true,
+                Some(Scope::Process(pid)) => event.pid == pid,
+                Some(Scope::Tree(root)) => {
+                    use crate::filter::Ancestry as _;
+                    self.processes.is_descendant_or_self(event.pid, root)
+                }
+            }
+            && self.filter.matches(event, &self.processes)
+    }
+
+    /// The process the Processes pane's cursor is on.
+    pub fn selected_process(&self) -> Option<u32> {
+        self.processes
+            .rows()
+            .get(self.process_cursor)
+            .map(|&(_, pid)| pid)
+    }
+
+    /// The text a search and the summary column look at.
+    pub fn summary(event: &Event) -> String {
+        use crate::ui::text::printable;
+        match &event.details {
+            Details::Exec { argv, filename, .. } => {
+                if argv.is_empty() {
+                    printable(filename).into_owned()
+                } else {
+                    let args: Vec<_> = argv.iter().map(|a| printable(a).into_owned()).collect();
+                    args.join(" ")
+                }
+            }
+            Details::Open { path, .. } => printable(path).into_owned(),
+            Details::Connect(sock) | Details::Accept(sock) => {
+                let remote = sock.addrs.remote.map(|(ip, port)| endpoint(ip, port));
+                let local = sock.addrs.local.map(|(ip, port)| endpoint(ip, port));
+                match (&event.details, local, remote) {
+                    (Details::Connect(_), _, Some(remote)) => remote,
+                    (Details::Accept(_), Some(local), Some(remote)) => {
+                        format!("{remote} -> {local}")
+                    }
+                    (_, local, remote) => remote.or(local).unwrap_or_default(),
+                }
+            }
+            Details::TcpClose {
+                addrs,
+                duration_ns,
+                tx_bytes,
+                rx_bytes,
+            } => {
+                let remote = addrs
+                    .remote
+                    .map(|(ip, port)| endpoint(ip, port))
+                    .unwrap_or_default();
+                let bytes = match (tx_bytes, rx_bytes) {
+                    (Some(tx), Some(rx)) => format!(" tx {tx} rx {rx}"),
+                    _ => String::new(),
+                };
+                format!("{remote} {:.1} ms{bytes}", *duration_ns as f64 / 1e6)
+            }
+            Details::Exit {
+                status,
+                lifetime_ns,
+            } => {
+                format!(
+                    "code {} after {:.1} ms",
+                    (status >> 8) & 0xff,
+                    *lifetime_ns as f64 / 1e6
+                )
+            }
+            Details::Fork { child_pid, .. } => format!("child {child_pid}"),
+        }
+    }
+}
+
+fn endpoint(ip: std::net::IpAddr, port: u16) -> String {
+    match ip {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+        std::net::IpAddr::V4(v4) => format!("{v4}:{port}"),
+    }
+}

@@ -1,0 +1,161 @@
+//! The processes seen, as a tree, with per-type counts and per-second rates. Keyed on pid plus
+//! start time, so a reused pid starts a new process instead of merging with the old one.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::filter::Ancestry;
+use crate::model::event::Details;
+use crate::model::{Event, EventKind};
+
+/// Seconds of history kept for the sparkline.
+pub const HISTORY: usize = 16;
+/// How long an exited process stays in the tree (in rate ticks, i.e. seconds).
+const EXITED_TTL: u32 = 30;
+
+#[derive(Clone, Debug)]
+pub struct Process {
+    pub pid: u32,
+    pub ppid: u32,
+    pub comm: Vec<u8>,
+    pub start_ns: u64,
+    /// Ticks since it exited; `None` while alive.
+    pub exited_ticks: Option<u32>,
+    pub counts: [u64; EventKind::ALL.len()],
+    /// Events per second, oldest first.
+    pub history: VecDeque<u32>,
+    this_second: u32,
+}
+
+#[derive(Default)]
+pub struct ProcessTable {
+    by_pid: BTreeMap<u32, Process>,
+}
+
+fn kind_index(kind: EventKind) -> usize {
+    EventKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
+}
+
+impl ProcessTable {
+    pub fn get(&self, pid: u32) -> Option<&Process> {
+        self.by_pid.get(&pid)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_pid.len()
+    }
+
+    /// Takes in what an event says about processes.
+    pub fn observe(&mut self, event: &Event) {
+        let process = self.entry(event.pid, event.ppid, event.start_ns, &event.comm);
+        process.counts[kind_index(event.kind())] += 1;
+        process.this_second += 1;
+        match &event.details {
+            Details::Exec { ret: 0, .. } => process.comm = event.comm.clone(),
+            Details::Exit { .. } => process.exited_ticks = Some(0),
+            Details::Fork { child_pid, .. } => {
+                // A fork names the child before any of its own events arrive.
+                let comm = event.comm.clone();
+                let child = Process::new(*child_pid, event.pid, 0, comm);
+                self.by_pid.insert(*child_pid, child);
+            }
+            _ => {}
+        }
+    }
+
+    fn entry(&mut self, pid: u32, ppid: u32, start_ns: u64, comm: &[u8]) -> &mut Process {
+        let reused = self.by_pid.get(&pid).is_some_and(|known| {
+            known.start_ns != 0 && start_ns != 0 && known.start_ns != start_ns
+        });
+        if reused {
+            self.by_pid.remove(&pid);
+        }
+        let process = self
+            .by_pid
+            .entry(pid)
+            .or_insert_with(|| Process::new(pid, ppid, start_ns, comm.to_vec()));
+        if process.start_ns == 0 {
+            process.start_ns = start_ns;
+        }
+        if process.ppid == 0 {
+            process.ppid = ppid;
+        }
+        process
+    }
+
+    /// Once a second: rates move on, long-exited processes age out.
+    pub fn tick(&mut self) {
+        for process in self.by_pid.values_mut() {
+            if process.history.len() == HISTORY {
+                process.history.pop_front();
+            }
+            process
+                .history
+                .push_back(std::mem::take(&mut process.this_second));
+            if let Some(ticks) = &mut process.exited_ticks {
+                *ticks += 1;
+            }
+        }
+        self.by_pid
+            .retain(|_, p| p.exited_ticks.is_none_or(|ticks| ticks < EXITED_TTL));
+    }
+
+    /// The tree in display order: (depth, pid). Roots are processes whose parent is unknown.
+    pub fn rows(&self) -> Vec<(usize, u32)> {
+        let mut children: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        let mut roots = Vec::new();
+        for process in self.by_pid.values() {
+            if process.ppid != process.pid && self.by_pid.contains_key(&process.ppid) {
+                children.entry(process.ppid).or_default().push(process.pid);
+            } else {
+                roots.push(process.pid);
+            }
+        }
+        let mut rows = Vec::with_capacity(self.by_pid.len());
+        let mut stack: Vec<(usize, u32)> = roots.into_iter().rev().map(|pid| (0, pid)).collect();
+        while let Some((depth, pid)) = stack.pop() {
+            rows.push((depth, pid));
+            if let Some(kids) = children.get(&pid) {
+                stack.extend(kids.iter().rev().map(|&kid| (depth + 1, kid)));
+            }
+        }
+        rows
+    }
+}
+
+impl Ancestry for ProcessTable {
+    fn is_descendant_or_self(&self, pid: u32, root: u32) -> bool {
+        let mut current = pid;
+        // Bounded: a corrupt parent chain must not loop forever.
+        for _ in 0..64 {
+            if current == root {
+                return true;
+            }
+            match self.by_pid.get(&current) {
+                Some(process) if process.ppid != current && process.ppid != 0 => {
+                    current = process.ppid;
+                }
+                _ => return false,
+            }
+        }
+        false
+    }
+}
+
+impl Process {
+    fn new(pid: u32, ppid: u32, start_ns: u64, comm: Vec<u8>) -> Self {
+        Self {
+            pid,
+            ppid,
+            comm,
+            start_ns,
+            exited_ticks: None,
+            counts: [0; EventKind::ALL.len()],
+            history: VecDeque::with_capacity(HISTORY),
+            this_second: 0,
+        }
+    }
+
+    pub fn count(&self, kind: EventKind) -> u64 {
+        self.counts[kind_index(kind)]
+    }
+}

@@ -1,0 +1,353 @@
+//! `App::update`: every change to the state goes through here.
+
+use std::sync::Arc;
+
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler as _;
+
+use super::{Action, App, EventId, Msg, Pane, Prompt, Scope, Stats, Tab};
+use crate::filter::Filter;
+use crate::model::Event;
+use crate::model::frame::Stacks;
+use crate::ui::layout::Areas;
+
+impl App {
+    pub fn update(&mut self, msg: Msg) -> Vec<Action> {
+        self.dirty = true;
+        match msg {
+            Msg::Key(key) if key.kind != KeyEventKind::Release => return self.on_key(key),
+            Msg::Key(_) => self.dirty = false,
+            Msg::Mouse(mouse) => self.on_mouse(mouse),
+            Msg::Resize(width, height) => self.size = (width, height),
+            Msg::Events(events, malformed) => self.on_events(events, malformed),
+            Msg::Stacks(answers) => self.on_stacks(answers),
+            Msg::Tick(stats) => self.on_tick(stats),
+        }
+        Vec::new()
+    }
+
+    fn on_events(&mut self, events: Vec<Event>, malformed: u64) {
+        self.stats.malformed += malformed;
+        let dirty_before = self.visible.len();
+        for event in events {
+            *self.arrived.entry(event.kind()).or_default() += 1;
+            self.processes.observe(&event);
+            let shown = !self.paused && self.shows(&event);
+            let id = self.store.push(event);
+            if shown {
+                self.visible.push(id);
+            }
+        }
+        self.trim_evicted();
+        if self.follow && !self.paused {
+            self.cursor = self.visible.len().saturating_sub(1);
+        }
+        self.dirty = self.visible.len() != dirty_before || self.follow;
+    }
+
+    /// Drops ids of events the store no longer holds.
+    fn trim_evicted(&mut self) {
+        let first = self.store.first_id();
+        let gone = self.visible.partition_point(|&id| id < first);
+        if gone > 0 {
+            self.visible.drain(..gone);
+            self.cursor = self.cursor.saturating_sub(gone);
+        }
+    }
+
+    fn on_stacks(&mut self, answers: Vec<(EventId, Stacks)>) {
+        for (id, stacks) in answers {
+            // Many events share a stack: keep one copy of each.
+            let shared = match self.stack_pool.get(&stacks) {
+                Some(existing) => Arc::clone(existing),
+                None => {
+                    let fresh = Arc::new(stacks);
+                    self.stack_pool.insert(Arc::clone(&fresh));
+                    fresh
+                }
+            };
+            if let Some(event) = self.store.get_mut(id) {
+                event.stacks = Some(shared);
+            }
+        }
+        self.stack_pool
+            .retain(|stacks| Arc::strong_count(stacks) > 1);
+        self.dirty = true;
+    }
+
+    fn on_tick(&mut self, mut stats: Stats) {
+        for (kind, count) in std::mem::take(&mut self.arrived) {
+            stats.rates.insert(kind, count as f64);
+        }
+        stats.malformed = self.stats.malformed;
+        self.stats = stats;
+        self.processes.tick();
+        let rows = self.processes.len();
+        self.process_cursor = self.process_cursor.min(rows.saturating_sub(1));
+    }
+
+    /// Recomputes which events the Events pane shows, keeping the selection where it can.
+    pub fn rebuild_view(&mut self) {
+        let selected = self.selected_id();
+        let visible: Vec<EventId> = self
+            .store
+            .iter()
+            .filter(|(_, e)| self.shows(e))
+            .map(|(id, _)| id)
+            .collect();
+        self.visible = visible;
+        self.cursor = match (self.follow, selected) {
+            (false, Some(id)) => self.visible.partition_point(|&v| v < id),
+            _ => self.visible.len().saturating_sub(1),
+        }
+        .min(self.visible.len().saturating_sub(1));
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && key.code == KeyCode::Char('c') {
+            return vec![Action::Quit];
+        }
+        if self.prompt.is_some() {
+            return self.on_prompt_key(key);
+        }
+        if self.show_help {
+            self.show_help = false;
+            return Vec::new();
+        }
+        let page = self.page();
+        match key.code {
+            KeyCode::Char('q') => return vec![Action::Quit],
+            KeyCode::Char('?') => self.show_help = true,
+            KeyCode::Esc if self.zoom_details => self.zoom_details = false,
+            KeyCode::Esc if self.scope.is_some() => self.set_scope(None),
+            KeyCode::Enter if self.focus == Pane::Processes => self.scope_to_selected_process(),
+            KeyCode::Enter => self.zoom_details = !self.zoom_details,
+            KeyCode::Tab => self.focus = next_pane(self.focus, 1),
+            KeyCode::BackTab => self.focus = next_pane(self.focus, 2),
+            KeyCode::Char(' ') | KeyCode::Char('p') => self.toggle_pause(),
+            KeyCode::Char('f') => {
+                self.prompt = Some(Prompt::Filter(Input::new(self.filter.text().to_owned())))
+            }
+            KeyCode::Char('/') => self.prompt = Some(Prompt::Search(Input::default())),
+            KeyCode::Char('n') => self.search_step(true),
+            KeyCode::Char('N') => self.search_step(false),
+            KeyCode::Char('t') => {
+                self.tree_scope = !self.tree_scope;
+                if let Some(Scope::Process(pid) | Scope::Tree(pid)) = self.scope {
+                    self.set_scope(Some(self.scope_for(pid)));
+                }
+            }
+            KeyCode::Char(c @ '1'..='4') => {
+                let index = usize::from(c as u8 - b'1');
+                self.tab = Tab::ALL[index];
+                self.rebuild_view();
+            }
+            KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
+            KeyCode::Up | KeyCode::Char('k') => self.move_by(-1),
+            KeyCode::Char('d') if ctrl => self.move_by(page / 2),
+            KeyCode::Char('u') if ctrl => self.move_by(-(page / 2)),
+            KeyCode::PageDown => self.move_by(page),
+            KeyCode::PageUp => self.move_by(-page),
+            KeyCode::Char('g') | KeyCode::Home => self.move_to(0),
+            KeyCode::Char('G') | KeyCode::End => self.move_to(usize::MAX),
+            _ => self.dirty = false,
+        }
+        Vec::new()
+    }
+
+    fn on_prompt_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        let Some(prompt) = &mut self.prompt else {
+            return Vec::new();
+        };
+        match (key.code, prompt) {
+            (KeyCode::Esc, _) => {
+                self.prompt = None;
+                self.filter_error = None;
+            }
+            (KeyCode::Enter, Prompt::Filter(input)) => {
+                let text = input.value().to_owned();
+                return self.apply_filter(&text);
+            }
+            (KeyCode::Enter, Prompt::Search(input)) => {
+                self.search = Some(input.value().to_owned()).filter(|s| !s.is_empty());
+                self.prompt = None;
+            }
+            (_, Prompt::Filter(input)) => {
+                input.handle_event(&crossterm::event::Event::Key(key));
+                self.filter_error = None;
+            }
+            (_, Prompt::Search(input)) => {
+                input.handle_event(&crossterm::event::Event::Key(key));
+                // Incremental: jump to the first match as the term grows.
+                self.search = Some(input.value().to_owned()).filter(|s| !s.is_empty());
+                self.search_from(self.cursor, true);
+            }
+        }
+        Vec::new()
+    }
+
+    /// A bad expression keeps the previous filter and says what is wrong.
+    fn apply_filter(&mut self, text: &str) -> Vec<Action> {
+        match Filter::parse(text) {
+            Ok(filter) => {
+                let kernel = filter.kernel_part();
+                self.filter = filter;
+                self.filter_error = None;
+                self.prompt = None;
+                self.rebuild_view();
+                vec![Action::SetKernelFilter(kernel)]
+            }
+            Err(error) => {
+                self.filter_error = Some(error.to_string());
+                Vec::new()
+            }
+        }
+    }
+
+    fn toggle_pause(&mut self) {
+        self.paused = !self.paused;
+        if !self.paused {
+            self.rebuild_view();
+        }
+    }
+
+    fn page(&self) -> isize {
+        let height = Areas::of(self.size.0, self.size.1, self.zoom_details)
+            .events
+            .height;
+        isize::try_from(height.max(4)).unwrap_or(4) - 3
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        match self.focus {
+            Pane::Events => {
+                let target = self.cursor.saturating_add_signed(delta);
+                self.move_to(target);
+            }
+            Pane::Processes => {
+                let rows = self.processes.len();
+                self.process_cursor = self
+                    .process_cursor
+                    .saturating_add_signed(delta)
+                    .min(rows.saturating_sub(1));
+            }
+            Pane::Details => {
+                self.detail_scroll = self.detail_scroll.saturating_add_signed(delta as i16);
+            }
+        }
+    }
+
+    fn move_to(&mut self, index: usize) {
+        let last = self.visible.len().saturating_sub(1);
+        self.cursor = index.min(last);
+        // Following resumes at the newest row; anywhere else freezes the view.
+        self.follow = self.cursor == last;
+        self.detail_scroll = 0;
+    }
+
+    fn scope_for(&self, pid: u32) -> Scope {
+        if self.tree_scope {
+            Scope::Tree(pid)
+        } else {
+            Scope::Process(pid)
+        }
+    }
+
+    fn scope_to_selected_process(&mut self) {
+        if let Some(pid) = self.selected_process() {
+            let scope = self.scope_for(pid);
+            let same = self.scope == Some(scope);
+            self.set_scope(if same { None } else { Some(scope) });
+        }
+    }
+
+    fn set_scope(&mut self, scope: Option<Scope>) {
+        self.scope = scope;
+        self.rebuild_view();
+    }
+
+    fn search_step(&mut self, forward: bool) {
+        let start = if forward {
+            self.cursor + 1
+        } else {
+            self.cursor.saturating_sub(1)
+        };
+        self.search_from(start, forward);
+    }
+
+    /// Moves the selection to the next row (from `start`) whose text contains the search term.
+    fn search_from(&mut self, start: usize, forward: bool) {
+        let Some(term) = self.search.clone() else {
+            return;
+        };
+        let hit = |id: &EventId| {
+            self.store.get(*id).is_some_and(|e| {
+                App::summary(e).contains(&term) || String::from_utf8_lossy(&e.comm).contains(&term)
+            })
+        };
+        let found = if forward {
+            self.visible
+                .iter()
+                .skip(start)
+                .position(hit)
+                .map(|i| i + start)
+        } else {
+            self.visible.iter().take(start + 1).rposition(hit)
+        };
+        if let Some(index) = found {
+            self.move_to(index);
+        }
+    }
+
+    fn on_mouse(&mut self, mouse: MouseEvent) {
+        let areas = Areas::of(self.size.0, self.size.1, self.zoom_details);
+        let inside = |area: ratatui::layout::Rect| {
+            area.contains(ratatui::layout::Position::new(mouse.column, mouse.row))
+        };
+        match mouse.kind {
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                let delta = if mouse.kind == MouseEventKind::ScrollDown {
+                    3
+                } else {
+                    -3
+                };
+                if inside(areas.processes) {
+                    self.focus = Pane::Processes;
+                } else if inside(areas.details) {
+                    self.focus = Pane::Details;
+                } else {
+                    self.focus = Pane::Events;
+                }
+                self.move_by(delta);
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                if inside(areas.events) {
+                    self.focus = Pane::Events;
+                    // Row 0 is the border, row 1 the header; rows are drawn so that the cursor
+                    // row is visible, which `ui::events::first_row` computes the same way.
+                    let first = crate::ui::events::first_row(self, areas.events);
+                    let row = usize::from(mouse.row.saturating_sub(areas.events.y + 2));
+                    self.move_to(first + row);
+                } else if inside(areas.processes) {
+                    self.focus = Pane::Processes;
+                    let first = crate::ui::processes::first_row(self, areas.processes);
+                    let row = usize::from(mouse.row.saturating_sub(areas.processes.y + 1));
+                    self.process_cursor = (first + row).min(self.processes.len().saturating_sub(1));
+                } else if inside(areas.details) {
+                    self.focus = Pane::Details;
+                }
+            }
+            _ => self.dirty = false,
+        }
+    }
+}
+
+fn next_pane(pane: Pane, steps: usize) -> Pane {
+    const ORDER: [Pane; 3] = [Pane::Events, Pane::Processes, Pane::Details];
+    let index = ORDER.iter().position(|p| *p == pane).unwrap_or(0);
+    ORDER[(index + steps) % ORDER.len()]
+}

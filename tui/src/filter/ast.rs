@@ -1,0 +1,142 @@
+//! The parsed expression: already checked and typed, so evaluating it cannot fail and the
+//! kernel derivation can see exactly which conditions are plain `pid=`/`tree=`/`comm=`.
+
+use crate::model::EventKind;
+
+use super::cidr::Cidr;
+use super::text::TextPattern;
+
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Expr {
+    /// The empty expression.
+    All,
+    /// Flattened: no direct child is itself an `And`.
+    And(Vec<Expr>),
+    /// Flattened: no direct child is itself an `Or`.
+    Or(Vec<Expr>),
+    Not(Box<Expr>),
+    Cond(Cond),
+}
+
+impl Expr {
+    /// `a and b`, merging nested conjunctions so `(a and b) and c` has three conjuncts.
+    pub(super) fn all_of(items: Vec<Expr>) -> Expr {
+        Self::join(items, Expr::And, |e| match e {
+            Expr::And(inner) => Ok(inner),
+            other => Err(other),
+        })
+    }
+
+    /// `a or b`, merging nested disjunctions.
+    pub(super) fn any_of(items: Vec<Expr>) -> Expr {
+        Self::join(items, Expr::Or, |e| match e {
+            Expr::Or(inner) => Ok(inner),
+            other => Err(other),
+        })
+    }
+
+    fn join(
+        items: Vec<Expr>,
+        make: fn(Vec<Expr>) -> Expr,
+        split: fn(Expr) -> Result<Vec<Expr>, Expr>,
+    ) -> Expr {
+        let mut flat = Vec::with_capacity(items.len());
+        for item in items {
+            match split(item) {
+                Ok(inner) => flat.extend(inner),
+                Err(single) => flat.push(single),
+            }
+        }
+        if flat.len() == 1 {
+            flat.pop().unwrap_or(Expr::All)
+        } else {
+            make(flat)
+        }
+    }
+}
+
+/// One `field op value`. `negated` is `!=`: among events that have the field, those where no
+/// value equals (so `port!=22` excludes a connection with 22 at either end).
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Cond {
+    /// Compared as i64 so one variant covers u32 pids, u16 ports and i32 results.
+    Number {
+        field: NumField,
+        cmp: Cmp,
+        value: i64,
+        negated: bool,
+    },
+    Tree {
+        root: u32,
+        negated: bool,
+    },
+    Text {
+        field: TextField,
+        pattern: TextPattern,
+        negated: bool,
+    },
+    Type {
+        kinds: KindSet,
+        negated: bool,
+    },
+    Addr {
+        net: Cidr,
+        negated: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum NumField {
+    Pid,
+    Ppid,
+    Uid,
+    Port,
+    Ret,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum TextField {
+    Comm,
+    Path,
+    Error,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Cmp {
+    Eq,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+}
+
+impl Cmp {
+    pub(super) fn holds(self, left: i64, right: i64) -> bool {
+        match self {
+            Cmp::Eq => left == right,
+            Cmp::Lt => left < right,
+            Cmp::Gt => left > right,
+            Cmp::Le => left <= right,
+            Cmp::Ge => left >= right,
+        }
+    }
+}
+
+/// A set of event kinds, one bit per kind: `type=network` is three kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct KindSet(u8);
+
+impl KindSet {
+    pub(super) fn of(kinds: &[EventKind]) -> KindSet {
+        KindSet(kinds.iter().fold(0, |bits, &kind| bits | Self::bit(kind)))
+    }
+
+    pub(super) fn contains(self, kind: EventKind) -> bool {
+        self.0 & Self::bit(kind) != 0
+    }
+
+    /// Seven kinds fit in a byte; the discriminants are 0..7 in declaration order.
+    fn bit(kind: EventKind) -> u8 {
+        1 << (kind as u8)
+    }
+}

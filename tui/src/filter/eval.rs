@@ -1,0 +1,110 @@
+//! Deciding whether one event matches. Each field yields zero, one or two values for an event
+//! (`port` has a local and a remote end; `ret` is absent on an exit). A comparison holds when
+//! some value satisfies it; `!=` holds when the event has values and none is equal; and an event
+//! without the field matches neither, so `ret!=0` never selects an exit.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use crate::model::event::{Details, Event, SockAddrs};
+use crate::model::names::error_name;
+
+use super::Ancestry;
+use super::ast::{Cond, Expr, NumField, TextField};
+use super::kernel::kernel_comm;
+use super::text::TextPattern;
+
+pub(super) fn eval(expr: &Expr, event: &Event, ancestry: &dyn Ancestry) -> bool {
+    match expr {
+        Expr::All => true,
+        Expr::And(items) => items.iter().all(|item| eval(item, event, ancestry)),
+        Expr::Or(items) => items.iter().any(|item| eval(item, event, ancestry)),
+        Expr::Not(inner) => !eval(inner, event, ancestry),
+        Expr::Cond(cond) => condition(cond, event, ancestry),
+    }
+}
+
+fn condition(cond: &Cond, event: &Event, ancestry: &dyn Ancestry) -> bool {
+    match cond {
+        Cond::Number {
+            field,
+            cmp,
+            value,
+            negated,
+        } => decide(numbers(event, *field), |n| cmp.holds(n, *value), *negated),
+        Cond::Tree { root, negated } => {
+            ancestry.is_descendant_or_self(event.pid, *root) != *negated
+        }
+        Cond::Text {
+            field,
+            pattern,
+            negated,
+        } => {
+            let text = text(event, *field);
+            let test = |text: Cow<'_, [u8]>| match (field, pattern) {
+                (TextField::Comm, TextPattern::Exact(name)) => *text == *kernel_comm(name),
+                _ => pattern.matches(&text),
+            };
+            decide(text, test, *negated)
+        }
+        Cond::Type { kinds, negated } => kinds.contains(event.kind()) != *negated,
+        Cond::Addr { net, negated } => decide(
+            ends(event).map(|(ip, _)| ip),
+            |ip: IpAddr| net.contains(ip),
+            *negated,
+        ),
+    }
+}
+
+/// Whether some value passes `test` (or, negated, none does); false when there is no value.
+fn decide<T>(values: impl IntoIterator<Item = T>, test: impl Fn(T) -> bool, negated: bool) -> bool {
+    let mut any_value = false;
+    for value in values {
+        if test(value) {
+            return !negated;
+        }
+        any_value = true;
+    }
+    any_value && negated
+}
+
+fn numbers(event: &Event, field: NumField) -> impl Iterator<Item = i64> {
+    let (first, second) = match field {
+        NumField::Pid => (Some(event.pid.into()), None),
+        NumField::Ppid => (Some(event.ppid.into()), None),
+        NumField::Uid => (Some(event.uid.into()), None),
+        NumField::Ret => (event.details.ret().map(i64::from), None),
+        NumField::Port => {
+            let mut ports = ends(event).map(|(_, port)| i64::from(port));
+            (ports.next(), ports.next())
+        }
+    };
+    first.into_iter().chain(second)
+}
+
+fn text(event: &Event, field: TextField) -> Option<Cow<'_, [u8]>> {
+    match (field, &event.details) {
+        (TextField::Comm, _) => Some(Cow::Borrowed(&event.comm)),
+        (TextField::Path, Details::Exec { filename: path, .. } | Details::Open { path, .. }) => {
+            Some(Cow::Borrowed(path))
+        }
+        (TextField::Path, _) => None,
+        (TextField::Error, details) => {
+            // As the JSON output names it: `E<n>` for codes without a name.
+            let name = details.ret().and_then(error_name)?;
+            Some(Cow::Owned(name.into_bytes()))
+        }
+    }
+}
+
+/// The known ends of a connection, local first.
+fn ends(event: &Event) -> impl Iterator<Item = (IpAddr, u16)> {
+    let addrs: Option<&SockAddrs> = match &event.details {
+        Details::Connect(sock) | Details::Accept(sock) => Some(&sock.addrs),
+        Details::TcpClose { addrs, .. } => Some(addrs),
+        _ => None,
+    };
+    addrs
+        .into_iter()
+        .flat_map(|addrs| addrs.local.into_iter().chain(addrs.remote))
+}

@@ -1,0 +1,169 @@
+//! `ringside` without `--json`: the TUI. One loop, one `select!` over keys, event batches,
+//! symbolized stacks, a once-a-second tick and a render tick; key input is polled first so the
+//! UI stays responsive in an event flood, and nothing in the loop waits on the kernel or on
+//! symbolization.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use crossterm::event::Event as TermEvent;
+use futures_util::StreamExt as _;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+use tokio::time::MissedTickBehavior;
+
+use crate::app::{Action, App, EventId, Msg, Stats};
+use crate::clock::WallClock;
+use crate::filter::Filter;
+use crate::ingest::{self, Batch};
+use crate::model::frame::Stacks;
+use crate::probes::{self, KernelFilter, ProbeOptions, Probes};
+use crate::symbolize::{StackRequest, SymbolizerHandle};
+use crate::{procfs, terminal, ui};
+
+/// At most 30 frames a second, and none when nothing changed.
+const FRAME: Duration = Duration::from_millis(33);
+
+pub async fn run(options: ProbeOptions, filter: Filter, max_events: usize) -> anyhow::Result<()> {
+    probes::preflight()?;
+    let symbolizer = (options.capture != 0)
+        .then(SymbolizerHandle::start)
+        .transpose()?;
+    let mut probes = probes::load(&options)?;
+    let clock = WallClock::now()?;
+    let ring = probes.take_events()?;
+    let (batch_tx, mut batches) = mpsc::channel::<Batch>(64);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let ingest = tokio::spawn(ingest::run(ring, clock, batch_tx, stop_rx));
+
+    let mut app = App::new(max_events, filter, "live".into());
+    let result = {
+        let (mut terminal, _guard) = terminal::enter()?;
+        let size = terminal.size()?;
+        app.update(Msg::Resize(size.width, size.height));
+        event_loop(
+            &mut app,
+            &mut terminal,
+            &mut probes,
+            symbolizer.as_ref(),
+            &mut batches,
+        )
+        .await
+    };
+    tracing::info!("leaving: detaching the probes");
+    probes.detach();
+    let _ = stop_tx.send(true);
+    drop(batches);
+    let _ = ingest.await;
+    tracing::info!("left");
+    result
+}
+
+async fn event_loop(
+    app: &mut App,
+    terminal: &mut ratatui::DefaultTerminal,
+    probes: &mut Probes,
+    symbolizer: Option<&SymbolizerHandle>,
+    batches: &mut mpsc::Receiver<Batch>,
+) -> anyhow::Result<()> {
+    let mut keys = crossterm::event::EventStream::new();
+    let (stacks_tx, mut stacks) = mpsc::unbounded_channel::<Vec<(EventId, Stacks)>>();
+    let mut render = tokio::time::interval(FRAME);
+    render.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut second = tokio::time::interval(Duration::from_secs(1));
+    second.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut cpu = procfs::CpuMeter::new();
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    loop {
+        let actions = tokio::select! {
+            biased;
+            input = keys.next() => match input {
+                Some(Ok(TermEvent::Key(key))) => app.update(Msg::Key(key)),
+                Some(Ok(TermEvent::Mouse(mouse))) => app.update(Msg::Mouse(mouse)),
+                Some(Ok(TermEvent::Resize(width, height))) => app.update(Msg::Resize(width, height)),
+                Some(Ok(_)) => Vec::new(),
+                Some(Err(error)) => return Err(error).context("reading the terminal"),
+                None => vec![Action::Quit],
+            },
+            _ = interrupt.recv() => vec![Action::Quit],
+            _ = terminate.recv() => vec![Action::Quit],
+            _ = hangup.recv() => vec![Action::Quit],
+            Some(answer) = stacks.recv() => app.update(Msg::Stacks(answer)),
+            Some(batch) = batches.recv() => {
+                let first = app.store.next_id();
+                let requests = stack_requests(first, &batch);
+                let actions = app.update(Msg::Events(batch.events, batch.malformed));
+                if let Some(symbolizer) = symbolizer {
+                    symbolize(symbolizer, requests, stacks_tx.clone());
+                }
+                actions
+            }
+            _ = second.tick() => {
+                let stats = Stats {
+                    kernel_drops: probes.drops().unwrap_or_default(),
+                    cpu_percent: cpu.percent(),
+                    symbol_backlog: symbolizer.map_or(0, SymbolizerHandle::backlog),
+                    mapping_records_lost: symbolizer.map_or(0, |s| {
+                        s.stats().mapping_records_lost.load(std::sync::atomic::Ordering::Relaxed)
+                    }),
+                    ..Stats::default()
+                };
+                app.update(Msg::Tick(stats))
+            }
+            _ = render.tick() => {
+                if app.dirty {
+                    terminal.draw(|frame| ui::draw(frame, app))?;
+                    app.dirty = false;
+                }
+                Vec::new()
+            }
+        };
+        for action in actions {
+            match action {
+                Action::Quit => return Ok(()),
+                Action::SetKernelFilter(part) => {
+                    if let Err(error) = probes.set_filter(&KernelFilter::from(part)) {
+                        tracing::warn!("updating the kernel filter: {error:#}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The events of a batch that carry stacks, with the ids the store will give them.
+fn stack_requests(first: EventId, batch: &Batch) -> Vec<(EventId, StackRequest)> {
+    (first..)
+        .zip(&batch.events)
+        .filter(|(_, e)| !e.ustack.is_empty() || !e.kstack.is_empty())
+        .map(|(id, e)| {
+            let request = StackRequest {
+                pid: e.pid,
+                time_ns: e.stack_mono_ns,
+                user: e.ustack.clone(),
+                kernel: e.kstack.clone(),
+            };
+            (id, request)
+        })
+        .collect()
+}
+
+/// Asks for the stacks and forwards the answer to the loop when it comes; nothing waits.
+fn symbolize(
+    symbolizer: &SymbolizerHandle,
+    requests: Vec<(EventId, StackRequest)>,
+    answers: mpsc::UnboundedSender<Vec<(EventId, Stacks)>>,
+) {
+    if requests.is_empty() {
+        return;
+    }
+    let (ids, requests): (Vec<EventId>, Vec<StackRequest>) = requests.into_iter().unzip();
+    let answer = symbolizer.resolve(requests);
+    tokio::spawn(async move {
+        if let Ok(stacks) = answer.await {
+            let _ = answers.send(ids.into_iter().zip(stacks).collect());
+        }
+    });
+}

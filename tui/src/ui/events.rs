@@ -1,0 +1,137 @@
+//! The Events pane: a table of the visible events; only the rows on screen are built.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Row, Table};
+
+use super::border;
+use super::text::printable;
+use crate::app::{App, Pane};
+use crate::model::Event;
+use crate::model::names::error_name;
+
+/// The first `visible` index drawn: the cursor's row stays on screen, following the tail.
+pub fn first_row(app: &App, area: Rect) -> usize {
+    let rows = usize::from(area.height.saturating_sub(3)).max(1);
+    if app.cursor < rows {
+        0
+    } else {
+        app.cursor + 1 - rows
+    }
+}
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let rows = usize::from(area.height.saturating_sub(3));
+    let first = first_row(app, area);
+    // TIME needs room; COMM and RESULT always stay.
+    let wide = area.width >= 110;
+    let body: Vec<Row<'_>> = app.visible[first.min(app.visible.len())..]
+        .iter()
+        .take(rows)
+        .enumerate()
+        .filter_map(|(offset, &id)| {
+            let event = app.store.get(id)?;
+            Some(row(event, first + offset == app.cursor, wide))
+        })
+        .collect();
+    let widths: &[Constraint] = if wide {
+        &[
+            Constraint::Length(12),
+            Constraint::Length(7),
+            Constraint::Length(15),
+            Constraint::Length(9),
+            Constraint::Min(10),
+            Constraint::Length(14),
+        ]
+    } else {
+        &[
+            Constraint::Length(7),
+            Constraint::Length(12),
+            Constraint::Length(9),
+            Constraint::Min(10),
+            Constraint::Length(14),
+        ]
+    };
+    let header = if wide {
+        Row::new(["TIME", "PID", "COMM", "TYPE", "SUMMARY", "RESULT"])
+    } else {
+        Row::new(["PID", "COMM", "TYPE", "SUMMARY", "RESULT"])
+    };
+    let mode = if app.paused {
+        "PAUSED"
+    } else if app.follow {
+        "following"
+    } else {
+        "scrolled"
+    };
+    let title = format!(
+        " Events [{}] {}/{} {} ",
+        app.tab.name(),
+        app.visible.len(),
+        app.store.len(),
+        mode
+    );
+    let table = Table::new(body, widths.iter().copied())
+        .header(header.style(Style::new().add_modifier(Modifier::BOLD)))
+        .block(
+            Block::new()
+                .borders(Borders::ALL)
+                .title(title)
+                .border_style(border(app, Pane::Events)),
+        );
+    frame.render_widget(table, area);
+}
+
+fn row(event: &Event, selected: bool, wide: bool) -> Row<'static> {
+    let ret = event.details.ret();
+    let failed = ret.is_some_and(|r| r < 0);
+    let result = match (ret, ret.and_then(error_name)) {
+        (_, Some(error)) => format!("✗ {error}"),
+        (Some(r), None) => r.to_string(),
+        (None, None) => String::new(),
+    };
+    let summary = App::summary(event);
+    let cells: Vec<String> = if wide {
+        vec![
+            time_of_day(event),
+            event.pid.to_string(),
+            printable(&event.comm).into_owned(),
+            event.kind().name().to_owned(),
+            summary,
+            result,
+        ]
+    } else {
+        vec![
+            event.pid.to_string(),
+            printable(&event.comm).into_owned(),
+            event.kind().name().to_owned(),
+            summary,
+            result,
+        ]
+    };
+    let mut style = Style::new();
+    if failed {
+        style = style.fg(Color::Red);
+    }
+    if selected {
+        style = style.add_modifier(Modifier::REVERSED);
+    }
+    Row::new(cells.into_iter().map(Line::from)).style(style)
+}
+
+fn time_of_day(event: &Event) -> String {
+    let since_epoch = event
+        .time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since_epoch.as_secs() % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        since_epoch.subsec_millis()
+    )
+}

@@ -1,0 +1,56 @@
+//! The `?` overlay: every key.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+const KEYS: &[(&str, &str)] = &[
+    ("↑ ↓  j k", "move"),
+    ("g G  Home End", "first / last (G follows new events)"),
+    ("Ctrl-d Ctrl-u", "half page down / up"),
+    ("PgDn PgUp", "page down / up"),
+    ("Tab  Shift-Tab", "next / previous pane"),
+    (
+        "Enter",
+        "details full screen; in Processes: scope events to it",
+    ),
+    (
+        "Esc",
+        "leave details / clear the process scope / cancel a prompt",
+    ),
+    ("t", "scope to the process's whole tree, or to it alone"),
+    ("1 2 3 4", "all / exec / files / network"),
+    ("/  n N", "search (incremental), next / previous match"),
+    (
+        "f",
+        "edit the filter, e.g. tree=4242 and type=open and ret<0",
+    ),
+    (
+        "space  p",
+        "pause / resume the view (events are still collected)",
+    ),
+    ("mouse", "click selects, wheel scrolls"),
+    ("q  Ctrl-c", "quit"),
+    ("?", "this help; any key closes it"),
+];
+
+pub fn draw(frame: &mut Frame<'_>, screen: Rect) {
+    let width = 74.min(screen.width);
+    let height = (KEYS.len() as u16 + 2).min(screen.height);
+    let area = Rect::new(
+        screen.x + (screen.width - width) / 2,
+        screen.y + (screen.height - height) / 2,
+        width,
+        height,
+    );
+    let lines: Vec<Line<'_>> = KEYS
+        .iter()
+        .map(|(key, what)| Line::from(format!(" {key:<16} {what}")))
+        .collect();
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::new().borders(Borders::ALL).title(" Keys ")),
+        area,
+    );
+}

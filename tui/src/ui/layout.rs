@@ -1,0 +1,85 @@
+//! Where each pane goes, computed from the terminal size alone so that mouse clicks (in
+//! `update`) and drawing agree.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Areas {
+    pub title: Rect,
+    pub events: Rect,
+    /// Empty on narrow terminals.
+    pub processes: Rect,
+    pub details: Rect,
+    pub status: Rect,
+    pub footer: Rect,
+}
+
+/// Below this width the Processes pane gives its room to the Events pane.
+const NARROW: u16 = 100;
+
+impl Areas {
+    pub fn of(width: u16, height: u16, zoom_details: bool) -> Self {
+        let screen = Rect::new(0, 0, width, height);
+        let [title, body, status, footer] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(0),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(screen);
+        if zoom_details {
+            return Self {
+                title,
+                details: body,
+                status,
+                footer,
+                ..Self::default()
+            };
+        }
+        let [top, details] =
+            Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body);
+        let (events, processes) = if width < NARROW {
+            (top, Rect::default())
+        } else {
+            let [events, processes] =
+                Layout::horizontal([Constraint::Percentage(64), Constraint::Percentage(36)])
+                    .areas(top);
+            (events, processes)
+        };
+        Self {
+            title,
+            events,
+            processes,
+            details,
+            status,
+            footer,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_size_gets_a_layout_without_overlap() {
+        for (width, height) in [
+            (0, 0),
+            (1, 1),
+            (20, 5),
+            (80, 24),
+            (99, 30),
+            (200, 50),
+            (400, 120),
+        ] {
+            for zoom in [false, true] {
+                let areas = Areas::of(width, height, zoom);
+                assert!(areas.events.intersection(areas.processes).area() == 0);
+                assert!(areas.events.intersection(areas.details).area() == 0);
+                assert!(areas.footer.bottom() <= height.max(1));
+            }
+        }
+        assert_eq!(Areas::of(90, 30, false).processes, Rect::default());
+        assert!(Areas::of(200, 50, false).processes.width > 60);
+    }
+}

@@ -1,0 +1,45 @@
+//! Rendering: a pure read of `App`, one file per pane. Nothing here mutates state or does I/O.
+
+pub mod details;
+pub mod events;
+mod help;
+pub mod layout;
+pub mod processes;
+mod status;
+pub mod text;
+
+#[cfg(test)]
+mod tests;
+
+use ratatui::Frame;
+use ratatui::style::{Color, Modifier, Style};
+
+use self::layout::Areas;
+use crate::app::{App, Pane};
+
+pub fn draw(frame: &mut Frame<'_>, app: &App) {
+    let size = frame.area();
+    let areas = Areas::of(size.width, size.height, app.zoom_details);
+    status::title(frame, areas.title, app);
+    if !app.zoom_details {
+        events::draw(frame, areas.events, app);
+        if areas.processes.width > 0 {
+            processes::draw(frame, areas.processes, app);
+        }
+    }
+    details::draw(frame, areas.details, app);
+    status::status_bar(frame, areas.status, app);
+    status::footer(frame, areas.footer, app);
+    if app.show_help {
+        help::draw(frame, size);
+    }
+}
+
+/// The border style of a pane: the focused one stands out.
+fn border(app: &App, pane: Pane) -> Style {
+    if app.focus == pane {
+        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().fg(Color::DarkGray)
+    }
+}

@@ -1,0 +1,101 @@
+//! The Processes pane: the tree of processes seen, with counts and a rate sparkline.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::border;
+use super::text::printable;
+use crate::app::{App, Pane, Scope};
+use crate::model::EventKind;
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+pub fn first_row(app: &App, area: Rect) -> usize {
+    let rows = usize::from(area.height.saturating_sub(2)).max(1);
+    if app.process_cursor < rows {
+        0
+    } else {
+        app.process_cursor + 1 - rows
+    }
+}
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let rows = usize::from(area.height.saturating_sub(2));
+    let first = first_row(app, area);
+    let tree = app.processes.rows();
+    let lines: Vec<Line<'_>> = tree
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .filter_map(|(index, &(depth, pid))| {
+            let process = app.processes.get(pid)?;
+            let mut style = Style::new();
+            if process.exited_ticks.is_some() {
+                style = style.fg(Color::DarkGray);
+            }
+            if matches!(app.scope, Some(Scope::Process(p) | Scope::Tree(p)) if p == pid) {
+                style = style.fg(Color::Yellow);
+            }
+            if index == app.process_cursor && app.focus == Pane::Processes {
+                style = style.add_modifier(Modifier::REVERSED);
+            }
+            let marker = if process.exited_ticks.is_some() {
+                "✝"
+            } else {
+                " "
+            };
+            let indent = "  ".repeat(depth.min(12));
+            let network = process.count(EventKind::Connect)
+                + process.count(EventKind::Accept)
+                + process.count(EventKind::TcpClose);
+            let counts: Vec<String> = [
+                ("exec", process.count(EventKind::Exec)),
+                ("open", process.count(EventKind::Open)),
+                ("net", network),
+            ]
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(what, n)| format!("{what} {n}"))
+            .collect();
+            let counts = counts.join(" ");
+            Some(Line::from(vec![
+                Span::styled(
+                    format!("{indent}{marker}{pid} {} ", printable(&process.comm)),
+                    style,
+                ),
+                Span::styled(sparkline(&process.history), Style::new().fg(Color::Green)),
+                Span::styled(format!(" {counts}"), Style::new().fg(Color::Gray)),
+            ]))
+        })
+        .collect();
+    let scope = match app.scope {
+        Some(Scope::Tree(pid)) => format!(" scope: tree {pid} "),
+        Some(Scope::Process(pid)) => format!(" scope: pid {pid} "),
+        None => String::new(),
+    };
+    let title = format!(" Processes {}{scope}", app.processes.len());
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .title(title)
+        .border_style(border(app, Pane::Processes));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// Events per second over the last seconds, scaled to the busiest.
+fn sparkline(history: &std::collections::VecDeque<u32>) -> String {
+    let peak = history.iter().copied().max().unwrap_or(0).max(1);
+    history
+        .iter()
+        .map(|&n| {
+            if n == 0 {
+                ' '
+            } else {
+                BARS[(n as usize * 7 / peak as usize).min(7)]
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,111 @@
+//! The title line, the status bar (rates, drops, backlog, own CPU) and the footer (key hints,
+//! or the filter/search prompt with its error).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::{App, Prompt, Tab};
+use crate::model::EventKind;
+
+pub fn title(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let mut spans = vec![
+        Span::styled(" ringside ", Style::new().fg(Color::Black).bg(Color::Cyan)),
+        Span::raw(format!(" {} ", app.source)),
+    ];
+    for (index, tab) in Tab::ALL.iter().enumerate() {
+        let style = if *tab == app.tab {
+            Style::new().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::new().fg(Color::Gray)
+        };
+        spans.push(Span::styled(
+            format!(" {} {} ", index + 1, tab.name()),
+            style,
+        ));
+    }
+    let filter = if app.filter.text().is_empty() {
+        "none"
+    } else {
+        app.filter.text()
+    };
+    spans.push(Span::raw(format!("  filter: {filter}")));
+    if app.paused {
+        spans.push(Span::styled("  PAUSED", Style::new().fg(Color::Yellow)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+pub fn status_bar(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let stats = &app.stats;
+    let mut spans = Vec::new();
+    for kind in EventKind::ALL {
+        let rate = stats.rates.get(&kind).copied().unwrap_or(0.0);
+        let dropped = stats.kernel_drops.get(&kind).copied().unwrap_or(0);
+        spans.push(Span::raw(format!("{} {rate:.0}/s", kind.name())));
+        if dropped > 0 {
+            spans.push(Span::styled(
+                format!(" ✗{dropped}"),
+                Style::new().fg(Color::Red),
+            ));
+        }
+        spans.push(Span::raw("  "));
+    }
+    let red = Style::new().fg(Color::Red);
+    if stats.malformed > 0 {
+        spans.push(Span::styled(
+            format!("malformed {}  ", stats.malformed),
+            red,
+        ));
+    }
+    if app.store.evicted > 0 {
+        spans.push(Span::raw(format!("evicted {}  ", app.store.evicted)));
+    }
+    if stats.mapping_records_lost > 0 {
+        spans.push(Span::styled(
+            format!("maps lost {}  ", stats.mapping_records_lost),
+            red,
+        ));
+    }
+    spans.push(Span::raw(format!(
+        "symbolizing {}  cpu {:.1}%",
+        stats.symbol_backlog, stats.cpu_percent
+    )));
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(Style::new().bg(Color::Rgb(30, 30, 40))),
+        area,
+    );
+}
+
+pub fn footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let line = match &app.prompt {
+        Some(Prompt::Filter(input)) => {
+            let mut spans = vec![
+                Span::styled("filter> ", Style::new().fg(Color::Cyan)),
+                Span::raw(input.value().to_owned()),
+            ];
+            if let Some(error) = &app.filter_error {
+                spans.push(Span::styled(
+                    format!("   ✗ {error} (previous filter kept)"),
+                    Style::new().fg(Color::Red),
+                ));
+            }
+            Line::from(spans)
+        }
+        Some(Prompt::Search(input)) => Line::from(vec![
+            Span::styled("search> ", Style::new().fg(Color::Cyan)),
+            Span::raw(input.value().to_owned()),
+        ]),
+        None => Line::styled(
+            " q quit  ? help  / search  f filter  Enter details  space pause  Tab pane  1-4 views  t tree scope",
+            Style::new().fg(Color::DarkGray),
+        ),
+    };
+    frame.render_widget(Paragraph::new(line), area);
+    if let Some(Prompt::Filter(input) | Prompt::Search(input)) = &app.prompt {
+        let x = area.x + 8 + u16::try_from(input.visual_cursor()).unwrap_or(u16::MAX);
+        frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
+    }
+}

@@ -1,0 +1,268 @@
+//! Snapshot tests: the App is built only through `update` with synthetic events, drawn into a
+//! TestBackend, and compared with the reviewed snapshots in ui/snapshots/.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, UNIX_EPOCH};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::app::{App, Msg, Stats};
+use crate::filter::Filter;
+use crate::model::event::{Details, SockAddrs, SockInfo};
+use crate::model::frame::{Fold, Frame, InlinedFrame, Stacks, Unresolved};
+use crate::model::{Event, EventKind};
+
+fn event(seq: u64, pid: u32, ppid: u32, comm: &str, details: Details) -> Event {
+    Event {
+        time: UNIX_EPOCH + Duration::from_millis(1_700_000_000_000 + seq * 7),
+        mono_ns: seq,
+        cpu: 0,
+        pid,
+        tid: pid,
+        ppid,
+        uid: 0,
+        start_ns: u64::from(pid) * 1000,
+        comm: comm.as_bytes().to_vec(),
+        stack_mono_ns: seq,
+        ustack: vec![0x401000, 0x402000, 0x403000],
+        kstack: Vec::new(),
+        stacks: None,
+        details,
+    }
+}
+
+fn sample_events() -> Vec<Event> {
+    let open = |path: &str, ret| Details::Open {
+        path: path.as_bytes().to_vec(),
+        path_truncated: false,
+        dfd: -100,
+        flags: 0o2000000,
+        mode: 0,
+        ret,
+        latency_ns: 4_000,
+        syscall: "openat",
+    };
+    let addrs = SockAddrs {
+        local: Some((IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 40112)),
+        remote: Some((IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9)), 443)),
+    };
+    vec![
+        event(
+            1,
+            100,
+            1,
+            "bash",
+            Details::Fork {
+                child_pid: 200,
+                clone_flags: 0,
+            },
+        ),
+        event(
+            2,
+            200,
+            100,
+            "curl",
+            Details::Exec {
+                filename: b"/usr/bin/curl".to_vec(),
+                filename_truncated: false,
+                argv: vec![
+                    b"curl".to_vec(),
+                    b"-s".to_vec(),
+                    b"https://example.test/".to_vec(),
+                ],
+                argv_truncated: false,
+                ret: 0,
+            },
+        ),
+        event(3, 200, 100, "curl", open("/etc/ssl/certs/ca.pem", 3)),
+        event(4, 200, 100, "curl", open("/home/user/.curlrc", -2)),
+        event(
+            5,
+            200,
+            100,
+            "curl",
+            Details::Connect(SockInfo {
+                addrs: addrs.clone(),
+                ret: -111,
+                fd: 4,
+                latency_ns: 90_000,
+            }),
+        ),
+        event(6, 300, 1, "\x1b[2Jevil", open("/tmp/\x1b]0;pwned\x07", 5)),
+        event(
+            7,
+            200,
+            100,
+            "curl",
+            Details::Exit {
+                status: 7 << 8,
+                lifetime_ns: 42_000_000,
+            },
+        ),
+    ]
+}
+
+fn symbolized() -> Stacks {
+    Stacks {
+        user: vec![
+            Frame {
+                addr: 0x401000,
+                symbol: Some("inner_open".into()),
+                offset: Some(0x46),
+                module: Some("/usr/bin/curl".into()),
+                file: Some("/src/curl/tool.c".into()),
+                line: Some(27),
+                column: Some(12),
+                inlined: vec![InlinedFrame {
+                    symbol: "raw_syscall".into(),
+                    file: Some("/src/curl/sys.h".into()),
+                    line: Some(22),
+                    column: None,
+                }],
+                ..Frame::default()
+            },
+            Frame {
+                addr: 0x402000,
+                symbol: Some("main".into()),
+                offset: Some(0x53),
+                module: Some("/usr/bin/curl".into()),
+                file: Some("/src/curl/tool.c".into()),
+                line: Some(67),
+                ..Frame::default()
+            },
+            Frame::unresolved(0x403000, Unresolved::NoSymbols),
+        ],
+        kernel: vec![
+            Frame {
+                addr: 0xffff_ffff_8100_0000,
+                symbol: Some("do_sys_openat2".into()),
+                offset: Some(0x9c),
+                ..Frame::default()
+            },
+            Frame {
+                addr: 0xffff_ffff_8100_1000,
+                symbol: Some("do_syscall_64".into()),
+                folded: Some(Fold::SyscallEntry),
+                ..Frame::default()
+            },
+            Frame {
+                addr: 0xffff_ffff_8100_2000,
+                symbol: Some("entry_SYSCALL_64".into()),
+                folded: Some(Fold::SyscallEntry),
+                ..Frame::default()
+            },
+        ],
+    }
+}
+
+fn app() -> App {
+    let mut app = App::new(1000, Filter::match_all(), "live".into());
+    app.update(Msg::Resize(120, 40));
+    app.update(Msg::Events(sample_events(), 0));
+    let mut stats = Stats {
+        cpu_percent: 1.5,
+        ..Stats::default()
+    };
+    stats.kernel_drops.insert(EventKind::Open, 12);
+    app.update(Msg::Tick(stats));
+    app
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| super::draw(frame, app)).unwrap();
+    terminal.backend().to_string()
+}
+
+#[test]
+fn whole_screen_follows_the_newest_event() {
+    insta::assert_snapshot!(screen(&app(), 120, 40));
+}
+
+#[test]
+fn details_show_fields_argv_and_folded_symbolized_stacks() {
+    let mut app = app();
+    // Select the open of /etc/ssl/certs/ca.pem (the third event) and symbolize it.
+    app.update(key(KeyCode::Char('g')));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Down));
+    let id = app.selected_id().unwrap();
+    let mut stacks = symbolized();
+    app.store.get_mut(id).unwrap().kstack = vec![1, 2, 3];
+    stacks.kernel.truncate(3);
+    app.update(Msg::Stacks(vec![(id, stacks)]));
+    app.update(key(KeyCode::Enter));
+    insta::assert_snapshot!(screen(&app, 100, 36));
+}
+
+#[test]
+fn hostile_names_are_escaped_on_screen() {
+    let text = screen(&app(), 120, 40);
+    assert!(!text.contains('\x1b'), "a raw escape reached the screen");
+    assert!(text.contains("\\e[2Jevil"));
+}
+
+#[test]
+fn a_bad_filter_is_shown_with_its_column_and_the_old_one_stays() {
+    let mut app = app();
+    for msg in [key(KeyCode::Char('f'))]
+        .into_iter()
+        .chain("type=open".chars().map(|c| key(KeyCode::Char(c))))
+        .chain([key(KeyCode::Enter), key(KeyCode::Char('f'))])
+        .chain(" and pdi=3".chars().map(|c| key(KeyCode::Char(c))))
+        .chain([key(KeyCode::Enter)])
+    {
+        app.update(msg);
+    }
+    assert_eq!(app.filter.text(), "type=open");
+    assert!(
+        app.visible
+            .iter()
+            .all(|id| app.store.get(*id).unwrap().kind() == EventKind::Open)
+    );
+    insta::assert_snapshot!(screen(&app, 120, 12));
+}
+
+#[test]
+fn processes_scope_the_events_to_a_subtree() {
+    let mut app = app();
+    app.update(key(KeyCode::Tab));
+    // The tree is: 1? no — roots are processes whose parent is unknown: bash (100) and 300.
+    app.update(key(KeyCode::Char('g')));
+    app.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let pids: Vec<u32> = app
+        .visible
+        .iter()
+        .map(|id| app.store.get(*id).unwrap().pid)
+        .collect();
+    assert!(
+        !pids.is_empty() && pids.iter().all(|pid| [100, 200].contains(pid)),
+        "{pids:?}"
+    );
+    insta::assert_snapshot!(screen(&app, 120, 24));
+}
+
+#[test]
+fn help_lists_every_key() {
+    let mut app = app();
+    app.update(key(KeyCode::Char('?')));
+    insta::assert_snapshot!(screen(&app, 100, 30));
+}
+
+#[test]
+fn tiny_and_odd_sizes_never_panic() {
+    let mut app = app();
+    for (width, height) in [(1, 1), (10, 5), (40, 10), (79, 23), (99, 60), (300, 100)] {
+        app.update(Msg::Resize(width, height));
+        app.update(key(KeyCode::Enter));
+        let _ = screen(&app, width, height);
+        app.update(key(KeyCode::Enter));
+        let _ = screen(&app, width, height);
+    }
+}

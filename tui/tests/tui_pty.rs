@@ -1,0 +1,198 @@
+//! The real TUI in a pseudo-terminal, driven by keystrokes like a person, read back through a
+//! terminal emulator.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+use support::fixtures::fixtures;
+use support::{kernel_tests_enabled, nonce, path_string, scratch_dir};
+
+struct Tui {
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    screen: Arc<Mutex<vt100::Parser>>,
+}
+
+impl Tui {
+    fn start(rows: u16, cols: u16) -> Tui {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("openpty");
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_ringside"));
+        let log = std::env::temp_dir().join(format!("ringside-pty-{}.log", nonce()));
+        command.args(["--log-file", &path_string(&log)]);
+        command.env("TERM", "xterm-256color");
+        let child = pty
+            .slave
+            .spawn_command(command)
+            .expect("spawn ringside in a pty");
+        let mut reader = pty.master.try_clone_reader().expect("reader");
+        let writer = pty.master.take_writer().expect("writer");
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let sink = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            let mut buffer = [0; 65536];
+            while let Ok(n) = reader.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().expect("lock").process(&buffer[..n]);
+            }
+        });
+        Tui {
+            master: pty.master,
+            writer,
+            child,
+            screen,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.lock().expect("lock").screen().contents()
+    }
+
+    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = self.contents();
+            if check(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn keys(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).expect("type");
+        self.writer.flush().expect("flush");
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    fn resize(&mut self, rows: u16, cols: u16) {
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize");
+        self.screen
+            .lock()
+            .expect("lock")
+            .screen_mut()
+            .set_size(rows, cols);
+    }
+}
+
+#[test]
+fn filter_search_details_resize_and_quit_like_a_person() {
+    if !kernel_tests_enabled("filter_search_details_resize_and_quit_like_a_person") {
+        return;
+    }
+    let program = &fixtures().c;
+    let dir = scratch_dir();
+    let id = nonce();
+    let wanted = path_string(&dir.path().join(format!("wanted-{id}")));
+    let other = path_string(&dir.path().join(format!("other-{id}")));
+
+    let mut tui = Tui::start(50, 200);
+    tui.wait_for("the TUI", |s| {
+        s.contains("Events [All]") && s.contains("Processes")
+    });
+    // Let the probes attach before the workload runs.
+    std::thread::sleep(Duration::from_secs(1));
+    let run = |marker: &str| {
+        let mut command = Command::new(program);
+        command
+            .env_remove("LD_LIBRARY_PATH")
+            .args(["open", marker, "linger"]);
+        command.spawn().expect("fixture")
+    };
+    let mut target = run(&wanted);
+    let mut noise = run(&other);
+    let pid = target.id();
+    tui.wait_for("both opens", |s| {
+        s.contains(&format!("other-{id}")) || s.contains(&format!("wanted-{id}"))
+    });
+
+    tui.keys("f");
+    tui.keys(&format!("pid={pid}\r"));
+    let screen = tui.wait_for("the filter applied", |s| {
+        s.contains(&format!("filter: pid={pid}"))
+    });
+    // Event rows start with their time of day; the Details pane below has other lines.
+    let is_row = |line: &&str| {
+        line.strip_prefix('│')
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    };
+    let rows: Vec<&str> = screen.lines().filter(is_row).collect();
+    assert!(!rows.is_empty(), "no rows after filtering:\n{screen}");
+    for row in &rows {
+        assert!(
+            row.contains(&pid.to_string()),
+            "a row of another process: {row}\n{screen}"
+        );
+    }
+    assert!(!screen.contains(&format!("other-{id}")), "{screen}");
+
+    tui.keys(&format!("/wanted-{id}\r"));
+    tui.keys("\r");
+    let details = tui.wait_for("the symbolized stack", |s| {
+        s.contains("inner_open") && s.contains("middle_open")
+    });
+    assert!(details.contains(&format!("path: {wanted}")), "{details}");
+    assert!(details.contains("outer_open"), "{details}");
+    assert!(details.contains("nested.c:"), "{details}");
+
+    tui.keys("\x1b");
+    tui.resize(24, 80);
+    tui.wait_for("a redraw at 80x24", |s| {
+        s.contains("Events [All]") && !s.contains("Processes")
+    });
+    tui.resize(12, 40);
+    tui.wait_for("a redraw at 40x12", |s| s.contains("ringside"));
+
+    tui.keys("q");
+    // The terminal is restored at once; detaching each tracepoint then waits for an RCU grace
+    // period, which a loaded machine can stretch to seconds.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = tui.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "ringside did not quit on q");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    let parser = tui.screen.lock().expect("lock");
+    let screen = parser.screen();
+    assert!(!screen.alternate_screen(), "still on the alternate screen");
+    assert!(!screen.hide_cursor(), "the cursor stayed hidden");
+    assert_eq!(
+        screen.mouse_protocol_mode(),
+        vt100::MouseProtocolMode::None,
+        "mouse capture left on"
+    );
+    drop(parser);
+    for child in [&mut target, &mut noise] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
