@@ -78,6 +78,11 @@ pub struct Cli {
     #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_ring_size)]
     pub ring_size: u32,
 
+    /// At exit, write what the run measured (delivered and dropped per type, kernel-to-decode
+    /// latency, TUI frame times, first-event time, peak memory, symbolizer counters) as JSON.
+    #[arg(long, value_name = "PATH")]
+    pub stats_file: Option<PathBuf>,
+
     /// Where logs go [default: $XDG_STATE_HOME/ringside/ringside.log].
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufWriter, ErrorKind, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use crate::model::EventKind;
 use crate::model::frame::Stacks;
 use crate::output::json::event_to_json;
 use crate::probes::{self, ProbeOptions, Probes};
+use crate::runstats::{RunStats, Sampler};
 use crate::symbolize::{StackRequest, SymbolizerHandle, SymbolizerStats};
 
 /// How long a line waits for its stacks' symbols before it is written with bare addresses.
@@ -27,6 +29,7 @@ pub async fn run(
     options: ProbeOptions,
     filter: Filter,
     duration: Option<Duration>,
+    stats_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     probes::preflight()?;
     // Mappings are watched before the probes attach, so every process they see is known.
@@ -78,6 +81,27 @@ pub async fn run(
     print_summary(&probes, &options.events, &sink)?;
     if let Some(symbolizer) = &symbolizer {
         print_stack_summary(symbolizer.stats(), sink.stacks_timed_out);
+    }
+    if let Some(path) = stats_file {
+        let mut stats = RunStats {
+            mode: "json",
+            ..RunStats::default()
+        };
+        let drops = probes.drops()?;
+        for kind in &options.events {
+            stats
+                .delivered
+                .insert(kind.name(), sink.delivered.get(kind).copied().unwrap_or(0));
+            stats
+                .dropped
+                .insert(kind.name(), drops.get(kind).copied().unwrap_or(0));
+        }
+        stats.latency_ns = sink.latency.percentiles();
+        stats.first_event_ms = sink.first_event_ms;
+        if let Some(symbolizer) = &symbolizer {
+            stats.add_symbolizer(symbolizer.stats());
+        }
+        stats.write(&path)?;
     }
     Ok(())
 }
@@ -198,6 +222,8 @@ struct Sink {
     malformed: u64,
     /// Delivered by the kernel, then held back by the userspace part of `--filter`.
     filtered_out: u64,
+    latency: Sampler,
+    first_event_ms: Option<f64>,
     /// Events written with bare addresses: their symbols did not come within SYMBOL_WAIT.
     stacks_timed_out: usize,
     closed: bool,
@@ -213,6 +239,8 @@ impl Sink {
             malformed: 0,
             stacks_timed_out: 0,
             filtered_out: 0,
+            latency: Sampler::default(),
+            first_event_ms: None,
             closed: false,
         }
     }
@@ -221,6 +249,13 @@ impl Sink {
     fn write(&mut self, (batch, timed_out): (Batch, usize)) -> anyhow::Result<bool> {
         self.malformed += batch.malformed;
         self.stacks_timed_out += timed_out;
+        if self.first_event_ms.is_none() && !batch.events.is_empty() {
+            self.first_event_ms = crate::runstats::ms_since_process_start();
+        }
+        for event in &batch.events {
+            self.latency
+                .add(batch.decoded_mono_ns.saturating_sub(event.mono_ns));
+        }
         for event in &batch.events {
             *self.delivered.entry(event.kind()).or_default() += 1;
             self.processes.observe(event);
@@ -277,6 +312,14 @@ fn print_summary(probes: &Probes, wanted: &BTreeSet<EventKind>, sink: &Sink) -> 
             stderr,
             "ringside: {} delivered={delivered} dropped={dropped}",
             kind.name()
+        )?;
+    }
+    let latency = sink.latency.percentiles();
+    if latency.count > 0 {
+        writeln!(
+            stderr,
+            "ringside: latency_ns p50={} p99={}",
+            latency.p50, latency.p99
         )?;
     }
     if sink.filtered_out > 0 {

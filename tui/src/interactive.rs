@@ -3,6 +3,7 @@
 //! UI stays responsive in an event flood, and nothing in the loop waits on the kernel or on
 //! symbolization.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -18,13 +19,19 @@ use crate::filter::Filter;
 use crate::ingest::{self, Batch};
 use crate::model::frame::Stacks;
 use crate::probes::{self, KernelFilter, ProbeOptions, Probes};
+use crate::runstats::{RunStats, Sampler};
 use crate::symbolize::{StackRequest, SymbolizerHandle};
 use crate::{procfs, terminal, ui};
 
 /// At most 30 frames a second, and none when nothing changed.
 const FRAME: Duration = Duration::from_millis(33);
 
-pub async fn run(options: ProbeOptions, filter: Filter, max_events: usize) -> anyhow::Result<()> {
+pub async fn run(
+    options: ProbeOptions,
+    filter: Filter,
+    max_events: usize,
+    stats_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
     probes::preflight()?;
     let symbolizer = (options.capture != 0)
         .then(SymbolizerHandle::start)
@@ -37,18 +44,21 @@ pub async fn run(options: ProbeOptions, filter: Filter, max_events: usize) -> an
     let ingest = tokio::spawn(ingest::run(ring, clock, batch_tx, stop_rx));
 
     let mut app = App::new(max_events, filter, "live".into());
+    let mut stats = RunStats {
+        mode: "tui",
+        ..RunStats::default()
+    };
     let result = {
         let (mut terminal, _guard) = terminal::enter()?;
         let size = terminal.size()?;
         app.update(Msg::Resize(size.width, size.height));
-        event_loop(
-            &mut app,
-            &mut terminal,
-            &mut probes,
-            symbolizer.as_ref(),
-            &mut batches,
-        )
-        .await
+        let mut run = Run {
+            app: &mut app,
+            probes: &mut probes,
+            symbolizer: symbolizer.as_ref(),
+            stats: &mut stats,
+        };
+        event_loop(&mut run, &mut terminal, &mut batches).await
     };
     tracing::info!("leaving: detaching the probes");
     probes.detach();
@@ -56,16 +66,44 @@ pub async fn run(options: ProbeOptions, filter: Filter, max_events: usize) -> an
     drop(batches);
     let _ = ingest.await;
     tracing::info!("left");
+    if let Some(path) = stats_file {
+        stats.retained_events = app.store.len();
+        let drops = probes.drops()?;
+        for kind in &options.events {
+            stats
+                .dropped
+                .insert(kind.name(), drops.get(kind).copied().unwrap_or(0));
+        }
+        if let Some(symbolizer) = &symbolizer {
+            stats.add_symbolizer(symbolizer.stats());
+        }
+        stats.write(&path)?;
+    }
     result
 }
 
+/// What the loop works on.
+struct Run<'a> {
+    app: &'a mut App,
+    probes: &'a mut Probes,
+    symbolizer: Option<&'a SymbolizerHandle>,
+    stats: &'a mut RunStats,
+}
+
 async fn event_loop(
-    app: &mut App,
+    run: &mut Run<'_>,
     terminal: &mut ratatui::DefaultTerminal,
-    probes: &mut Probes,
-    symbolizer: Option<&SymbolizerHandle>,
     batches: &mut mpsc::Receiver<Batch>,
 ) -> anyhow::Result<()> {
+    let Run {
+        app,
+        probes,
+        symbolizer,
+        stats: run_stats,
+    } = run;
+    let symbolizer = *symbolizer;
+    let mut latency = Sampler::default();
+    let mut frames = Sampler::default();
     let mut keys = crossterm::event::EventStream::new();
     let (stacks_tx, mut stacks) = mpsc::unbounded_channel::<Vec<(EventId, Stacks)>>();
     let mut render = tokio::time::interval(FRAME);
@@ -92,6 +130,13 @@ async fn event_loop(
             _ = hangup.recv() => vec![Action::Quit],
             Some(answer) = stacks.recv() => app.update(Msg::Stacks(answer)),
             Some(batch) = batches.recv() => {
+                if run_stats.first_event_ms.is_none() && !batch.events.is_empty() {
+                    run_stats.first_event_ms = crate::runstats::ms_since_process_start();
+                }
+                for event in &batch.events {
+                    latency.add(batch.decoded_mono_ns.saturating_sub(event.mono_ns));
+                    *run_stats.delivered.entry(event.kind().name()).or_default() += 1;
+                }
                 let first = app.store.next_id();
                 let requests = stack_requests(first, &batch);
                 let actions = app.update(Msg::Events(batch.events, batch.malformed));
@@ -114,7 +159,9 @@ async fn event_loop(
             }
             _ = render.tick() => {
                 if app.dirty {
+                    let started = std::time::Instant::now();
                     terminal.draw(|frame| ui::draw(frame, app))?;
+                    frames.add(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX));
                     app.dirty = false;
                 }
                 Vec::new()
@@ -122,7 +169,11 @@ async fn event_loop(
         };
         for action in actions {
             match action {
-                Action::Quit => return Ok(()),
+                Action::Quit => {
+                    run_stats.latency_ns = latency.percentiles();
+                    run_stats.frame_ns = frames.percentiles();
+                    return Ok(());
+                }
                 Action::SetKernelFilter(part) => {
                     if let Err(error) = probes.set_filter(&KernelFilter::from(part)) {
                         tracing::warn!("updating the kernel filter: {error:#}");

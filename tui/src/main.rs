@@ -13,6 +13,7 @@ mod model;
 mod output;
 mod probes;
 mod procfs;
+mod runstats;
 mod symbolize;
 mod terminal;
 mod ui;
@@ -73,9 +74,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     if cli.json {
-        runtime.block_on(headless::run(options, filter, cli.duration))
+        runtime.block_on(headless::run(options, filter, cli.duration, cli.stats_file))
     } else {
         let max_events = usize::try_from(cli.max_events).unwrap_or(usize::MAX);
-        runtime.block_on(interactive::run(options, filter, max_events))
+        runtime.block_on(interactive::run(
+            options,
+            filter,
+            max_events,
+            cli.stats_file,
+        ))
     }
 }

@@ -109,3 +109,61 @@ fn comm_filter_passes_only_that_command() {
         .collect();
     assert!(strays.is_empty(), "events of other commands: {strays:?}");
 }
+
+/// `--filter`: its pid part is enforced in the kernel, the rest (here `ret<0`) in userspace;
+/// an invalid expression is refused with its column before anything is loaded.
+#[test]
+fn filter_expressions_narrow_the_stream() {
+    if !kernel_tests_enabled("filter_expressions_narrow_the_stream") {
+        return;
+    }
+    let dir = scratch_dir();
+    let go = path_string(&dir.path().join("go"));
+    let present = path_string(&dir.path().join("present"));
+    let missing = path_string(&dir.path().join("missing"));
+    std::fs::write(&present, "x").expect("write");
+    let script =
+        format!("while [ ! -e {go} ]; do sleep 0.02; done; : < {present}; : < {missing}; true");
+    let mut shell = Command::new("/bin/dash")
+        .args(["-c", &script])
+        .spawn()
+        .expect("dash");
+    let pid = shell.id();
+    let expression = format!("pid={pid} and type=open and ret<0");
+    let ringside = Ringside::start(&["--filter", &expression]);
+    std::fs::write(&go, "").expect("go");
+    let _ = shell.wait();
+    ringside.wait_for("the failed open", |e| e["path"] == missing.as_str());
+    let finished = ringside.stop();
+    let strays: Vec<_> = finished
+        .events
+        .iter()
+        .filter(|e| {
+            e["pid"] != pid || e["type"] != "open" || e["ret"].as_i64().is_none_or(|r| r >= 0)
+        })
+        .collect();
+    assert!(strays.is_empty(), "events outside the filter: {strays:?}");
+    assert!(
+        !finished
+            .events
+            .iter()
+            .any(|e| e["path"] == present.as_str())
+    );
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_ringside"))
+        .args([
+            "--json",
+            "--filter",
+            "pid=1 and pdi=2",
+            "--log-file",
+            "/dev/null",
+        ])
+        .output()
+        .expect("ringside runs");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("column 11") && stderr.contains("pdi"),
+        "{stderr}"
+    );
+}

@@ -21,6 +21,8 @@ pub struct Batch {
     pub events: Vec<Event>,
     /// Records that could not be decoded (counted, never shown as events).
     pub malformed: u64,
+    /// CLOCK_MONOTONIC when the batch was decoded: with each event's stamp, its latency.
+    pub decoded_mono_ns: u64,
 }
 
 /// Reads the ring buffer until `stop` turns true, then drains what is left and returns.
@@ -85,6 +87,7 @@ fn drain(ring: &mut RingBuf<MapData>, clock: &WallClock, limit: usize) -> (Batch
     let mut batch = Batch::default();
     while batch.events.len() + (batch.malformed as usize) < limit {
         let Some(item) = ring.next() else {
+            batch.decoded_mono_ns = crate::clock::mono_now_ns();
             return (batch, true);
         };
         match decode::decode(&item, clock) {
@@ -95,5 +98,6 @@ fn drain(ring: &mut RingBuf<MapData>, clock: &WallClock, limit: usize) -> (Batch
             }
         }
     }
+    batch.decoded_mono_ns = crate::clock::mono_now_ns();
     (batch, false)
 }
