@@ -3,6 +3,8 @@
 pub mod event;
 pub mod frame;
 pub mod names;
+#[cfg(test)]
+pub mod sample;
 pub mod tcp;
 
 pub use event::{Event, EventKind};

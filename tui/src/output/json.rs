@@ -215,30 +215,9 @@ mod tests {
 
     use super::*;
     use crate::model::event::SockInfo;
+    use crate::model::sample::{event, time};
 
     /// 2023-11-14T22:13:20.123456789Z
-    fn time() -> SystemTime {
-        UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789)
-    }
-
-    fn event(details: Details) -> Event {
-        Event {
-            time: time(),
-            mono_ns: 1_000,
-            cpu: 2,
-            pid: 4242,
-            tid: 4243,
-            ppid: 1,
-            uid: 1000,
-            start_ns: 500,
-            comm: b"worker".to_vec(),
-            stack_mono_ns: 1_000,
-            details,
-            ustack: vec![],
-            kstack: vec![],
-            stacks: None,
-        }
-    }
 
     fn exec(argv: &[&[u8]], argv_truncated: bool, ret: i32) -> Details {
         Details::Exec {

@@ -8,24 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use crate::filter::{Ancestry, KernelPart};
 use crate::model::event::{Details, Event, SockAddrs, SockInfo};
 
-pub fn event(details: Details) -> Event {
-    Event {
-        time: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-        mono_ns: 1_000,
-        cpu: 0,
-        pid: 4242,
-        tid: 4242,
-        ppid: 1,
-        uid: 1000,
-        start_ns: 500,
-        comm: b"worker".to_vec(),
-        stack_mono_ns: 1_000,
-        details,
-        ustack: vec![],
-        kstack: vec![],
-        stacks: None,
-    }
-}
+pub use crate::model::sample::event;
 
 pub fn exec(filename: &str, ret: i32) -> Details {
     Details::Exec {

@@ -1,0 +1,30 @@
+//! One synthetic event for tests, so that every test module builds events the same way.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::event::{Details, Event};
+
+/// 2023-11-14T22:13:20.123456789Z
+pub fn time() -> SystemTime {
+    UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789)
+}
+
+/// pid 4242 (tid 4243) of `worker`, child of 1, uid 1000, on CPU 2, without stacks.
+pub fn event(details: Details) -> Event {
+    Event {
+        time: time(),
+        mono_ns: 1_000,
+        cpu: 2,
+        pid: 4242,
+        tid: 4243,
+        ppid: 1,
+        uid: 1000,
+        start_ns: 500,
+        comm: b"worker".to_vec(),
+        stack_mono_ns: 1_000,
+        details,
+        ustack: vec![],
+        kstack: vec![],
+        stacks: None,
+    }
+}
