@@ -14,7 +14,7 @@ use ringside_common::{
 };
 
 use crate::clock::WallClock;
-use crate::model::event::{Details, Event, EventKind, SockAddrs, SockInfo};
+use crate::model::event::{Details, Event, EventKind, OpenSyscall, SockAddrs, SockInfo};
 use crate::model::tcp::payload_bytes;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -134,9 +134,9 @@ fn decode_open(r: &Reader<'_>, flags: u16) -> Result<Decoded, DecodeError> {
     let path_len = r.u32(offset_of!(OpenRecord, path_len)) as usize;
     let path = r.sized(offset_of!(OpenRecord, path), "path", path_len, 4096)?;
     let syscall = match r.u32(offset_of!(OpenRecord, syscall)) {
-        open_syscall::OPENAT2 => "openat2",
-        open_syscall::OPEN => "open",
-        _ => "openat",
+        open_syscall::OPENAT2 => OpenSyscall::Openat2,
+        open_syscall::OPEN => OpenSyscall::Open,
+        _ => OpenSyscall::Openat,
     };
     let details = Details::Open {
         path: path.to_vec(),
@@ -378,7 +378,7 @@ mod tests {
                     mode: 0,
                     ret: 3,
                     latency_ns: 5_000,
-                    syscall: "openat",
+                    syscall: crate::model::event::OpenSyscall::Openat,
                 },
             ),
             (
@@ -681,7 +681,7 @@ mod tests {
             };
             assert_eq!(got, path, "{raw:?} len {len}");
             assert_eq!(path_truncated, truncated, "{raw:?} flags {flags:#x}");
-            assert_eq!(got_syscall, name, "syscall {syscall}");
+            assert_eq!(got_syscall.name(), name, "syscall {syscall}");
         }
 
         // A path that filled the buffer.

@@ -3,12 +3,12 @@
 use std::net::IpAddr;
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::frame::Stacks;
 
 /// The kinds of event ringside reports; the names are the JSON `type` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     Exec,
@@ -68,7 +68,7 @@ impl EventKind {
 }
 
 /// An event with the identity of the process that caused it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub time: SystemTime,
     /// CLOCK_MONOTONIC nanoseconds, as the kernel stamped it.
@@ -109,7 +109,7 @@ impl Event {
 }
 
 /// What is particular to each kind.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Details {
     Exec {
         filename: Vec<u8>,
@@ -129,7 +129,7 @@ pub enum Details {
         /// The fd, or `-errno`.
         ret: i32,
         latency_ns: u64,
-        syscall: &'static str,
+        syscall: OpenSyscall,
     },
     Connect(SockInfo),
     Accept(SockInfo),
@@ -152,7 +152,7 @@ pub enum Details {
 }
 
 /// A connect or accept.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SockInfo {
     pub addrs: SockAddrs,
     /// connect: 0 or `-errno`; accept: the new fd or `-errno`.
@@ -162,7 +162,7 @@ pub struct SockInfo {
 }
 
 /// Both ends of a TCP connection; `None` where the kernel could not tell.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SockAddrs {
     pub local: Option<(IpAddr, u16)>,
     pub remote: Option<(IpAddr, u16)>,
@@ -185,6 +185,25 @@ impl Details {
             Details::Exec { ret, .. } | Details::Open { ret, .. } => Some(*ret),
             Details::Connect(sock) | Details::Accept(sock) => Some(sock.ret),
             _ => None,
+        }
+    }
+}
+
+/// Which system call opened a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpenSyscall {
+    Openat,
+    Openat2,
+    Open,
+}
+
+impl OpenSyscall {
+    pub fn name(self) -> &'static str {
+        match self {
+            OpenSyscall::Openat => "openat",
+            OpenSyscall::Openat2 => "openat2",
+            OpenSyscall::Open => "open",
         }
     }
 }

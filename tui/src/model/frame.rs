@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 /// One frame of a stack, innermost first in a stack's list.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Frame {
     pub addr: u64,
     pub symbol: Option<Arc<str>>,
@@ -24,7 +26,7 @@ pub struct Frame {
     pub folded: Option<Fold>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct InlinedFrame {
     pub symbol: Arc<str>,
     pub file: Option<Arc<str>>,
@@ -33,7 +35,7 @@ pub struct InlinedFrame {
 }
 
 /// Why a frame has no symbol; `as_str` is what JSON and the UI show.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Unresolved {
     /// No mapping of the process contained the address.
     Unmapped,
@@ -67,7 +69,7 @@ impl Unresolved {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Fold {
     /// entry_SYSCALL_64, do_syscall_64 and the like.
     SyscallEntry,
@@ -140,7 +142,7 @@ impl Frame {
 }
 
 /// Both stacks of an event, symbolized.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Stacks {
     pub user: Vec<Frame>,
     pub kernel: Vec<Frame>,

@@ -57,7 +57,7 @@ pub fn event_to_json(event: &Event) -> Value {
             object.insert("flags".into(), json!(open_flags(*flags)));
             object.insert("mode".into(), json!(format!("{mode:04o}")));
             object.insert("dfd".into(), json!(dfd));
-            object.insert("syscall".into(), json!(syscall));
+            object.insert("syscall".into(), json!(syscall.name()));
             result(&mut object, *ret);
             object.insert("latency_ns".into(), json!(latency_ns));
         }
@@ -238,7 +238,7 @@ mod tests {
             mode: 0o644,
             ret,
             latency_ns: 5_000,
-            syscall: "openat",
+            syscall: crate::model::event::OpenSyscall::Openat,
         }
     }
 
@@ -438,7 +438,7 @@ mod tests {
                     mode: 0,
                     ret: -2,
                     latency_ns: 1,
-                    syscall: "openat2",
+                    syscall: crate::model::event::OpenSyscall::Openat2,
                 },
                 &[
                     "path",
@@ -677,7 +677,7 @@ mod tests {
                     mode: 0o4755,
                     ret: -13,
                     latency_ns: u64::MAX,
-                    syscall: "open",
+                    syscall: crate::model::event::OpenSyscall::Open,
                 },
                 json!({
                     "path": "rel", "path_truncated": true, "flags": "O_RDWR", "mode": "4755",
@@ -911,7 +911,7 @@ mod tests {
                 mode: 0,
                 ret: 3,
                 latency_ns: 0,
-                syscall: "openat",
+                syscall: crate::model::event::OpenSyscall::Openat,
             };
             assert_eq!(event_to_json(&open)["path"], expected, "{raw:?}");
 

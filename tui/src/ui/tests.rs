@@ -42,7 +42,7 @@ fn sample_events() -> Vec<Event> {
         mode: 0,
         ret,
         latency_ns: 4_000,
-        syscall: "openat",
+        syscall: crate::model::event::OpenSyscall::Openat,
     };
     let addrs = SockAddrs {
         local: Some((IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 40112)),

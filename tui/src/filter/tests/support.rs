@@ -29,7 +29,7 @@ pub fn open(path: &str, ret: i32) -> Details {
         mode: 0,
         ret,
         latency_ns: 1_000,
-        syscall: "openat",
+        syscall: crate::model::event::OpenSyscall::Openat,
     }
 }
 
