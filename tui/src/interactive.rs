@@ -188,16 +188,7 @@ async fn event_loop(
 fn stack_requests(first: EventId, batch: &Batch) -> Vec<(EventId, StackRequest)> {
     (first..)
         .zip(&batch.events)
-        .filter(|(_, e)| !e.ustack.is_empty() || !e.kstack.is_empty())
-        .map(|(id, e)| {
-            let request = StackRequest {
-                pid: e.pid,
-                time_ns: e.stack_mono_ns,
-                user: e.ustack.clone(),
-                kernel: e.kstack.clone(),
-            };
-            (id, request)
-        })
+        .filter_map(|(id, event)| Some((id, StackRequest::for_event(event)?)))
         .collect()
 }
 

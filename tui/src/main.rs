@@ -20,6 +20,7 @@ mod ui;
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser as _;
 
@@ -74,7 +75,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     if cli.json {
-        runtime.block_on(headless::run(options, filter, cli.duration, cli.stats_file))
+        let settings = headless::Settings {
+            duration: cli.duration,
+            stats_file: cli.stats_file,
+            symbol_wait: Duration::from_millis(100),
+            mode: "json",
+        };
+        let mut output = headless::output::Ndjson::new();
+        runtime.block_on(headless::run(options, filter, settings, &mut output))
     } else {
         let max_events = usize::try_from(cli.max_events).unwrap_or(usize::MAX);
         runtime.block_on(interactive::run(

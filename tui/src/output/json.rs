@@ -217,8 +217,6 @@ mod tests {
     use crate::model::event::SockInfo;
     use crate::model::sample::{event, time};
 
-    /// 2023-11-14T22:13:20.123456789Z
-
     fn exec(argv: &[&[u8]], argv_truncated: bool, ret: i32) -> Details {
         Details::Exec {
             filename: b"/bin/ls".to_vec(),

@@ -25,6 +25,18 @@ pub struct StackRequest {
     pub kernel: Vec<u64>,
 }
 
+impl StackRequest {
+    /// What to ask for an event's stacks; `None` when it carries none.
+    pub fn for_event(event: &crate::model::Event) -> Option<Self> {
+        (!event.ustack.is_empty() || !event.kstack.is_empty()).then(|| StackRequest {
+            pid: event.pid,
+            time_ns: event.stack_mono_ns,
+            user: event.ustack.clone(),
+            kernel: event.kstack.clone(),
+        })
+    }
+}
+
 struct Job {
     requests: Vec<StackRequest>,
     reply: oneshot::Sender<Vec<Stacks>>,

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::time::{Duration, UNIX_EPOCH};
 
 use crate::filter::{Ancestry, KernelPart};
 use crate::model::event::{Details, Event, SockAddrs, SockInfo};

@@ -1,0 +1,206 @@
+//! The headless pipeline: `ringside --json` (NDJSON on stdout) and `ringside record` (a
+//! recording file). Events flow ring buffer -> decode -> symbolize (bounded wait) -> filter ->
+//! output; a per-type summary goes to stderr at the end.
+
+mod annotate;
+pub mod output;
+mod tally;
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+
+use self::annotate::{Annotating, annotate, start_symbolizer};
+use self::output::Output;
+use self::tally::Tally;
+use crate::clock::WallClock;
+use crate::filter::Filter;
+use crate::ingest::{self, Batch};
+use crate::model::EventKind;
+use crate::probes::{self, ProbeOptions, Probes};
+use crate::runstats::RunStats;
+use crate::symbolize::SymbolizerStats;
+
+/// How long the pipeline runs and what it tells.
+pub struct Settings {
+    pub duration: Option<Duration>,
+    pub stats_file: Option<PathBuf>,
+    /// How long a batch waits for its stacks' symbols before it goes out with bare addresses.
+    pub symbol_wait: Duration,
+    /// For the stats file: `json` or `record`.
+    pub mode: &'static str,
+}
+
+pub async fn run(
+    options: ProbeOptions,
+    filter: Filter,
+    settings: Settings,
+    output: &mut dyn Output,
+) -> anyhow::Result<()> {
+    probes::preflight()?;
+    // Mappings are watched before the probes attach, so every process they see is known.
+    let symbolizer = start_symbolizer(options.capture);
+    let mut probes = probes::load(&options)?;
+    warn_about_gaps(&probes);
+    let clock = WallClock::now()?;
+    let ring = probes.take_events()?;
+    let (tx, rx) = mpsc::channel::<Batch>(64);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let ingest = tokio::spawn(ingest::run(ring, clock, tx, stop_rx));
+    let (annotated_tx, mut annotated) = mpsc::channel::<Annotating>(64);
+    tokio::spawn(annotate(
+        rx,
+        symbolizer.clone(),
+        settings.symbol_wait,
+        annotated_tx,
+    ));
+    // Scripts (and the tests) wait for this line: from here on nothing is missed.
+    eprintln!(
+        "ringside: tracing ({} tracepoints attached)",
+        probes.attached
+    );
+
+    let mut tally = Tally::new(filter);
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let duration = settings.duration;
+    let deadline = tokio::time::sleep(duration.unwrap_or(Duration::MAX));
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            biased;
+            _ = interrupt.recv() => break,
+            _ = terminate.recv() => break,
+            _ = hangup.recv() => break,
+            () = &mut deadline, if duration.is_some() => break,
+            item = annotated.recv() => match item {
+                Some(item) => if !deliver(item, &mut tally, output).await? { break },
+                None => break,
+            },
+        }
+    }
+    // Stop producing, then deliver what the kernel already wrote: the counts must add up.
+    probes.detach();
+    let _ = stop_tx.send(true);
+    while let Some(item) = annotated.recv().await {
+        if !deliver(item, &mut tally, output).await? {
+            break;
+        }
+    }
+    drop(annotated);
+    ingest.await.context("the ring-buffer reader stopped")??;
+    print_summary(&probes, &options.events, &tally)?;
+    if let Some(symbolizer) = &symbolizer {
+        print_stack_summary(symbolizer.stats(), tally.stacks_timed_out);
+    }
+    if let Some(path) = &settings.stats_file {
+        let mut stats = RunStats {
+            mode: settings.mode,
+            ..RunStats::default()
+        };
+        let drops = probes.drops()?;
+        for kind in &options.events {
+            let delivered = tally.delivered.get(kind).copied().unwrap_or(0);
+            stats.delivered.insert(kind.name(), delivered);
+            stats
+                .dropped
+                .insert(kind.name(), drops.get(kind).copied().unwrap_or(0));
+        }
+        stats.latency_ns = tally.latency.percentiles();
+        stats.first_event_ms = tally.first_event_ms;
+        if let Some(symbolizer) = &symbolizer {
+            stats.add_symbolizer(symbolizer.stats());
+        }
+        stats.write(path)?;
+    }
+    Ok(())
+}
+
+/// One batch out; `false` when the output is gone.
+async fn deliver(
+    item: Annotating,
+    tally: &mut Tally,
+    output: &mut dyn Output,
+) -> anyhow::Result<bool> {
+    let (batch, timed_out) = item.finish().await;
+    for event in tally.take(&batch, timed_out) {
+        if !output.write(event)? {
+            return Ok(false);
+        }
+    }
+    output.flush()
+}
+
+fn warn_about_gaps(probes: &Probes) {
+    for (tracepoint, kinds) in &probes.missing {
+        let kinds: Vec<_> = kinds.iter().map(|kind| kind.name()).collect();
+        eprintln!(
+            "ringside: warning: tracepoint {tracepoint} is absent on this kernel; \
+             {} events that depend on it are missing",
+            kinds.join("/")
+        );
+    }
+    if let Some(problem) = &probes.btf_problem {
+        eprintln!(
+            "ringside: warning: no kernel type information ({problem}); ppid, process start \
+             times, exit codes, socket local addresses, TCP byte counts and the ends of accepted \
+             TCP sessions are unknown"
+        );
+    }
+}
+
+fn print_stack_summary(stats: &SymbolizerStats, timed_out: usize) {
+    let get = |counter: &std::sync::atomic::AtomicUsize| counter.load(Ordering::Relaxed);
+    eprintln!(
+        "ringside: stacks symbolized={} timed_out={timed_out} frames={} unresolved_frames={} \
+         mapping_records_lost={}",
+        get(&stats.stacks),
+        get(&stats.frames),
+        get(&stats.unresolved_frames),
+        get(&stats.mapping_records_lost),
+    );
+}
+
+fn print_summary(
+    probes: &Probes,
+    wanted: &BTreeSet<EventKind>,
+    tally: &Tally,
+) -> anyhow::Result<()> {
+    let drops = probes.drops()?;
+    let mut stderr = std::io::stderr().lock();
+    for kind in wanted {
+        let delivered = tally.delivered.get(kind).copied().unwrap_or(0);
+        let dropped = drops.get(kind).copied().unwrap_or(0);
+        writeln!(
+            stderr,
+            "ringside: {} delivered={delivered} dropped={dropped}",
+            kind.name()
+        )?;
+    }
+    let latency = tally.latency.percentiles();
+    if latency.count > 0 {
+        writeln!(
+            stderr,
+            "ringside: latency_ns p50={} p99={}",
+            latency.p50, latency.p99
+        )?;
+    }
+    if tally.filtered_out > 0 {
+        writeln!(stderr, "ringside: filtered_out={}", tally.filtered_out)?;
+    }
+    if tally.malformed > 0 {
+        writeln!(
+            stderr,
+            "ringside: malformed records skipped={}",
+            tally.malformed
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! What the headless pipeline counts on the way through, and the userspace part of `--filter`.
+
+use std::collections::BTreeMap;
+
+use crate::app::ProcessTable;
+use crate::filter::Filter;
+use crate::ingest::Batch;
+use crate::model::{Event, EventKind};
+use crate::runstats::Sampler;
+
+pub struct Tally {
+    /// The userspace part of `--filter`; the process table answers its `tree=`.
+    filter: Filter,
+    processes: ProcessTable,
+    /// Delivered by the kernel, per type (before the userspace filter).
+    pub delivered: BTreeMap<EventKind, u64>,
+    pub malformed: u64,
+    /// Delivered, then held back by the userspace part of `--filter`.
+    pub filtered_out: u64,
+    /// Events written with bare addresses: their symbols did not come in time.
+    pub stacks_timed_out: usize,
+    pub latency: Sampler,
+    pub first_event_ms: Option<f64>,
+}
+
+impl Tally {
+    pub fn new(filter: Filter) -> Self {
+        Self {
+            filter,
+            processes: ProcessTable::default(),
+            delivered: BTreeMap::new(),
+            malformed: 0,
+            filtered_out: 0,
+            stacks_timed_out: 0,
+            latency: Sampler::default(),
+            first_event_ms: None,
+        }
+    }
+
+    /// Counts a batch and returns the events that pass the filter.
+    pub fn take<'a>(
+        &'a mut self,
+        batch: &'a Batch,
+        timed_out: usize,
+    ) -> impl Iterator<Item = &'a Event> {
+        self.malformed += batch.malformed;
+        self.stacks_timed_out += timed_out;
+        if self.first_event_ms.is_none() && !batch.events.is_empty() {
+            self.first_event_ms = crate::runstats::ms_since_process_start();
+        }
+        batch.events.iter().filter(move |event| {
+            *self.delivered.entry(event.kind()).or_default() += 1;
+            self.latency
+                .add(batch.decoded_mono_ns.saturating_sub(event.mono_ns));
+            self.processes.observe(event);
+            let passes = self.filter.matches(event, &self.processes);
+            self.filtered_out += u64::from(!passes);
+            passes
+        })
+    }
+}
