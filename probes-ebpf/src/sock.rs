@@ -108,19 +108,23 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
     let Some(found) = describe(&pending, kind, ret) else {
         return 0;
     };
-    let accepted = kind == kind::ACCEPT && ret >= 0 && found.sock != 0;
+    // The session's owner is known from here on, whether or not the accept itself is
+    // reported or fits in the ring buffer: its tcp_close depends on it.
+    if kind == kind::ACCEPT && ret >= 0 && found.sock != 0 {
+        let mut header = tcp::empty_header();
+        // SAFETY: `header` is a local, valid for writes.
+        unsafe { fill_header(&raw mut header, kind::ACCEPT, 0) };
+        tcp::adopt(found.sock, &header);
+    }
     if !wanted(kind) {
-        // Accepts are watched for their TCP sessions' owners even when not reported.
-        if accepted {
-            let mut header = tcp::empty_header();
-            // SAFETY: `header` is a local, valid for writes.
-            unsafe { fill_header(&raw mut header, kind::ACCEPT, 0) };
-            tcp::adopt(found.sock, &header);
-        }
         return 0;
     }
     let Some(mut entry) = EVENTS.reserve::<SockRecord>(0) else {
         count_drop(kind);
+        if kind == kind::CONNECT {
+            let (_, tid) = current_ids();
+            let _ = CONNECT_KSTACK.remove(tid);
+        }
         return 0;
     };
     let record = entry.as_mut_ptr();
@@ -134,9 +138,6 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
         (*record).latency_ns = (*record).header.ts_ns.saturating_sub(pending.ts_ns);
         capture_stack(ctx, &raw mut (*record).ustack, StackKind::User);
         take_connect_stack(&raw mut (*record).kstack, kind);
-        if accepted {
-            tcp::adopt(found.sock, &(*record).header);
-        }
     }
     entry.submit(0);
     0

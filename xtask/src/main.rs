@@ -1,7 +1,9 @@
 //! `cargo xtask <command>`: the commands a person (or CI) types to set up, run and test ringside.
 
+mod bench;
 mod cmd;
 mod run;
+mod screenshots;
 mod setup;
 mod test;
 
@@ -31,6 +33,14 @@ enum Task {
     /// Set up, then check formatting, run clippy and run every test, kernel tests included.
     /// Needs root.
     Test,
+    /// Set up, build ringside (release) and measure what it costs: syscall overhead against an
+    /// untraced baseline and bpftrace, throughput and loss, latency, symbolization. Needs root.
+    /// Prints a table; writes target/bench/results-<time>.json and target/bench/latest.json.
+    Bench(bench::BenchArgs),
+    /// Set up, build ringside (release) and drive it through a scripted session in a
+    /// pseudo-terminal beside a small workload; writes the README's PNGs of the main views to
+    /// screenshots/. Needs root.
+    Screenshots,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -38,5 +48,7 @@ fn main() -> anyhow::Result<()> {
         Task::Setup => setup::setup(),
         Task::Run { args } => run::run(&args),
         Task::Test => test::test(),
+        Task::Bench(args) => bench::bench(args),
+        Task::Screenshots => screenshots::screenshots(),
     }
 }

@@ -31,6 +31,7 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "g++",
     "binutils",
     "util-linux",
+    "fonts-dejavu-core",
 ];
 
 pub fn setup() -> Result<()> {

@@ -1,0 +1,567 @@
+//! The processes a measurement drives: ringside (started, waited for, stopped with SIGINT and its
+//! summary collected), bpftrace (the anchor), the load generator, and readings from /proc.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use super::Bench;
+use crate::cmd;
+
+/// How long a tracer may take to attach (bpftrace compiles its script first).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a tracer may take to drain and exit after SIGINT.
+const STOP_TIMEOUT: Duration = Duration::from_secs(60);
+
+const SIGINT: i32 = 2;
+const SIGKILL: i32 = 9;
+
+unsafe extern "C" {
+    /// kill(2), from the C library std already links.
+    fn kill(pid: i32, signal: i32) -> i32;
+}
+
+/// Sends a signal to one process we started.
+pub fn signal(pid: u32, signal: i32) -> Result<()> {
+    let pid = i32::try_from(pid).context("pid out of range")?;
+    // SAFETY: kill(2) takes two integers and touches no memory of ours.
+    if unsafe { kill(pid, signal) } != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("sending signal {signal} to pid {pid}"));
+    }
+    Ok(())
+}
+
+/// Waits for a child up to `timeout`, then kills it. Returns whether it exited by itself.
+fn wait_or_kill(child: &mut Child, timeout: Duration) -> Result<bool> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if child.try_wait()?.is_some() {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            let _ = signal(child.id(), SIGKILL);
+            child.wait()?;
+            return Ok(false);
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Reads a child's stream line by line on a thread: every line is sent on the channel and kept.
+fn line_reader(stream: impl Read + Send + 'static) -> (Receiver<String>, JoinHandle<Vec<String>>) {
+    let (tx, rx) = mpsc::channel();
+    let handle = thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line.clone());
+            lines.push(line);
+        }
+        lines
+    });
+    (rx, handle)
+}
+
+/// ringside's stderr at exit: `ringside: <name> key=value ...` lines by name, e.g.
+/// `counters["open"]["dropped"]`, `counters["stacks"]["frames"]`, `counters["latency_ns"]["p99"]`.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub counters: BTreeMap<String, BTreeMap<String, u64>>,
+    pub lines: Vec<String>,
+    /// Whether ringside exited by itself within STOP_TIMEOUT of the SIGINT.
+    pub clean_exit: bool,
+}
+
+impl Summary {
+    pub fn parse(lines: Vec<String>) -> Self {
+        let mut counters = BTreeMap::new();
+        for line in &lines {
+            let Some(rest) = line.strip_prefix("ringside: ") else {
+                continue;
+            };
+            let mut words = rest.split_whitespace();
+            let Some(name) = words.next() else { continue };
+            let values: BTreeMap<String, u64> = words
+                .filter_map(|word| word.split_once('='))
+                .filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?)))
+                .collect();
+            if !values.is_empty() {
+                counters.insert(name.to_owned(), values);
+            }
+        }
+        Self {
+            counters,
+            lines,
+            clean_exit: true,
+        }
+    }
+
+    pub fn get(&self, name: &str, key: &str) -> Option<u64> {
+        self.counters.get(name)?.get(key).copied()
+    }
+
+    /// `delivered` and `dropped` of an event type.
+    pub fn kind(&self, kind: &str) -> Option<(u64, u64)> {
+        Some((self.get(kind, "delivered")?, self.get(kind, "dropped")?))
+    }
+
+    /// Drops over every event type.
+    pub fn total_dropped(&self) -> u64 {
+        self.counters
+            .values()
+            .filter_map(|c| c.get("dropped"))
+            .sum()
+    }
+}
+
+/// Where ringside's stdout goes.
+pub enum Output {
+    Null,
+    /// Piped to us: take it with `Ringside::take_stdout` and read it on a thread.
+    Piped,
+}
+
+/// A running `ringside --json`.
+pub struct Ringside {
+    child: Child,
+    stdout: Option<ChildStdout>,
+    stderr_rx: Receiver<String>,
+    stderr_thread: Option<JoinHandle<Vec<String>>>,
+    command: String,
+}
+
+impl Ringside {
+    /// Starts `ringside --json <args>` and returns once it printed `ringside: tracing (`.
+    pub fn start(bench: &Bench, args: &[String], output: Output) -> Result<Self> {
+        let mut command = Command::new(&bench.ringside);
+        command
+            .arg("--json")
+            .args(args)
+            .arg("--log-file")
+            .arg(bench.dir.join("ringside.log"))
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .stdout(match output {
+                Output::Null => Stdio::null(),
+                Output::Piped => Stdio::piped(),
+            });
+        let shown = cmd::show(&command);
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("could not start `{shown}`"))?;
+        let stderr = child.stderr.take().context("ringside's stderr")?;
+        let (stderr_rx, handle) = line_reader(stderr);
+        let mut ringside = Self {
+            stdout: child.stdout.take(),
+            child,
+            stderr_rx,
+            stderr_thread: Some(handle),
+            command: shown,
+        };
+        ringside.wait_ready()?;
+        Ok(ringside)
+    }
+
+    fn wait_ready(&mut self) -> Result<()> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr_rx.recv_timeout(left) {
+                Ok(line) if line.starts_with("ringside: tracing (") => return Ok(()),
+                Ok(line) => seen.push(line),
+                Err(RecvTimeoutError::Timeout) => {
+                    bail!(
+                        "`{}` did not print `ringside: tracing (` within {START_TIMEOUT:?}; \
+                         stderr so far:\n{}",
+                        self.command,
+                        seen.join("\n")
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait()?;
+                    bail!(
+                        "`{}` exited ({status}) before tracing; stderr:\n{}",
+                        self.command,
+                        seen.join("\n")
+                    )
+                }
+            }
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn take_stdout(&mut self) -> Option<ChildStdout> {
+        self.stdout.take()
+    }
+
+    /// SIGINT, then waits for the exit and reads the summary from stderr.
+    pub fn stop(mut self) -> Result<Summary> {
+        signal(self.child.id(), SIGINT)?;
+        let clean_exit = wait_or_kill(&mut self.child, STOP_TIMEOUT)?;
+        let lines = self
+            .stderr_thread
+            .take()
+            .map(|handle| handle.join().unwrap_or_default())
+            .unwrap_or_default();
+        let mut summary = Summary::parse(lines);
+        summary.clean_exit = clean_exit;
+        if let Some(error) = summary
+            .lines
+            .iter()
+            .find(|l| l.starts_with("ringside: error"))
+        {
+            bail!("`{}` failed: {error}", self.command);
+        }
+        Ok(summary)
+    }
+}
+
+impl Drop for Ringside {
+    fn drop(&mut self) {
+        // Only when a measurement failed half-way: never leave probes attached behind us.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = signal(self.child.id(), SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The load run by bpftrace: `bpftrace -o /dev/null -c "<load> <args>" -e <script>`. bpftrace
+/// starts the command once every probe is attached and exits when it ends; its events go to
+/// /dev/null like ringside's, and the load's result line comes through bpftrace's stdout.
+pub fn load_under_bpftrace(
+    bench: &Bench,
+    script: &str,
+    load_args: &[OsString],
+) -> Result<(LoadResult, BpftraceStats)> {
+    let program = bench
+        .bpftrace
+        .as_ref()
+        .context("bpftrace is not installed")?;
+    // -c splits its command on spaces.
+    let words: Vec<String> = std::iter::once(bench.load.as_os_str())
+        .chain(load_args.iter().map(OsString::as_os_str))
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
+    if words.iter().any(|w| w.contains(char::is_whitespace)) {
+        bail!("bpftrace -c cannot run a command with spaces in its words: {words:?}");
+    }
+    let mut command = Command::new(program);
+    command
+        .args(["-o", "/dev/null", "-c"])
+        .arg(words.join(" "))
+        .arg("-e")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let shown = cmd::show(&command);
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    let (_, stdout) = line_reader(child.stdout.take().context("bpftrace's stdout")?);
+    let (_, stderr) = line_reader(child.stderr.take().context("bpftrace's stderr")?);
+    let exited = wait_or_kill(&mut child, STOP_TIMEOUT)?;
+    let status = child.wait()?;
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    let result = stdout.iter().find_map(|line| LoadResult::parse(line));
+    match result {
+        Some(result) if exited && status.success() => Ok((
+            result,
+            BpftraceStats {
+                lost: lost_events(&stderr),
+            },
+        )),
+        _ => bail!(
+            "`{shown}` failed ({status}{}):\n{}",
+            if exited {
+                ""
+            } else {
+                ", killed after a timeout"
+            },
+            stdout
+                .iter()
+                .chain(&stderr)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    }
+}
+
+/// What bpftrace reported about itself.
+pub struct BpftraceStats {
+    /// Events its perf buffers lost (`Lost N events` on stderr).
+    pub lost: u64,
+}
+
+fn lost_events(stderr: &[String]) -> u64 {
+    stderr
+        .iter()
+        .filter_map(|line| {
+            let rest = line.trim().strip_prefix("Lost ")?;
+            rest.strip_suffix(" events")?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+/// What the load generator printed: `ops=N elapsed_ns=E ns_per_op=X`.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadResult {
+    pub ops: u64,
+    pub elapsed_ns: u64,
+}
+
+impl LoadResult {
+    /// `ops=N elapsed_ns=E ns_per_op=X`
+    pub fn parse(line: &str) -> Option<Self> {
+        let field = |key: &str| -> Option<u64> {
+            line.split_whitespace()
+                .find_map(|word| word.strip_prefix(key)?.strip_prefix('='))?
+                .parse()
+                .ok()
+        };
+        match (field("ops"), field("elapsed_ns")) {
+            (Some(ops), Some(elapsed_ns)) if ops > 0 && elapsed_ns > 0 => {
+                Some(LoadResult { ops, elapsed_ns })
+            }
+            _ => None,
+        }
+    }
+
+    pub fn ns_per_op(&self) -> f64 {
+        self.elapsed_ns as f64 / self.ops as f64
+    }
+    pub fn ops_per_sec(&self) -> f64 {
+        self.ops as f64 * 1e9 / self.elapsed_ns as f64
+    }
+}
+
+/// The load generator, started with `--wait`: its start-up is over, it waits for `go`.
+pub struct Load {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    command: String,
+}
+
+impl Load {
+    pub fn spawn(bench: &Bench, args: &[OsString]) -> Result<Self> {
+        let mut command = Command::new(&bench.load);
+        command
+            .arg("--wait")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let shown = cmd::show(&command);
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("could not start `{shown}`"))?;
+        let stdin = child.stdin.take();
+        let mut stdout = BufReader::new(child.stdout.take().context("the load's stdout")?);
+        let mut ready = String::new();
+        stdout.read_line(&mut ready)?;
+        if !ready.starts_with("ready pid=") {
+            let status = child.wait()?;
+            bail!("`{shown}` did not get ready ({status}): {ready:?}");
+        }
+        Ok(Self {
+            child,
+            stdin,
+            stdout,
+            command: shown,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Starts the timed loop.
+    pub fn go(&mut self) -> Result<()> {
+        let mut stdin = self.stdin.take().context("the load was already started")?;
+        stdin
+            .write_all(b"go\n")
+            .with_context(|| format!("starting `{}`", self.command))
+    }
+
+    /// Waits for the loop to end and reads its timing.
+    pub fn finish(mut self) -> Result<LoadResult> {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line)?;
+        let status = self.child.wait()?;
+        if !status.success() {
+            bail!("`{}` failed ({status})", self.command);
+        }
+        LoadResult::parse(&line).with_context(|| format!("`{}` printed {line:?}", self.command))
+    }
+
+    /// go + finish, with nothing else running: the untraced baseline.
+    pub fn run(mut self) -> Result<LoadResult> {
+        self.go()?;
+        self.finish()
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = signal(self.child.id(), SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A `Vm*:` value of /proc/<pid>/status, in kB.
+pub fn status_kb(pid: u32, key: &str) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// CPU time of a process's threads, in ns: all of them, or those whose comm is `comm`. Read from
+/// `se.sum_exec_runtime` in /proc/<pid>/task/<tid>/sched (ns precision) where the kernel has it,
+/// else from the utime + stime clock ticks of /proc/<pid>/task/<tid>/stat.
+pub fn cpu_ns(pid: u32, comm: Option<&str>) -> Option<u64> {
+    let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0;
+    let mut found = false;
+    for task in tasks.flatten() {
+        let dir = task.path();
+        if let Some(comm) = comm {
+            let name = fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            if name.trim_end() != comm {
+                continue;
+            }
+        }
+        if let Some(ns) = sched_runtime_ns(&dir).or_else(|| stat_ticks_ns(&dir)) {
+            total += ns;
+            found = true;
+        }
+    }
+    found.then_some(total)
+}
+
+fn sched_runtime_ns(task: &Path) -> Option<u64> {
+    let sched = fs::read_to_string(task.join("sched")).ok()?;
+    let ms: f64 = sched
+        .lines()
+        .find(|line| line.starts_with("se.sum_exec_runtime"))?
+        .split(':')
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()?;
+    Some((ms * 1e6) as u64)
+}
+
+fn stat_ticks_ns(task: &Path) -> Option<u64> {
+    let stat = fs::read_to_string(task.join("stat")).ok()?;
+    // Fields after the `(comm)`, which may itself hold spaces: utime and stime are 14 and 15.
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // USER_HZ is 100 on every Linux the kernel's ABI promises.
+    Some((utime + stime) * 10_000_000)
+}
+
+/// Other tracers on the machine (not ours): they slow the "untraced" baseline too.
+pub fn other_tracers(ours: &[u32]) -> Vec<String> {
+    let me = std::process::id();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me || ours.contains(&pid) {
+            continue;
+        }
+        let comm = fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        let comm = comm.trim_end();
+        if matches!(comm, "ringside" | "bpftrace") {
+            found.push(format!("{comm}[{pid}]"));
+        }
+    }
+    found.sort();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_lines() {
+        let lines = [
+            "ringside: tracing (20 tracepoints attached)",
+            "ringside: open delivered=2492 dropped=7",
+            "ringside: exec delivered=3 dropped=1",
+            "ringside: stacks symbolized=5 timed_out=0 frames=60 unresolved_frames=2 mapping_records_lost=0",
+            "ringside: latency_ns p50=1200 p99=80000",
+            "ringside: malformed records skipped=3",
+        ];
+        let summary = Summary::parse(lines.iter().map(|l| l.to_string()).collect());
+        assert_eq!(summary.kind("open"), Some((2492, 7)));
+        assert_eq!(summary.total_dropped(), 8);
+        assert_eq!(summary.get("stacks", "frames"), Some(60));
+        assert_eq!(summary.get("latency_ns", "p99"), Some(80_000));
+        assert_eq!(summary.get("malformed", "skipped"), Some(3));
+        assert_eq!(summary.get("tracing", "x"), None);
+    }
+
+    #[test]
+    fn bpftrace_lost_lines() {
+        let stderr = [
+            "Attaching 1 probe...",
+            "Lost 12 events",
+            "Lost 3 events",
+            "x",
+        ];
+        let stderr: Vec<String> = stderr.iter().map(|l| l.to_string()).collect();
+        assert_eq!(lost_events(&stderr), 15);
+    }
+
+    #[test]
+    fn load_lines() {
+        let r = LoadResult::parse("ops=200 elapsed_ns=1000 ns_per_op=5.0").expect("line");
+        assert_eq!((r.ops, r.elapsed_ns), (200, 1000));
+        assert_eq!(r.ns_per_op(), 5.0);
+        assert!(LoadResult::parse("ops=0 elapsed_ns=1").is_none());
+        assert!(LoadResult::parse("hello").is_none());
+    }
+
+    #[test]
+    fn reads_our_own_cpu_and_memory() {
+        let me = std::process::id();
+        assert!(status_kb(me, "VmRSS").is_some_and(|kb| kb > 0));
+        assert!(cpu_ns(me, None).is_some());
+    }
+}
