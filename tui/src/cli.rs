@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 use crate::model::EventKind;
 
@@ -16,45 +16,52 @@ Examples:
   sudo ringside --json --comm nginx --events connect,accept,tcp_close
   sudo ringside --json --events exec | jq -r 'select(.ret < 0) | .filename'
   sudo ringside --json --events open --stacks none   lowest overhead, no stacks
+  sudo ringside record -o incident.rsrec --comm nginx
+  ringside replay incident.rsrec                 the same TUI, on the recording
+  ringside replay incident.rsrec --json | jq .   the same NDJSON as live --json
 
 ringside needs root (CAP_BPF and CAP_PERFMON) to load its kernel probes.";
 
 #[derive(Debug, Parser)]
 #[command(name = "ringside", version, about, after_help = EXAMPLES)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// A filter expression, e.g. 'tree=4242 and (type=open or type=connect) and ret<0'. Its pid,
     /// tree and comm parts are enforced in the kernel. Fields: pid ppid tree comm uid type path
     /// addr port ret error; operators = != ~ < > <= >=; and or not ( ).
-    #[arg(long, value_name = "EXPR")]
+    #[arg(global = true, long, value_name = "EXPR")]
     pub filter: Option<String>,
 
     /// Events the TUI keeps; the oldest go first.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000,
+    #[arg(global = true, long, value_name = "N", default_value_t = 1_000_000,
           value_parser = clap::value_parser!(u64).range(1_000..=100_000_000))]
     pub max_events: u64,
 
     /// Write one JSON object per event to stdout (no TUI), until Ctrl-C or --duration.
-    #[arg(long)]
+    #[arg(global = true, long)]
     pub json: bool,
 
     /// Stop after this many seconds.
-    #[arg(long, value_name = "SECS", value_parser = parse_duration)]
+    #[arg(global = true, long, value_name = "SECS", value_parser = parse_duration)]
     pub duration: Option<std::time::Duration>,
 
     /// Only events of this process (repeatable). Enforced in the kernel.
-    #[arg(long, value_name = "PID", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(global = true, long, value_name = "PID", value_parser = clap::value_parser!(u32).range(1..))]
     pub pid: Vec<u32>,
 
     /// With --pid: also every descendant, including ones born later.
-    #[arg(long, requires = "pid")]
+    #[arg(global = true, long, requires = "pid")]
     pub tree: bool,
 
     /// Only events of processes with this command name (repeatable; the kernel keeps 15 bytes).
-    #[arg(long, value_name = "NAME", value_parser = parse_comm)]
+    #[arg(global = true, long, value_name = "NAME", value_parser = parse_comm)]
     pub comm: Vec<String>,
 
     /// Event types to report, comma-separated [all by default].
     #[arg(
+        global = true,
         long,
         value_name = "TYPES",
         value_delimiter = ',',
@@ -66,6 +73,7 @@ pub struct Cli {
 
     /// Stacks to capture with every event: user, kernel, both (user,kernel) or none.
     #[arg(
+        global = true,
         long,
         value_name = "WHICH",
         value_delimiter = ',',
@@ -75,16 +83,16 @@ pub struct Cli {
     pub stacks: Vec<String>,
 
     /// Size of the kernel ring buffer: a power of two from 64K to 1G (K, M, G suffixes).
-    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_ring_size)]
+    #[arg(global = true, long, value_name = "BYTES", default_value = "16M", value_parser = parse_ring_size)]
     pub ring_size: u32,
 
     /// At exit, write what the run measured (delivered and dropped per type, kernel-to-decode
     /// latency, TUI frame times, first-event time, peak memory, symbolizer counters) as JSON.
-    #[arg(long, value_name = "PATH")]
+    #[arg(global = true, long, value_name = "PATH")]
     pub stats_file: Option<PathBuf>,
 
     /// Where logs go [default: $XDG_STATE_HOME/ringside/ringside.log].
-    #[arg(long, value_name = "PATH")]
+    #[arg(global = true, long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
 }
 
@@ -100,6 +108,25 @@ impl Cli {
                 _ => bits,
             })
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Record events, with their symbolized stacks and process metadata, to a file (headless,
+    /// until Ctrl-C or --duration). The filter flags choose what is recorded.
+    Record {
+        /// The recording to write (created 0600; never through a symlink).
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// Overwrite FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Open a recording in the TUI, or print it as NDJSON with --json. Needs no privileges.
+    Replay {
+        /// A recording made by `ringside record` or the TUI's `r` key.
+        file: PathBuf,
+    },
 }
 
 fn parse_kind(name: &str) -> Result<EventKind, String> {

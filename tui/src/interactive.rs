@@ -3,6 +3,7 @@
 //! UI stays responsive in an event flood, and nothing in the loop waits on the kernel or on
 //! symbolization.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,12 +17,14 @@ use tokio::time::MissedTickBehavior;
 use crate::app::{Action, App, EventId, Msg, Stats};
 use crate::clock::WallClock;
 use crate::filter::Filter;
+use crate::filter::KernelPart;
 use crate::ingest::{self, Batch};
+use crate::model::EventKind;
 use crate::model::frame::Stacks;
 use crate::probes::{self, KernelFilter, ProbeOptions, Probes};
 use crate::runstats::{RunStats, Sampler};
 use crate::symbolize::{StackRequest, SymbolizerHandle};
-use crate::{procfs, terminal, ui};
+use crate::{procfs, replay, terminal, ui};
 
 /// At most 30 frames a second, and none when nothing changed.
 const FRAME: Duration = Duration::from_millis(33);
@@ -54,7 +57,7 @@ pub async fn run(
         app.update(Msg::Resize(size.width, size.height));
         let mut run = Run {
             app: &mut app,
-            probes: &mut probes,
+            source: Source::Live(&mut probes, options.filter.clone()),
             symbolizer: symbolizer.as_ref(),
             stats: &mut stats,
         };
@@ -82,10 +85,64 @@ pub async fn run(
     result
 }
 
+/// `ringside replay FILE`: the same TUI on a recording; no probes, no privileges.
+pub async fn run_replay(path: PathBuf, filter: Filter, max_events: usize) -> anyhow::Result<()> {
+    let (header, mut batches, drops) = replay::stream(path.clone())?;
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let source = format!("replay {name} (recorded on {})", header.hostname);
+    let mut app = App::new(max_events, filter, source);
+    let mut stats = RunStats {
+        mode: "replay",
+        ..RunStats::default()
+    };
+    let (mut terminal, _guard) = terminal::enter()?;
+    let size = terminal.size()?;
+    app.update(Msg::Resize(size.width, size.height));
+    let mut run = Run {
+        app: &mut app,
+        source: Source::Replay(drops),
+        symbolizer: None,
+        stats: &mut stats,
+    };
+    event_loop(&mut run, &mut terminal, &mut batches).await
+}
+
+/// Where events come from: the probes (which also count drops and take kernel filters), or a
+/// recording (whose drop counters were recorded).
+enum Source<'a> {
+    /// The probes, and the kernel filter the command line asked for, which a filter typed in
+    /// the TUI narrows but never widens.
+    Live(&'a mut Probes, KernelFilter),
+    Replay(watch::Receiver<BTreeMap<EventKind, u64>>),
+}
+
+impl Source<'_> {
+    fn drops(&self) -> BTreeMap<EventKind, u64> {
+        match self {
+            Source::Live(probes, _) => probes.drops().unwrap_or_default(),
+            Source::Replay(drops) => drops.borrow().clone(),
+        }
+    }
+
+    fn set_filter(&mut self, part: KernelPart) {
+        let Source::Live(probes, base) = self else {
+            return;
+        };
+        let mut filter = base.clone();
+        filter.narrow_by(KernelFilter::from(part));
+        if let Err(error) = probes.set_filter(&filter) {
+            tracing::warn!("updating the kernel filter: {error:#}");
+        }
+    }
+}
+
 /// What the loop works on.
 struct Run<'a> {
     app: &'a mut App,
-    probes: &'a mut Probes,
+    source: Source<'a>,
     symbolizer: Option<&'a SymbolizerHandle>,
     stats: &'a mut RunStats,
 }
@@ -97,7 +154,7 @@ async fn event_loop(
 ) -> anyhow::Result<()> {
     let Run {
         app,
-        probes,
+        source,
         symbolizer,
         stats: run_stats,
     } = run;
@@ -147,7 +204,7 @@ async fn event_loop(
             }
             _ = second.tick() => {
                 let stats = Stats {
-                    kernel_drops: probes.drops().unwrap_or_default(),
+                    kernel_drops: source.drops(),
                     cpu_percent: cpu.percent(),
                     symbol_backlog: symbolizer.map_or(0, SymbolizerHandle::backlog),
                     mapping_records_lost: symbolizer.map_or(0, |s| {
@@ -174,11 +231,7 @@ async fn event_loop(
                     run_stats.frame_ns = frames.percentiles();
                     return Ok(());
                 }
-                Action::SetKernelFilter(part) => {
-                    if let Err(error) = probes.set_filter(&KernelFilter::from(part)) {
-                        tracing::warn!("updating the kernel filter: {error:#}");
-                    }
-                }
+                Action::SetKernelFilter(part) => source.set_filter(part),
             }
         }
     }

@@ -13,6 +13,8 @@ mod model;
 mod output;
 mod probes;
 mod procfs;
+mod record;
+mod replay;
 mod runstats;
 mod symbolize;
 mod terminal;
@@ -24,7 +26,7 @@ use std::time::Duration;
 
 use clap::Parser as _;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Command};
 use crate::filter::Filter;
 use crate::model::EventKind;
 use crate::probes::{KernelFilter, ProbeOptions};
@@ -52,44 +54,89 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         })?,
         None => Filter::match_all(),
     };
+    let max_events = usize::try_from(cli.max_events).unwrap_or(usize::MAX);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    if let Some(Command::Replay { file }) = &cli.command {
+        return if cli.json {
+            replay::to_json(file, &filter)
+        } else {
+            runtime.block_on(interactive::run_replay(file.clone(), filter, max_events))
+        };
+    }
+    let options = probe_options(&cli, &filter);
+    match &cli.command {
+        Some(Command::Record { output, force }) => {
+            let header = record::Header {
+                ringside_version: env!("CARGO_PKG_VERSION").into(),
+                hostname: nix::unistd::gethostname()?.to_string_lossy().into_owned(),
+                kernel: nix::sys::utsname::uname()?
+                    .release()
+                    .to_string_lossy()
+                    .into_owned(),
+                started: std::time::SystemTime::now(),
+                filter: filter.text().to_owned(),
+                stacks: options.capture != 0,
+            };
+            let mut recording = headless::output::Recording::create(output, *force, &header)?;
+            let settings = headless::Settings {
+                duration: cli.duration,
+                stats_file: cli.stats_file.clone(),
+                // Nobody waits on a recording: symbols get time to resolve even on a busy
+                // machine; batches queue meanwhile (bounded).
+                symbol_wait: Duration::from_secs(5),
+                mode: "record",
+            };
+            let result = runtime.block_on(headless::run(options, filter, settings, &mut recording));
+            // Closed whole even when the run failed early, so the file replays.
+            use headless::output::Output as _;
+            recording.finish(std::collections::BTreeMap::new())?;
+            eprintln!(
+                "ringside: recorded {} events to {}",
+                recording.written(),
+                output.display()
+            );
+            result
+        }
+        _ if cli.json => {
+            let settings = headless::Settings {
+                duration: cli.duration,
+                stats_file: cli.stats_file.clone(),
+                symbol_wait: Duration::from_millis(100),
+                mode: "json",
+            };
+            let mut output = headless::output::Ndjson::new();
+            runtime.block_on(headless::run(options, filter, settings, &mut output))
+        }
+        _ => runtime.block_on(interactive::run(
+            options,
+            filter,
+            max_events,
+            cli.stats_file.clone(),
+        )),
+    }
+}
+
+/// What the probes capture: the command-line filters and the expression's kernel part both
+/// narrow them.
+fn probe_options(cli: &Cli, filter: &Filter) -> ProbeOptions {
     let events: BTreeSet<EventKind> = if cli.events.is_empty() {
         EventKind::ALL.into_iter().collect()
     } else {
         cli.events.iter().copied().collect()
     };
-    // The command-line filters and the expression's kernel part both narrow the probes.
     let mut kernel = KernelFilter {
         pids: cli.pid.clone(),
         tree: cli.tree,
         comms: cli.comm.clone(),
     };
     kernel.narrow_by(KernelFilter::from(filter.kernel_part()));
-    let options = ProbeOptions {
+    ProbeOptions {
         ring_size: cli.ring_size,
         events,
         capture: cli.capture(),
         filter: kernel,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    if cli.json {
-        let settings = headless::Settings {
-            duration: cli.duration,
-            stats_file: cli.stats_file,
-            symbol_wait: Duration::from_millis(100),
-            mode: "json",
-        };
-        let mut output = headless::output::Ndjson::new();
-        runtime.block_on(headless::run(options, filter, settings, &mut output))
-    } else {
-        let max_events = usize::try_from(cli.max_events).unwrap_or(usize::MAX);
-        runtime.block_on(interactive::run(
-            options,
-            filter,
-            max_events,
-            cli.stats_file,
-        ))
     }
 }

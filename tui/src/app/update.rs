@@ -289,14 +289,18 @@ impl App {
                 App::summary(e).contains(&term) || String::from_utf8_lossy(&e.comm).contains(&term)
             })
         };
+        // Past the last match the search wraps around, as in a pager.
         let found = if forward {
-            self.visible
+            (self
+                .visible
                 .iter()
                 .skip(start)
-                .position(hit)
-                .map(|i| i + start)
+                .position(&hit)
+                .map(|i| i + start))
+            .or_else(|| self.visible.iter().position(&hit))
         } else {
-            self.visible.iter().take(start + 1).rposition(hit)
+            (self.visible.iter().take(start + 1).rposition(&hit))
+                .or_else(|| self.visible.iter().rposition(&hit))
         };
         if let Some(index) = found {
             self.move_to(index);

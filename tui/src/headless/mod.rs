@@ -96,6 +96,13 @@ pub async fn run(
     }
     drop(annotated);
     ingest.await.context("the ring-buffer reader stopped")??;
+    let drops = probes.drops()?;
+    output.finish(
+        drops
+            .iter()
+            .map(|(kind, n)| (kind.name().to_owned(), *n))
+            .collect(),
+    )?;
     print_summary(&probes, &options.events, &tally)?;
     if let Some(symbolizer) = &symbolizer {
         print_stack_summary(symbolizer.stats(), tally.stacks_timed_out);

@@ -1,18 +1,25 @@
 //! Where the headless pipeline's events go: NDJSON on stdout (and, for `ringside record`, a
 //! recording file).
 
+use std::collections::BTreeMap;
 use std::io::{BufWriter, ErrorKind, Write};
+use std::path::Path;
 
 use anyhow::Context as _;
 
 use crate::model::Event;
-use crate::output::json::event_to_json;
+use crate::output::json::JsonEvent;
+use crate::record::{Header, ProcessInfo, Record, RecordingWriter};
 
 pub trait Output {
     /// Writes one event; `false` once the output is gone (e.g. a closed pipe), which ends the run.
     fn write(&mut self, event: &Event) -> anyhow::Result<bool>;
     /// Called after each batch.
     fn flush(&mut self) -> anyhow::Result<bool>;
+    /// Called once at the end with the kernel's final drop counters, per type name.
+    fn finish(&mut self, _drops: BTreeMap<String, u64>) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// One JSON object per line on stdout.
@@ -47,7 +54,7 @@ impl Output for Ndjson {
         if self.closed {
             return Ok(false);
         }
-        let written = serde_json::to_writer(&mut self.out, &event_to_json(event))
+        let written = serde_json::to_writer(&mut self.out, &JsonEvent(event))
             .map_err(std::io::Error::from)
             .and_then(|()| self.out.write_all(b"\n"));
         self.keep_going(written)
@@ -56,5 +63,69 @@ impl Output for Ndjson {
     fn flush(&mut self) -> anyhow::Result<bool> {
         let flushed = self.out.flush();
         self.keep_going(flushed)
+    }
+}
+
+/// `ringside record`: every event with its stacks into a recording, flushed once a second so
+/// that a recorder killed mid-run leaves a file that replays up to its last second.
+pub struct Recording {
+    writer: Option<RecordingWriter>,
+    last_flush: std::time::Instant,
+    written: u64,
+}
+
+impl Recording {
+    /// Creates the file and writes the header and the processes running now.
+    pub fn create(path: &Path, force: bool, header: &Header) -> anyhow::Result<Self> {
+        let mut writer = RecordingWriter::create(path, force, header)?;
+        for (pid, ppid) in crate::procfs::parent_links() {
+            let comm = std::fs::read(format!("/proc/{pid}/comm")).unwrap_or_default();
+            let comm = comm.strip_suffix(b"\n").map(<[u8]>::to_vec).unwrap_or(comm);
+            writer.write(&Record::Process(ProcessInfo {
+                pid,
+                ppid,
+                start_ns: 0,
+                comm,
+            }))?;
+        }
+        Ok(Self {
+            writer: Some(writer),
+            last_flush: std::time::Instant::now(),
+            written: 0,
+        })
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+}
+
+impl Output for Recording {
+    fn write(&mut self, event: &Event) -> anyhow::Result<bool> {
+        let Some(writer) = &mut self.writer else {
+            return Ok(false);
+        };
+        writer.write(&Record::Event(event.clone()))?;
+        self.written += 1;
+        Ok(true)
+    }
+
+    /// Writes the final drop counters and closes the file whole; later calls do nothing.
+    fn finish(&mut self, drops: BTreeMap<String, u64>) -> anyhow::Result<()> {
+        if let Some(mut writer) = self.writer.take() {
+            writer.write(&Record::Drops(drops))?;
+            writer.finish()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<bool> {
+        if self.last_flush.elapsed() >= std::time::Duration::from_secs(1)
+            && let Some(writer) = &mut self.writer
+        {
+            writer.flush()?;
+            self.last_flush = std::time::Instant::now();
+        }
+        Ok(self.writer.is_some())
     }
 }

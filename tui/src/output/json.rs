@@ -1,28 +1,51 @@
 //! One JSON object per event (NDJSON). The field names are a contract with users' scripts:
 //! add fields freely, never rename one. README.md documents the schema.
+//!
+//! Events are serialized straight to the writer with static keys: building a `Value` tree per
+//! event cost a third of ringside's CPU under load.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde_json::Value;
 
 use crate::model::event::{Details, Event, SockAddrs};
-use crate::model::frame::{Frame, Unresolved};
+use crate::model::frame::{Frame, InlinedFrame, Unresolved};
 use crate::model::names::{error_name, open_flags, signal_name};
 
+/// An event as its JSON object; `serde_json::to_writer(out, &JsonEvent(&event))`.
+pub struct JsonEvent<'a>(pub &'a Event);
+
+/// The same object as a `Value`, for the Details pane and tests.
 pub fn event_to_json(event: &Event) -> Value {
-    let mut object = Map::new();
-    object.insert("type".into(), json!(event.kind().name()));
-    object.insert(
-        "time".into(),
-        json!(humantime::format_rfc3339_nanos(event.time).to_string()),
-    );
-    object.insert("pid".into(), json!(event.pid));
-    object.insert("tid".into(), json!(event.tid));
-    object.insert("ppid".into(), json!(event.ppid));
-    object.insert("uid".into(), json!(event.uid));
-    object.insert("comm".into(), text(&event.comm));
-    object.insert("cpu".into(), json!(event.cpu));
-    match &event.details {
+    serde_json::to_value(JsonEvent(event)).unwrap_or(Value::Null)
+}
+
+impl Serialize for JsonEvent<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let event = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("type", event.kind().name())?;
+        map.serialize_entry(
+            "time",
+            &humantime::format_rfc3339_nanos(event.time).to_string(),
+        )?;
+        map.serialize_entry("pid", &event.pid)?;
+        map.serialize_entry("tid", &event.tid)?;
+        map.serialize_entry("ppid", &event.ppid)?;
+        map.serialize_entry("uid", &event.uid)?;
+        map.serialize_entry("comm", &text(&event.comm))?;
+        map.serialize_entry("cpu", &event.cpu)?;
+        details(&mut map, &event.details)?;
+        stacks(&mut map, event)?;
+        map.end()
+    }
+}
+
+fn details<M: SerializeMap>(map: &mut M, details: &Details) -> Result<(), M::Error> {
+    match details {
         Details::Exec {
             filename,
             filename_truncated,
@@ -30,15 +53,15 @@ pub fn event_to_json(event: &Event) -> Value {
             argv_truncated,
             ret,
         } => {
-            object.insert("filename".into(), text(filename));
+            map.serialize_entry("filename", &text(filename))?;
             if *filename_truncated {
-                object.insert("filename_truncated".into(), json!(true));
+                map.serialize_entry("filename_truncated", &true)?;
             }
-            object.insert("argv".into(), argv.iter().map(|arg| text(arg)).collect());
+            map.serialize_entry("argv", &Texts(argv))?;
             if *argv_truncated {
-                object.insert("argv_truncated".into(), json!(true));
+                map.serialize_entry("argv_truncated", &true)?;
             }
-            result(&mut object, *ret);
+            result(map, *ret)
         }
         Details::Open {
             path,
@@ -50,22 +73,22 @@ pub fn event_to_json(event: &Event) -> Value {
             latency_ns,
             syscall,
         } => {
-            object.insert("path".into(), text(path));
+            map.serialize_entry("path", &text(path))?;
             if *path_truncated {
-                object.insert("path_truncated".into(), json!(true));
+                map.serialize_entry("path_truncated", &true)?;
             }
-            object.insert("flags".into(), json!(open_flags(*flags)));
-            object.insert("mode".into(), json!(format!("{mode:04o}")));
-            object.insert("dfd".into(), json!(dfd));
-            object.insert("syscall".into(), json!(syscall.name()));
-            result(&mut object, *ret);
-            object.insert("latency_ns".into(), json!(latency_ns));
+            map.serialize_entry("flags", &open_flags(*flags))?;
+            map.serialize_entry("mode", &format!("{mode:04o}"))?;
+            map.serialize_entry("dfd", dfd)?;
+            map.serialize_entry("syscall", syscall.name())?;
+            result(map, *ret)?;
+            map.serialize_entry("latency_ns", latency_ns)
         }
         Details::Connect(sock) | Details::Accept(sock) => {
-            addresses(&mut object, &sock.addrs);
-            object.insert("fd".into(), json!(sock.fd));
-            result(&mut object, sock.ret);
-            object.insert("latency_ns".into(), json!(sock.latency_ns));
+            addresses(map, &sock.addrs)?;
+            map.serialize_entry("fd", &sock.fd)?;
+            result(map, sock.ret)?;
+            map.serialize_entry("latency_ns", &sock.latency_ns)
         }
         Details::TcpClose {
             addrs,
@@ -73,40 +96,63 @@ pub fn event_to_json(event: &Event) -> Value {
             tx_bytes,
             rx_bytes,
         } => {
-            addresses(&mut object, addrs);
-            object.insert("duration_ns".into(), json!(duration_ns));
+            addresses(map, addrs)?;
+            map.serialize_entry("duration_ns", duration_ns)?;
             if let Some(tx) = tx_bytes {
-                object.insert("tx_bytes".into(), json!(tx));
+                map.serialize_entry("tx_bytes", tx)?;
             }
             if let Some(rx) = rx_bytes {
-                object.insert("rx_bytes".into(), json!(rx));
+                map.serialize_entry("rx_bytes", rx)?;
             }
+            Ok(())
         }
         Details::Exit {
             status,
             lifetime_ns,
         } => {
-            object.insert("exit_code".into(), json!((status >> 8) & 0xff));
+            map.serialize_entry("exit_code", &((status >> 8) & 0xff))?;
             let signal = status & 0x7f;
             if signal != 0 {
-                object.insert("signal".into(), json!(signal_name(signal).unwrap_or("?")));
+                map.serialize_entry("signal", signal_name(signal).unwrap_or("?"))?;
             }
             if status & 0x80 != 0 {
-                object.insert("core_dumped".into(), json!(true));
+                map.serialize_entry("core_dumped", &true)?;
             }
-            object.insert("lifetime_ns".into(), json!(lifetime_ns));
+            map.serialize_entry("lifetime_ns", lifetime_ns)
         }
-        Details::Fork { child_pid, .. } => {
-            object.insert("child_pid".into(), json!(child_pid));
-        }
+        Details::Fork { child_pid, .. } => map.serialize_entry("child_pid", child_pid),
     }
-    stacks(&mut object, event);
-    Value::Object(object)
+}
+
+/// `ret`, and `error` with the errno name when it is a failure (`E<n>` for unnamed codes).
+fn result<M: SerializeMap>(map: &mut M, ret: i32) -> Result<(), M::Error> {
+    map.serialize_entry("ret", &ret)?;
+    if let Some(name) = error_name(ret) {
+        map.serialize_entry("error", &name)?;
+    }
+    Ok(())
+}
+
+fn addresses<M: SerializeMap>(map: &mut M, addrs: &SockAddrs) -> Result<(), M::Error> {
+    map.serialize_entry("family", addrs.family())?;
+    if let Some((ip, port)) = addrs.local {
+        map.serialize_entry("laddr", &ip_text(ip))?;
+        map.serialize_entry("lport", &port)?;
+    }
+    if let Some((ip, port)) = addrs.remote {
+        map.serialize_entry("raddr", &ip_text(ip))?;
+        map.serialize_entry("rport", &port)?;
+    }
+    Ok(())
+}
+
+fn ip_text(ip: IpAddr) -> String {
+    ip.to_string()
 }
 
 /// `ustack` / `kstack`: the frames, innermost first (outermost call last). Frames the
 /// symbolizer has not answered for keep their address and say why.
-fn stacks(object: &mut Map<String, Value>, event: &Event) {
+fn stacks<M: SerializeMap>(map: &mut M, event: &Event) -> Result<(), M::Error> {
     let resolved = event.stacks.as_deref();
     for (key, raw, frames) in [
         ("ustack", &event.ustack, resolved.map(|s| &s.user)),
@@ -115,97 +161,122 @@ fn stacks(object: &mut Map<String, Value>, event: &Event) {
         if raw.is_empty() {
             continue;
         }
-        let list: Vec<Value> = match frames {
-            Some(frames) => frames.iter().map(frame_to_json).collect(),
-            _ => raw
-                .iter()
-                .map(|&addr| frame_to_json(&Frame::unresolved(addr, Unresolved::TimedOut)))
-                .collect(),
-        };
-        object.insert(key.into(), Value::Array(list));
+        match frames {
+            Some(frames) => map.serialize_entry(key, &Frames(frames))?,
+            None => {
+                let bare: Vec<Frame> = raw
+                    .iter()
+                    .map(|&addr| Frame::unresolved(addr, Unresolved::TimedOut))
+                    .collect();
+                map.serialize_entry(key, &Frames(&bare))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Frames<'a>(&'a [Frame]);
+
+impl Serialize for Frames<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for frame in self.0 {
+            seq.serialize_element(&JsonFrame(frame))?;
+        }
+        seq.end()
     }
 }
 
-pub fn frame_to_json(frame: &Frame) -> Value {
-    let mut object = Map::new();
-    object.insert("addr".into(), json!(format!("{:#x}", frame.addr)));
-    if let Some(symbol) = &frame.symbol {
-        object.insert("symbol".into(), json!(symbol.as_ref()));
+/// A frame as its JSON object: `{"addr": "0x...", "symbol", "offset", "module", "file",
+/// "line", "column", "inlined": [...], "unresolved", "folded"}`, keys absent when unknown.
+pub struct JsonFrame<'a>(pub &'a Frame);
+
+impl Serialize for JsonFrame<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let frame = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("addr", &format!("{:#x}", frame.addr))?;
+        if let Some(symbol) = &frame.symbol {
+            map.serialize_entry("symbol", symbol.as_ref())?;
+        }
+        if let Some(offset) = frame.offset {
+            map.serialize_entry("offset", &offset)?;
+        }
+        if let Some(module) = &frame.module {
+            map.serialize_entry("module", module.as_ref())?;
+        }
+        location(&mut map, frame.file.as_deref(), frame.line, frame.column)?;
+        if !frame.inlined.is_empty() {
+            map.serialize_entry("inlined", &Inlined(&frame.inlined))?;
+        }
+        if let Some(why) = frame.unresolved {
+            map.serialize_entry("unresolved", why.as_str())?;
+        }
+        if let Some(fold) = frame.folded {
+            map.serialize_entry("folded", fold.as_str())?;
+        }
+        map.end()
     }
-    if let Some(offset) = frame.offset {
-        object.insert("offset".into(), json!(offset));
-    }
-    if let Some(module) = &frame.module {
-        object.insert("module".into(), json!(module.as_ref()));
-    }
-    location(&mut object, frame.file.as_deref(), frame.line, frame.column);
-    if !frame.inlined.is_empty() {
-        let inlined = frame
-            .inlined
-            .iter()
-            .map(|f| {
-                let mut object = Map::new();
-                object.insert("symbol".into(), json!(f.symbol.as_ref()));
-                location(&mut object, f.file.as_deref(), f.line, f.column);
-                Value::Object(object)
-            })
-            .collect();
-        object.insert("inlined".into(), Value::Array(inlined));
-    }
-    if let Some(why) = frame.unresolved {
-        object.insert("unresolved".into(), json!(why.as_str()));
-    }
-    if let Some(fold) = frame.folded {
-        object.insert("folded".into(), json!(fold.as_str()));
-    }
-    Value::Object(object)
 }
 
-fn location(
-    object: &mut Map<String, Value>,
+struct Inlined<'a>(&'a [InlinedFrame]);
+
+impl Serialize for Inlined<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for inlined in self.0 {
+            seq.serialize_element(&InlinedJson(inlined))?;
+        }
+        seq.end()
+    }
+}
+
+struct InlinedJson<'a>(&'a InlinedFrame);
+
+impl Serialize for InlinedJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let frame = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("symbol", frame.symbol.as_ref())?;
+        location(&mut map, frame.file.as_deref(), frame.line, frame.column)?;
+        map.end()
+    }
+}
+
+fn location<M: SerializeMap>(
+    map: &mut M,
     file: Option<&str>,
     line: Option<u32>,
     column: Option<u16>,
-) {
+) -> Result<(), M::Error> {
     if let Some(file) = file {
-        object.insert("file".into(), json!(file));
+        map.serialize_entry("file", file)?;
     }
     if let Some(line) = line {
-        object.insert("line".into(), json!(line));
+        map.serialize_entry("line", &line)?;
     }
     if let Some(column) = column {
-        object.insert("column".into(), json!(column));
+        map.serialize_entry("column", &column)?;
     }
-}
-
-/// `ret`, and `error` with the errno name when it is a failure (`E<n>` for unnamed codes).
-fn result(object: &mut Map<String, Value>, ret: i32) {
-    object.insert("ret".into(), json!(ret));
-    if let Some(name) = error_name(ret) {
-        object.insert("error".into(), json!(name));
-    }
-}
-
-fn addresses(object: &mut Map<String, Value>, addrs: &SockAddrs) {
-    object.insert("family".into(), json!(addrs.family()));
-    if let Some((ip, port)) = addrs.local {
-        object.insert("laddr".into(), json!(ip_text(ip)));
-        object.insert("lport".into(), json!(port));
-    }
-    if let Some((ip, port)) = addrs.remote {
-        object.insert("raddr".into(), json!(ip_text(ip)));
-        object.insert("rport".into(), json!(port));
-    }
-}
-
-fn ip_text(ip: IpAddr) -> String {
-    ip.to_string()
+    Ok(())
 }
 
 /// Kernel strings are bytes; valid UTF-8 goes through as is (JSON escapes control characters),
 /// other bytes become U+FFFD.
-fn text(bytes: &[u8]) -> Value {
-    Value::String(String::from_utf8_lossy(bytes).into_owned())
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
+struct Texts<'a>(&'a [Vec<u8>]);
+
+impl Serialize for Texts<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for item in self.0 {
+            seq.serialize_element(&text(item))?;
+        }
+        seq.end()
+    }
 }
 
 #[cfg(test)]
@@ -216,6 +287,7 @@ mod tests {
     use super::*;
     use crate::model::event::SockInfo;
     use crate::model::sample::{event, time};
+    use serde_json::json;
 
     fn exec(argv: &[&[u8]], argv_truncated: bool, ret: i32) -> Details {
         Details::Exec {

@@ -16,6 +16,6 @@ mod writer;
 mod tests;
 
 pub use error::RecordingError;
-pub use format::{FORMAT_VERSION, Header, ProcessInfo, Record};
+pub use format::{Header, ProcessInfo, Record};
 pub use reader::RecordingReader;
 pub use writer::RecordingWriter;

@@ -36,7 +36,7 @@ const KEYS: &[(&str, &str)] = &[
 ];
 
 pub fn draw(frame: &mut Frame<'_>, screen: Rect) {
-    let width = 74.min(screen.width);
+    let width = 92.min(screen.width);
     let height = (KEYS.len() as u16 + 2).min(screen.height);
     let area = Rect::new(
         screen.x + (screen.width - width) / 2,
