@@ -82,6 +82,12 @@ pub struct Cli {
     )]
     pub stacks: Vec<String>,
 
+    /// With --json: how long an event waits for its stacks' symbols before it is written with
+    /// bare addresses (counted as timed_out in the summary).
+    #[arg(global = true, long, value_name = "MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub symbol_wait: u64,
+
     /// Size of the kernel ring buffer: a power of two from 64K to 1G (K, M, G suffixes).
     #[arg(global = true, long, value_name = "BYTES", default_value = "16M", value_parser = parse_ring_size)]
     pub ring_size: u32,

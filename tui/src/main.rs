@@ -104,7 +104,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = headless::Settings {
                 duration: cli.duration,
                 stats_file: cli.stats_file.clone(),
-                symbol_wait: Duration::from_millis(100),
+                symbol_wait: Duration::from_millis(cli.symbol_wait),
                 mode: "json",
             };
             let mut output = headless::output::Ndjson::new();

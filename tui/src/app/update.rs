@@ -71,6 +71,10 @@ impl App {
             };
             if let Some(event) = self.store.get_mut(id) {
                 event.stacks = Some(shared);
+                // The frames carry the addresses now: a million retained events should not
+                // keep a second copy of each.
+                event.ustack = Vec::new();
+                event.kstack = Vec::new();
             }
         }
         self.stack_pool

@@ -158,7 +158,8 @@ fn stacks<M: SerializeMap>(map: &mut M, event: &Event) -> Result<(), M::Error> {
         ("ustack", &event.ustack, resolved.map(|s| &s.user)),
         ("kstack", &event.kstack, resolved.map(|s| &s.kernel)),
     ] {
-        if raw.is_empty() {
+        // Once symbolized, the frames carry the addresses (the TUI drops the raw copies).
+        if raw.is_empty() && frames.is_none_or(|f| f.is_empty()) {
             continue;
         }
         match frames {

@@ -73,7 +73,7 @@ pub fn lines(event: &Event) -> Vec<Line<'static>> {
         ("user stack", &event.ustack, stacks.map(|s| &s.user)),
         ("kernel stack", &event.kstack, stacks.map(|s| &s.kernel)),
     ] {
-        if raw.is_empty() {
+        if raw.is_empty() && frames.is_none_or(|f| f.is_empty()) {
             continue;
         }
         lines.push(Line::from(Span::styled(

@@ -61,6 +61,9 @@ impl Ringside {
             .arg("--json")
             .arg("--log-file")
             .arg(&log)
+            // The tests check what symbols say, not how fast they come: a loaded machine
+            // (parallel tests, a bench) must not turn that into a timing test.
+            .args(["--symbol-wait", "5000"])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
