@@ -20,7 +20,7 @@ struct Tui {
 }
 
 impl Tui {
-    fn start(rows: u16, cols: u16) -> Tui {
+    fn start(rows: u16, cols: u16, args: &[&str]) -> Tui {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -32,6 +32,7 @@ impl Tui {
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_ringside"));
         let log = std::env::temp_dir().join(format!("ringside-pty-{}.log", nonce()));
         command.args(["--log-file", &path_string(&log)]);
+        command.args(args);
         command.env("TERM", "xterm-256color");
         let child = pty
             .slave
@@ -111,7 +112,9 @@ fn filter_search_details_resize_and_quit_like_a_person() {
     let wanted = path_string(&dir.path().join(format!("wanted-{id}")));
     let other = path_string(&dir.path().join(format!("other-{id}")));
 
-    let mut tui = Tui::start(50, 200);
+    // Scoped to the fixtures from the start, so a busy machine cannot scroll them away; the
+    // filter typed below still has two processes to tell apart.
+    let mut tui = Tui::start(50, 200, &["--comm", "nested-c"]);
     tui.wait_for("the TUI", |s| {
         s.contains("Events [All]") && s.contains("Processes")
     });
@@ -169,28 +172,37 @@ fn filter_search_details_resize_and_quit_like_a_person() {
     tui.wait_for("a redraw at 40x12", |s| s.contains("ringside"));
 
     tui.keys("q");
-    // The terminal is restored at once; detaching each tracepoint then waits for an RCU grace
-    // period, which a loaded machine can stretch to seconds.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // The terminal is restored at once, before the probes are detached.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tui.screen.lock().expect("lock").screen().alternate_screen() {
+        assert!(
+            Instant::now() < deadline,
+            "the terminal was not restored on q"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    {
+        let parser = tui.screen.lock().expect("lock");
+        let screen = parser.screen();
+        assert!(!screen.hide_cursor(), "the cursor stayed hidden");
+        let mouse = screen.mouse_protocol_mode();
+        assert_eq!(
+            mouse,
+            vt100::MouseProtocolMode::None,
+            "mouse capture left on"
+        );
+    }
+    // Detaching each tracepoint waits for an RCU grace period, which a loaded machine can
+    // stretch to seconds each: the process may take a while to end, but it must end cleanly.
+    let deadline = Instant::now() + Duration::from_secs(180);
     let status = loop {
         if let Some(status) = tui.child.try_wait().expect("wait") {
             break status;
         }
-        assert!(Instant::now() < deadline, "ringside did not quit on q");
-        std::thread::sleep(Duration::from_millis(50));
+        assert!(Instant::now() < deadline, "ringside did not exit after q");
+        std::thread::sleep(Duration::from_millis(100));
     };
     assert!(status.success(), "{status:?}");
-    std::thread::sleep(Duration::from_millis(200));
-    let parser = tui.screen.lock().expect("lock");
-    let screen = parser.screen();
-    assert!(!screen.alternate_screen(), "still on the alternate screen");
-    assert!(!screen.hide_cursor(), "the cursor stayed hidden");
-    assert_eq!(
-        screen.mouse_protocol_mode(),
-        vt100::MouseProtocolMode::None,
-        "mouse capture left on"
-    );
-    drop(parser);
     for child in [&mut target, &mut noise] {
         let _ = child.kill();
         let _ = child.wait();
