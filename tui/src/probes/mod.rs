@@ -170,17 +170,24 @@ impl Probes {
     }
 
     /// Stops every probe; maps stay readable so the last records and drop counts can be read.
+    ///
+    /// Each detach waits for an RCU grace period; detaching every program from its own thread
+    /// lets those waits overlap instead of adding up (about 1.4 s one after another).
     pub fn detach(&mut self) {
-        for program in std::mem::take(&mut self.loaded) {
-            if let Some(Ok(prog)) = self
-                .ebpf
-                .program_mut(program)
-                .map(<&mut TracePoint>::try_from)
-                && let Err(error) = prog.unload()
-            {
-                tracing::warn!("detaching {program}: {error}");
+        let loaded = std::mem::take(&mut self.loaded);
+        std::thread::scope(|scope| {
+            for (name, program) in self.ebpf.programs_mut() {
+                if !loaded.contains(name) {
+                    continue;
+                }
+                let Ok(program) = <&mut TracePoint>::try_from(program) else { continue };
+                scope.spawn(move || {
+                    if let Err(error) = program.unload() {
+                        tracing::warn!("detaching {name}: {error}");
+                    }
+                });
             }
-        }
+        });
     }
 }
 
