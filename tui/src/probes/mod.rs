@@ -180,7 +180,9 @@ impl Probes {
                 if !loaded.contains(name) {
                     continue;
                 }
-                let Ok(program) = <&mut TracePoint>::try_from(program) else { continue };
+                let Ok(program) = <&mut TracePoint>::try_from(program) else {
+                    continue;
+                };
                 scope.spawn(move || {
                     if let Err(error) = program.unload() {
                         tracing::warn!("detaching {name}: {error}");

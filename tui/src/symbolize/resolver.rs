@@ -26,6 +26,8 @@ const CACHE_ENTRIES: usize = 100_000;
 
 pub struct Resolver {
     symbolizer: Symbolizer,
+    /// Loaded kernel modules' address ranges, to name the module of a kernel frame.
+    modules: Vec<KernelModule>,
     user_cache: LruCache<(BinaryKey, u64), Frame>,
     kernel_cache: LruCache<u64, Frame>,
 }
@@ -39,6 +41,7 @@ impl Resolver {
                 .enable_inlined_fns(true)
                 .enable_demangling(true)
                 .build(),
+            modules: Vec::new(),
             user_cache: LruCache::new(capacity),
             kernel_cache: LruCache::new(capacity),
         }
@@ -118,8 +121,11 @@ impl Resolver {
         frames
     }
 
-    /// Loads kallsyms now rather than on the first kernel stack.
+    /// Loads kallsyms now rather than on the first kernel stack, and the module list.
     pub fn warm_up(&mut self) {
+        self.modules = std::fs::read_to_string("/proc/modules")
+            .map(|text| parse_modules(&text))
+            .unwrap_or_default();
         let source = Source::Kernel(Kernel::default());
         if let Err(error) = self
             .symbolizer
@@ -146,6 +152,9 @@ impl Resolver {
                             frame.unresolved = Some(Unresolved::UnknownKernelAddress);
                         }
                         frame.folded = frame.symbol.as_deref().and_then(Fold::of_kernel_symbol);
+                        if frame.module.is_none() {
+                            frame.module = module_of(&self.modules, *addr).map(Arc::from);
+                        }
                         self.kernel_cache.put(*addr, frame);
                     }
                 }
@@ -245,5 +254,62 @@ fn frame_from(symbolized: &Symbolized<'_>, binary: Option<&Arc<Path>>) -> Frame 
             }),
             ..Frame::default()
         },
+    }
+}
+
+/// A loaded kernel module and the addresses it occupies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct KernelModule {
+    start: u64,
+    end: u64,
+    name: String,
+}
+
+/// `/proc/modules`: `name size refcount deps state address`.
+fn parse_modules(text: &str) -> Vec<KernelModule> {
+    text.lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let size: u64 = fields.get(1)?.parse().ok()?;
+            let start = u64::from_str_radix(fields.get(5)?.trim_start_matches("0x"), 16).ok()?;
+            // Without CAP_SYSLOG the addresses read as zero: no use.
+            (start != 0).then(|| KernelModule {
+                start,
+                end: start + size,
+                name: fields[0].to_owned(),
+            })
+        })
+        .collect()
+}
+
+fn module_of(modules: &[KernelModule], addr: u64) -> Option<&str> {
+    modules
+        .iter()
+        .find(|m| (m.start..m.end).contains(&addr))
+        .map(|m| m.name.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_module_ranges_name_their_frames() {
+        let text = "nf_tables 360448 0 - Live 0xffffffffc0a00000\n\
+                    hidden 4096 0 - Live 0x0000000000000000\n\
+                    garbage line\n";
+        let modules = parse_modules(text);
+        assert_eq!(modules.len(), 1);
+        assert_eq!(
+            module_of(&modules, 0xffff_ffff_c0a0_1234),
+            Some("nf_tables")
+        );
+        assert_eq!(module_of(&modules, 0xffff_ffff_c0a0_0000 + 360_448), None);
+        assert_eq!(module_of(&modules, 0xffff_ffff_8100_0000), None);
+        assert_eq!(
+            (lookup_address(0, 0x1000), lookup_address(1, 0x1000)),
+            (0x1000, 0xfff),
+            "return addresses are looked up one byte back"
+        );
     }
 }
