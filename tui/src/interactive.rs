@@ -22,6 +22,7 @@ use crate::ingest::{self, Batch};
 use crate::model::EventKind;
 use crate::model::frame::Stacks;
 use crate::probes::{self, KernelFilter, ProbeOptions, Probes};
+use crate::recorder::Recorder;
 use crate::runstats::{RunStats, Sampler};
 use crate::symbolize::{StackRequest, SymbolizerHandle};
 use crate::{procfs, replay, terminal, ui};
@@ -161,6 +162,7 @@ async fn event_loop(
     let symbolizer = *symbolizer;
     let mut latency = Sampler::default();
     let mut frames = Sampler::default();
+    let mut recorder: Option<Recorder> = None;
     let mut keys = crossterm::event::EventStream::new();
     let (stacks_tx, mut stacks) = mpsc::unbounded_channel::<Vec<(EventId, Stacks)>>();
     let mut render = tokio::time::interval(FRAME);
@@ -224,17 +226,53 @@ async fn event_loop(
                 Vec::new()
             }
         };
+        if let Some(active) = &mut recorder
+            && let Err(error) = active.pump(app)
+        {
+            app.notice = Some(format!("recording stopped: {error:#}"));
+            app.recording = None;
+            recorder = None;
+        }
         for action in actions {
             match action {
                 Action::Quit => {
                     run_stats.latency_ns = latency.percentiles();
                     run_stats.frame_ns = frames.percentiles();
+                    if let Some(active) = recorder.take() {
+                        let drops = drop_names(source.drops());
+                        active.finish(app, drops)?;
+                    }
                     return Ok(());
+                }
+                Action::ToggleRecording => {
+                    app.notice = Some(match recorder.take() {
+                        Some(active) => match active.finish(app, drop_names(source.drops())) {
+                            Ok(done) => done,
+                            Err(error) => format!("recording: {error:#}"),
+                        },
+                        None => match Recorder::start(app, symbolizer.is_some()) {
+                            Ok(started) => {
+                                let text = format!("recording to {}", started.status().path);
+                                app.recording = Some(started.status());
+                                recorder = Some(started);
+                                text
+                            }
+                            Err(error) => format!("cannot record: {error:#}"),
+                        },
+                    });
+                    app.dirty = true;
                 }
                 Action::SetKernelFilter(part) => source.set_filter(part),
             }
         }
     }
+}
+
+fn drop_names(drops: BTreeMap<EventKind, u64>) -> BTreeMap<String, u64> {
+    drops
+        .into_iter()
+        .map(|(kind, n)| (kind.name().to_owned(), n))
+        .collect()
 }
 
 /// The events of a batch that carry stacks, with the ids the store will give them.

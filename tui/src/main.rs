@@ -14,6 +14,7 @@ mod output;
 mod probes;
 mod procfs;
 mod record;
+mod recorder;
 mod replay;
 mod runstats;
 mod symbolize;

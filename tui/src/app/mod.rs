@@ -90,6 +90,15 @@ pub struct Stats {
 pub enum Action {
     Quit,
     SetKernelFilter(KernelPart),
+    /// Start recording what the filter passes, or stop.
+    ToggleRecording,
+}
+
+/// A recording in progress, as the title line shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordingStatus {
+    pub path: String,
+    pub events: u64,
 }
 
 /// Something that happened: the only input to `App::update`.
@@ -139,6 +148,12 @@ pub struct App {
     stack_pool: std::collections::HashSet<Arc<Stacks>>,
     /// Where events come from, for the title: `live` or a recording's name.
     pub source: String,
+    /// Set by the runner while it records.
+    pub recording: Option<RecordingStatus>,
+    /// Events that passed the filter while recording, for the runner to write.
+    pub to_record: Vec<EventId>,
+    /// A one-line message for the footer (e.g. where a recording went).
+    pub notice: Option<String>,
 }
 
 impl App {
@@ -168,6 +183,9 @@ impl App {
             arrived: BTreeMap::new(),
             stack_pool: std::collections::HashSet::new(),
             source,
+            recording: None,
+            to_record: Vec::new(),
+            notice: None,
         }
     }
 

@@ -36,7 +36,11 @@ impl App {
             *self.arrived.entry(event.kind()).or_default() += 1;
             self.processes.observe(&event);
             let shown = !self.paused && self.shows(&event);
+            let record = self.recording.is_some() && self.filter.matches(&event, &self.processes);
             let id = self.store.push(event);
+            if record {
+                self.to_record.push(id);
+            }
             if shown {
                 self.visible.push(id);
             }
@@ -125,6 +129,7 @@ impl App {
         let page = self.page();
         match key.code {
             KeyCode::Char('q') => return vec![Action::Quit],
+            KeyCode::Char('r') => return vec![Action::ToggleRecording],
             KeyCode::Char('?') => self.show_help = true,
             KeyCode::Esc if self.zoom_details => self.zoom_details = false,
             KeyCode::Esc if self.scope.is_some() => self.set_scope(None),

@@ -30,6 +30,10 @@ const KEYS: &[(&str, &str)] = &[
         "space  p",
         "pause / resume the view (events are still collected)",
     ),
+    (
+        "r",
+        "start / stop recording what the filter passes (ringside-<time>.rsrec)",
+    ),
     ("mouse", "click selects, wheel scrolls"),
     ("q  Ctrl-c", "quit"),
     ("?", "this help; any key closes it"),

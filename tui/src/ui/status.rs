@@ -35,6 +35,13 @@ pub fn title(frame: &mut Frame<'_>, area: Rect, app: &App) {
     if app.paused {
         spans.push(Span::styled("  PAUSED", Style::new().fg(Color::Yellow)));
     }
+    if let Some(recording) = &app.recording {
+        let text = format!("  ● REC {} ({} events)", recording.path, recording.events);
+        spans.push(Span::styled(
+            text,
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ));
+    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -98,10 +105,13 @@ pub fn footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
             Span::styled("search> ", Style::new().fg(Color::Cyan)),
             Span::raw(input.value().to_owned()),
         ]),
-        None => Line::styled(
-            " q quit  ? help  / search  f filter  Enter details  space pause  Tab pane  1-4 views  t tree scope",
-            Style::new().fg(Color::DarkGray),
-        ),
+        None => match &app.notice {
+            Some(notice) => Line::styled(format!(" {notice}"), Style::new().fg(Color::Yellow)),
+            None => Line::styled(
+                " q quit  ? help  / search  f filter  Enter details  space pause  r record  Tab pane  1-4 views  t tree",
+                Style::new().fg(Color::DarkGray),
+            ),
+        },
     };
     frame.render_widget(Paragraph::new(line), area);
     if let Some(Prompt::Filter(input) | Prompt::Search(input)) = &app.prompt {

@@ -266,3 +266,26 @@ fn tiny_and_odd_sizes_never_panic() {
         let _ = screen(&app, width, height);
     }
 }
+
+#[test]
+fn r_asks_to_record_and_marks_only_what_the_filter_passes() {
+    use crate::app::{Action, RecordingStatus};
+    let mut app = App::new(1000, Filter::parse("type=open").unwrap(), "live".into());
+    assert_eq!(
+        app.update(key(KeyCode::Char('r'))),
+        vec![Action::ToggleRecording]
+    );
+    // The runner starts the recording and says so.
+    app.recording = Some(RecordingStatus {
+        path: "ringside-test.rsrec".into(),
+        events: 0,
+    });
+    app.update(Msg::Events(sample_events(), 0));
+    let kinds: Vec<EventKind> = app
+        .to_record
+        .iter()
+        .map(|id| app.store.get(*id).unwrap().kind())
+        .collect();
+    assert_eq!(kinds, vec![EventKind::Open; 3]);
+    assert!(screen(&app, 120, 10).contains("● REC ringside-test.rsrec"));
+}
