@@ -190,6 +190,8 @@ pub const FILTER_PID: u32 = 1 << 0;
 pub const FILTER_COMM: u32 = 1 << 1;
 /// Children of a process in the pid set join the set when they are born.
 pub const FILTER_TREE: u32 = 1 << 2;
+/// TCP events are reported only when one of their ends is in the address tries.
+pub const FILTER_ADDR: u32 = 1 << 3;
 
 #[cfg(feature = "user")]
 mod pod {

@@ -17,7 +17,12 @@ use ringside_common::{
     MAX_STACK_DEPTH, ProbeConfig, RecordHeader, Stack, event_bit,
 };
 
-use crate::{CONFIG, DROPS, FILTER_COMMS, FILTER_MODE, FILTER_PIDS};
+use aya_ebpf::maps::lpm_trie::Key;
+use ringside_common::{AF_INET, FILTER_ADDR, SockAddrs};
+
+use crate::{
+    CONFIG, DROPS, FILTER_COMMS, FILTER_MODE, FILTER_NETS_V4, FILTER_NETS_V6, FILTER_PIDS,
+};
 
 /// The configuration userspace wrote at load time.
 #[inline(always)]
@@ -63,6 +68,23 @@ pub fn passes_filter(pid: u32) -> bool {
 #[inline(always)]
 pub fn passes_filter_for(pid: u32, comm: &[u8; COMM_LEN]) -> bool {
     passes_pid_filter(pid) && (filter_mode() & FILTER_COMM == 0 || comm_in_filter(comm))
+}
+
+/// Whether a TCP event passes the address part of the filter: one of its ends is in the tries.
+#[inline(always)]
+pub fn addrs_pass(addrs: &SockAddrs) -> bool {
+    if filter_mode() & FILTER_ADDR == 0 {
+        return true;
+    }
+    let in_trie = |address: &[u8; 16]| {
+        if addrs.family == AF_INET {
+            let v4 = [address[0], address[1], address[2], address[3]];
+            FILTER_NETS_V4.get(Key::new(32, v4)).is_some()
+        } else {
+            FILTER_NETS_V6.get(Key::new(128, *address)).is_some()
+        }
+    };
+    in_trie(&addrs.laddr) || in_trie(&addrs.raddr)
 }
 
 /// The pid half of [`passes_filter`], for probes that check the command name later.

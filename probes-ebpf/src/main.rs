@@ -16,7 +16,7 @@ mod tcp;
 use aya_ebpf::{
     bindings::BPF_F_NO_PREALLOC,
     macros::{map, tracepoint},
-    maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
     programs::TracePointContext,
 };
 use ringside_common::{COMM_LEN, ExecRecord, ProbeConfig, Stack, kind};
@@ -44,6 +44,12 @@ static FILTER_PIDS: HashMap<u32, u8> = HashMap::with_max_entries(16384, 0);
 /// Command names to trace when `FILTER_COMM` is set.
 #[map]
 static FILTER_COMMS: HashMap<[u8; COMM_LEN], u8> = HashMap::with_max_entries(256, 0);
+
+/// Address prefixes to trace when `FILTER_ADDR` is set (IPv4-mapped IPv6 prefixes included).
+#[map]
+static FILTER_NETS_V4: LpmTrie<[u8; 4], u8> = LpmTrie::with_max_entries(1024, 0);
+#[map]
+static FILTER_NETS_V6: LpmTrie<[u8; 16], u8> = LpmTrie::with_max_entries(1024, 0);
 
 /// An open in progress, by thread id, from its entry to its exit.
 #[map]

@@ -13,8 +13,8 @@ use ringside_common::{
 use crate::{
     CONNECT_KSTACK, EVENTS, SOCK_PENDING,
     kernel::{
-        StackKind, capture_stack, config, count_drop, current_ids, current_task, fill_header,
-        now_ns, passes_filter, read_field, read_kernel, wanted,
+        StackKind, addrs_pass, capture_stack, config, count_drop, current_ids, current_task,
+        fill_header, now_ns, passes_filter, read_field, read_kernel, wanted,
     },
     tcp,
 };
@@ -116,7 +116,7 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
         unsafe { fill_header(&raw mut header, kind::ACCEPT, 0) };
         tcp::adopt(found.sock, &header);
     }
-    if !wanted(kind) {
+    if !wanted(kind) || !addrs_pass(&found.addrs) {
         return 0;
     }
     let Some(mut entry) = EVENTS.reserve::<SockRecord>(0) else {

@@ -13,7 +13,7 @@ use ringside_common::{
 use crate::{
     CONNECT_KSTACK, EVENTS, SOCK_OWNERS, STACK_SCRATCH,
     kernel::{
-        StackKind, capture_stack, config, count_drop, current_ids, fill_header, now_ns,
+        StackKind, addrs_pass, capture_stack, config, count_drop, current_ids, fill_header, now_ns,
         passes_filter, passes_filter_for, read_field, read_kernel, wanted,
     },
 };
@@ -126,6 +126,10 @@ fn closed(ctx: &TracePointContext, sock: u64, oldstate: i32) {
     if !wanted(kind::TCP_CLOSE) || owner.pid == 0 || !passes_filter_for(owner.pid, &owner.comm) {
         return;
     }
+    let addrs = addresses(ctx);
+    if !addrs_pass(&addrs) {
+        return;
+    }
     let Some(mut entry) = EVENTS.reserve::<TcpCloseRecord>(0) else {
         count_drop(kind::TCP_CLOSE);
         return;
@@ -150,7 +154,7 @@ fn closed(ctx: &TracePointContext, sock: u64, oldstate: i32) {
         (*header).uid = owner.uid;
         (*header).start_ns = owner.start_ns;
         (*header).comm = owner.comm;
-        (*record).addrs = addresses(ctx);
+        (*record).addrs = addrs;
         (*record).duration_ns = (*header).ts_ns.saturating_sub(owner.born_ns);
         (*record).tx_bytes = tx.unwrap_or(0);
         (*record).rx_bytes = rx.unwrap_or(0);

@@ -132,6 +132,7 @@ fn probe_options(cli: &Cli, filter: &Filter) -> ProbeOptions {
         pids: cli.pid.clone(),
         tree: cli.tree,
         comms: cli.comm.clone(),
+        nets: Vec::new(),
     };
     kernel.narrow_by(KernelFilter::from(filter.kernel_part()));
     ProbeOptions {

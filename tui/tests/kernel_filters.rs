@@ -167,3 +167,35 @@ fn filter_expressions_narrow_the_stream() {
         "{stderr}"
     );
 }
+
+/// An address prefix in the filter goes into the kernel's LPM tries: a connect to another
+/// address is not even delivered (userspace has nothing to filter out).
+#[test]
+fn address_prefixes_are_enforced_in_the_kernel() {
+    if !kernel_tests_enabled("address_prefixes_are_enforced_in_the_kernel") {
+        return;
+    }
+    use std::net::{Ipv4Addr, Ipv6Addr, TcpListener, TcpStream};
+    let v4 = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind v4");
+    let v6 = TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).expect("bind v6");
+    let ringside = Ringside::start(&["--events", "connect", "--filter", "addr=::1/128"]);
+    let _a = TcpStream::connect(v4.local_addr().expect("addr")).expect("connect v4");
+    let _b = TcpStream::connect(v6.local_addr().expect("addr")).expect("connect v6");
+    let v6_port = v6.local_addr().expect("addr").port();
+    ringside.wait_for("the IPv6 connect", |e| e["rport"] == v6_port);
+    let finished = ringside.stop();
+    let strays: Vec<_> = finished
+        .events
+        .iter()
+        .filter(|e| e["raddr"] != "::1")
+        .collect();
+    assert!(strays.is_empty(), "{strays:?}");
+    assert!(
+        !finished
+            .stderr
+            .iter()
+            .any(|l| l.starts_with("ringside: filtered_out=")),
+        "the IPv4 connect reached userspace: {:?}",
+        finished.stderr
+    );
+}

@@ -53,6 +53,11 @@ impl Cidr {
         }
     }
 
+    /// The network address (host bits cleared) and the prefix length.
+    pub(super) fn network_and_prefix(&self) -> (IpAddr, u8) {
+        (self.network, self.prefix)
+    }
+
     pub(super) fn contains(&self, address: IpAddr) -> bool {
         match (self.network, address.to_canonical()) {
             (IpAddr::V4(network), IpAddr::V4(ip)) => {

@@ -27,10 +27,13 @@ pub struct KernelPart {
     /// pids whose trees are included
     pub tree_roots: Option<BTreeSet<u32>>,
     pub comms: Option<BTreeSet<String>>,
+    /// TCP events must have an end in one of these prefixes `(network, prefix length)`; other
+    /// events are not restricted by it (they have no address to match).
+    pub nets: Option<BTreeSet<(std::net::IpAddr, u8)>>,
 }
 
 pub(super) fn kernel_part(expr: &Expr) -> KernelPart {
-    let Restriction { procs, comms } = restriction(expr);
+    let Restriction { procs, comms, nets } = restriction(expr);
     let non_empty = |set: BTreeSet<u32>| (!set.is_empty()).then_some(set);
     let (pids, tree_roots) = match procs {
         Some(procs) => (non_empty(procs.pids), non_empty(procs.roots)),
@@ -40,6 +43,7 @@ pub(super) fn kernel_part(expr: &Expr) -> KernelPart {
         pids,
         tree_roots,
         comms,
+        nets,
     }
 }
 
@@ -48,6 +52,8 @@ pub(super) fn kernel_part(expr: &Expr) -> KernelPart {
 struct Restriction {
     procs: Option<Procs>,
     comms: Option<BTreeSet<String>>,
+    /// Prefixes a TCP event must have an end in.
+    nets: Option<BTreeSet<(std::net::IpAddr, u8)>>,
 }
 
 /// A process passes if its pid is in `pids` or it is in the tree of one of `roots`;
@@ -68,6 +74,8 @@ fn restriction(expr: &Expr) -> Restriction {
                 .fold(Restriction::default(), |acc, next| Restriction {
                     procs: both_procs(acc.procs, next.procs),
                     comms: both_comms(acc.comms, next.comms),
+                    // Either side alone is a sound superset; prefixes do not intersect simply.
+                    nets: acc.nets.or(next.nets),
                 })
         }
         Expr::Or(items) => {
@@ -79,6 +87,7 @@ fn restriction(expr: &Expr) -> Restriction {
                     roots: a.roots.union(&b.roots).copied().collect(),
                 }),
                 comms: either(acc.comms, next.comms, |a, b| a.union(&b).cloned().collect()),
+                nets: either(acc.nets, next.nets, |a, b| a.union(&b).copied().collect()),
             })
         }
         // Negations describe what is excluded, which the kernel cannot use.
@@ -102,6 +111,7 @@ fn condition(cond: &Cond) -> Restriction {
                     roots: BTreeSet::new(),
                 }),
                 comms: None,
+                nets: None,
             },
             Err(_) => Restriction::default(),
         },
@@ -114,6 +124,7 @@ fn condition(cond: &Cond) -> Restriction {
                 roots: BTreeSet::from([*root]),
             }),
             comms: None,
+            nets: None,
         },
         Cond::Text {
             field: TextField::Comm,
@@ -122,6 +133,14 @@ fn condition(cond: &Cond) -> Restriction {
         } => Restriction {
             procs: None,
             comms: Some(BTreeSet::from([name.clone()])),
+            nets: None,
+        },
+        Cond::Addr {
+            net,
+            negated: false,
+        } => Restriction {
+            nets: Some(BTreeSet::from([net.network_and_prefix()])),
+            ..Restriction::default()
         },
         _ => Restriction::default(),
     }

@@ -16,7 +16,7 @@
 //! false, `!=` included: `ret!=0` means "has a result, and it is not 0".
 
 mod ast;
-mod cidr;
+pub(super) mod cidr;
 mod eval;
 mod kernel;
 mod lex;

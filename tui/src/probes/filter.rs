@@ -3,8 +3,11 @@
 
 use anyhow::Context as _;
 use aya::Ebpf;
+use std::net::IpAddr;
+
+use aya::maps::lpm_trie::{Key, LpmTrie};
 use aya::maps::{Array, HashMap, MapData};
-use ringside_common::{COMM_LEN, FILTER_COMM, FILTER_PID, FILTER_TREE};
+use ringside_common::{COMM_LEN, FILTER_ADDR, FILTER_COMM, FILTER_PID, FILTER_TREE};
 
 use crate::procfs;
 
@@ -14,6 +17,8 @@ pub struct KernelFilter {
     /// Descendants of `pids` (now and later) are traced too.
     pub tree: bool,
     pub comms: Vec<String>,
+    /// TCP events need an end in one of these prefixes (network, prefix length).
+    pub nets: Vec<(IpAddr, u8)>,
 }
 
 impl KernelFilter {
@@ -27,6 +32,9 @@ impl KernelFilter {
         if self.comms.is_empty() {
             self.comms = other.comms;
         }
+        if self.nets.is_empty() {
+            self.nets = other.nets;
+        }
     }
 
     fn mode(&self) -> u32 {
@@ -39,6 +47,9 @@ impl KernelFilter {
         }
         if !self.comms.is_empty() {
             mode |= FILTER_COMM;
+        }
+        if !self.nets.is_empty() {
+            mode |= FILTER_ADDR;
         }
         mode
     }
@@ -77,12 +88,62 @@ pub fn apply(ebpf: &mut Ebpf, filter: &KernelFilter) -> anyhow::Result<()> {
             .insert(comm_key(name), 1, 0)
             .context("adding a command name to the kernel filter")?;
     }
+    write_nets(ebpf, &filter.nets)?;
     let mut mode: Array<&mut MapData, u32> = Array::try_from(
         ebpf.map_mut("FILTER_MODE")
             .context("probe map FILTER_MODE")?,
     )?;
     mode.set(0, filter.mode(), 0)
         .context("setting the kernel filter mode")?;
+    Ok(())
+}
+
+/// Fills the prefix tries. An IPv4 prefix also goes in as its IPv4-mapped IPv6 form, which is
+/// how a dual-stack socket sees an IPv4 peer.
+fn write_nets(ebpf: &mut Ebpf, nets: &[(IpAddr, u8)]) -> anyhow::Result<()> {
+    let mut v4: LpmTrie<&mut MapData, [u8; 4], u8> = LpmTrie::try_from(
+        ebpf.map_mut("FILTER_NETS_V4")
+            .context("probe map FILTER_NETS_V4")?,
+    )?;
+    for (net, prefix) in nets {
+        if let IpAddr::V4(net) = net {
+            v4.insert(&Key::new(u32::from(*prefix), net.octets()), 1, 0)
+                .context("adding an address prefix to the kernel filter")?;
+        }
+    }
+    let mut v6: LpmTrie<&mut MapData, [u8; 16], u8> = LpmTrie::try_from(
+        ebpf.map_mut("FILTER_NETS_V6")
+            .context("probe map FILTER_NETS_V6")?,
+    )?;
+    for (net, prefix) in nets {
+        let (octets, prefix) = match net {
+            IpAddr::V6(net) => (net.octets(), u32::from(*prefix)),
+            IpAddr::V4(net) => (net.to_ipv6_mapped().octets(), 96 + u32::from(*prefix)),
+        };
+        v6.insert(&Key::new(prefix, octets), 1, 0)
+            .context("adding an address prefix to the kernel filter")?;
+    }
+    Ok(())
+}
+
+/// Empties the prefix tries.
+fn clear_nets(ebpf: &mut Ebpf) -> anyhow::Result<()> {
+    let mut v4: LpmTrie<&mut MapData, [u8; 4], u8> = LpmTrie::try_from(
+        ebpf.map_mut("FILTER_NETS_V4")
+            .context("probe map FILTER_NETS_V4")?,
+    )?;
+    let stale: Vec<Key<[u8; 4]>> = v4.keys().filter_map(Result::ok).collect();
+    for key in stale {
+        let _ = v4.remove(&key);
+    }
+    let mut v6: LpmTrie<&mut MapData, [u8; 16], u8> = LpmTrie::try_from(
+        ebpf.map_mut("FILTER_NETS_V6")
+            .context("probe map FILTER_NETS_V6")?,
+    )?;
+    let stale: Vec<Key<[u8; 16]>> = v6.keys().filter_map(Result::ok).collect();
+    for key in stale {
+        let _ = v6.remove(&key);
+    }
     Ok(())
 }
 
@@ -111,6 +172,7 @@ pub fn replace(ebpf: &mut Ebpf, filter: &KernelFilter) -> anyhow::Result<()> {
     for comm in stale {
         let _ = comms.remove(&comm);
     }
+    clear_nets(ebpf)?;
     apply(ebpf, filter)
 }
 
@@ -127,6 +189,7 @@ impl From<crate::filter::KernelPart> for KernelFilter {
             pids,
             tree: !roots.is_empty(),
             comms: part.comms.unwrap_or_default().into_iter().collect(),
+            nets: part.nets.unwrap_or_default().into_iter().collect(),
         }
     }
 }
@@ -167,15 +230,20 @@ mod tests {
         let tree = KernelFilter {
             pids: vec![1],
             tree: true,
-            comms: vec![],
+            ..KernelFilter::default()
         };
         assert_eq!(tree.mode(), FILTER_PID | FILTER_TREE);
         // --tree without a pid has nothing to follow.
         let tree_only = KernelFilter {
-            pids: vec![],
             tree: true,
             comms: vec!["x".into()],
+            ..KernelFilter::default()
         };
         assert_eq!(tree_only.mode(), FILTER_COMM);
+        let nets = KernelFilter {
+            nets: vec![("10.0.0.0".parse().unwrap(), 8)],
+            ..KernelFilter::default()
+        };
+        assert_eq!(nets.mode(), FILTER_ADDR);
     }
 }

@@ -64,8 +64,31 @@ fn table() {
                 pids: set(&[1]),
                 tree_roots: set(&[2]),
                 comms: strings(&["x"]),
+                nets: None,
             },
         ),
+        (
+            "addr=10.0.0.0/8 and type=connect",
+            KernelPart {
+                nets: Some([("10.0.0.0".parse().unwrap(), 8)].into()),
+                ..KernelPart::default()
+            },
+        ),
+        (
+            "addr=::1 or addr=127.0.0.0/8",
+            KernelPart {
+                nets: Some(
+                    [
+                        ("::1".parse().unwrap(), 128),
+                        ("127.0.0.0".parse().unwrap(), 8),
+                    ]
+                    .into(),
+                ),
+                ..KernelPart::default()
+            },
+        ),
+        ("addr=10.0.0.0/8 or pid=1", none.clone()),
+        ("addr!=10.0.0.0/8", none.clone()),
         ("(pid=1 or pid=2)", pids(&[1, 2])),
         ("pid=1 or pid=2 or pid=3", pids(&[1, 2, 3])),
         ("(pid=1 or pid=2) and type=exec", pids(&[1, 2])),

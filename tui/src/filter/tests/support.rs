@@ -124,7 +124,30 @@ pub fn kernel_admits(part: &KernelPart, event: &Event, ancestry: &dyn Ancestry) 
             key == event.comm.as_slice()
         })
     });
-    procs && comm
+    // Addresses restrict only the events that have them.
+    let ends: Vec<IpAddr> = match &event.details {
+        Details::Connect(sock) | Details::Accept(sock) => sock
+            .addrs
+            .local
+            .iter()
+            .chain(&sock.addrs.remote)
+            .map(|(ip, _)| *ip)
+            .collect(),
+        Details::TcpClose { addrs, .. } => addrs
+            .local
+            .iter()
+            .chain(&addrs.remote)
+            .map(|(ip, _)| *ip)
+            .collect(),
+        _ => return procs && comm,
+    };
+    let nets = part.nets.as_ref().is_none_or(|nets| {
+        nets.iter().any(|(net, prefix)| {
+            let cidr = crate::filter::cidr::Cidr::parse(&format!("{net}/{prefix}")).unwrap();
+            ends.iter().any(|ip| cidr.contains(*ip))
+        })
+    });
+    procs && comm && nets
 }
 
 /// xorshift64*: deterministic, so a failure reproduces.
