@@ -4,7 +4,7 @@ pub mod processes;
 pub mod store;
 mod update;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use tui_input::Input;
@@ -115,7 +115,8 @@ pub enum Msg {
 pub struct App {
     pub store: EventStore,
     /// Ids the Events pane shows, oldest first.
-    pub visible: Vec<EventId>,
+    /// A deque: once the store is full, every batch evicts from the front of it too.
+    pub visible: VecDeque<EventId>,
     /// Index into `visible` of the selected row.
     pub cursor: usize,
     /// The selection sticks to the newest event.
@@ -160,7 +161,7 @@ impl App {
     pub fn new(capacity: usize, filter: Filter, source: String) -> Self {
         Self {
             store: EventStore::new(capacity),
-            visible: Vec::new(),
+            visible: VecDeque::new(),
             cursor: 0,
             follow: true,
             paused: false,

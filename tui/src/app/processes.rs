@@ -159,3 +159,55 @@ impl Process {
         self.counts[kind_index(kind)]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::sample::event;
+
+    fn exit_of(pid: u32, start_ns: u64, comm: &[u8]) -> Event {
+        let mut e = event(Details::Exit {
+            status: 0,
+            lifetime_ns: 1,
+        });
+        (e.pid, e.start_ns, e.comm) = (pid, start_ns, comm.to_vec());
+        e
+    }
+
+    #[test]
+    fn a_reused_pid_is_a_new_process() {
+        let mut table = ProcessTable::default();
+        table.observe(&exit_of(77, 1_000, b"old"));
+        assert_eq!(table.get(77).unwrap().count(EventKind::Exit), 1);
+        // Same pid, another start time: another process, with nothing of the old one.
+        let mut open = event(Details::Fork {
+            child_pid: 78,
+            clone_flags: 0,
+        });
+        (open.pid, open.start_ns, open.comm) = (77, 9_000, b"new".to_vec());
+        table.observe(&open);
+        let process = table.get(77).unwrap();
+        assert_eq!(process.comm, b"new");
+        assert_eq!(process.start_ns, 9_000);
+        assert_eq!(process.count(EventKind::Exit), 0);
+        assert_eq!(process.exited_ticks, None);
+    }
+
+    #[test]
+    fn exited_processes_age_out_and_the_tree_nests_children() {
+        let mut table = ProcessTable::default();
+        let mut fork = event(Details::Fork {
+            child_pid: 2,
+            clone_flags: 0,
+        });
+        (fork.pid, fork.ppid) = (1, 0);
+        table.observe(&fork);
+        assert_eq!(table.rows(), vec![(0, 1), (1, 2)]);
+        table.observe(&exit_of(2, 5, b"child"));
+        for _ in 0..EXITED_TTL {
+            table.tick();
+        }
+        assert!(table.get(2).is_none());
+        assert!(table.get(1).is_some());
+    }
+}

@@ -32,6 +32,12 @@ impl EventStore {
             self.events.pop_front();
             self.first_id += 1;
             self.evicted += 1;
+        } else if self.events.len() == self.events.capacity() {
+            // Doubling, but never past the bound: a million events must not pay for 2^20
+            // slots.
+            let len = self.events.len();
+            let target = (len * 2).max(1024).min(self.capacity);
+            self.events.reserve_exact(target - len);
         }
         self.events.push_back(event);
         self.next_id() - 1
@@ -62,5 +68,45 @@ impl EventStore {
 
     pub fn iter(&self) -> impl Iterator<Item = (EventId, &Event)> {
         (self.first_id..).zip(self.events.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::event::Details;
+    use crate::model::sample::event;
+
+    fn fork() -> Event {
+        event(Details::Fork {
+            child_pid: 1,
+            clone_flags: 0,
+        })
+    }
+
+    #[test]
+    fn the_oldest_events_go_first_and_are_counted() {
+        let mut store = EventStore::new(1000);
+        for _ in 0..1500 {
+            store.push(fork());
+        }
+        assert_eq!(
+            (store.len(), store.evicted, store.first_id()),
+            (1000, 500, 500)
+        );
+        assert!(store.get(499).is_none() && store.get(500).is_some() && store.get(1500).is_none());
+    }
+
+    #[test]
+    fn capacity_grows_to_the_bound_not_past_it() {
+        let mut store = EventStore::new(5000);
+        for _ in 0..5000 {
+            store.push(fork());
+        }
+        assert!(
+            store.events.capacity() < 8192,
+            "{}",
+            store.events.capacity()
+        );
     }
 }

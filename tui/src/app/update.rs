@@ -42,7 +42,7 @@ impl App {
                 self.to_record.push(id);
             }
             if shown {
-                self.visible.push(id);
+                self.visible.push_back(id);
             }
         }
         self.trim_evicted();
@@ -81,8 +81,6 @@ impl App {
                 event.kstack = Vec::new();
             }
         }
-        self.stack_pool
-            .retain(|stacks| Arc::strong_count(stacks) > 1);
         self.dirty = true;
     }
 
@@ -93,6 +91,9 @@ impl App {
         stats.malformed = self.stats.malformed;
         self.stats = stats;
         self.processes.tick();
+        // Stacks no event refers to any more; once a second, not on every answer.
+        self.stack_pool
+            .retain(|stacks| Arc::strong_count(stacks) > 1);
         let rows = self.processes.len();
         self.process_cursor = self.process_cursor.min(rows.saturating_sub(1));
     }
@@ -100,7 +101,7 @@ impl App {
     /// Recomputes which events the Events pane shows, keeping the selection where it can.
     pub fn rebuild_view(&mut self) {
         let selected = self.selected_id();
-        let visible: Vec<EventId> = self
+        let visible: std::collections::VecDeque<EventId> = self
             .store
             .iter()
             .filter(|(_, e)| self.shows(e))

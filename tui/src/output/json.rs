@@ -36,7 +36,7 @@ impl Serialize for JsonEvent<'_> {
         map.serialize_entry("tid", &event.tid)?;
         map.serialize_entry("ppid", &event.ppid)?;
         map.serialize_entry("uid", &event.uid)?;
-        map.serialize_entry("comm", &text(&event.comm))?;
+        text_entry(&mut map, "comm", &event.comm)?;
         map.serialize_entry("cpu", &event.cpu)?;
         details(&mut map, &event.details)?;
         stacks(&mut map, event)?;
@@ -53,11 +53,14 @@ fn details<M: SerializeMap>(map: &mut M, details: &Details) -> Result<(), M::Err
             argv_truncated,
             ret,
         } => {
-            map.serialize_entry("filename", &text(filename))?;
+            text_entry(map, "filename", filename)?;
             if *filename_truncated {
                 map.serialize_entry("filename_truncated", &true)?;
             }
             map.serialize_entry("argv", &Texts(argv))?;
+            if argv.iter().any(|arg| std::str::from_utf8(arg).is_err()) {
+                map.serialize_entry("argv_hex", &Hexes(argv))?;
+            }
             if *argv_truncated {
                 map.serialize_entry("argv_truncated", &true)?;
             }
@@ -73,7 +76,7 @@ fn details<M: SerializeMap>(map: &mut M, details: &Details) -> Result<(), M::Err
             latency_ns,
             syscall,
         } => {
-            map.serialize_entry("path", &text(path))?;
+            text_entry(map, "path", path)?;
             if *path_truncated {
                 map.serialize_entry("path_truncated", &true)?;
             }
@@ -268,6 +271,42 @@ fn text(bytes: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(bytes)
 }
 
+/// `key` as readable text and, only when the bytes are not valid UTF-8, `key_hex` with the
+/// exact bytes (lowercase hex): lossless without changing the type of `key`.
+fn text_entry<M: SerializeMap>(
+    map: &mut M,
+    key: &'static str,
+    bytes: &[u8],
+) -> Result<(), M::Error> {
+    map.serialize_entry(key, &text(bytes))?;
+    if std::str::from_utf8(bytes).is_err() {
+        let hex_key: &'static str = match key {
+            "comm" => "comm_hex",
+            "filename" => "filename_hex",
+            "path" => "path_hex",
+            _ => "bytes_hex",
+        };
+        map.serialize_entry(hex_key, &hex(bytes))?;
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+struct Hexes<'a>(&'a [Vec<u8>]);
+
+impl Serialize for Hexes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for item in self.0 {
+            seq.serialize_element(&hex(item))?;
+        }
+        seq.end()
+    }
+}
+
 struct Texts<'a>(&'a [Vec<u8>]);
 
 impl Serialize for Texts<'_> {
@@ -417,6 +456,37 @@ mod tests {
             ("exit", exit(0)),
             ("fork", fork()),
         ]
+    }
+
+    #[test]
+    fn non_utf8_bytes_survive_as_hex_beside_the_readable_text() {
+        let mut e = event(Details::Open {
+            path: b"/tmp/\xff\xfe\x1b".to_vec(),
+            path_truncated: false,
+            dfd: -100,
+            flags: 0,
+            mode: 0,
+            ret: 3,
+            latency_ns: 1,
+            syscall: crate::model::event::OpenSyscall::Openat,
+        });
+        e.comm = b"ok".to_vec();
+        let json = event_to_json(&e);
+        assert_eq!(json["path"], "/tmp/\u{fffd}\u{fffd}\u{1b}");
+        assert_eq!(json["path_hex"], "2f746d702ffffe1b");
+        assert!(
+            json.get("comm_hex").is_none(),
+            "valid UTF-8 needs no hex: {json}"
+        );
+        let exec = event_to_json(&event(Details::Exec {
+            filename: b"/bin/x".to_vec(),
+            filename_truncated: false,
+            argv: vec![b"x".to_vec(), b"\xc3".to_vec()],
+            argv_truncated: false,
+            ret: 0,
+        }));
+        assert_eq!(exec["argv_hex"], json!(["78", "c3"]));
+        assert!(exec.get("filename_hex").is_none());
     }
 
     #[test]

@@ -44,7 +44,7 @@ struct Job {
 
 /// Mapping records waiting in the kernel are read at least this often, so that its perf rings
 /// do not overflow while no stacks are asked for.
-const POLL: Duration = Duration::from_millis(20);
+const POLL: Duration = Duration::from_millis(50);
 /// How long an exited process's mappings stay: events still in the ring buffer need them.
 const EXIT_GRACE: Duration = Duration::from_secs(30);
 /// The longest start-up waits for the symbolizer to be ready.

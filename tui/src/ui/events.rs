@@ -27,8 +27,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let first = first_row(app, area);
     // TIME needs room; COMM and RESULT always stay.
     let wide = area.width >= 110;
-    let body: Vec<Row<'_>> = app.visible[first.min(app.visible.len())..]
-        .iter()
+    let body: Vec<Row<'_>> = app
+        .visible
+        .range(first.min(app.visible.len())..)
         .take(rows)
         .enumerate()
         .filter_map(|(offset, &id)| {
