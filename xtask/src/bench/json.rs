@@ -186,6 +186,68 @@ pub fn int_field(line: &str, key: &str) -> Option<i64> {
     rest[..end].parse().ok()
 }
 
+/// The first `"key": <number>` in a JSON text (integer, decimal or exponent); None for `null`,
+/// a string or a missing key.
+pub fn num_field(text: &str, key: &str) -> Option<f64> {
+    let pattern = format!("\"{key}\":");
+    let start = text.find(&pattern)? + pattern.len();
+    let rest = text[start..].trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// The text of the object that is the value of the first `"key":`, braces included (nested
+/// objects counted; strings are not looked into, which the stats files the bench reads allow).
+pub fn object_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let pattern = format!("\"{key}\":");
+    let start = text.find(&pattern)? + pattern.len();
+    let rest = text[start..].trim_start();
+    if !rest.starts_with('{') {
+        return None;
+    }
+    let mut depth = 0_usize;
+    for (at, c) in rest.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&rest[..=at]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The `"name": <integer>` members of a flat object's text, e.g. `{"open": 12, "exec": 0}`.
+pub fn int_members(object: &str) -> Vec<(String, u64)> {
+    let mut members = Vec::new();
+    let mut rest = object;
+    while let Some(open) = rest.find('"') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('"') else { break };
+        let name = &after[..close];
+        let tail = after[close + 1..].trim_start();
+        let Some(value) = tail.strip_prefix(':') else {
+            rest = &after[close + 1..];
+            continue;
+        };
+        let value = value.trim_start();
+        let end = value
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(value.len());
+        if let Ok(number) = value[..end].parse() {
+            members.push((name.to_owned(), number));
+        }
+        rest = &value[end..];
+    }
+    members
+}
+
 /// How many times `needle` occurs in `line` (frames: one `"addr":` each).
 pub fn count(line: &str, needle: &str) -> usize {
     line.matches(needle).count()
@@ -208,6 +270,54 @@ mod tests {
         assert_eq!(int_field("{\n  \"n\": 42,\n}", "n"), Some(42));
         assert_eq!(count(LINE, "\"addr\":"), 2);
         assert_eq!(count(LINE, "\"unresolved\":"), 1);
+    }
+
+    #[test]
+    fn fields_of_a_stats_file() {
+        let text = r#"{
+  "mode": "tui",
+  "delivered": {
+    "exec": 3,
+    "open": 1000042
+  },
+  "dropped": {},
+  "latency_ns": {
+    "count": 9,
+    "p50": 1200,
+    "p99": 80000,
+    "max": 90000
+  },
+  "frame_ns": {
+    "count": 450,
+    "p50": 610000,
+    "p99": 2100000,
+    "max": 3000000
+  },
+  "first_event_ms": 212.5,
+  "retained_events": 1000000,
+  "none": null
+}"#;
+        let frame = object_field(text, "frame_ns").expect("frame_ns");
+        assert_eq!(int_field(frame, "p99"), Some(2_100_000));
+        assert_eq!(int_field(text, "p99"), Some(80_000));
+        assert_eq!(num_field(text, "first_event_ms"), Some(212.5));
+        assert_eq!(num_field(text, "retained_events"), Some(1e6));
+        assert_eq!(num_field(text, "none"), None);
+        assert_eq!(num_field(text, "mode"), None);
+        let delivered = object_field(text, "delivered").expect("delivered");
+        assert_eq!(
+            int_members(delivered),
+            vec![("exec".to_owned(), 3), ("open".to_owned(), 1_000_042)]
+        );
+        assert_eq!(
+            int_members(object_field(text, "dropped").expect("{}")),
+            vec![]
+        );
+        assert_eq!(object_field(text, "mode"), None);
+        assert_eq!(
+            object_field("{\"a\": {\"b\": {}}, \"c\": 1}", "a"),
+            Some("{\"b\": {}}")
+        );
     }
 
     #[test]
