@@ -208,3 +208,36 @@ fn filter_search_details_resize_and_quit_like_a_person() {
         let _ = child.wait();
     }
 }
+
+/// SIGTERM (and SIGINT, SIGHUP) end the TUI like `q`: the terminal is restored.
+#[test]
+fn a_terminate_signal_restores_the_terminal() {
+    if !kernel_tests_enabled("a_terminate_signal_restores_the_terminal") {
+        return;
+    }
+    let mut tui = Tui::start(30, 120, &["--events", "exec"]);
+    tui.wait_for("the TUI", |s| s.contains("Events [All]"));
+    let pid = tui.child.process_id().expect("pid");
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).expect("pid fits"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tui.screen.lock().expect("lock").screen().alternate_screen() {
+        assert!(
+            Instant::now() < deadline,
+            "the terminal was not restored on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let status = loop {
+        if let Some(status) = tui.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ringside did not exit on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status:?}");
+}
