@@ -70,17 +70,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let options = probe_options(&cli, &filter);
     match &cli.command {
         Some(Command::Record { output, force }) => {
-            let header = record::Header {
-                ringside_version: env!("CARGO_PKG_VERSION").into(),
-                hostname: nix::unistd::gethostname()?.to_string_lossy().into_owned(),
-                kernel: nix::sys::utsname::uname()?
-                    .release()
-                    .to_string_lossy()
-                    .into_owned(),
-                started: std::time::SystemTime::now(),
-                filter: filter.text().to_owned(),
-                stacks: options.capture != 0,
-            };
+            let header = recorder::session_header(filter.text(), options.capture != 0)?;
             let mut recording = headless::output::Recording::create(output, *force, &header)?;
             let settings = headless::Settings {
                 duration: cli.duration,

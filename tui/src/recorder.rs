@@ -11,6 +11,21 @@ use crate::record::{Header, Record, RecordingWriter};
 /// How long an event waits for its stacks before it is recorded without them.
 const STACK_GRACE: Duration = Duration::from_secs(2);
 
+/// The header of a recording made here and now.
+pub fn session_header(filter: &str, stacks: bool) -> anyhow::Result<Header> {
+    Ok(Header {
+        ringside_version: env!("CARGO_PKG_VERSION").into(),
+        hostname: nix::unistd::gethostname()?.to_string_lossy().into_owned(),
+        kernel: nix::sys::utsname::uname()?
+            .release()
+            .to_string_lossy()
+            .into_owned(),
+        started: std::time::SystemTime::now(),
+        filter: filter.to_owned(),
+        stacks,
+    })
+}
+
 pub struct Recorder {
     writer: RecordingWriter,
     path: PathBuf,
@@ -26,17 +41,7 @@ impl Recorder {
             .to_string()
             .replace(':', "");
         let path = PathBuf::from(format!("ringside-{stamp}.rsrec"));
-        let header = Header {
-            ringside_version: env!("CARGO_PKG_VERSION").into(),
-            hostname: nix::unistd::gethostname()?.to_string_lossy().into_owned(),
-            kernel: nix::sys::utsname::uname()?
-                .release()
-                .to_string_lossy()
-                .into_owned(),
-            started: std::time::SystemTime::now(),
-            filter: app.filter.text().to_owned(),
-            stacks,
-        };
+        let header = session_header(app.filter.text(), stacks)?;
         let writer = RecordingWriter::create(&path, false, &header)?;
         Ok(Self {
             writer,
