@@ -187,23 +187,6 @@ async fn event_loop(
             _ = interrupt.recv() => vec![Action::Quit],
             _ = terminate.recv() => vec![Action::Quit],
             _ = hangup.recv() => vec![Action::Quit],
-            Some(answer) = stacks.recv() => app.update(Msg::Stacks(answer)),
-            Some(batch) = batches.recv() => {
-                if run_stats.first_event_ms.is_none() && !batch.events.is_empty() {
-                    run_stats.first_event_ms = crate::runstats::ms_since_process_start();
-                }
-                for event in &batch.events {
-                    latency.add(batch.decoded_mono_ns.saturating_sub(event.mono_ns));
-                    *run_stats.delivered.entry(event.kind().name()).or_default() += 1;
-                }
-                let first = app.store.next_id();
-                let requests = stack_requests(first, &batch);
-                let actions = app.update(Msg::Events(batch.events, batch.malformed));
-                if let Some(symbolizer) = symbolizer {
-                    symbolize(symbolizer, requests, stacks_tx.clone());
-                }
-                actions
-            }
             _ = second.tick() => {
                 let stats = Stats {
                     kernel_drops: source.drops(),
@@ -224,6 +207,23 @@ async fn event_loop(
                     app.dirty = false;
                 }
                 Vec::new()
+            }
+            Some(answer) = stacks.recv() => app.update(Msg::Stacks(answer)),
+            Some(batch) = batches.recv() => {
+                if run_stats.first_event_ms.is_none() && !batch.events.is_empty() {
+                    run_stats.first_event_ms = crate::runstats::ms_since_process_start();
+                }
+                for event in &batch.events {
+                    latency.add(batch.decoded_mono_ns.saturating_sub(event.mono_ns));
+                    *run_stats.delivered.entry(event.kind().name()).or_default() += 1;
+                }
+                let first = app.store.next_id();
+                let requests = stack_requests(first, &batch);
+                let actions = app.update(Msg::Events(batch.events, batch.malformed));
+                if let Some(symbolizer) = symbolizer {
+                    symbolize(symbolizer, requests, stacks_tx.clone());
+                }
+                actions
             }
         };
         if let Some(active) = &mut recorder

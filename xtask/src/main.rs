@@ -5,6 +5,7 @@ mod cmd;
 mod run;
 mod screenshots;
 mod setup;
+mod soak;
 mod test;
 
 use std::ffi::OsString;
@@ -41,6 +42,11 @@ enum Task {
     /// pseudo-terminal beside a small workload; writes the README's PNGs of the main views to
     /// screenshots/. Needs root.
     Screenshots,
+    /// Set up, then run the soak test for longer than CI does (600 s by default): exec, open
+    /// and loopback connect storms with the TUI open in a pseudo-terminal; memory stays
+    /// bounded, no descriptor leaks, keys are answered, delivered + dropped == produced.
+    /// Needs root.
+    Soak(soak::SoakArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -50,5 +56,6 @@ fn main() -> anyhow::Result<()> {
         Task::Test => test::test(),
         Task::Bench(args) => bench::bench(args),
         Task::Screenshots => screenshots::screenshots(),
+        Task::Soak(args) => soak::soak(&args),
     }
 }
