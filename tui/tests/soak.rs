@@ -10,15 +10,15 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde_json::Value;
+use support::pty::Tui;
 use support::{kernel_tests_enabled, nonce, path_string, scratch_dir};
 
 /// Events the TUI keeps: the ceiling its memory has to reach and then stay under.
@@ -126,68 +126,9 @@ fn storm(load: &Path, args: &[&str], rate: u64) -> Reaped {
     Reaped(child)
 }
 
-/// The TUI in a pseudo-terminal, read back through a terminal emulator.
-struct Tui {
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    screen: Arc<Mutex<vt100::Parser>>,
-    // Kept open for the pty's lifetime.
-    _master: Box<dyn portable_pty::MasterPty + Send>,
-}
-
-impl Drop for Tui {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Tui {
-    fn start(rows: u16, cols: u16, args: &[&str]) -> Tui {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("openpty");
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_ringside"));
-        let log = std::env::temp_dir().join(format!("ringside-soak-tui-{}.log", nonce()));
-        command.args(["--log-file", &path_string(&log)]);
-        command.args(args);
-        command.env("TERM", "xterm-256color");
-        let child = pty
-            .slave
-            .spawn_command(command)
-            .expect("spawn ringside in a pty");
-        let mut reader = pty.master.try_clone_reader().expect("reader");
-        let writer = pty.master.take_writer().expect("writer");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
-        let sink = Arc::clone(&screen);
-        std::thread::spawn(move || {
-            let mut buffer = [0; 65536];
-            while let Ok(n) = reader.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().expect("lock").process(&buffer[..n]);
-            }
-        });
-        Tui {
-            writer,
-            child,
-            screen,
-            _master: pty.master,
-        }
-    }
-
     fn pid(&self) -> u32 {
         self.child.process_id().expect("ringside's pid")
-    }
-
-    fn contents(&self) -> String {
-        self.screen.lock().expect("lock").screen().contents()
     }
 
     fn alternate_screen(&self) -> bool {

@@ -3,66 +3,16 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+use portable_pty::PtySize;
 use support::fixtures::fixtures;
+use support::pty::Tui;
 use support::{kernel_tests_enabled, nonce, path_string, scratch_dir};
 
-struct Tui {
-    master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    screen: Arc<Mutex<vt100::Parser>>,
-}
-
 impl Tui {
-    fn start(rows: u16, cols: u16, args: &[&str]) -> Tui {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("openpty");
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_ringside"));
-        let log = std::env::temp_dir().join(format!("ringside-pty-{}.log", nonce()));
-        command.args(["--log-file", &path_string(&log)]);
-        command.args(args);
-        command.env("TERM", "xterm-256color");
-        let child = pty
-            .slave
-            .spawn_command(command)
-            .expect("spawn ringside in a pty");
-        let mut reader = pty.master.try_clone_reader().expect("reader");
-        let writer = pty.master.take_writer().expect("writer");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
-        let sink = Arc::clone(&screen);
-        std::thread::spawn(move || {
-            let mut buffer = [0; 65536];
-            while let Ok(n) = reader.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().expect("lock").process(&buffer[..n]);
-            }
-        });
-        Tui {
-            master: pty.master,
-            writer,
-            child,
-            screen,
-        }
-    }
-
-    fn contents(&self) -> String {
-        self.screen.lock().expect("lock").screen().contents()
-    }
-
     fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {

@@ -5,6 +5,7 @@
 )]
 
 pub mod fixtures;
+pub mod pty;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
