@@ -174,7 +174,9 @@ pub struct ProbeConfig {
     /// Kinds to report, as `1 << kind`; probes still do the bookkeeping of the others (process
     /// tree, socket owners) that the reported kinds depend on.
     pub events: u32,
-    pub _reserved: u32,
+    /// Bytes of user stack copied next to each user stack (`--stack-bytes`), for unwinding with
+    /// the binaries' unwind tables; 0 for frame-pointer stacks only. At most `MAX_STACK_BYTES`.
+    pub stack_bytes: u32,
     pub tp: TracepointOffsets,
     pub kernel: KernelOffsets,
 }

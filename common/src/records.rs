@@ -22,8 +22,11 @@ pub mod kind {
     pub const TCP_CLOSE: u16 = 5;
     pub const EXIT: u16 = 6;
     pub const FORK: u16 = 7;
+    /// A copy of a thread's user registers and stack, sent just before the event it belongs to
+    /// ([`UserStackHeader`]); not an event of its own.
+    pub const USER_STACK: u16 = 8;
     /// One past the largest kind: the length of per-kind counter arrays.
-    pub const COUNT: u32 = 8;
+    pub const COUNT: u32 = 9;
 }
 
 /// The exec's arguments did not all fit ([`ARGC_MAX`] or [`ARGV_LEN`]).
@@ -70,9 +73,65 @@ const _: () = assert!(size_of::<RecordHeader>() == 56);
 pub struct Stack {
     /// Bytes written into `frames`; 0 when capture was off; a negative errno when it failed.
     pub bytes: i32,
-    pub _reserved: u32,
+    /// User stacks: which [`UserStackHeader`] record carries this stack's registers and memory,
+    /// or why there is none; see [`user_stack`]. Always 0 for kernel stacks.
+    pub snapshot: u32,
     pub frames: [u64; MAX_STACK_DEPTH],
 }
+
+/// Values of [`Stack::snapshot`].
+pub mod user_stack {
+    /// No copy was asked for (`--stack-bytes 0`, or a kernel stack).
+    pub const NONE: u32 = 0;
+    /// The copy did not fit in the ring buffer: counted as a drop of kind `USER_STACK`.
+    pub const LOST: u32 = 1;
+    /// The user registers could not be read.
+    pub const NO_REGISTERS: u32 = 2;
+    /// Set in every key; the other bits are the low bits of the capture time, which with the
+    /// thread id tell one copy from another.
+    pub const KEY_BIT: u32 = 1 << 31;
+
+    pub const fn key_of(time_ns: u64) -> u32 {
+        (time_ns as u32) | KEY_BIT
+    }
+
+    pub const fn is_key(snapshot: u32) -> bool {
+        snapshot & KEY_BIT != 0
+    }
+}
+
+/// The largest `--stack-bytes`: how much of a thread's stack one record can carry.
+pub const MAX_STACK_BYTES: u32 = 64 * 1024;
+/// The copy is read page by page: the first read goes up to the end of the page holding the
+/// stack pointer, so the scratch buffer needs one page of slack for the verifier.
+pub const STACK_COPY_SLACK: usize = 4096;
+
+/// The copy reached memory that could not be read before `--stack-bytes`: that is the top of
+/// the thread's stack, so the copy holds all of it.
+pub const FLAG_STACK_TOP_REACHED: u16 = 1 << 0;
+
+/// The head of a [`kind::USER_STACK`] record, followed by `len` bytes of the user stack from
+/// `sp` upwards. Sent by the same program run as the event it belongs to, before it, so the
+/// reader always sees it first.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserStackHeader {
+    pub kind: u16,
+    /// `FLAG_STACK_*` bits.
+    pub flags: u16,
+    /// Bytes of stack memory that follow the header.
+    pub len: u32,
+    pub pid: u32,
+    pub tid: u32,
+    /// Equal to [`Stack::snapshot`] of the event's user stack.
+    pub key: u32,
+    pub _reserved: u32,
+    /// The user registers when the thread entered the kernel: enough to start unwinding.
+    pub ip: u64,
+    pub sp: u64,
+    pub bp: u64,
+}
+const _: () = assert!(size_of::<UserStackHeader>() == 48);
 const _: () = assert!(size_of::<Stack>() == 1024);
 
 /// `execve` / `execveat`, captured at the caller's entry and completed at its result.
@@ -214,6 +273,7 @@ mod pod {
     // SAFETY: every record is repr(C), Copy, has no padding (sizes pinned above) and no field with
     // invalid bit patterns, so any byte sequence of the right length is a valid value.
     unsafe impl aya::Pod for super::RecordHeader {}
+    unsafe impl aya::Pod for super::UserStackHeader {}
     unsafe impl aya::Pod for super::Stack {}
     unsafe impl aya::Pod for super::SockAddrs {}
 }

@@ -61,7 +61,11 @@ pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
         flags |= read_argv(scratch, argv);
         (*record).header.flags = flags;
         (*record).stack_ns = now_ns();
-        capture_stack(ctx, &raw mut (*record).ustack, StackKind::User);
+        capture_stack(
+            ctx,
+            &raw mut (*record).ustack,
+            StackKind::User(crate::user_stack::send()),
+        );
         if EXEC_PENDING.insert(tid, &*record, 0).is_err() {
             count_drop(kind::EXEC);
         }

@@ -145,7 +145,8 @@ pub unsafe fn fill_header(header: *mut RecordHeader, kind: u16, flags: u16) {
 /// Which stack [`capture_stack`] takes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum StackKind {
-    User,
+    /// With what [`crate::user_stack::send`] returned for the copy that goes with it.
+    User(u32),
     Kernel,
 }
 
@@ -155,13 +156,14 @@ pub enum StackKind {
 /// `stack` must point to writable memory for one `Stack`.
 #[inline(always)]
 pub unsafe fn capture_stack<C: EbpfContext>(ctx: &C, stack: *mut Stack, which: StackKind) {
-    let (wanted, flags) = match which {
-        StackKind::User => (CAPTURE_USER_STACK, u64::from(BPF_F_USER_STACK)),
-        StackKind::Kernel => (CAPTURE_KERNEL_STACK, 0),
+    let (wanted, flags, snapshot) = match which {
+        StackKind::User(snapshot) => (CAPTURE_USER_STACK, u64::from(BPF_F_USER_STACK), snapshot),
+        StackKind::Kernel => (CAPTURE_KERNEL_STACK, 0, 0),
     };
     // SAFETY: the caller guarantees `stack` is valid for writes; `frames` holds exactly the size
     // passed to the helper, which writes at most that many bytes.
     unsafe {
+        (*stack).snapshot = snapshot;
         if config().capture & wanted == 0 {
             (*stack).bytes = 0;
             return;

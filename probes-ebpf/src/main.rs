@@ -12,6 +12,7 @@ mod open;
 mod process;
 mod sock;
 mod tcp;
+mod user_stack;
 
 use aya_ebpf::{
     bindings::BPF_F_NO_PREALLOC,
@@ -21,7 +22,10 @@ use aya_ebpf::{
 };
 use ringside_common::{COMM_LEN, ExecRecord, ProbeConfig, Stack, kind};
 
-use crate::{exec::ExecScratch, open::OpenPending, sock::SockPending, tcp::SockOwner};
+use crate::{
+    exec::ExecScratch, open::OpenPending, sock::SockPending, tcp::SockOwner,
+    user_stack::UserStackScratch,
+};
 
 /// Set by the loader (`override_global`); read through [`kernel::config`].
 #[unsafe(no_mangle)]
@@ -71,6 +75,10 @@ static STACK_SCRATCH: PerCpuArray<Stack> = PerCpuArray::with_max_entries(1, 0);
 /// Where an exec record is built: too large for the 512-byte eBPF stack.
 #[map]
 static EXEC_SCRATCH: PerCpuArray<ExecScratch> = PerCpuArray::with_max_entries(1, 0);
+/// Where a user stack copy is assembled, one value per CPU (indexed by CPU number): too large
+/// for a per-CPU array. Userspace sets the number of entries to the number of possible CPUs.
+#[map]
+static USER_STACK_SCRATCH: Array<UserStackScratch> = Array::with_max_entries(1, 0);
 /// Who owns each TCP socket and since when, by `struct sock` address; LRU so that sockets whose
 /// close was never seen cannot fill it.
 #[map]

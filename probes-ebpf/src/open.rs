@@ -14,6 +14,7 @@ use crate::{
         StackKind, capture_stack, config, count_drop, current_ids, fill_header, now_ns,
         passes_filter, read_field,
     },
+    user_stack,
 };
 
 /// `AT_FDCWD`: what `open` resolves relative to.
@@ -113,6 +114,8 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
     let _ = OPEN_PENDING.remove(tid);
     let ret = read_field::<i64, _>(ctx, config().tp.sys_exit_ret).unwrap_or(0);
 
+    // Before the event's reservation, so that the reader meets the copy first.
+    let snapshot = user_stack::send();
     let Some(mut entry) = EVENTS.reserve::<OpenRecord>(0) else {
         count_drop(kind::OPEN);
         return 0;
@@ -137,7 +140,7 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
         (*record).mode = pending.mode;
         (*record).latency_ns = (*record).header.ts_ns.saturating_sub(pending.ts_ns);
         (*record).syscall = pending.syscall;
-        capture_stack(ctx, &raw mut (*record).ustack, StackKind::User);
+        capture_stack(ctx, &raw mut (*record).ustack, StackKind::User(snapshot));
     }
     entry.submit(0);
     0

@@ -3,7 +3,7 @@
 //! `group_dead`). Both keep the kernel's pid filter in step with the process tree.
 
 use aya_ebpf::programs::TracePointContext;
-use ringside_common::{ExitRecord, FILTER_TREE, ForkRecord, OFFSET_UNKNOWN, kind};
+use ringside_common::{ExitRecord, FILTER_TREE, ForkRecord, OFFSET_UNKNOWN, kind, user_stack};
 
 use crate::{
     CONNECT_KSTACK, EVENTS, EXEC_PENDING, FILTER_PIDS, OPEN_PENDING, SOCK_PENDING,
@@ -35,6 +35,7 @@ pub fn forked(ctx: &TracePointContext) -> u32 {
     if !wanted(kind::FORK) || !passes_filter(pid) {
         return 0;
     }
+    let snapshot = crate::user_stack::send();
     let Some(mut entry) = EVENTS.reserve::<ForkRecord>(0) else {
         count_drop(kind::FORK);
         return 0;
@@ -47,7 +48,7 @@ pub fn forked(ctx: &TracePointContext) -> u32 {
         (*record).child_pid = child as u32;
         (*record)._reserved = 0;
         (*record).clone_flags = clone_flags;
-        capture_stack(ctx, &raw mut (*record).ustack, StackKind::User);
+        capture_stack(ctx, &raw mut (*record).ustack, StackKind::User(snapshot));
         capture_stack(ctx, &raw mut (*record).kstack, StackKind::Kernel);
     }
     entry.submit(0);
@@ -95,7 +96,11 @@ pub fn exited(ctx: &TracePointContext) -> u32 {
             0 => 0,
             start => (*header).ts_ns.saturating_sub(start),
         };
-        capture_stack(ctx, &raw mut (*record).ustack, StackKind::User);
+        capture_stack(
+            ctx,
+            &raw mut (*record).ustack,
+            StackKind::User(user_stack::NONE),
+        );
         capture_stack(ctx, &raw mut (*record).kstack, StackKind::Kernel);
     }
     entry.submit(0);

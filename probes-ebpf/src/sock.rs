@@ -119,6 +119,7 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
     if !wanted(kind) || !addrs_pass(&found.addrs) {
         return 0;
     }
+    let snapshot = crate::user_stack::send();
     let Some(mut entry) = EVENTS.reserve::<SockRecord>(0) else {
         count_drop(kind);
         if kind == kind::CONNECT {
@@ -136,7 +137,7 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
         (*record).fd = pending.fd;
         (*record).addrs = found.addrs;
         (*record).latency_ns = (*record).header.ts_ns.saturating_sub(pending.ts_ns);
-        capture_stack(ctx, &raw mut (*record).ustack, StackKind::User);
+        capture_stack(ctx, &raw mut (*record).ustack, StackKind::User(snapshot));
         take_connect_stack(&raw mut (*record).kstack, kind);
     }
     entry.submit(0);

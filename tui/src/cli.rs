@@ -88,6 +88,12 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub symbol_wait: u64,
 
+    /// Bytes of each user stack copied with its registers, for unwinding code built without frame
+    /// pointers with its unwind tables (.eh_frame); 0 follows frame pointers only. Up to 64K.
+    #[arg(global = true, long, value_name = "BYTES", default_value = DEFAULT_STACK_BYTES,
+          value_parser = parse_stack_bytes)]
+    pub stack_bytes: u32,
+
     /// Size of the kernel ring buffer: a power of two from 64K to 1G (K, M, G suffixes).
     #[arg(global = true, long, value_name = "BYTES", default_value = "16M", value_parser = parse_ring_size)]
     pub ring_size: u32,
@@ -103,6 +109,15 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// Bytes of user stack the probes copy: none unless user stacks are captured.
+    pub fn stack_copy_bytes(&self) -> u32 {
+        if self.capture() & ringside_common::CAPTURE_USER_STACK == 0 {
+            0
+        } else {
+            self.stack_bytes
+        }
+    }
+
     /// `CAPTURE_*` bits for the probes.
     pub fn capture(&self) -> u32 {
         use ringside_common::{CAPTURE_KERNEL_STACK, CAPTURE_USER_STACK};
@@ -167,7 +182,31 @@ fn parse_comm(name: &str) -> Result<String, String> {
 const MIN_RING: u64 = 64 * 1024;
 const MAX_RING: u64 = 1024 * 1024 * 1024;
 
+/// Chosen by measurement (`cargo xtask bench`, "stack copy"): covers the whole stack of every
+/// open, exec and connect of the coreutils, Python and Rust programs measured.
+const DEFAULT_STACK_BYTES: &str = "16K";
+
+fn parse_stack_bytes(text: &str) -> Result<u32, String> {
+    let bytes = parse_size(text)?;
+    let max = u64::from(ringside_common::MAX_STACK_BYTES);
+    if bytes > max {
+        return Err(format!(
+            "{text} is more than 64K, the most one event can carry"
+        ));
+    }
+    u32::try_from(bytes).map_err(|_| format!("{text} is too large"))
+}
+
 fn parse_ring_size(text: &str) -> Result<u32, String> {
+    let bytes = parse_size(text)?;
+    if !(MIN_RING..=MAX_RING).contains(&bytes) || !bytes.is_power_of_two() {
+        return Err(format!("{text} is not a power of two from 64K to 1G"));
+    }
+    u32::try_from(bytes).map_err(|_| format!("{text} is too large"))
+}
+
+/// A number of bytes with an optional K, M or G suffix.
+fn parse_size(text: &str) -> Result<u64, String> {
     let trimmed = text.trim().trim_end_matches("iB").trim_end_matches('B');
     let (digits, unit) = match trimmed.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((at, _)) => trimmed.split_at(at),
@@ -184,15 +223,11 @@ fn parse_ring_size(text: &str) -> Result<u32, String> {
             ));
         }
     };
-    let bytes = digits
+    digits
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(multiplier))
-        .ok_or_else(|| format!("`{text}` is not a size, e.g. 16M"))?;
-    if !(MIN_RING..=MAX_RING).contains(&bytes) || !bytes.is_power_of_two() {
-        return Err(format!("{text} is not a power of two from 64K to 1G"));
-    }
-    u32::try_from(bytes).map_err(|_| format!("{text} is too large"))
+        .ok_or_else(|| format!("`{text}` is not a size, e.g. 16M"))
 }
 
 #[cfg(test)]

@@ -209,7 +209,7 @@ async fn event_loop(
                 Vec::new()
             }
             Some(answer) = stacks.recv() => app.update(Msg::Stacks(answer)),
-            Some(batch) = batches.recv() => {
+            Some(mut batch) = batches.recv() => {
                 if run_stats.first_event_ms.is_none() && !batch.events.is_empty() {
                     run_stats.first_event_ms = crate::runstats::ms_since_process_start();
                 }
@@ -218,7 +218,7 @@ async fn event_loop(
                     *run_stats.delivered.entry(event.kind().name()).or_default() += 1;
                 }
                 let first = app.store.next_id();
-                let requests = stack_requests(first, &batch);
+                let requests = stack_requests(first, &mut batch);
                 let actions = app.update(Msg::Events(batch.events, batch.malformed));
                 if let Some(symbolizer) = symbolizer {
                     symbolize(symbolizer, requests, stacks_tx.clone());
@@ -276,9 +276,9 @@ fn drop_names(drops: BTreeMap<EventKind, u64>) -> BTreeMap<String, u64> {
 }
 
 /// The events of a batch that carry stacks, with the ids the store will give them.
-fn stack_requests(first: EventId, batch: &Batch) -> Vec<(EventId, StackRequest)> {
+fn stack_requests(first: EventId, batch: &mut Batch) -> Vec<(EventId, StackRequest)> {
     (first..)
-        .zip(&batch.events)
+        .zip(&mut batch.events)
         .filter_map(|(id, event)| Some((id, StackRequest::for_event(event)?)))
         .collect()
 }

@@ -129,6 +129,7 @@ fn probe_options(cli: &Cli, filter: &Filter) -> ProbeOptions {
         ring_size: cli.ring_size,
         events,
         capture: cli.capture(),
+        stack_bytes: cli.stack_copy_bytes(),
         filter: kernel,
     }
 }

@@ -22,7 +22,8 @@ const BPF_LINKER_VERSION: &str = "0.13.0";
 /// bpftool as side-by-side references. (On bookworm bpftool is its own package.)
 /// tmux drives the TUI in tests; bpftrace and bpftool are the anchors the bench compares with;
 /// the compilers and binutils build and strip the stack tests' fixtures; util-linux gives the
-/// tests setpriv and unshare.
+/// tests setpriv and unshare; libc6-dbg puts libc's debug file under /usr/lib/debug, which the
+/// unwinding tests resolve libc's internal frames from.
 const DEBIAN_PACKAGES: &[&str] = &[
     "tmux",
     "bpftrace",
@@ -32,6 +33,7 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "binutils",
     "util-linux",
     "fonts-dejavu-core",
+    "libc6-dbg",
 ];
 
 pub fn setup() -> Result<()> {

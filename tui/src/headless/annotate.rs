@@ -47,12 +47,12 @@ pub async fn annotate(
     wait: Duration,
     out: mpsc::Sender<Annotating>,
 ) {
-    while let Some(batch) = batches.recv().await {
+    while let Some(mut batch) = batches.recv().await {
         let deadline = tokio::time::Instant::now() + wait;
         let answer = symbolizer.as_ref().and_then(|symbolizer| {
             let (asked, requests): (Vec<usize>, Vec<StackRequest>) = batch
                 .events
-                .iter()
+                .iter_mut()
                 .enumerate()
                 .filter_map(|(index, event)| Some((index, StackRequest::for_event(event)?)))
                 .unzip();

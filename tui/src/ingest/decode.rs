@@ -12,10 +12,12 @@ use ringside_common::{
     MAX_STACK_DEPTH, OpenRecord, RecordHeader, SockAddrs as WireAddrs, SockRecord, Stack,
     TcpCloseRecord, open_syscall,
 };
+use ringside_common::{FLAG_STACK_TOP_REACHED, MAX_STACK_BYTES, UserStackHeader, kind};
 
 use crate::clock::WallClock;
 use crate::model::event::{Details, Event, EventKind, OpenSyscall, SockAddrs, SockInfo};
 use crate::model::tcp::payload_bytes;
+use crate::model::user_stack::UserStackCopy;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
@@ -37,7 +39,72 @@ pub enum DecodeError {
     },
 }
 
-/// Decodes one record. `clock` turns the kernel's monotonic stamp into wall time.
+/// What one ring-buffer record holds.
+#[derive(Debug)]
+pub enum Record {
+    /// An event, with its user stack's [`ringside_common::Stack::snapshot`] value: which copy
+    /// goes with it, or why none does.
+    Event(Event, u32),
+    /// A user stack copy, sent just before its event.
+    UserStack {
+        pid: u32,
+        key: u32,
+        copy: UserStackCopy,
+    },
+}
+
+/// Decodes one record of any kind.
+pub fn decode_record(bytes: &[u8], clock: &WallClock) -> Result<Record, DecodeError> {
+    if bytes.len() >= 2 && Reader::new(bytes, 0).u16(0) == kind::USER_STACK {
+        return decode_user_stack(bytes);
+    }
+    let event = decode(bytes, clock)?;
+    let r = Reader::new(bytes, 0);
+    let ustack = match event.kind() {
+        EventKind::Exec => Some(offset_of!(ExecRecord, ustack)),
+        EventKind::Open => Some(offset_of!(OpenRecord, ustack)),
+        EventKind::Connect | EventKind::Accept => Some(offset_of!(SockRecord, ustack)),
+        EventKind::Fork => Some(offset_of!(ForkRecord, ustack)),
+        EventKind::Exit => Some(offset_of!(ExitRecord, ustack)),
+        EventKind::TcpClose => None,
+    };
+    let snapshot = ustack.map_or(0, |at| r.u32(at + offset_of!(Stack, snapshot)));
+    Ok(Record::Event(event, snapshot))
+}
+
+fn decode_user_stack(bytes: &[u8]) -> Result<Record, DecodeError> {
+    let head = size_of::<UserStackHeader>();
+    if bytes.len() < head {
+        return Err(DecodeError::TooShort {
+            len: bytes.len(),
+            min: head,
+        });
+    }
+    let r = Reader::new(bytes, 0);
+    let len = r.u32(offset_of!(UserStackHeader, len)) as usize;
+    // The ring rounds records up to 8 bytes: the length says how much is stack.
+    let stack = bytes
+        .get(head..head.saturating_add(len))
+        .filter(|_| len <= MAX_STACK_BYTES as usize)
+        .ok_or(DecodeError::LengthOutOfRange {
+            field: "user stack copy",
+            len,
+            max: bytes.len() - head,
+        })?;
+    Ok(Record::UserStack {
+        pid: r.u32(offset_of!(UserStackHeader, pid)),
+        key: r.u32(offset_of!(UserStackHeader, key)),
+        copy: UserStackCopy {
+            ip: r.u64(offset_of!(UserStackHeader, ip)),
+            sp: r.u64(offset_of!(UserStackHeader, sp)),
+            bp: r.u64(offset_of!(UserStackHeader, bp)),
+            bytes: bytes::Bytes::copy_from_slice(stack),
+            top_reached: r.u16(offset_of!(UserStackHeader, flags)) & FLAG_STACK_TOP_REACHED != 0,
+        },
+    })
+}
+
+/// Decodes one event record. `clock` turns the kernel's monotonic stamp into wall time.
 pub fn decode(bytes: &[u8], clock: &WallClock) -> Result<Event, DecodeError> {
     let header = Reader::new(bytes, 0);
     if bytes.len() < size_of::<RecordHeader>() {
@@ -84,6 +151,7 @@ pub fn decode(bytes: &[u8], clock: &WallClock) -> Result<Event, DecodeError> {
         details,
         ustack,
         kstack,
+        user_copy: Default::default(),
         stacks: None,
     })
 }
@@ -320,6 +388,7 @@ mod tests {
 
     use super::*;
     use crate::ingest::test_records::*;
+    use ringside_common::user_stack;
 
     fn clock() -> WallClock {
         WallClock::now().unwrap()
@@ -1057,7 +1126,11 @@ mod tests {
             ),
             ("unknown kind 99", &unknown, DecodeError::UnknownKind(99)),
             ("kind 0", &kind_zero, DecodeError::UnknownKind(0)),
-            ("kind COUNT", &kind_count, DecodeError::UnknownKind(8)),
+            (
+                "kind COUNT",
+                &kind_count,
+                DecodeError::UnknownKind(kind::COUNT as u16),
+            ),
             (
                 "open with an exec's size",
                 &open_sized_as_exec,
@@ -1163,12 +1236,80 @@ mod tests {
         }
     }
 
+    /// A user stack copy record as the probes send it: the header, then `stack`.
+    fn user_stack_bytes(len: u32, stack: &[u8]) -> Vec<u8> {
+        let head = size_of::<UserStackHeader>();
+        let mut bytes = Builder::zeroed(head)
+            .u16(offset_of!(UserStackHeader, kind), kind::USER_STACK)
+            .u16(offset_of!(UserStackHeader, flags), FLAG_STACK_TOP_REACHED)
+            .u32(offset_of!(UserStackHeader, len), len)
+            .u32(offset_of!(UserStackHeader, pid), 4242)
+            .u32(offset_of!(UserStackHeader, key), user_stack::key_of(77))
+            .u64(offset_of!(UserStackHeader, ip), 0x5555_0000_1234)
+            .u64(offset_of!(UserStackHeader, sp), 0x7ffc_0000_0000)
+            .u64(offset_of!(UserStackHeader, bp), 0)
+            .finish();
+        bytes.extend_from_slice(stack);
+        // The ring rounds every record up to 8 bytes.
+        bytes.resize(bytes.len().next_multiple_of(8), 0xee);
+        bytes
+    }
+
+    #[test]
+    fn user_stack_copies_decode_with_their_registers_and_only_their_own_bytes() {
+        let clock = clock();
+        let stack: Vec<u8> = (0..13).collect();
+        let Ok(Record::UserStack { pid, key, copy }) =
+            decode_record(&user_stack_bytes(13, &stack), &clock)
+        else {
+            panic!("a user stack record");
+        };
+        assert_eq!((pid, key), (4242, user_stack::key_of(77)));
+        assert_eq!(
+            (copy.ip, copy.sp, copy.bp),
+            (0x5555_0000_1234, 0x7ffc_0000_0000, 0)
+        );
+        assert_eq!(
+            &copy.bytes[..],
+            &stack[..],
+            "the ring's padding is not stack"
+        );
+        assert!(copy.top_reached);
+
+        assert!(matches!(
+            decode_record(&user_stack_bytes(4000, &stack), &clock),
+            Err(DecodeError::LengthOutOfRange {
+                field: "user stack copy",
+                len: 4000,
+                ..
+            })
+        ));
+        let cut = &user_stack_bytes(0, &[])[..20];
+        assert!(matches!(
+            decode_record(cut, &clock),
+            Err(DecodeError::TooShort { len: 20, .. })
+        ));
+
+        // An event names its copy by key in its user stack's `snapshot`.
+        let mut ustack = stack_bytes(16);
+        ustack.snapshot = user_stack::key_of(77);
+        let open = open_bytes(&OpenRecord {
+            ustack,
+            ..open_record()
+        });
+        let Ok(Record::Event(event, snapshot)) = decode_record(&open, &clock) else {
+            panic!("an event");
+        };
+        assert_eq!(event.kind(), EventKind::Open);
+        assert_eq!(snapshot, user_stack::key_of(77));
+    }
+
     #[test]
     fn random_bytes_never_panic() {
         let clock = clock();
         let (mut ok, mut failed) = (0, 0);
         for (i, bytes) in random_records(0x5eed_1234_abcd_ef01, 20_000).enumerate() {
-            let result = std::panic::catch_unwind(|| decode(&bytes, &clock));
+            let result = std::panic::catch_unwind(|| decode_record(&bytes, &clock));
             match result {
                 Ok(Ok(_)) => ok += 1,
                 Ok(Err(_)) => failed += 1,

@@ -3,6 +3,7 @@
 pub mod decode;
 #[cfg(test)]
 pub mod test_records;
+mod user_copies;
 
 use aya::maps::{MapData, RingBuf};
 use tokio::io::unix::AsyncFd;
@@ -10,6 +11,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::clock::WallClock;
 use crate::model::Event;
+use decode::Record;
+use user_copies::UserCopies;
 
 /// Records taken per wake-up before the task yields: keeps the rest of the runtime responsive in
 /// an event flood. The ring buffer keeps what is left; it is read on the next turn.
@@ -34,13 +37,15 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let mut ring = register(ring)?;
+    let mut copies = UserCopies::default();
     loop {
         let (batch, emptied) = tokio::select! {
             biased;
             _ = stop.wait_for(|stop| *stop) => break,
             guard = ring.readable_mut() => {
                 let mut guard = guard?;
-                let (batch, emptied) = drain(guard.get_inner_mut(), &clock, BATCH);
+                let (batch, emptied) =
+                    drain(guard.get_inner_mut(), &clock, &mut copies, BATCH);
                 if emptied {
                     // Edge-triggered: only forget readiness once the ring is really empty.
                     guard.clear_ready();
@@ -57,7 +62,7 @@ pub async fn run(
     }
     // The probes are detached now: whatever is in the ring is the last of it.
     loop {
-        let (batch, emptied) = drain(ring.get_mut(), &clock, BATCH);
+        let (batch, emptied) = drain(ring.get_mut(), &clock, &mut copies, BATCH);
         if !send(&tx, batch).await || emptied {
             return Ok(());
         }
@@ -82,16 +87,26 @@ async fn send(tx: &mpsc::Sender<Batch>, batch: Batch) -> bool {
     tx.send(batch).await.is_ok()
 }
 
-/// Takes up to `limit` records; also says whether the ring ran empty.
-fn drain(ring: &mut RingBuf<MapData>, clock: &WallClock, limit: usize) -> (Batch, bool) {
+/// Takes up to `limit` records; also says whether the ring ran empty. User stack copies wait in
+/// `copies` for their event.
+fn drain(
+    ring: &mut RingBuf<MapData>,
+    clock: &WallClock,
+    copies: &mut UserCopies,
+    limit: usize,
+) -> (Batch, bool) {
     let mut batch = Batch::default();
     while batch.events.len() + (batch.malformed as usize) < limit {
         let Some(item) = ring.next() else {
             batch.decoded_mono_ns = crate::clock::mono_now_ns();
             return (batch, true);
         };
-        match decode::decode(&item, clock) {
-            Ok(event) => batch.events.push(event),
+        match decode::decode_record(&item, clock) {
+            Ok(Record::Event(mut event, snapshot)) => {
+                copies.attach(&mut event, snapshot);
+                batch.events.push(event);
+            }
+            Ok(Record::UserStack { pid, key, copy }) => copies.insert(pid, key, copy),
             Err(error) => {
                 tracing::warn!("skipping a malformed record: {error}");
                 batch.malformed += 1;

@@ -55,7 +55,7 @@ impl Builder {
 
     pub fn stack(&mut self, base: usize, s: &Stack) -> &mut Self {
         self.i32(base + offset_of!(Stack, bytes), s.bytes)
-            .u32(base + offset_of!(Stack, _reserved), s._reserved);
+            .u32(base + offset_of!(Stack, snapshot), s.snapshot);
         for (i, frame) in s.frames.iter().enumerate() {
             self.u64(base + offset_of!(Stack, frames) + i * 8, *frame);
         }
@@ -194,7 +194,7 @@ pub fn stack_bytes(bytes: i32) -> Stack {
     }
     Stack {
         bytes,
-        _reserved: 0,
+        snapshot: 0,
         frames,
     }
 }
@@ -348,6 +348,7 @@ pub fn random_records(seed: u64, count: usize) -> impl Iterator<Item = Vec<u8>> 
         kind::TCP_CLOSE,
         kind::EXIT,
         kind::FORK,
+        kind::USER_STACK,
     ];
     (0..count).map(move |_| {
         let mode = rng.below(4);

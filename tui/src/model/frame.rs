@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::user_stack::{FoundBy, StackEnd};
+
 /// One frame of a stack, innermost first in a stack's list.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Frame {
@@ -24,6 +26,8 @@ pub struct Frame {
     /// Kernel frames of the syscall entry path or of the tracing machinery: correct, but rarely
     /// what a person is looking for, so views fold them into one line.
     pub folded: Option<Fold>,
+    /// User frames of an unwound stack: how this frame was found.
+    pub found_by: Option<FoundBy>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -146,6 +150,8 @@ impl Frame {
 pub struct Stacks {
     pub user: Vec<Frame>,
     pub kernel: Vec<Frame>,
+    /// Why the user stack ends where it does; `None` when there is no user stack.
+    pub user_end: Option<StackEnd>,
 }
 
 #[cfg(test)]

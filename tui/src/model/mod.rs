@@ -6,5 +6,6 @@ pub mod names;
 #[cfg(test)]
 pub mod sample;
 pub mod tcp;
+pub mod user_stack;
 
 pub use event::{Event, EventKind};

@@ -176,6 +176,10 @@ fn stacks<M: SerializeMap>(map: &mut M, event: &Event) -> Result<(), M::Error> {
             }
         }
     }
+    // Why the user stack ends where it does, so that a short stack is never taken for a whole one.
+    if let Some(end) = resolved.and_then(|s| s.user_end) {
+        map.serialize_entry("ustack_end", end.as_str())?;
+    }
     Ok(())
 }
 
@@ -192,7 +196,9 @@ impl Serialize for Frames<'_> {
 }
 
 /// A frame as its JSON object: `{"addr": "0x...", "symbol", "offset", "module", "file",
-/// "line", "column", "inlined": [...], "unresolved", "folded"}`, keys absent when unknown.
+/// "line", "column", "inlined": [...], "unresolved", "folded", "found_by"}`, keys absent when
+/// unknown. `found_by` (user frames of an unwound stack): "registers", "unwind_table" or
+/// "frame_pointer".
 pub struct JsonFrame<'a>(pub &'a Frame);
 
 impl Serialize for JsonFrame<'_> {
@@ -218,6 +224,9 @@ impl Serialize for JsonFrame<'_> {
         }
         if let Some(fold) = frame.folded {
             map.serialize_entry("folded", fold.as_str())?;
+        }
+        if let Some(found_by) = frame.found_by {
+            map.serialize_entry("found_by", found_by.as_str())?;
         }
         map.end()
     }
@@ -648,7 +657,9 @@ mod tests {
 
     #[test]
     fn stacks_are_frames_innermost_first_with_keys_only_when_known() {
-        use crate::model::frame::{Fold, Frame, InlinedFrame, Stacks, Unresolved};
+        use crate::model::frame::{
+            Fold, FoundBy, Frame, InlinedFrame, StackEnd, Stacks, Unresolved,
+        };
         let mut e = event(fork());
         e.ustack = vec![0x401000, 0x402000];
         e.kstack = vec![0xffff_ffff_8100_0000];
@@ -676,9 +687,13 @@ mod tests {
                         line: Some(2),
                         column: None,
                     }],
+                    found_by: Some(FoundBy::Registers),
                     ..Frame::default()
                 },
-                Frame::unresolved(0x402000, Unresolved::NoSymbols),
+                Frame {
+                    found_by: Some(FoundBy::FramePointer),
+                    ..Frame::unresolved(0x402000, Unresolved::NoSymbols)
+                },
             ],
             kernel: vec![Frame {
                 addr: 0xffff_ffff_8100_0000,
@@ -687,6 +702,7 @@ mod tests {
                 folded: Some(Fold::SyscallEntry),
                 ..Frame::default()
             }],
+            user_end: Some(StackEnd::WindowExhausted),
         }));
         let answered = event_to_json(&e);
         assert_eq!(
@@ -694,9 +710,15 @@ mod tests {
             json!([
                 {"addr": "0x401000", "symbol": "inner", "offset": 4, "module": "/bin/app",
                  "file": "app.c", "line": 10, "column": 3,
-                 "inlined": [{"symbol": "helper", "file": "app.h", "line": 2}]},
-                {"addr": "0x402000", "unresolved": "no symbols"}
+                 "inlined": [{"symbol": "helper", "file": "app.h", "line": 2}],
+                 "found_by": "registers"},
+                {"addr": "0x402000", "unresolved": "no symbols", "found_by": "frame_pointer"}
             ])
+        );
+        assert_eq!(answered["ustack_end"], "window_exhausted");
+        assert!(
+            unanswered.get("ustack_end").is_none(),
+            "no verdict before the stack is unwound"
         );
         assert_eq!(
             answered["kstack"],

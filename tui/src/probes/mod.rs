@@ -29,6 +29,8 @@ pub struct ProbeOptions {
     pub events: BTreeSet<EventKind>,
     /// `CAPTURE_*` bits.
     pub capture: u32,
+    /// Bytes of user stack copied per event for unwinding; 0 for none.
+    pub stack_bytes: u32,
     pub filter: KernelFilter,
 }
 
@@ -68,13 +70,14 @@ pub fn load(options: &ProbeOptions) -> anyhow::Result<Probes> {
             .events
             .iter()
             .fold(0, |bits, kind| bits | event_bit(kind.wire())),
-        _reserved: 0,
+        stack_bytes: options.stack_bytes,
         tp: layout.offsets,
         kernel,
     };
     let mut ebpf = EbpfLoader::new()
         .override_global("CONFIG", &config, true)
         .map_max_entries("EVENTS", options.ring_size)
+        .map_max_entries("USER_STACK_SCRATCH", possible_cpus())
         .load(PROBES_OBJECT)
         .map_err(|error| {
             tracing::error!("loading the eBPF probes: {error:?}");
@@ -199,4 +202,13 @@ fn first_line(error: &dyn std::fmt::Display) -> String {
     let line = text.lines().next().unwrap_or_default();
     line.trim_end_matches(". Verifier output: 0: R1=ctx() R10=fp0")
         .to_owned()
+}
+
+/// The number of possible CPUs: one user-stack scratch value each (CPU numbers index it).
+fn possible_cpus() -> u32 {
+    aya::util::nr_cpus()
+        .ok()
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(1024)
+        .max(1)
 }

@@ -40,6 +40,18 @@ pub enum RecordingError {
         written_by: Option<String>,
     },
     #[error(
+        "{} is a recording of format {found}, from before stack unwinding; this ringside reads \
+         format {supported}: replay it with the ringside that wrote it{}",
+        path.display(),
+        written_by.as_deref().map(|v| format!(" ({v})")).unwrap_or_default()
+    )]
+    OlderVersion {
+        path: PathBuf,
+        found: u16,
+        supported: u16,
+        written_by: Option<String>,
+    },
+    #[error(
         "the recording ends before {} is whole (byte {offset} of the decompressed stream): it was \
          cut short",
         record_name(*.record)

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 /// The first bytes of every recording.
 pub const MAGIC: [u8; 8] = *b"RINGSIDE";
-pub const FORMAT_VERSION: u16 = 1;
+/// 2: user frames say how they were found and user stacks why they end (stack unwinding).
+pub const FORMAT_VERSION: u16 = 2;
 /// The magic and the version: the bytes before the zstd stream.
 pub const PREAMBLE_LEN: usize = MAGIC.len() + 2;
 /// A frame's payload is never longer: a longer length is damage, and is never allocated.

@@ -61,6 +61,14 @@ impl RecordingReader {
                 path: path.to_path_buf(),
             });
         }
+        if version < FORMAT_VERSION {
+            return Err(RecordingError::OlderVersion {
+                path: path.to_path_buf(),
+                found: version,
+                supported: FORMAT_VERSION,
+                written_by: writer_version(file),
+            });
+        }
         if version > FORMAT_VERSION {
             return Err(RecordingError::NewerVersion {
                 found: version,

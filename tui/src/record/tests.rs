@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::format::{FORMAT_VERSION, MAGIC, MAX_FRAME_LEN, PREAMBLE_LEN};
 use super::*;
 use crate::model::event::{Details, OpenSyscall, SockAddrs, SockInfo};
-use crate::model::frame::{Fold, Frame, InlinedFrame, Stacks, Unresolved};
+use crate::model::frame::{Fold, FoundBy, Frame, InlinedFrame, StackEnd, Stacks, Unresolved};
 use crate::model::{Event, sample};
 
 /// xorshift64*: deterministic randomness without a dependency.
@@ -78,6 +78,11 @@ fn stacks(seed: u64) -> Stacks {
                 },
                 unresolved: None,
                 folded: None,
+                found_by: Some(if depth == 0 {
+                    FoundBy::Registers
+                } else {
+                    FoundBy::UnwindTable
+                }),
             },
         })
         .collect();
@@ -98,7 +103,15 @@ fn stacks(seed: u64) -> Stacks {
         ..Frame::default()
     })
     .collect();
-    Stacks { user, kernel }
+    Stacks {
+        user,
+        kernel,
+        user_end: Some(if seed % 2 == 0 {
+            StackEnd::Complete
+        } else {
+            StackEnd::WindowExhausted
+        }),
+    }
 }
 
 fn details(i: u64) -> Details {
@@ -480,7 +493,8 @@ fn a_newer_format_is_refused_saying_what_it_needs() {
     writer.write(&records(1)[0]).expect("write");
     writer.finish().expect("finish");
     let mut bytes = fs::read(&path).expect("read");
-    bytes[8..10].copy_from_slice(&2u16.to_le_bytes());
+    let newer_format = FORMAT_VERSION + 1;
+    bytes[8..10].copy_from_slice(&newer_format.to_le_bytes());
     fs::write(&path, &bytes).expect("write");
     let error = RecordingReader::open(&path).err().expect("refused");
     let message = error.to_string();
@@ -488,14 +502,17 @@ fn a_newer_format_is_refused_saying_what_it_needs() {
         matches!(
             error,
             RecordingError::NewerVersion {
-                found: 2,
+                found,
                 supported: FORMAT_VERSION,
                 ..
-            }
+            } if found == newer_format
         ),
         "{error:?}"
     );
-    assert!(message.contains("format version 2"), "{message}");
+    assert!(
+        message.contains(&format!("format version {newer_format}")),
+        "{message}"
+    );
     assert!(message.contains("ringside >= 9.9.9"), "{message}");
     assert!(message.contains(env!("CARGO_PKG_VERSION")), "{message}");
 
@@ -510,6 +527,29 @@ fn a_newer_format_is_refused_saying_what_it_needs() {
         .to_string();
     assert!(message.contains("format version 7"), "{message}");
     assert!(message.contains("reads format 7"), "{message}");
+}
+
+#[test]
+fn an_older_format_is_refused_naming_the_ringside_that_wrote_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("older.ringside");
+    let mut older = header();
+    older.ringside_version = "0.0.9".to_string();
+    let mut writer = RecordingWriter::create(&path, false, &older).expect("create");
+    writer.write(&records(1)[0]).expect("write");
+    writer.finish().expect("finish");
+    let mut bytes = fs::read(&path).expect("read");
+    bytes[8..10].copy_from_slice(&1u16.to_le_bytes());
+    fs::write(&path, &bytes).expect("write");
+    let error = RecordingReader::open(&path).err().expect("refused");
+    assert!(
+        matches!(error, RecordingError::OlderVersion { found: 1, .. }),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("format 1"), "{message}");
+    assert!(message.contains("(0.0.9)"), "{message}");
+    assert!(!message.contains('\n'), "one line: {message}");
 }
 
 #[test]
@@ -550,7 +590,7 @@ fn a_damaged_payload_byte_is_reported_with_its_record() {
     let frames = frames(&stream);
     let (at, len) = frames[6]; // record 6: frame 0 is the header
     stream[at + 4 + len / 2] ^= 0x20;
-    fs::write(&path, file_around(1, &stream)).expect("write");
+    fs::write(&path, file_around(FORMAT_VERSION, &stream)).expect("write");
     let replay = replay(&path).expect("the header is intact");
     assert_eq!(replay.records, written[..5]);
     let error = replay.end.expect_err("damage");
@@ -572,7 +612,7 @@ fn a_length_over_the_limit_is_corrupt_and_not_allocated() {
     let mut stream = stream(&fs::read(&path).expect("read"));
     let (at, _) = frames(&stream)[2];
     stream[at..at + 4].copy_from_slice(&(MAX_FRAME_LEN + 1).to_le_bytes());
-    fs::write(&path, file_around(1, &stream)).expect("write");
+    fs::write(&path, file_around(FORMAT_VERSION, &stream)).expect("write");
     let replay = replay(&path).expect("the header is intact");
     assert_eq!(replay.records.len(), 1);
     let error = replay.end.expect_err("damage");
@@ -659,7 +699,7 @@ fn altered_payloads_with_valid_checksums_never_panic() {
         stream.extend(&payload);
         stream.extend(crc32fast::hash(&payload).to_le_bytes());
         stream.extend(&original[at + 8 + len..]);
-        fs::write(&path, file_around(1, &stream)).expect("write");
+        fs::write(&path, file_around(FORMAT_VERSION, &stream)).expect("write");
         let Ok(replay) = replay(&path) else {
             assert_eq!(which, 0, "only a damaged header stops the opening");
             continue;

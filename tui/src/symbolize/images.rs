@@ -45,7 +45,23 @@ pub struct Mapping {
     pub inode: u64,
 }
 
+/// A binary as the kernel named it: the same path with another inode is another binary.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct BinaryKey {
+    pub path: Arc<Path>,
+    pub dev: (u32, u32),
+    pub inode: u64,
+}
+
 impl Mapping {
+    pub fn binary_key(&self) -> BinaryKey {
+        BinaryKey {
+            path: Arc::clone(&self.path),
+            dev: self.dev,
+            inode: self.inode,
+        }
+    }
+
     /// The file offset of `addr` (addr - start + pgoff).
     pub fn file_offset(&self, addr: u64) -> u64 {
         addr.wrapping_sub(self.start).wrapping_add(self.pgoff)
@@ -294,6 +310,14 @@ impl ProcessImages {
                 self.seed(pid, &text);
             }
         }
+    }
+
+    /// Every executable file mapping of process `pid` at `time_ns`, sorted by address. The list
+    /// is shared: the same `Arc` means the same address space.
+    pub fn mappings_at(&self, pid: u32, time_ns: u64) -> Option<&Arc<Vec<Mapping>>> {
+        let history = self.processes.get(&pid)?;
+        let index = history.covering(time_ns)?;
+        Some(&history.images[index].mappings)
     }
 
     /// The mapping that contained `addr` in process `pid` at `time_ns`.

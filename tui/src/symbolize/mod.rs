@@ -4,6 +4,16 @@
 pub mod images;
 pub mod perf_events;
 mod resolver;
+mod unwind;
 mod worker;
 
 pub use worker::{StackRequest, SymbolizerHandle, SymbolizerStats};
+
+/// Where separate debug files are looked for, by build id: Debian's -dbg and -dbgsym packages
+/// install under /usr/lib/debug.
+pub fn debug_dirs() -> Vec<std::path::PathBuf> {
+    ["/usr/lib/debug", "/lib/debug"]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .collect()
+}

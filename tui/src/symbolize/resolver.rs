@@ -2,23 +2,15 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use blazesym::symbolize::source::{Elf, Kernel, Source};
 use blazesym::symbolize::{Input, Reason, Sym, Symbolized, Symbolizer};
 use lru::LruCache;
 
-use super::images::{Lookup, Mapping, ProcessImages};
+use super::images::{BinaryKey, Lookup, ProcessImages};
 use crate::model::frame::{Fold, Frame, InlinedFrame, Unresolved};
-
-/// A binary as the kernel named it: the same path with another inode is another binary.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct BinaryKey {
-    path: Arc<Path>,
-    dev: (u32, u32),
-    inode: u64,
-}
 
 /// Frames resolved per (binary, file offset) and per kernel address. Each entry is a frame
 /// without its address; a few hundred bytes, so the bound keeps the cache to tens of MiB.
@@ -33,13 +25,15 @@ pub struct Resolver {
 }
 
 impl Resolver {
-    pub fn new() -> Self {
+    /// `debug_dirs` are searched for separate debug files (by build id and debug link).
+    pub fn new(debug_dirs: &[PathBuf]) -> Self {
         let capacity = NonZeroUsize::new(CACHE_ENTRIES).unwrap_or(NonZeroUsize::MIN);
         Self {
             symbolizer: Symbolizer::builder()
                 .enable_code_info(true)
                 .enable_inlined_fns(true)
                 .enable_demangling(true)
+                .set_debug_dirs(Some(debug_dirs))
                 .build(),
             modules: Vec::new(),
             user_cache: LruCache::new(capacity),
@@ -67,7 +61,7 @@ impl Resolver {
             let probe = lookup_address(index, addr);
             match images.lookup(pid, time_ns, probe) {
                 Lookup::Found(mapping) => {
-                    let key = binary_key(mapping);
+                    let key = mapping.binary_key();
                     let offset = mapping.file_offset(probe);
                     match self.user_cache.get(&(key.clone(), offset)) {
                         Some(cached) => frames.push(at_address(cached, index, addr)),
@@ -200,14 +194,6 @@ fn at_address(template: &Frame, index: usize, addr: u64) -> Frame {
     }
 }
 
-fn binary_key(mapping: &Mapping) -> BinaryKey {
-    BinaryKey {
-        path: Arc::clone(&mapping.path),
-        dev: mapping.dev,
-        inode: mapping.inode,
-    }
-}
-
 fn frame_from(symbolized: &Symbolized<'_>, binary: Option<&Arc<Path>>) -> Frame {
     let module = |sym: &Sym<'_>| {
         binary
@@ -244,6 +230,7 @@ fn frame_from(symbolized: &Symbolized<'_>, binary: Option<&Arc<Path>>) -> Frame 
                     .collect(),
                 unresolved: None,
                 folded: None,
+                found_by: None,
             }
         }
         Symbolized::Unknown(reason) => Frame {

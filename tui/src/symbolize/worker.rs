@@ -13,7 +13,9 @@ use tokio::sync::oneshot;
 use super::images::ProcessImages;
 use super::perf_events::{TaskRecord, TaskWatcher};
 use super::resolver::Resolver;
-use crate::model::frame::Stacks;
+use super::unwind::StackUnwinder;
+use crate::model::frame::{Frame, StackEnd, Stacks, Unresolved};
+use crate::model::user_stack::UserCopy;
 
 /// One event's stacks to resolve.
 #[derive(Clone, Debug)]
@@ -21,18 +23,25 @@ pub struct StackRequest {
     pub pid: u32,
     /// When the stacks were taken (CLOCK_MONOTONIC ns): picks the process image.
     pub time_ns: u64,
+    /// The frame-pointer walk the kernel did.
     pub user: Vec<u64>,
     pub kernel: Vec<u64>,
+    /// Registers and stack memory to unwind with unwind tables, when they were copied.
+    pub user_copy: UserCopy,
 }
 
 impl StackRequest {
-    /// What to ask for an event's stacks; `None` when it carries none.
-    pub fn for_event(event: &crate::model::Event) -> Option<Self> {
-        (!event.ustack.is_empty() || !event.kstack.is_empty()).then(|| StackRequest {
+    /// What to ask for an event's stacks; `None` when it carries none. The user stack copy moves
+    /// into the request: it is large and only unwinding needs it.
+    pub fn for_event(event: &mut crate::model::Event) -> Option<Self> {
+        let user_copy = std::mem::take(&mut event.user_copy);
+        let has_copy = matches!(user_copy, UserCopy::Taken(_));
+        (has_copy || !event.ustack.is_empty() || !event.kstack.is_empty()).then(|| StackRequest {
             pid: event.pid,
             time_ns: event.stack_mono_ns,
             user: event.ustack.clone(),
             kernel: event.kstack.clone(),
+            user_copy,
         })
     }
 }
@@ -132,6 +141,7 @@ struct Worker {
     watcher: TaskWatcher,
     images: ProcessImages,
     resolver: Resolver,
+    unwinder: StackUnwinder,
     records: Vec<TaskRecord>,
     backlog: Arc<AtomicUsize>,
     stats: Arc<SymbolizerStats>,
@@ -143,12 +153,14 @@ impl Worker {
         let mut images = ProcessImages::new();
         // After the watcher opened, so that no process falls between the two.
         images.seed_from_proc();
-        let mut resolver = Resolver::new();
+        let debug_dirs = super::debug_dirs();
+        let mut resolver = Resolver::new(&debug_dirs);
         resolver.warm_up();
         Self {
             watcher,
             images,
             resolver,
+            unwinder: StackUnwinder::new(debug_dirs),
             records: Vec::new(),
             backlog,
             stats,
@@ -188,19 +200,53 @@ impl Worker {
         let stacks: Vec<Stacks> = job
             .requests
             .iter()
-            .map(|request| Stacks {
-                user: self.resolver.user_frames(
-                    &self.images,
-                    request.pid,
-                    request.time_ns,
-                    &request.user,
-                ),
-                kernel: self.resolver.kernel_frames(&request.kernel),
+            .map(|request| {
+                let (user, user_end) = self.user_stack(request);
+                Stacks {
+                    user,
+                    kernel: self.resolver.kernel_frames(&request.kernel),
+                    user_end,
+                }
             })
             .collect();
         self.backlog.fetch_sub(stacks.len(), Ordering::Relaxed);
         self.count(&stacks);
         let _ = job.reply.send(stacks);
+    }
+
+    /// The user stack: unwound from the copy when there is one, else the kernel's frame-pointer
+    /// walk; and why it ends where it does.
+    fn user_stack(&mut self, request: &StackRequest) -> (Vec<Frame>, Option<StackEnd>) {
+        let (pid, time_ns) = (request.pid, request.time_ns);
+        let fallback_end = match &request.user_copy {
+            UserCopy::Taken(copy) => {
+                let unwound = self.unwinder.unwind(&self.images, pid, time_ns, copy);
+                if !unwound.addrs.is_empty() {
+                    let mut frames =
+                        self.resolver
+                            .user_frames(&self.images, pid, time_ns, &unwound.addrs);
+                    for (frame, found_by) in frames.iter_mut().zip(unwound.found_by) {
+                        frame.found_by = Some(found_by);
+                        // The resolver's verdict is about frame-pointer walks; here the end
+                        // reason says why the stack stops.
+                        if frame.unresolved == Some(Unresolved::WalkWentAstray) {
+                            frame.unresolved = Some(Unresolved::Unmapped);
+                        }
+                    }
+                    return (frames, Some(unwound.end));
+                }
+                unwound.end
+            }
+            UserCopy::NotTaken | UserCopy::NoRegisters => StackEnd::FramePointersOnly,
+            UserCopy::Lost | UserCopy::Missing => StackEnd::CopyLost,
+        };
+        if request.user.is_empty() {
+            return (Vec::new(), None);
+        }
+        let frames = self
+            .resolver
+            .user_frames(&self.images, pid, time_ns, &request.user);
+        (frames, Some(fallback_end))
     }
 
     fn count(&self, stacks: &[Stacks]) {

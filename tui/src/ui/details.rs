@@ -12,7 +12,7 @@ use super::text::printable;
 use crate::app::{App, Pane};
 use crate::model::Event;
 use crate::model::event::Details;
-use crate::model::frame::{Fold, Frame as StackFrame};
+use crate::model::frame::{Fold, FoundBy, Frame as StackFrame, StackEnd};
 use crate::output::json::event_to_json;
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
@@ -38,7 +38,8 @@ pub fn lines(event: &Event) -> Vec<Line<'static>> {
     // The JSON object is the one definition of an event's fields: show the same here.
     if let serde_json::Value::Object(fields) = event_to_json(event) {
         for (name, value) in fields {
-            if name == "ustack" || name == "kstack" {
+            // The stacks follow, each ending with its own verdict.
+            if matches!(name.as_str(), "ustack" | "kstack" | "ustack_end") {
                 continue;
             }
             let text = match value {
@@ -88,8 +89,22 @@ pub fn lines(event: &Event) -> Vec<Line<'static>> {
                     .map(|(i, addr)| Line::from(format!("  #{i:<2} {addr:#x}"))),
             ),
         }
+        if title == "user stack"
+            && let Some(end) = stacks.and_then(|s| s.user_end)
+        {
+            lines.push(stack_end_line(end));
+        }
     }
     lines
+}
+
+/// The line under a user stack that says whether it is whole.
+fn stack_end_line(end: StackEnd) -> Line<'static> {
+    let color = match end {
+        StackEnd::Complete => Color::Green,
+        _ => Color::Yellow,
+    };
+    Line::styled(format!("  ⤒ {}", end.explain()), Style::new().fg(color))
 }
 
 fn frame_lines(frames: &[StackFrame]) -> Vec<Line<'static>> {
@@ -129,28 +144,33 @@ fn frame_lines(frames: &[StackFrame]) -> Vec<Line<'static>> {
 }
 
 fn frame_line(index: usize, frame: &StackFrame) -> Line<'static> {
+    let dim = Style::new().fg(Color::DarkGray);
+    let mut module = frame
+        .module
+        .as_deref()
+        .map(|m| format!("  [{}]", m.rsplit('/').next().unwrap_or(m)))
+        .unwrap_or_default();
+    // Frames an unwind table could not vouch for: worth knowing when a stack looks odd.
+    if frame.found_by == Some(FoundBy::FramePointer) {
+        module.push_str(" (frame pointer)");
+    }
     match (&frame.symbol, frame.unresolved) {
         (Some(symbol), _) => {
             let at = location(frame.file.as_deref(), frame.line);
-            let module = frame
-                .module
-                .as_deref()
-                .map(|m| format!("  [{}]", m.rsplit('/').next().unwrap_or(m)))
-                .unwrap_or_default();
             Line::from(vec![
                 Span::raw(format!("  #{index:<2} ")),
                 Span::styled(symbol.to_string(), Style::new().fg(Color::Yellow)),
                 Span::raw(format!("+{:#x}{at}", frame.offset.unwrap_or(0))),
-                Span::styled(module, Style::new().fg(Color::DarkGray)),
+                Span::styled(module, dim),
             ])
         }
         (None, why) => Line::styled(
             format!(
-                "  #{index:<2} {:#x}  ({})",
+                "  #{index:<2} {:#x}  ({}){module}",
                 frame.addr,
                 why.map_or("unresolved", |w| w.as_str())
             ),
-            Style::new().fg(Color::DarkGray),
+            dim,
         ),
     }
 }

@@ -11,7 +11,7 @@ use ratatui::backend::TestBackend;
 use crate::app::{App, Msg, Stats};
 use crate::filter::Filter;
 use crate::model::event::{Details, SockAddrs, SockInfo};
-use crate::model::frame::{Fold, Frame, InlinedFrame, Stacks, Unresolved};
+use crate::model::frame::{Fold, Frame, InlinedFrame, StackEnd, Stacks, Unresolved};
 use crate::model::{Event, EventKind};
 
 fn event(seq: u64, pid: u32, ppid: u32, comm: &str, details: Details) -> Event {
@@ -28,6 +28,7 @@ fn event(seq: u64, pid: u32, ppid: u32, comm: &str, details: Details) -> Event {
         stack_mono_ns: seq,
         ustack: vec![0x401000, 0x402000, 0x403000],
         kstack: Vec::new(),
+        user_copy: Default::default(),
         stacks: None,
         details,
     }
@@ -154,6 +155,7 @@ fn symbolized() -> Stacks {
                 ..Frame::default()
             },
         ],
+        user_end: Some(StackEnd::Complete),
     }
 }
 
