@@ -7,46 +7,9 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::process::Command;
 
 use serde_json::Value;
-use support::fixtures::{fixtures, tagged_line};
+use support::fixtures::fixtures;
+use support::stacks::{assert_chain, symbols};
 use support::{Ringside, field, is_type, kernel_tests_enabled, nonce, path_string, scratch_dir};
-
-/// The symbols of a stack's frames, innermost first.
-fn symbols(stack: &Value) -> Vec<String> {
-    stack
-        .as_array()
-        .unwrap_or_else(|| panic!("not a stack: {stack}"))
-        .iter()
-        .map(|frame| frame["symbol"].as_str().unwrap_or("?").to_owned())
-        .collect()
-}
-
-/// Asserts the first frames are `names` in order, each in `file` at its tagged line.
-fn assert_chain(stack: &Value, file: &str, chain: &[(&str, &str)]) {
-    let frames = stack
-        .as_array()
-        .unwrap_or_else(|| panic!("not a stack: {stack}"));
-    for (index, (name, tag)) in chain.iter().enumerate() {
-        let frame = frames
-            .get(index)
-            .unwrap_or_else(|| panic!("frame {index} missing: {stack}"));
-        let symbol = frame["symbol"].as_str().unwrap_or_default();
-        assert!(
-            symbol.contains(name),
-            "frame {index} is {symbol}, expected {name}: {stack}"
-        );
-        let at = frame["file"].as_str().unwrap_or_default();
-        assert!(
-            at.ends_with(file),
-            "frame {index} in {at}, expected {file}: {frame}"
-        );
-        assert_eq!(
-            frame["line"],
-            tagged_line(file, tag),
-            "frame {index} line: {frame}"
-        );
-        assert!(frame.get("unresolved").is_none(), "{frame}");
-    }
-}
 
 fn open_event(ringside: &Ringside, path: &str) -> Value {
     ringside.wait_for("open with a stack", |e| {

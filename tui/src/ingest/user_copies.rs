@@ -48,6 +48,7 @@ impl UserCopies {
     }
 
     /// Copies waiting now.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.waiting.len()
     }

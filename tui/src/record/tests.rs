@@ -106,7 +106,7 @@ fn stacks(seed: u64) -> Stacks {
     Stacks {
         user,
         kernel,
-        user_end: Some(if seed % 2 == 0 {
+        user_end: Some(if seed.is_multiple_of(2) {
             StackEnd::Complete
         } else {
             StackEnd::WindowExhausted

@@ -29,16 +29,18 @@ impl Resolver {
     pub fn new(debug_dirs: &[PathBuf]) -> Self {
         let capacity = NonZeroUsize::new(CACHE_ENTRIES).unwrap_or(NonZeroUsize::MIN);
         Self {
-            symbolizer: Symbolizer::builder()
-                .enable_code_info(true)
-                .enable_inlined_fns(true)
-                .enable_demangling(true)
-                .set_debug_dirs(Some(debug_dirs))
-                .build(),
+            symbolizer: symbolizer(debug_dirs),
             modules: Vec::new(),
             user_cache: LruCache::new(capacity),
             kernel_cache: LruCache::new(capacity),
         }
+    }
+
+    /// Forgets what it knows of user binaries, so that debug files that appeared since (fetched
+    /// from a debuginfod server) are used. Kernel symbols are kept.
+    pub fn forget_user_symbols(&mut self, debug_dirs: &[PathBuf]) {
+        self.symbolizer = symbolizer(debug_dirs);
+        self.user_cache.clear();
     }
 
     /// Frames held in the caches.
@@ -166,6 +168,15 @@ impl Resolver {
             })
             .collect()
     }
+}
+
+fn symbolizer(debug_dirs: &[PathBuf]) -> Symbolizer {
+    Symbolizer::builder()
+        .enable_code_info(true)
+        .enable_inlined_fns(true)
+        .enable_demangling(true)
+        .set_debug_dirs(Some(debug_dirs))
+        .build()
 }
 
 /// Below `vm.mmap_min_addr` nothing is ever mapped; above 0x7fff_ffff_ffff is the

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use tokio::sync::oneshot;
 
-use super::images::ProcessImages;
+use super::debuginfod::Debuginfod;
+use super::images::{Lookup, ProcessImages};
 use super::perf_events::{TaskRecord, TaskWatcher};
 use super::resolver::Resolver;
 use super::unwind::StackUnwinder;
@@ -142,6 +143,9 @@ struct Worker {
     images: ProcessImages,
     resolver: Resolver,
     unwinder: StackUnwinder,
+    debug_dirs: Vec<std::path::PathBuf>,
+    /// Fetches debug files of stripped binaries when `DEBUGINFOD_URLS` is set.
+    debuginfod: Option<Debuginfod>,
     records: Vec<TaskRecord>,
     backlog: Arc<AtomicUsize>,
     stats: Arc<SymbolizerStats>,
@@ -160,7 +164,9 @@ impl Worker {
             watcher,
             images,
             resolver,
-            unwinder: StackUnwinder::new(debug_dirs),
+            unwinder: StackUnwinder::new(debug_dirs.clone()),
+            debug_dirs,
+            debuginfod: Debuginfod::from_env(),
             records: Vec::new(),
             backlog,
             stats,
@@ -181,6 +187,7 @@ impl Worker {
             // Mappings made before an event are in the perf rings by the time the event is
             // read from the BPF ring buffer: take them before resolving.
             self.take_task_records();
+            self.use_fetched_debug_files();
             if let Some(job) = job {
                 self.answer(job);
             }
@@ -222,6 +229,7 @@ impl Worker {
             UserCopy::Taken(copy) => {
                 let unwound = self.unwinder.unwind(&self.images, pid, time_ns, copy);
                 if !unwound.addrs.is_empty() {
+                    self.want_debug_files(pid, time_ns, &unwound.addrs);
                     let mut frames =
                         self.resolver
                             .user_frames(&self.images, pid, time_ns, &unwound.addrs);
@@ -247,6 +255,38 @@ impl Worker {
             .resolver
             .user_frames(&self.images, pid, time_ns, &request.user);
         (frames, Some(fallback_end))
+    }
+
+    /// Asks debuginfod for the debug files of the stripped binaries these frames are in.
+    fn want_debug_files(&mut self, pid: u32, time_ns: u64, addrs: &[u64]) {
+        let Some(debuginfod) = self.debuginfod.as_mut() else {
+            return;
+        };
+        for &addr in addrs {
+            let Lookup::Found(mapping) = self.images.lookup(pid, time_ns, addr) else {
+                continue;
+            };
+            let Some(tables) = self.unwinder.tables(mapping) else {
+                continue;
+            };
+            if let Some(build_id) = tables.build_id.as_deref()
+                && !tables.has_own_symbols
+            {
+                debuginfod.request(build_id, &self.debug_dirs);
+            }
+        }
+    }
+
+    /// Debug files that arrived from debuginfod take effect for the stacks resolved from now.
+    fn use_fetched_debug_files(&mut self) {
+        if self
+            .debuginfod
+            .as_ref()
+            .is_some_and(Debuginfod::any_arrived)
+        {
+            tracing::info!("debug files arrived: user symbols are looked up afresh");
+            self.resolver.forget_user_symbols(&self.debug_dirs);
+        }
     }
 
     fn count(&self, stacks: &[Stacks]) {

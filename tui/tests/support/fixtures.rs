@@ -11,6 +11,15 @@ pub struct Fixtures {
     pub c_stripped: PathBuf,
     pub cpp: PathBuf,
     pub rust: PathBuf,
+    /// libc_calls.c as most of a server is built: `-O2 -fomit-frame-pointer -g`.
+    pub no_frame_pointers: PathBuf,
+    /// The same with its functions exported (`-rdynamic`), then stripped as Debian strips a
+    /// package (a `.gnu_debuglink` names its debug file): only `.dynsym` names its functions
+    /// until that file is found. The file is `dynsym_only_debug`, kept where no debug file
+    /// search looks.
+    pub dynsym_only: PathBuf,
+    /// `objcopy --only-keep-debug` of `dynsym_only` before it was stripped.
+    pub dynsym_only_debug: PathBuf,
 }
 
 fn source_dir() -> PathBuf {
@@ -66,11 +75,40 @@ pub fn fixtures() -> &'static Fixtures {
             ])
             .arg(&rust)
             .arg(src.join("nested.rs")));
+        let no_frame_pointers = dir.join("libc-calls");
+        run(Command::new("cc")
+            .args(["-O2", "-fomit-frame-pointer", "-g", "-o"])
+            .arg(&no_frame_pointers)
+            .arg(src.join("libc_calls.c")));
+        let dynsym_only = dir.join("libc-calls-dynsym");
+        run(Command::new("cc")
+            .args(["-O2", "-fomit-frame-pointer", "-g", "-rdynamic"])
+            .arg("-Wl,--build-id=sha1")
+            .arg("-o")
+            .arg(&dynsym_only)
+            .arg(src.join("libc_calls.c")));
+        let kept = dir.join("kept-aside");
+        std::fs::create_dir_all(&kept).expect("debug file dir");
+        let dynsym_only_debug = kept.join("libc-calls-dynsym.debug");
+        run(Command::new("objcopy")
+            .arg("--only-keep-debug")
+            .arg(&dynsym_only)
+            .arg(&dynsym_only_debug));
+        run(Command::new("strip").arg("--strip-all").arg(&dynsym_only));
+        run(Command::new("objcopy")
+            .arg(format!(
+                "--add-gnu-debuglink={}",
+                dynsym_only_debug.display()
+            ))
+            .arg(&dynsym_only));
         Fixtures {
             c,
             c_stripped,
             cpp,
             rust,
+            no_frame_pointers,
+            dynsym_only,
+            dynsym_only_debug,
         }
     })
 }

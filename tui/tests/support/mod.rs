@@ -6,6 +6,7 @@
 
 pub mod fixtures;
 pub mod pty;
+pub mod stacks;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -57,8 +58,14 @@ pub struct Finished {
 impl Ringside {
     /// Starts ringside with `args` after `--json` and waits until its probes are attached.
     pub fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// As [`Ringside::start`], with these environment variables set for ringside.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let log = std::env::temp_dir().join(format!("ringside-test-{}.log", nonce()));
         let mut child = Command::new(env!("CARGO_BIN_EXE_ringside"))
+            .envs(env.iter().copied())
             .arg("--json")
             .arg("--log-file")
             .arg(&log)

@@ -201,6 +201,11 @@ pub fn build_id_path(dir: &Path, build_id: &[u8]) -> Option<PathBuf> {
     )
 }
 
+/// Whether a debug file for `build_id` is under one of `debug_dirs`.
+pub fn has_debug_file(debug_dirs: &[PathBuf], build_id: &[u8]) -> bool {
+    debug_file(debug_dirs, build_id).is_some()
+}
+
 fn debug_file(debug_dirs: &[PathBuf], build_id: &[u8]) -> Option<PathBuf> {
     debug_dirs
         .iter()

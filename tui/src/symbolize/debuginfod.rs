@@ -1,0 +1,297 @@
+//! Debug files from debuginfod servers (`DEBUGINFOD_URLS`), for stripped binaries that have no
+//! debug file installed.
+//!
+//! Fetches run on a thread of their own, so neither the UI nor the symbolizer ever waits on
+//! the network: stacks symbolized before a file arrives keep the `.dynsym` names they had;
+//! later ones get the debug file's names and lines. Each build id is asked for once per run,
+//! each request is bounded in time and size, and what arrives is kept under
+//! [`cache_dir`] in the `.build-id/xx/rest.debug` layout, where the symbolizer looks for
+//! debug files anyway: a file fetched once serves every later run.
+
+use std::collections::HashSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender};
+use std::time::Duration;
+
+use super::unwind::tables::{build_id_path, has_debug_file};
+
+/// Time to connect to one server.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time for one whole download: a large debug file on a slow link is abandoned, not waited for.
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest debug file taken (libxul's is about 1.5 GiB; a typical library's a few MiB).
+const MAX_FILE_BYTES: u64 = 2 << 30;
+
+/// Where fetched debug files are kept: `$RINGSIDE_DEBUGINFOD_CACHE`, else
+/// `$XDG_CACHE_HOME/ringside/debuginfod`, else `~/.cache/ringside/debuginfod`.
+pub fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("RINGSIDE_DEBUGINFOD_CACHE") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))?;
+    Some(base.join("ringside").join("debuginfod"))
+}
+
+/// The servers named by `DEBUGINFOD_URLS`.
+pub fn server_urls() -> Vec<String> {
+    parse_urls(&std::env::var("DEBUGINFOD_URLS").unwrap_or_default())
+}
+
+/// URLs separated by white space, as elfutils reads them; only HTTP(S) ones are servers.
+fn parse_urls(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|url| url.trim_end_matches('/').to_owned())
+        .filter(|url| url.starts_with("http://") || url.starts_with("https://"))
+        .collect()
+}
+
+/// The symbolizer's side: asks for build ids and learns which have arrived.
+pub struct Debuginfod {
+    asked: HashSet<Vec<u8>>,
+    requests: Sender<Vec<u8>>,
+    /// Each request's outcome: whether its file is now in the cache.
+    outcomes: Receiver<(Vec<u8>, bool)>,
+}
+
+impl Debuginfod {
+    /// Starts the fetch thread when `DEBUGINFOD_URLS` names a server; `None` otherwise.
+    pub fn from_env() -> Option<Self> {
+        let servers = server_urls();
+        if servers.is_empty() {
+            return None;
+        }
+        let cache = cache_dir()?;
+        Self::start(servers, cache)
+    }
+
+    fn start(servers: Vec<String>, cache: PathBuf) -> Option<Self> {
+        let (requests, incoming) = std::sync::mpsc::channel();
+        let (outcomes_tx, outcomes) = std::sync::mpsc::channel();
+        let fetcher = Fetcher::new(servers, cache);
+        std::thread::Builder::new()
+            .name("debuginfod".into())
+            .spawn(move || fetcher.run(&incoming, &outcomes_tx))
+            .map_err(|error| tracing::warn!("debuginfod: cannot start its thread: {error}"))
+            .ok()?;
+        Some(Self {
+            asked: HashSet::new(),
+            requests,
+            outcomes,
+        })
+    }
+
+    /// Asks for the debug file of `build_id` unless one is under `debug_dirs` already; each
+    /// build id is considered once per run.
+    pub fn request(&mut self, build_id: &[u8], debug_dirs: &[PathBuf]) {
+        if self.asked.contains(build_id) {
+            return;
+        }
+        self.asked.insert(build_id.to_vec());
+        if !has_debug_file(debug_dirs, build_id) {
+            let _ = self.requests.send(build_id.to_vec());
+        }
+    }
+
+    /// Whether any debug file arrived since the last call.
+    pub fn any_arrived(&self) -> bool {
+        self.outcomes
+            .try_iter()
+            .filter(|(_, arrived)| *arrived)
+            .count()
+            > 0
+    }
+}
+
+struct Fetcher {
+    servers: Vec<String>,
+    cache: PathBuf,
+    agent: ureq::Agent,
+}
+
+impl Fetcher {
+    fn new(servers: Vec<String>, cache: PathBuf) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_global(Some(DOWNLOAD_TIMEOUT))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Self {
+            servers,
+            cache,
+            agent,
+        }
+    }
+
+    fn run(self, requests: &Receiver<Vec<u8>>, outcomes: &Sender<(Vec<u8>, bool)>) {
+        for build_id in requests {
+            let arrived = build_id_path(&self.cache, &build_id)
+                .is_some_and(|target| target.is_file() || self.fetch(&build_id, &target));
+            let _ = outcomes.send((build_id, arrived));
+        }
+    }
+
+    /// Tries each server in turn; true once the file is in place.
+    fn fetch(&self, build_id: &[u8], target: &Path) -> bool {
+        let hex: String = build_id.iter().map(|byte| format!("{byte:02x}")).collect();
+        for server in &self.servers {
+            let url = format!("{server}/buildid/{hex}/debuginfo");
+            match self.download(&url, target) {
+                Ok(true) => {
+                    tracing::info!("debuginfod: fetched {url} to {}", target.display());
+                    return true;
+                }
+                Ok(false) => tracing::debug!("debuginfod: {url} has no such file"),
+                Err(error) => tracing::warn!("debuginfod: {url}: {error}"),
+            }
+        }
+        false
+    }
+
+    /// Downloads `url` into `target` through a temporary file beside it, so that a cut
+    /// download never leaves a partial debug file where the symbolizer would read it.
+    /// `Ok(false)`: the server has no such file.
+    fn download(&self, url: &str, target: &Path) -> anyhow::Result<bool> {
+        let mut response = self.agent.get(url).call()?;
+        if response.status() != 200 {
+            return Ok(false);
+        }
+        let dir = target
+            .parent()
+            .ok_or_else(|| anyhow::anyhow!("no directory for {}", target.display()))?;
+        std::fs::create_dir_all(dir)?;
+        let mut partial = tempfile::NamedTempFile::new_in(dir)?;
+        let mut body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_FILE_BYTES)
+            .reader();
+        std::io::copy(&mut body, &mut partial)?;
+        partial.flush()?;
+        let file = partial.persist(target)?;
+        // Others may read debug files; nothing secret is in them.
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// A one-file debuginfod server on loopback: answers `/buildid/<id>/debuginfo` for one
+    /// build id, 404 for anything else. Serves `requests` requests, then stops.
+    fn serve(build_id_hex: String, body: Vec<u8>, requests: usize) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(requests) {
+                let Ok(mut stream) = stream else { continue };
+                let mut request = String::new();
+                let _ = BufReader::new(&stream).read_line(&mut request);
+                let wanted = format!("GET /buildid/{build_id_hex}/debuginfo ");
+                let reply = if request.starts_with(&wanted) {
+                    let mut reply = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    reply.extend_from_slice(&body);
+                    reply
+                } else {
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_vec()
+                };
+                let _ = stream.write_all(&reply);
+            }
+        });
+        url
+    }
+
+    /// The outcome of the next request the fetcher finishes.
+    fn next_outcome(client: &Debuginfod) -> (Vec<u8>, bool) {
+        client
+            .outcomes
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the fetcher answers every request")
+    }
+
+    #[test]
+    fn fetches_a_debug_file_once_into_the_build_id_layout() {
+        let cache = tempfile::tempdir().expect("cache");
+        let build_id = vec![0xab, 0xcd, 0xef, 0x01];
+        // The first server does not have it; the second does.
+        let empty = serve(String::new(), Vec::new(), 1);
+        let server = serve("abcdef01".into(), b"debug file bytes".to_vec(), 1);
+        let mut client =
+            Debuginfod::start(vec![empty, server], cache.path().to_owned()).expect("client");
+        client.request(&build_id, &[]);
+        client.request(&build_id, &[]);
+        assert_eq!(next_outcome(&client), (build_id, true));
+        assert!(
+            client
+                .outcomes
+                .recv_timeout(Duration::from_millis(300))
+                .is_err(),
+            "a build id is asked for once"
+        );
+        let path = cache.path().join(".build-id/ab/cdef01.debug");
+        assert_eq!(std::fs::read(&path).expect("cached"), b"debug file bytes");
+        // No stray temporary files beside it.
+        let names: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))
+            .expect("list")
+            .collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn a_missing_file_or_a_dead_server_arrives_as_nothing() {
+        let cache = tempfile::tempdir().expect("cache");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let dead = format!("http://{}", listener.local_addr().expect("addr"));
+        drop(listener);
+        let server = serve("00".into(), Vec::new(), 1);
+        let mut client =
+            Debuginfod::start(vec![dead, server], cache.path().to_owned()).expect("client");
+        client.request(&[0x12, 0x34], &[]);
+        assert_eq!(next_outcome(&client), (vec![0x12, 0x34], false));
+        assert!(!cache.path().join(".build-id/12/34.debug").exists());
+    }
+
+    #[test]
+    fn a_debug_file_already_installed_is_not_fetched() {
+        let cache = tempfile::tempdir().expect("cache");
+        let installed = tempfile::tempdir().expect("debug dir");
+        let build_id = [0x56, 0x78];
+        let path = build_id_path(installed.path(), &build_id).expect("path");
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+        std::fs::write(&path, b"installed").expect("write");
+        let server = serve("5678".into(), b"fetched".to_vec(), 1);
+        let mut client = Debuginfod::start(vec![server], cache.path().to_owned()).expect("client");
+        client.request(&build_id, &[installed.path().to_owned()]);
+        assert!(
+            client
+                .outcomes
+                .recv_timeout(Duration::from_millis(500))
+                .is_err(),
+            "nothing asked of the server"
+        );
+        assert!(!cache.path().join(".build-id").exists());
+    }
+
+    #[test]
+    fn only_http_urls_are_servers() {
+        let urls = "https://debuginfod.example/ file:///x \n http://127.0.0.1:8002  ";
+        assert_eq!(
+            parse_urls(urls),
+            ["https://debuginfod.example", "http://127.0.0.1:8002"]
+        );
+        assert!(parse_urls("").is_empty());
+    }
+}
