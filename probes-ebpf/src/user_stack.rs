@@ -7,11 +7,14 @@
 
 use core::ffi::c_void;
 
-use aya_ebpf::helpers::{
-    bpf_probe_read_kernel,
-    generated::{
-        bpf_get_current_task_btf, bpf_get_smp_processor_id, bpf_probe_read_user,
-        bpf_ringbuf_output, bpf_task_pt_regs,
+use aya_ebpf::{
+    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_RING_SIZE},
+    helpers::{
+        bpf_probe_read_kernel,
+        generated::{
+            bpf_get_current_task_btf, bpf_get_smp_processor_id, bpf_probe_read_user,
+            bpf_ringbuf_output, bpf_ringbuf_query, bpf_task_pt_regs,
+        },
     },
 };
 use ringside_common::{FLAG_STACK_TOP_REACHED, MAX_STACK_BYTES, UserStackHeader, kind, user_stack};
@@ -45,6 +48,20 @@ pub fn send() -> u32 {
     if wanted == 0 {
         return user_stack::NONE;
     }
+    let ring = (&raw const EVENTS).cast_mut().cast::<c_void>();
+    // Copies are large and events matter more: once half the ring waits to be read, events
+    // keep the room and their stacks fall back to frame pointers (counted, and each says so).
+    // SAFETY: `ring` is the ring buffer map; the query only reads its positions.
+    let (waiting, size) = unsafe {
+        (
+            bpf_ringbuf_query(ring, u64::from(BPF_RB_AVAIL_DATA)),
+            bpf_ringbuf_query(ring, u64::from(BPF_RB_RING_SIZE)),
+        )
+    };
+    if waiting > size / 2 {
+        count_drop(kind::USER_STACK);
+        return user_stack::LOST;
+    }
     // SAFETY: the helper takes no arguments and cannot fail.
     let cpu = unsafe { bpf_get_smp_processor_id() };
     let Some(scratch) = USER_STACK_SCRATCH.get_ptr_mut(cpu) else {
@@ -74,7 +91,6 @@ pub fn send() -> u32 {
         if size > size_of::<UserStackScratch>() as u64 {
             return user_stack::LOST;
         }
-        let ring = (&raw const EVENTS).cast_mut().cast::<c_void>();
         if bpf_ringbuf_output(ring, scratch.cast::<c_void>(), size, 0) != 0 {
             count_drop(kind::USER_STACK);
             return user_stack::LOST;

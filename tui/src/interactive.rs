@@ -195,6 +195,9 @@ async fn event_loop(
                     mapping_records_lost: symbolizer.map_or(0, |s| {
                         s.stats().mapping_records_lost.load(std::sync::atomic::Ordering::Relaxed)
                     }),
+                    stack_copies_lost: symbolizer.map_or(0, |s| {
+                        s.stats().stack_copies_lost.load(std::sync::atomic::Ordering::Relaxed)
+                    }),
                     ..Stats::default()
                 };
                 app.update(Msg::Tick(stats))

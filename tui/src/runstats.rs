@@ -82,6 +82,12 @@ pub struct RunStats {
     pub symbolizer_processes: usize,
     pub symbolizer_mappings: usize,
     pub symbolizer_cached_frames: usize,
+    pub stack_copies_lost: usize,
+    pub stacks_unwound: usize,
+    pub stacks_unwound_complete: usize,
+    pub frames_unwound: usize,
+    /// Time spent unwinding copied stacks (not symbolizing them).
+    pub unwind_ns: usize,
 }
 
 impl RunStats {
@@ -100,6 +106,11 @@ impl RunStats {
         self.symbolizer_processes = stats.processes.load(Relaxed);
         self.symbolizer_mappings = stats.mappings.load(Relaxed);
         self.symbolizer_cached_frames = stats.cached_frames.load(Relaxed);
+        self.stack_copies_lost = stats.stack_copies_lost.load(Relaxed);
+        self.stacks_unwound = stats.stacks_unwound.load(Relaxed);
+        self.stacks_unwound_complete = stats.stacks_unwound_complete.load(Relaxed);
+        self.frames_unwound = stats.frames_unwound.load(Relaxed);
+        self.unwind_ns = stats.unwind_ns.load(Relaxed);
     }
 }
 

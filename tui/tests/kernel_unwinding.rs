@@ -21,8 +21,20 @@ fn open_event(ringside: &Ringside, path: &str) -> Value {
 }
 
 /// Frame 0 is the libc wrapper that made the system call; every frame after `chain` up to the
-/// end is libc's start code and the program's entry, and the stack says it is whole.
+/// end is libc's start code and the program's entry, and the stack says it is whole. The
+/// program's frames were found through libc's and their own unwind tables.
 fn assert_whole_stack(event: &Value, program: &str, wrapper: &str, chain: &[(&str, &str)]) {
+    assert_whole_stack_found_by(event, program, wrapper, chain, &["unwind_table"; 8]);
+}
+
+/// As [`assert_whole_stack`], with `found_by[i]` how frame `i + 1` (of `chain`) was found.
+fn assert_whole_stack_found_by(
+    event: &Value,
+    program: &str,
+    wrapper: &str,
+    chain: &[(&str, &str)],
+    found_by: &[&str],
+) {
     let stack = field(event, "ustack");
     let frames = frames(stack);
     let names = symbols(stack);
@@ -34,9 +46,9 @@ fn assert_whole_stack(event: &Value, program: &str, wrapper: &str, chain: &[(&st
     );
     assert_eq!(frames[0]["found_by"], "registers");
     assert_chain_from(stack, 1, SOURCE, chain);
-    for frame in &frames[1..=chain.len()] {
+    for (frame, how) in frames[1..=chain.len()].iter().zip(found_by) {
         assert_eq!(frame["module"], program, "{frame}");
-        assert_eq!(frame["found_by"], "unwind_table", "{frame}");
+        assert_eq!(frame["found_by"], *how, "{frame}");
     }
     let after_main = &names[chain.len() + 1..];
     assert!(
@@ -87,6 +99,45 @@ fn stacks_through_code_without_frame_pointers_name_every_caller_while_alive_and_
         let _ = child.kill();
         let _ = child.wait();
     }
+    ringside.stop();
+}
+
+#[test]
+fn a_mixed_stack_is_whole_frame_pointers_where_tables_are_missing() {
+    if !kernel_tests_enabled("a_mixed_stack_is_whole_frame_pointers_where_tables_are_missing") {
+        return;
+    }
+    let program = &fixtures().frame_pointers_no_tables;
+    let dir = scratch_dir();
+    let marker = path_string(&dir.path().join(format!("mixed-{}", nonce())));
+    let ringside = Ringside::start(&["--events", "open"]);
+    let status = Command::new(program)
+        .args(["open", &marker])
+        .status()
+        .expect("fixture");
+    assert!(status.success());
+    let event = open_event(&ringside, &marker);
+    // libc (tables, no frame pointers) finds load_config; the program (frame pointers, no
+    // tables) finds its callers and libc's start code.
+    assert_whole_stack_found_by(
+        &event,
+        &path_string(program),
+        "open",
+        &[
+            ("load_config", "load_config"),
+            ("read_settings", "read_settings"),
+            ("start_service", "start_service"),
+            ("main", "main_open"),
+        ],
+        &[
+            "unwind_table",
+            "frame_pointer",
+            "frame_pointer",
+            "frame_pointer",
+        ],
+    );
+    let after_main = &frames(field(&event, "ustack"))[5];
+    assert_eq!(after_main["found_by"], "frame_pointer", "{after_main}");
     ringside.stop();
 }
 

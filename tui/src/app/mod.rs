@@ -83,6 +83,8 @@ pub struct Stats {
     pub cpu_percent: f64,
     /// Mapping records the kernel overwrote: some stacks may not resolve.
     pub mapping_records_lost: usize,
+    /// User stack copies lost (ring buffer full): those stacks are frame-pointer walks.
+    pub stack_copies_lost: usize,
 }
 
 /// What the runner must do for the app: the app itself does no I/O.

@@ -167,11 +167,14 @@ fn print_stack_summary(stats: &SymbolizerStats, timed_out: usize) {
     let get = |counter: &std::sync::atomic::AtomicUsize| counter.load(Ordering::Relaxed);
     eprintln!(
         "ringside: stacks symbolized={} timed_out={timed_out} frames={} unresolved_frames={} \
-         mapping_records_lost={}",
+         mapping_records_lost={} unwound={} unwound_complete={} stack_copies_lost={}",
         get(&stats.stacks),
         get(&stats.frames),
         get(&stats.unresolved_frames),
         get(&stats.mapping_records_lost),
+        get(&stats.stacks_unwound),
+        get(&stats.stacks_unwound_complete),
+        get(&stats.stack_copies_lost),
     );
 }
 

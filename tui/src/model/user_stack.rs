@@ -34,7 +34,8 @@ pub enum UserCopy {
     #[default]
     NotTaken,
     Taken(Arc<UserStackCopy>),
-    /// The ring buffer had no room for it (counted as a drop).
+    /// The ring buffer had no room for it, or the symbolizer was too far behind to queue it
+    /// (counted as lost).
     Lost,
     /// The kernel did not give the user registers.
     NoRegisters,
@@ -60,7 +61,8 @@ pub enum StackEnd {
     DepthLimit,
     /// No copy was taken: the stack is what frame pointers gave.
     FramePointersOnly,
-    /// The copy was lost (ring buffer full) or never arrived: frame pointers only.
+    /// The copy was lost (ring buffer half full, or the symbolizer too far behind) or never
+    /// arrived: frame pointers only.
     CopyLost,
     /// The process's mappings were unknown at the time of the stack.
     ProcessUnknown,
@@ -98,7 +100,7 @@ impl StackEnd {
                 "frame pointers only (--stack-bytes 0): code without them ends the walk early"
             }
             StackEnd::CopyLost => {
-                "frame pointers only: the stack copy was lost (ring buffer full, see drops)"
+                "frame pointers only: the stack copy was shed under load (counted as lost)"
             }
             StackEnd::ProcessUnknown => "cut short: the process's mappings were never seen",
         }

@@ -47,9 +47,29 @@ impl StackRequest {
     }
 }
 
+/// Keeps the copies of `requests` that fit, in order, with `queued` bytes already waiting and
+/// at most `max` in all; the others become `Lost`. Returns the bytes kept.
+fn admit(requests: &mut [StackRequest], queued: usize, max: usize) -> usize {
+    let mut kept = 0;
+    for request in requests {
+        let UserCopy::Taken(copy) = &request.user_copy else {
+            continue;
+        };
+        let size = copy.bytes.len();
+        if queued + kept + size > max {
+            request.user_copy = UserCopy::Lost;
+        } else {
+            kept += size;
+        }
+    }
+    kept
+}
+
 struct Job {
     requests: Vec<StackRequest>,
     reply: oneshot::Sender<Vec<Stacks>>,
+    /// Bytes of user stack copies the requests hold, released once they are unwound.
+    copy_bytes: usize,
 }
 
 /// Mapping records waiting in the kernel are read at least this often, so that its perf rings
@@ -61,6 +81,10 @@ const EXIT_GRACE: Duration = Duration::from_secs(30);
 const WARM_UP_LIMIT: Duration = Duration::from_secs(10);
 /// Data pages per CPU for mapping records (a power of two): 1 MiB per CPU.
 const PERF_PAGES: usize = 256;
+/// User stack copies waiting for the symbolizer, in bytes, at most. Under a flood the queue
+/// grows faster than it is served; past this, new copies are shed (counted as lost, their
+/// stacks fall back to frame pointers) so that memory stays bounded.
+const COPY_BYTES_QUEUED_MAX: usize = 64 << 20;
 
 /// What the symbolizer has done and holds, for summaries, the status bar and the bench.
 #[derive(Debug, Default)]
@@ -74,6 +98,15 @@ pub struct SymbolizerStats {
     pub processes: AtomicUsize,
     pub mappings: AtomicUsize,
     pub cached_frames: AtomicUsize,
+    /// User stack copies that never reached their event (ring buffer full, or out of order):
+    /// those stacks fell back to frame pointers and say so.
+    pub stack_copies_lost: AtomicUsize,
+    /// User stacks unwound from a copy, and how many of them reached the program's entry.
+    pub stacks_unwound: AtomicUsize,
+    pub stacks_unwound_complete: AtomicUsize,
+    /// Frames those unwinds found and the time they took, for the cost per frame.
+    pub frames_unwound: AtomicUsize,
+    pub unwind_ns: AtomicUsize,
 }
 
 /// The caller's side: cheap to clone.
@@ -81,6 +114,8 @@ pub struct SymbolizerStats {
 pub struct SymbolizerHandle {
     jobs: Sender<Job>,
     backlog: Arc<AtomicUsize>,
+    /// Bytes of user stack copies in queued jobs.
+    copy_bytes: Arc<AtomicUsize>,
     stats: Arc<SymbolizerStats>,
 }
 
@@ -92,13 +127,15 @@ impl SymbolizerHandle {
         let (jobs, receiver) = std::sync::mpsc::channel();
         let backlog = Arc::new(AtomicUsize::new(0));
         let worker_backlog = Arc::clone(&backlog);
+        let copy_bytes = Arc::new(AtomicUsize::new(0));
+        let worker_copy_bytes = Arc::clone(&copy_bytes);
         let stats = Arc::new(SymbolizerStats::default());
         let worker_stats = Arc::clone(&stats);
         let (ready_tx, ready) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("symbolizer".into())
             .spawn(move || {
-                let worker = Worker::new(watcher, worker_backlog, worker_stats);
+                let worker = Worker::new(watcher, worker_backlog, worker_copy_bytes, worker_stats);
                 let _ = ready_tx.send(());
                 worker.run(&receiver);
             })
@@ -111,21 +148,37 @@ impl SymbolizerHandle {
         Ok(Self {
             jobs,
             backlog,
+            copy_bytes,
             stats,
         })
     }
 
     /// Resolves the stacks of a batch of events; the answer has one `Stacks` per request, in
     /// order. Dropping the receiver abandons the answer, not the work already queued.
-    pub fn resolve(&self, requests: Vec<StackRequest>) -> oneshot::Receiver<Vec<Stacks>> {
+    pub fn resolve(&self, mut requests: Vec<StackRequest>) -> oneshot::Receiver<Vec<Stacks>> {
         let (reply, answer) = oneshot::channel();
         self.backlog.fetch_add(requests.len(), Ordering::Relaxed);
-        if let Err(rejected) = self.jobs.send(Job { requests, reply }) {
+        let bytes = self.admit_copies(&mut requests);
+        if let Err(rejected) = self.jobs.send(Job {
+            requests,
+            reply,
+            copy_bytes: bytes,
+        }) {
             // The thread is gone: the receiver sees the sender dropped.
             self.backlog
                 .fetch_sub(rejected.0.requests.len(), Ordering::Relaxed);
+            self.copy_bytes.fetch_sub(bytes, Ordering::Relaxed);
         }
         answer
+    }
+
+    /// Keeps the copies that fit in the queue's budget and sheds the rest; returns the bytes
+    /// kept, now counted as queued.
+    fn admit_copies(&self, requests: &mut [StackRequest]) -> usize {
+        let queued = self.copy_bytes.load(Ordering::Relaxed);
+        let kept = admit(requests, queued, COPY_BYTES_QUEUED_MAX);
+        self.copy_bytes.fetch_add(kept, Ordering::Relaxed);
+        kept
     }
 
     /// Events whose stacks are waiting to be symbolized.
@@ -148,12 +201,18 @@ struct Worker {
     debuginfod: Option<Debuginfod>,
     records: Vec<TaskRecord>,
     backlog: Arc<AtomicUsize>,
+    copy_bytes: Arc<AtomicUsize>,
     stats: Arc<SymbolizerStats>,
     last_eviction: Instant,
 }
 
 impl Worker {
-    fn new(watcher: TaskWatcher, backlog: Arc<AtomicUsize>, stats: Arc<SymbolizerStats>) -> Self {
+    fn new(
+        watcher: TaskWatcher,
+        backlog: Arc<AtomicUsize>,
+        copy_bytes: Arc<AtomicUsize>,
+        stats: Arc<SymbolizerStats>,
+    ) -> Self {
         let mut images = ProcessImages::new();
         // After the watcher opened, so that no process falls between the two.
         images.seed_from_proc();
@@ -169,6 +228,7 @@ impl Worker {
             debuginfod: Debuginfod::from_env(),
             records: Vec::new(),
             backlog,
+            copy_bytes,
             stats,
             last_eviction: Instant::now(),
         }
@@ -217,6 +277,7 @@ impl Worker {
             })
             .collect();
         self.backlog.fetch_sub(stacks.len(), Ordering::Relaxed);
+        self.copy_bytes.fetch_sub(job.copy_bytes, Ordering::Relaxed);
         self.count(&stacks);
         let _ = job.reply.send(stacks);
     }
@@ -227,7 +288,9 @@ impl Worker {
         let (pid, time_ns) = (request.pid, request.time_ns);
         let fallback_end = match &request.user_copy {
             UserCopy::Taken(copy) => {
+                let started = Instant::now();
                 let unwound = self.unwinder.unwind(&self.images, pid, time_ns, copy);
+                self.count_unwind(&unwound, started.elapsed());
                 if !unwound.addrs.is_empty() {
                     self.want_debug_files(pid, time_ns, &unwound.addrs);
                     let mut frames =
@@ -246,7 +309,10 @@ impl Worker {
                 unwound.end
             }
             UserCopy::NotTaken | UserCopy::NoRegisters => StackEnd::FramePointersOnly,
-            UserCopy::Lost | UserCopy::Missing => StackEnd::CopyLost,
+            UserCopy::Lost | UserCopy::Missing => {
+                self.stats.stack_copies_lost.fetch_add(1, Ordering::Relaxed);
+                StackEnd::CopyLost
+            }
         };
         if request.user.is_empty() {
             return (Vec::new(), None);
@@ -255,6 +321,21 @@ impl Worker {
             .resolver
             .user_frames(&self.images, pid, time_ns, &request.user);
         (frames, Some(fallback_end))
+    }
+
+    fn count_unwind(&self, unwound: &super::unwind::Unwound, took: Duration) {
+        let stats = &self.stats;
+        stats.stacks_unwound.fetch_add(1, Ordering::Relaxed);
+        if unwound.end == StackEnd::Complete {
+            stats
+                .stacks_unwound_complete
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        stats
+            .frames_unwound
+            .fetch_add(unwound.addrs.len(), Ordering::Relaxed);
+        let nanos = usize::try_from(took.as_nanos()).unwrap_or(usize::MAX);
+        stats.unwind_ns.fetch_add(nanos, Ordering::Relaxed);
     }
 
     /// Asks debuginfod for the debug files of the stripped binaries these frames are in.
@@ -337,5 +418,45 @@ fn record_time(record: &TaskRecord) -> u64 {
         | TaskRecord::Fork { time_ns, .. }
         | TaskRecord::Exit { time_ns, .. } => *time_ns,
         TaskRecord::Lost { .. } => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::user_stack::UserStackCopy;
+
+    fn request(copy_bytes: Option<usize>) -> StackRequest {
+        StackRequest {
+            pid: 1,
+            time_ns: 1,
+            user: vec![0x1000],
+            kernel: Vec::new(),
+            user_copy: copy_bytes.map_or(UserCopy::NotTaken, |len| {
+                UserCopy::Taken(Arc::new(UserStackCopy {
+                    ip: 0x1000,
+                    sp: 0x7000,
+                    bp: 0,
+                    bytes: bytes::Bytes::from(vec![0; len]),
+                    top_reached: false,
+                }))
+            }),
+        }
+    }
+
+    #[test]
+    fn copies_past_the_queue_budget_are_shed_and_the_rest_kept() {
+        let mut requests = vec![
+            request(Some(400)),
+            request(None),
+            request(Some(400)),
+            request(Some(100)),
+        ];
+        // 300 bytes already queued, 1000 allowed: the second 400 does not fit, the 100 does.
+        assert_eq!(admit(&mut requests, 300, 1000), 500);
+        assert!(matches!(requests[0].user_copy, UserCopy::Taken(_)));
+        assert_eq!(requests[1].user_copy, UserCopy::NotTaken);
+        assert_eq!(requests[2].user_copy, UserCopy::Lost);
+        assert!(matches!(requests[3].user_copy, UserCopy::Taken(_)));
     }
 }

@@ -76,6 +76,12 @@ pub fn status_bar(frame: &mut Frame<'_>, area: Rect, app: &App) {
             red,
         ));
     }
+    if stats.stack_copies_lost > 0 {
+        spans.push(Span::styled(
+            format!("stack copies lost {}  ", stats.stack_copies_lost),
+            red,
+        ));
+    }
     spans.push(Span::raw(format!(
         "symbolizing {}  cpu {:.1}%",
         stats.symbol_backlog, stats.cpu_percent

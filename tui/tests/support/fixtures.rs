@@ -20,6 +20,10 @@ pub struct Fixtures {
     pub dynsym_only: PathBuf,
     /// `objcopy --only-keep-debug` of `dynsym_only` before it was stripped.
     pub dynsym_only_debug: PathBuf,
+    /// libc_calls.c with frame pointers but no unwind tables in .eh_frame
+    /// (`-fno-asynchronous-unwind-tables`): its frames can only be found by their frame
+    /// pointers, libc's only by its tables.
+    pub frame_pointers_no_tables: PathBuf,
 }
 
 fn source_dir() -> PathBuf {
@@ -101,6 +105,16 @@ pub fn fixtures() -> &'static Fixtures {
                 dynsym_only_debug.display()
             ))
             .arg(&dynsym_only));
+        let frame_pointers_no_tables = dir.join("libc-calls-fp");
+        run(Command::new("cc")
+            .args(["-O1", "-g", "-fno-omit-frame-pointer"])
+            .args([
+                "-fno-asynchronous-unwind-tables",
+                "-fno-unwind-tables",
+                "-o",
+            ])
+            .arg(&frame_pointers_no_tables)
+            .arg(src.join("libc_calls.c")));
         Fixtures {
             c,
             c_stripped,
@@ -109,6 +123,7 @@ pub fn fixtures() -> &'static Fixtures {
             no_frame_pointers,
             dynsym_only,
             dynsym_only_debug,
+            frame_pointers_no_tables,
         }
     })
 }

@@ -16,6 +16,7 @@ mod stats;
 mod symbolize;
 mod tui;
 mod ui;
+mod unwind;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -59,6 +60,9 @@ enum Family {
     Symbolize,
     /// The TUI's own costs: frame time with 1M events, idle CPU, memory per event, first event.
     Ui,
+    /// User stacks without frame pointers: copy cost per event, unwind cost per frame, and the
+    /// copy size real programs need.
+    Unwind,
 }
 
 impl Family {
@@ -69,6 +73,7 @@ impl Family {
             Family::Latency => "latency",
             Family::Symbolize => "symbolize",
             Family::Ui => "ui",
+            Family::Unwind => "unwind",
         }
     }
 
@@ -79,6 +84,7 @@ impl Family {
             Family::Latency => latency::run(bench),
             Family::Symbolize => symbolize::run(bench),
             Family::Ui => ui::run(bench),
+            Family::Unwind => unwind::run(bench),
         }
     }
 }

@@ -113,8 +113,13 @@ const VARIANTS: &[Variant] = &[
         tracer: Tracer::Ringside(&["--stacks", "none"]),
     },
     Variant {
+        key: "stacks_fp",
+        label: "ringside --stack-bytes 0 (frame pointers)",
+        tracer: Tracer::Ringside(&["--stack-bytes", "0"]),
+    },
+    Variant {
         key: "stacks",
-        label: "ringside (user+kernel stacks)",
+        label: "ringside (stacks, unwound)",
         tracer: Tracer::Ringside(&[]),
     },
     Variant {

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
-use framehop::{ExplicitModuleSectionInfo, FrameAddress, Module, Unwinder as _};
+use framehop::{ExplicitModuleSectionInfo, Module, Unwinder as _};
 use lru::LruCache;
 use ringside_common::MAX_STACK_DEPTH;
 
@@ -111,14 +111,18 @@ impl StackUnwinder {
                 end: StackEnd::UnwindFailed,
             };
         };
-        let has_tables = |addr: u64| {
-            find_mapping(&mappings, addr).is_some_and(|mapping| {
-                self.binaries
-                    .peek(&mapping.binary_key())
-                    .is_some_and(|t| t.as_ref().is_some_and(|t| t.has_unwind_info()))
+        let binaries = &self.binaries;
+        let code_at = |addr: u64| {
+            let mapping = find_mapping(&mappings, addr)?;
+            let tables = binaries.peek(&mapping.binary_key())?.as_ref();
+            let svma =
+                |t: &BinaryTables| addr.wrapping_sub(t.load_bias(mapping.start, mapping.pgoff));
+            Some(Code {
+                covered_by_tables: tables.is_some_and(|t| t.covers(svma(t))),
+                is_entry: tables.is_some_and(|t| t.is_entry_function(svma(t))),
             })
         };
-        walk(unwinder, &mut self.cache, copy, &mappings, has_tables)
+        walk(unwinder, &mut self.cache, copy, code_at)
     }
 
     fn build_unwinder(&mut self, mappings: &[Mapping]) -> ProcessUnwinder {
@@ -159,20 +163,27 @@ fn section_info(tables: &BinaryTables) -> ExplicitModuleSectionInfo<SectionBytes
     }
 }
 
+/// What the unwinder knows of the code at an address that lies in a file mapping.
+struct Code {
+    /// An unwind table entry covers it (otherwise framehop follows its frame pointer).
+    covered_by_tables: bool,
+    /// It is the binary's entry function: the outermost frame.
+    is_entry: bool,
+}
+
 fn find_mapping(mappings: &[Mapping], addr: u64) -> Option<&Mapping> {
     let index = mappings.partition_point(|m| m.start <= addr);
     let mapping = mappings.get(index.checked_sub(1)?)?;
     (addr < mapping.end).then_some(mapping)
 }
 
-/// Walks the copied stack. `has_tables(addr)` says whether the code at `addr` is covered by
-/// unwind tables (otherwise framehop used its frame pointer to find the caller).
+/// Walks the copied stack. `code_at(addr)` describes the code at `addr`, or is `None` when no
+/// file mapping holds it.
 fn walk<U>(
     unwinder: &U,
     cache: &mut U::Cache,
     copy: &UserStackCopy,
-    mappings: &[Mapping],
-    has_tables: impl Fn(u64) -> bool,
+    code_at: impl Fn(u64) -> Option<Code>,
 ) -> Unwound
 where
     U: framehop::Unwinder<UnwindRegs = UnwindRegsX86_64>,
@@ -185,7 +196,8 @@ where
         found_by: Vec::new(),
         end: StackEnd::Complete,
     };
-    let mut callee: Option<FrameAddress> = None;
+    // Whether an unwind table covers the callee of the next frame.
+    let mut callee_covered: Option<bool> = None;
     loop {
         if unwound.addrs.len() >= MAX_STACK_DEPTH {
             unwound.end = StackEnd::DepthLimit;
@@ -205,18 +217,21 @@ where
             }
         };
         unwound.addrs.push(address.address());
-        unwound.found_by.push(match callee {
+        unwound.found_by.push(match callee_covered {
             None => FoundBy::Registers,
-            Some(callee) if has_tables(callee.address_for_lookup()) => FoundBy::UnwindTable,
-            Some(_) => FoundBy::FramePointer,
+            Some(true) => FoundBy::UnwindTable,
+            Some(false) => FoundBy::FramePointer,
         });
-        if find_mapping(mappings, address.address_for_lookup()).is_none() {
+        let Some(code) = code_at(address.address_for_lookup()) else {
             // JIT or generated code: no table describes it, and a frame pointer walk from
             // here is a guess. Stop with the address that shows where it went.
             unwound.end = StackEnd::NotCode;
             break;
+        };
+        if code.is_entry {
+            break;
         }
-        callee = Some(address);
+        callee_covered = Some(code.covered_by_tables);
     }
     unwound
 }

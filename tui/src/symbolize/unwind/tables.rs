@@ -50,6 +50,8 @@ pub struct BinaryTables {
     pub text: Option<Range<u64>>,
     pub got: Option<Range<u64>>,
     loads: Vec<Load>,
+    /// The ELF entry point (`_start`), where a program's or ld.so's outermost frame is.
+    pub entry: Option<u64>,
     /// The GNU build id, which names its debug files.
     pub build_id: Option<Vec<u8>>,
     /// The binary has a symbol table or DWARF of its own; otherwise only `.dynsym` names it.
@@ -124,6 +126,7 @@ impl BinaryTables {
                     .filter(|_| size > 0)
                 })
                 .collect(),
+            entry: Some(elf.entry()).filter(|&entry| entry != 0),
             build_id: elf.build_id().ok().flatten().map(<[u8]>::to_vec),
             has_own_symbols: elf.symbol_table().is_some() || elf.has_debug_symbols(),
         };
@@ -137,8 +140,49 @@ impl BinaryTables {
         Ok(tables)
     }
 
+    /// Whether `svma` (an address in the binary's own terms) lies in its entry function: the
+    /// few instructions of `_start` that call into libc or ld.so. Nothing called it, so a
+    /// stack that reaches it is whole, whatever its unwind table says of the frame above.
+    pub fn is_entry_function(&self, svma: u64) -> bool {
+        /// glibc's x86_64 `_start` is 38 bytes; ld.so's calls `_dl_start` within its first 8.
+        const ENTRY_FUNCTION_BYTES: u64 = 64;
+        self.entry
+            .is_some_and(|entry| (entry..entry + ENTRY_FUNCTION_BYTES).contains(&svma))
+    }
+
     pub fn has_unwind_info(&self) -> bool {
         self.eh_frame.is_some() || self.debug_frame.is_some()
+    }
+
+    /// Whether an unwind table entry covers `svma` (an address in the binary's own terms);
+    /// where none does, the unwinder follows the frame pointer. Answered exactly through the
+    /// .eh_frame_hdr search table; without one, by whether the binary has tables at all.
+    pub fn covers(&self, svma: u64) -> bool {
+        let (Some(hdr), Some(frame)) = (&self.eh_frame_hdr, &self.eh_frame) else {
+            return self.has_unwind_info();
+        };
+        let mut bases = gimli::BaseAddresses::default()
+            .set_eh_frame_hdr(hdr.svma.start)
+            .set_eh_frame(frame.svma.start);
+        if let Some(text) = &self.text {
+            bases = bases.set_text(text.start);
+        }
+        if let Some(got) = &self.got {
+            bases = bases.set_got(got.start);
+        }
+        let header = gimli::EhFrameHdr::new(&hdr.bytes, gimli::LittleEndian);
+        let Some(table) = header.parse(&bases, 8).ok() else {
+            return self.has_unwind_info();
+        };
+        let Some(table) = table.table() else {
+            return self.has_unwind_info();
+        };
+        let eh_frame = gimli::EhFrame::new(&frame.bytes, gimli::LittleEndian);
+        table
+            .fde_for_address(&eh_frame, &bases, svma, |section, bases, offset| {
+                gimli::UnwindSection::cie_from_offset(section, bases, offset)
+            })
+            .is_ok()
     }
 
     /// The load bias of an executable mapping of this binary at `start` with file offset
@@ -281,6 +325,11 @@ mod tests {
         assert!(tables.text.is_some());
         assert!(!tables.loads.is_empty());
         assert!(tables.has_own_symbols, "test binaries are not stripped");
+        let entry = tables.entry.expect("an executable has an entry point");
+        assert!(tables.is_entry_function(entry + 10));
+        assert!(!tables.is_entry_function(entry + 4096));
+        assert!(tables.covers(entry + 4), "_start has its table entry");
+        assert!(!tables.covers(0), "the ELF header is not code");
         assert!(matches!(
             BinaryTables::read(&path, inode + 1, &[]),
             Err(TablesError::Replaced { .. })
