@@ -127,7 +127,8 @@ fn filter_search_details_resize_and_quit_like_a_person() {
     while tui.screen.lock().expect("lock").screen().alternate_screen() {
         assert!(
             Instant::now() < deadline,
-            "the terminal was not restored on q"
+            "the terminal was not restored on q; screen:\n{}",
+            tui.contents()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
