@@ -65,6 +65,7 @@ pub fn send() -> u32 {
     // SAFETY: the helper takes no arguments and cannot fail.
     let cpu = unsafe { bpf_get_smp_processor_id() };
     let Some(scratch) = USER_STACK_SCRATCH.get_ptr_mut(cpu) else {
+        count_drop(kind::USER_STACK);
         return user_stack::LOST;
     };
     let Some((ip, sp, bp)) = user_registers() else {
@@ -89,6 +90,7 @@ pub fn send() -> u32 {
         (*header).bp = bp;
         let size = size_of::<UserStackHeader>() as u64 + u64::from(len);
         if size > size_of::<UserStackScratch>() as u64 {
+            count_drop(kind::USER_STACK);
             return user_stack::LOST;
         }
         if bpf_ringbuf_output(ring, scratch.cast::<c_void>(), size, 0) != 0 {

@@ -227,6 +227,24 @@ fn a_stock_debian_binary_unwinds_to_its_entry_after_it_exited() {
     );
     assert_eq!(frames.last().expect("frames")["module"], "/usr/bin/cat");
     assert_eq!(event["ustack_end"], "complete", "{names:?}");
+
+    // Before cat's main runs, ld.so opens its cache: that stack ends at ld.so's own entry.
+    let cat_pid = field(&event, "pid").clone();
+    let loader = ringside.wait_for("ld.so opening its cache for cat", |e| {
+        is_type(e, "open") && e["pid"] == cat_pid && e["path"] == "/etc/ld.so.cache"
+    });
+    let stack = field(&loader, "ustack");
+    let outermost = support::stacks::frames(stack)
+        .last()
+        .expect("frames")
+        .clone();
+    assert!(
+        outermost["module"]
+            .as_str()
+            .is_some_and(|m| m.contains("ld-linux")),
+        "{stack}"
+    );
+    assert_eq!(loader["ustack_end"], "complete", "{stack}");
     ringside.stop();
 }
 

@@ -48,6 +48,7 @@ pub enum Record {
     /// A user stack copy, sent just before its event.
     UserStack {
         pid: u32,
+        tid: u32,
         key: u32,
         copy: UserStackCopy,
     },
@@ -93,6 +94,7 @@ fn decode_user_stack(bytes: &[u8]) -> Result<Record, DecodeError> {
         })?;
     Ok(Record::UserStack {
         pid: r.u32(offset_of!(UserStackHeader, pid)),
+        tid: r.u32(offset_of!(UserStackHeader, tid)),
         key: r.u32(offset_of!(UserStackHeader, key)),
         copy: UserStackCopy {
             ip: r.u64(offset_of!(UserStackHeader, ip)),
@@ -1244,6 +1246,7 @@ mod tests {
             .u16(offset_of!(UserStackHeader, flags), FLAG_STACK_TOP_REACHED)
             .u32(offset_of!(UserStackHeader, len), len)
             .u32(offset_of!(UserStackHeader, pid), 4242)
+            .u32(offset_of!(UserStackHeader, tid), 4243)
             .u32(offset_of!(UserStackHeader, key), user_stack::key_of(77))
             .u64(offset_of!(UserStackHeader, ip), 0x5555_0000_1234)
             .u64(offset_of!(UserStackHeader, sp), 0x7ffc_0000_0000)
@@ -1259,12 +1262,16 @@ mod tests {
     fn user_stack_copies_decode_with_their_registers_and_only_their_own_bytes() {
         let clock = clock();
         let stack: Vec<u8> = (0..13).collect();
-        let Ok(Record::UserStack { pid, key, copy }) =
-            decode_record(&user_stack_bytes(13, &stack), &clock)
+        let Ok(Record::UserStack {
+            pid,
+            tid,
+            key,
+            copy,
+        }) = decode_record(&user_stack_bytes(13, &stack), &clock)
         else {
             panic!("a user stack record");
         };
-        assert_eq!((pid, key), (4242, user_stack::key_of(77)));
+        assert_eq!((pid, tid, key), (4242, 4243, user_stack::key_of(77)));
         assert_eq!(
             (copy.ip, copy.sp, copy.bp),
             (0x5555_0000_1234, 0x7ffc_0000_0000, 0)

@@ -106,7 +106,12 @@ fn drain(
                 copies.attach(&mut event, snapshot);
                 batch.events.push(event);
             }
-            Ok(Record::UserStack { pid, key, copy }) => copies.insert(pid, key, copy),
+            Ok(Record::UserStack {
+                pid,
+                tid,
+                key,
+                copy,
+            }) => copies.insert(pid, tid, key, copy),
             Err(error) => {
                 tracing::warn!("skipping a malformed record: {error}");
                 batch.malformed += 1;

@@ -300,7 +300,8 @@ fn text_entry<M: SerializeMap>(
     Ok(())
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex, two digits a byte.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

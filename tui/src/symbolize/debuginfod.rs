@@ -136,10 +136,10 @@ impl Fetcher {
 
     /// Tries each server in turn; true once the file is in place.
     fn fetch(&self, build_id: &[u8], target: &Path) -> bool {
-        let hex: String = build_id.iter().map(|byte| format!("{byte:02x}")).collect();
+        let hex = crate::output::json::hex(build_id);
         for server in &self.servers {
             let url = format!("{server}/buildid/{hex}/debuginfo");
-            match self.download(&url, target) {
+            match self.download(&url, build_id, target) {
                 Ok(true) => {
                     tracing::info!("debuginfod: fetched {url} to {}", target.display());
                     return true;
@@ -154,7 +154,7 @@ impl Fetcher {
     /// Downloads `url` into `target` through a temporary file beside it, so that a cut
     /// download never leaves a partial debug file where the symbolizer would read it.
     /// `Ok(false)`: the server has no such file.
-    fn download(&self, url: &str, target: &Path) -> anyhow::Result<bool> {
+    fn download(&self, url: &str, build_id: &[u8], target: &Path) -> anyhow::Result<bool> {
         let mut response = self.agent.get(url).call()?;
         if response.status() != 200 {
             return Ok(false);
@@ -171,11 +171,29 @@ impl Fetcher {
             .reader();
         std::io::copy(&mut body, &mut partial)?;
         partial.flush()?;
+        // A proxy's error page or another binary's file must not sit under this build id:
+        // it would be taken for the debug file in this run and every later one.
+        check_debug_file(partial.path(), build_id)?;
         let file = partial.persist(target)?;
         // Others may read debug files; nothing secret is in them.
         file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
         Ok(true)
     }
+}
+
+/// `path` is an ELF file with the build id `build_id`.
+fn check_debug_file(path: &Path, build_id: &[u8]) -> anyhow::Result<()> {
+    use object::Object as _;
+    let cache = object::read::ReadCache::new(std::fs::File::open(path)?);
+    let elf = object::File::parse(&cache)
+        .map_err(|error| anyhow::anyhow!("the server sent something that is not ELF: {error}"))?;
+    let found = elf.build_id().ok().flatten().unwrap_or_default();
+    anyhow::ensure!(
+        found == build_id,
+        "the server sent the debug file of another build ({})",
+        crate::output::json::hex(found)
+    );
+    Ok(())
 }
 
 #[cfg(test)]
@@ -222,18 +240,31 @@ mod tests {
             .expect("the fetcher answers every request")
     }
 
+    /// A real ELF file with a build id, standing in for a debug file: this test binary.
+    fn elf_with_build_id() -> (Vec<u8>, Vec<u8>) {
+        use object::Object as _;
+        let bytes = std::fs::read(std::env::current_exe().expect("exe")).expect("read");
+        let build_id = object::File::parse(&*bytes)
+            .expect("ELF")
+            .build_id()
+            .expect("notes")
+            .expect("the test binary has a build id")
+            .to_vec();
+        (bytes, build_id)
+    }
+
     #[test]
     fn fetches_a_debug_file_once_into_the_build_id_layout() {
         let cache = tempfile::tempdir().expect("cache");
-        let build_id = vec![0xab, 0xcd, 0xef, 0x01];
+        let (file, build_id) = elf_with_build_id();
         // The first server does not have it; the second does.
         let empty = serve(String::new(), Vec::new(), 1);
-        let server = serve("abcdef01".into(), b"debug file bytes".to_vec(), 1);
+        let server = serve(crate::output::json::hex(&build_id), file.clone(), 1);
         let mut client =
             Debuginfod::start(vec![empty, server], cache.path().to_owned()).expect("client");
         client.request(&build_id, &[]);
         client.request(&build_id, &[]);
-        assert_eq!(next_outcome(&client), (build_id, true));
+        assert_eq!(next_outcome(&client), (build_id.clone(), true));
         assert!(
             client
                 .outcomes
@@ -241,8 +272,8 @@ mod tests {
                 .is_err(),
             "a build id is asked for once"
         );
-        let path = cache.path().join(".build-id/ab/cdef01.debug");
-        assert_eq!(std::fs::read(&path).expect("cached"), b"debug file bytes");
+        let path = build_id_path(cache.path(), &build_id).expect("path");
+        assert_eq!(std::fs::read(&path).expect("cached"), file);
         // No stray temporary files beside it.
         let names: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))
             .expect("list")
@@ -262,6 +293,44 @@ mod tests {
         client.request(&[0x12, 0x34], &[]);
         assert_eq!(next_outcome(&client), (vec![0x12, 0x34], false));
         assert!(!cache.path().join(".build-id/12/34.debug").exists());
+    }
+
+    #[test]
+    fn an_answer_that_is_not_that_build_s_elf_file_is_not_kept() {
+        let cache = tempfile::tempdir().expect("cache");
+        let (file, build_id) = elf_with_build_id();
+        let hex = crate::output::json::hex(&build_id);
+        // A proxy's error page, then the right path with another build's file.
+        let page = serve(hex.clone(), b"<html>sign in</html>".to_vec(), 1);
+        let mut other = build_id.clone();
+        other[0] ^= 0xff;
+        let wrong = serve(crate::output::json::hex(&other), file, 1);
+        let mut client = Debuginfod::start(vec![page], cache.path().to_owned()).expect("client");
+        client.request(&build_id, &[]);
+        assert_eq!(next_outcome(&client), (build_id.clone(), false));
+        let mut client =
+            Debuginfod::start(vec![wrong.clone()], cache.path().to_owned()).expect("client");
+        // The server answers for `other` only; asking it for `other` gets a file whose build id
+        // is `build_id`.
+        client.request(&other, &[]);
+        assert_eq!(next_outcome(&client), (other, false));
+        assert!(!cache.path().join(".build-id").exists() || dir_is_empty(cache.path()));
+    }
+
+    fn dir_is_empty(dir: &Path) -> bool {
+        walk(dir).iter().all(|p| p.is_dir())
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                found.extend(walk(&path));
+            }
+            found.push(path);
+        }
+        found
     }
 
     #[test]

@@ -36,7 +36,8 @@ impl StackRequest {
     /// into the request: it is large and only unwinding needs it.
     pub fn for_event(event: &mut crate::model::Event) -> Option<Self> {
         let user_copy = std::mem::take(&mut event.user_copy);
-        let has_copy = matches!(user_copy, UserCopy::Taken(_));
+        // A lost copy is asked about too, so that the symbolizer counts it.
+        let has_copy = user_copy != UserCopy::NotTaken;
         (has_copy || !event.ustack.is_empty() || !event.kstack.is_empty()).then(|| StackRequest {
             pid: event.pid,
             time_ns: event.stack_mono_ns,
@@ -367,6 +368,7 @@ impl Worker {
         {
             tracing::info!("debug files arrived: user symbols are looked up afresh");
             self.resolver.forget_user_symbols(&self.debug_dirs);
+            self.unwinder.forget_tables();
         }
     }
 

@@ -16,7 +16,7 @@ use super::procs::{Load, Output, Ringside, cpu_ns};
 use super::stats::spread;
 use super::{Bench, Section, Table, human_ns, human_rate, range, spread_json};
 
-/// `--stack-bytes` values compared in the open storm; 16K is the default.
+/// `--stack-bytes` values compared in the open storm (the default is 32K).
 const COPY_WINDOWS: [&str; 4] = ["0", "4K", "16K", "64K"];
 /// `--stack-bytes` values tried on real programs.
 const PROGRAM_WINDOWS: [&str; 5] = ["4K", "8K", "16K", "32K", "64K"];

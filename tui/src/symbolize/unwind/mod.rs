@@ -42,13 +42,29 @@ pub struct Unwound {
 
 type ProcessUnwinder = UnwinderX86_64<SectionBytes>;
 
+/// One process image's unwinder and what it knows of each code mapping.
+struct AddressSpace {
+    /// Held so that the list's address, the cache key, is not reused while the entry exists.
+    _mappings: Arc<Vec<Mapping>>,
+    unwinder: ProcessUnwinder,
+    /// Each executable mapping with its binary's tables (`None`: unreadable) and load bias,
+    /// sorted by address. Held here, not looked up in the shared table cache, so that an
+    /// eviction there cannot change what this unwinder knows.
+    code: Vec<CodeMapping>,
+}
+
+struct CodeMapping {
+    range: std::ops::Range<u64>,
+    tables: Option<Arc<BinaryTables>>,
+    bias: u64,
+}
+
 pub struct StackUnwinder {
     debug_dirs: Vec<PathBuf>,
     /// `None`: the binary could not be read (it is unwound with frame pointers).
     binaries: LruCache<BinaryKey, Option<Arc<BinaryTables>>>,
-    /// By the address of a shared mapping list; the entry holds the list, so the address
-    /// cannot be reused for another list while the entry exists.
-    address_spaces: LruCache<usize, (Arc<Vec<Mapping>>, ProcessUnwinder)>,
+    /// By the address of a shared mapping list.
+    address_spaces: LruCache<usize, AddressSpace>,
     cache: CacheX86_64,
 }
 
@@ -98,47 +114,73 @@ impl StackUnwinder {
                 end: StackEnd::ProcessUnknown,
             };
         };
-        let space = Arc::as_ptr(&mappings) as usize;
-        if !self.address_spaces.contains(&space) {
-            let unwinder = self.build_unwinder(&mappings);
-            self.address_spaces
-                .put(space, (Arc::clone(&mappings), unwinder));
+        let key = Arc::as_ptr(&mappings) as usize;
+        if !self.address_spaces.contains(&key) {
+            let space = self.build_space(mappings);
+            self.address_spaces.put(key, space);
         }
-        let Some((_, unwinder)) = self.address_spaces.peek(&space) else {
+        let Some(space) = self.address_spaces.peek(&key) else {
             return Unwound {
                 addrs: Vec::new(),
                 found_by: Vec::new(),
                 end: StackEnd::UnwindFailed,
             };
         };
-        let binaries = &self.binaries;
-        let code_at = |addr: u64| {
-            let mapping = find_mapping(&mappings, addr)?;
-            let tables = binaries.peek(&mapping.binary_key())?.as_ref();
-            let svma =
-                |t: &BinaryTables| addr.wrapping_sub(t.load_bias(mapping.start, mapping.pgoff));
-            Some(Code {
-                covered_by_tables: tables.is_some_and(|t| t.covers(svma(t))),
-                is_entry: tables.is_some_and(|t| t.is_entry_function(svma(t))),
-            })
-        };
-        walk(unwinder, &mut self.cache, copy, code_at)
+        walk(&space.unwinder, &mut self.cache, copy, |addr| {
+            space.code_at(addr)
+        })
     }
 
-    fn build_unwinder(&mut self, mappings: &[Mapping]) -> ProcessUnwinder {
+    /// Forgets every binary's tables, e.g. when debug files (with .debug_frame) arrived.
+    pub fn forget_tables(&mut self) {
+        self.binaries.clear();
+        self.address_spaces.clear();
+    }
+
+    fn build_space(&mut self, mappings: Arc<Vec<Mapping>>) -> AddressSpace {
         let mut unwinder = ProcessUnwinder::new();
-        for mapping in mappings {
-            let Some(tables) = self.tables(mapping) else {
-                continue;
-            };
-            unwinder.add_module(Module::new(
-                mapping.path.to_string_lossy().into_owned(),
-                mapping.start..mapping.end,
-                tables.load_bias(mapping.start, mapping.pgoff),
-                section_info(&tables),
-            ));
+        let mut code = Vec::with_capacity(mappings.len());
+        for mapping in mappings.iter() {
+            let tables = self.tables(mapping);
+            let bias = tables
+                .as_ref()
+                .map_or(0, |t| t.load_bias(mapping.start, mapping.pgoff));
+            if let Some(tables) = &tables {
+                unwinder.add_module(Module::new(
+                    mapping.path.to_string_lossy().into_owned(),
+                    mapping.start..mapping.end,
+                    bias,
+                    section_info(tables),
+                ));
+            }
+            code.push(CodeMapping {
+                range: mapping.start..mapping.end,
+                tables,
+                bias,
+            });
         }
-        unwinder
+        AddressSpace {
+            _mappings: mappings,
+            unwinder,
+            code,
+        }
+    }
+}
+
+impl AddressSpace {
+    /// The code at `addr`, or `None` when no file mapping holds it.
+    fn code_at(&self, addr: u64) -> Option<Code> {
+        let index = self.code.partition_point(|c| c.range.start <= addr);
+        let mapping = self.code.get(index.checked_sub(1)?)?;
+        if addr >= mapping.range.end {
+            return None;
+        }
+        let svma = addr.wrapping_sub(mapping.bias);
+        let tables = mapping.tables.as_deref();
+        Some(Code {
+            covered_by_tables: tables.is_some_and(|t| t.covers(svma)),
+            is_entry: tables.is_some_and(|t| t.is_entry_function(svma)),
+        })
     }
 }
 
@@ -171,12 +213,6 @@ struct Code {
     is_entry: bool,
 }
 
-fn find_mapping(mappings: &[Mapping], addr: u64) -> Option<&Mapping> {
-    let index = mappings.partition_point(|m| m.start <= addr);
-    let mapping = mappings.get(index.checked_sub(1)?)?;
-    (addr < mapping.end).then_some(mapping)
-}
-
 /// Walks the copied stack. `code_at(addr)` describes the code at `addr`, or is `None` when no
 /// file mapping holds it.
 fn walk<U>(
@@ -196,7 +232,7 @@ where
         found_by: Vec::new(),
         end: StackEnd::Complete,
     };
-    // Whether an unwind table covers the callee of the next frame.
+    // Whether an unwind table covers the callee of the next frame (the last frame so far).
     let mut callee_covered: Option<bool> = None;
     loop {
         if unwound.addrs.len() >= MAX_STACK_DEPTH {
@@ -205,7 +241,15 @@ where
         }
         let address = match frames.next() {
             Ok(Some(address)) => address,
-            Ok(None) => break,
+            // framehop ends a stack when an unwind table marks the outermost frame (no return
+            // address, as in clone's child), and also when a frame-pointer walk reads a zero
+            // frame pointer, which in code without frame pointers is just a register: only the
+            // first is a whole stack.
+            Ok(None) if callee_covered == Some(true) => break,
+            Ok(None) => {
+                unwound.end = StackEnd::UnwindFailed;
+                break;
+            }
             Err(framehop::Error::CouldNotReadStack(at)) if beyond_copy(copy, at) => {
                 unwound.end = StackEnd::WindowExhausted;
                 break;
@@ -236,11 +280,13 @@ where
     unwound
 }
 
-/// A failed read at `at` means the stack goes on past the copy, unless the copy already
-/// reached the top of the stack.
+/// A failed read at `at` means the stack goes on past the copy when `at` lies just above it
+/// (within the largest copy), unless the copy already reached the top of the stack. A read
+/// far away is a wrong frame address, not a short copy.
 fn beyond_copy(copy: &UserStackCopy, at: u64) -> bool {
     let end = copy.sp.saturating_add(copy.bytes.len() as u64);
-    !copy.top_reached && at.saturating_add(8) > end
+    let reach = u64::from(ringside_common::MAX_STACK_BYTES);
+    !copy.top_reached && at.saturating_add(8) > end && at < end.saturating_add(reach)
 }
 
 #[cfg(test)]

@@ -146,8 +146,9 @@ impl BinaryTables {
     pub fn is_entry_function(&self, svma: u64) -> bool {
         /// glibc's x86_64 `_start` is 38 bytes; ld.so's calls `_dl_start` within its first 8.
         const ENTRY_FUNCTION_BYTES: u64 = 64;
-        self.entry
-            .is_some_and(|entry| (entry..entry + ENTRY_FUNCTION_BYTES).contains(&svma))
+        self.entry.is_some_and(|entry| {
+            (entry..entry.saturating_add(ENTRY_FUNCTION_BYTES)).contains(&svma)
+        })
     }
 
     pub fn has_unwind_info(&self) -> bool {
@@ -192,7 +193,7 @@ impl BinaryTables {
         // pack segments into shared pages): an executable mapping belongs to an executable one.
         let holds = |load: &&Load| {
             let page_start = load.offset & !0xfff;
-            (page_start..load.offset + load.size).contains(&pgoff)
+            (page_start..load.offset.saturating_add(load.size)).contains(&pgoff)
         };
         let load = self
             .loads
@@ -221,7 +222,7 @@ fn section<'data, R: object::ReadRef<'data>>(
     let section = elf.section_by_name(name)?;
     let bytes = section.data().ok().filter(|bytes| !bytes.is_empty())?;
     Some(Section {
-        svma: section.address()..section.address() + section.size(),
+        svma: section.address()..section.address().saturating_add(section.size()),
         bytes: SectionBytes(Arc::from(bytes)),
     })
 }
@@ -231,13 +232,13 @@ fn svma<'data, R: object::ReadRef<'data>>(
     name: &str,
 ) -> Option<Range<u64>> {
     let section = elf.section_by_name(name)?;
-    Some(section.address()..section.address() + section.size())
+    Some(section.address()..section.address().saturating_add(section.size()))
 }
 
 /// `DIR/.build-id/xx/rest.debug`, the layout of Debian's -dbg packages and of debuginfod caches.
 pub fn build_id_path(dir: &Path, build_id: &[u8]) -> Option<PathBuf> {
     let (first, rest) = build_id.split_first()?;
-    let rest: String = rest.iter().map(|byte| format!("{byte:02x}")).collect();
+    let rest = crate::output::json::hex(rest);
     Some(
         dir.join(".build-id")
             .join(format!("{first:02x}"))

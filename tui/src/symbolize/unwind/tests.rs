@@ -6,8 +6,9 @@ use std::hint::black_box;
 use super::*;
 use crate::symbolize::resolver::Resolver;
 
-/// Bytes copied above the stack pointer, at most: the probes' default.
-const WINDOW: usize = 16 * 1024;
+/// Bytes copied above the stack pointer, at most: the probes' largest copy, so that a test
+/// thread's whole stack fits.
+const WINDOW: usize = 64 * 1024;
 
 /// The registers at this point and a copy of the stack from the stack pointer up, clamped to
 /// the end of the mapping that holds the stack.
@@ -31,7 +32,8 @@ fn capture_here() -> UserStackCopy {
         );
     }
     let stack_end = stack_mapping_end(sp);
-    let len = usize::try_from(stack_end - sp).map_or(WINDOW, |len| len.min(WINDOW));
+    let whole = usize::try_from(stack_end - sp).unwrap_or(usize::MAX);
+    let len = whole.min(WINDOW);
     // SAFETY: [sp, sp + len) lies inside this thread's stack mapping, which is readable; only
     // frames of callers live there, and they outlive this read.
     let bytes = unsafe { std::slice::from_raw_parts(sp as *const u8, len) }.to_vec();
@@ -40,7 +42,8 @@ fn capture_here() -> UserStackCopy {
         sp,
         bp,
         bytes: bytes::Bytes::from(bytes),
-        top_reached: false,
+        // As the probes say when their copy ran into the end of the stack mapping.
+        top_reached: len == whole,
     }
 }
 
@@ -83,9 +86,12 @@ fn own_images() -> (ProcessImages, u32) {
     (images, pid)
 }
 
+fn frames(images: &ProcessImages, pid: u32, addrs: &[u64]) -> Vec<crate::model::frame::Frame> {
+    Resolver::new(&[]).user_frames(images, pid, 1, addrs)
+}
+
 fn symbols(images: &ProcessImages, pid: u32, addrs: &[u64]) -> Vec<String> {
-    Resolver::new(&[])
-        .user_frames(images, pid, 1, addrs)
+    frames(images, pid, addrs)
         .iter()
         .map(|frame| frame.symbol.as_deref().unwrap_or("?").to_owned())
         .collect()
@@ -118,6 +124,17 @@ fn unwinds_a_copied_stack_through_every_caller_in_order() {
         "Rust code has .eh_frame: {:?}",
         unwound.found_by
     );
+    // A test runs on a thread of its own: the stack ends in libc (clone3, whose unwind table
+    // says it is the outermost frame; without libc's debug file it has no name).
+    assert_eq!(unwound.end, StackEnd::Complete, "{names:?}");
+    let outermost = frames(&images, pid, &unwound.addrs).pop().expect("frames");
+    assert!(
+        outermost
+            .module
+            .as_deref()
+            .is_some_and(|m| m.contains("libc.so")),
+        "{outermost:?}"
+    );
 }
 
 #[test]
@@ -127,6 +144,7 @@ fn a_short_copy_says_the_window_ran_out_and_a_whole_one_that_breaks_says_it_fail
     let mut unwinder = StackUnwinder::new(Vec::new());
     let mut short = copy.clone();
     short.bytes = copy.bytes.slice(..64);
+    short.top_reached = false;
     let unwound = unwinder.unwind(&images, pid, 1, &short);
     assert_eq!(unwound.end, StackEnd::WindowExhausted);
     assert!(
