@@ -280,9 +280,10 @@ fn drop_names(drops: BTreeMap<EventKind, u64>) -> BTreeMap<String, u64> {
 
 /// The events of a batch that carry stacks, with the ids the store will give them.
 fn stack_requests(first: EventId, batch: &mut Batch) -> Vec<(EventId, StackRequest)> {
+    let copies = batch.take_user_copies();
     (first..)
-        .zip(&mut batch.events)
-        .filter_map(|(id, event)| Some((id, StackRequest::for_event(event)?)))
+        .zip(batch.events.iter().zip(copies))
+        .filter_map(|(id, (event, copy))| Some((id, StackRequest::for_event(event, copy)?)))
         .collect()
 }
 

@@ -49,12 +49,16 @@ pub async fn annotate(
 ) {
     while let Some(mut batch) = batches.recv().await {
         let deadline = tokio::time::Instant::now() + wait;
+        let copies = batch.take_user_copies();
         let answer = symbolizer.as_ref().and_then(|symbolizer| {
             let (asked, requests): (Vec<usize>, Vec<StackRequest>) = batch
                 .events
-                .iter_mut()
+                .iter()
+                .zip(copies)
                 .enumerate()
-                .filter_map(|(index, event)| Some((index, StackRequest::for_event(event)?)))
+                .filter_map(|(index, (event, copy))| {
+                    Some((index, StackRequest::for_event(event, copy)?))
+                })
                 .unzip();
             (!asked.is_empty()).then(|| (asked, symbolizer.resolve(requests)))
         });

@@ -153,7 +153,6 @@ pub fn decode(bytes: &[u8], clock: &WallClock) -> Result<Event, DecodeError> {
         details,
         ustack,
         kstack,
-        user_copy: Default::default(),
         stacks: None,
     })
 }

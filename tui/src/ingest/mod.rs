@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::clock::WallClock;
 use crate::model::Event;
+use crate::model::user_stack::UserCopy;
 use decode::Record;
 use user_copies::UserCopies;
 
@@ -22,10 +23,23 @@ const BATCH: usize = 2048;
 #[derive(Debug, Default)]
 pub struct Batch {
     pub events: Vec<Event>,
+    /// Each event's user stack copy, or why it has none; parallel to `events` (a batch from a
+    /// recording has none). Kept out of `Event`: a copy is only needed until it is unwound.
+    pub user_copies: Vec<UserCopy>,
     /// Records that could not be decoded (counted, never shown as events).
     pub malformed: u64,
     /// CLOCK_MONOTONIC when the batch was decoded: with each event's stamp, its latency.
     pub decoded_mono_ns: u64,
+}
+
+impl Batch {
+    /// Takes the user stack copies, one for each event in order (`NotTaken` where the batch
+    /// has none).
+    pub fn take_user_copies(&mut self) -> impl Iterator<Item = UserCopy> + use<> {
+        std::mem::take(&mut self.user_copies)
+            .into_iter()
+            .chain(std::iter::repeat_with(UserCopy::default))
+    }
 }
 
 /// Reads the ring buffer until `stop` turns true, then drains what is left and returns.
@@ -102,8 +116,8 @@ fn drain(
             return (batch, true);
         };
         match decode::decode_record(&item, clock) {
-            Ok(Record::Event(mut event, snapshot)) => {
-                copies.attach(&mut event, snapshot);
+            Ok(Record::Event(event, snapshot)) => {
+                batch.user_copies.push(copies.attach(&event, snapshot));
                 batch.events.push(event);
             }
             Ok(Record::UserStack {

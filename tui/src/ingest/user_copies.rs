@@ -66,9 +66,9 @@ impl UserCopies {
         self.waiting.get(&key).is_some_and(|w| w.seq == seq)
     }
 
-    /// Gives `event` its copy, or the reason it has none, from its stack's `snapshot` value.
-    pub fn attach(&mut self, event: &mut Event, snapshot: u32) {
-        event.user_copy = match snapshot {
+    /// `event`'s copy, or the reason it has none, from its user stack's `snapshot` value.
+    pub fn attach(&mut self, event: &Event, snapshot: u32) -> UserCopy {
+        match snapshot {
             user_stack::NONE => UserCopy::NotTaken,
             user_stack::LOST => UserCopy::Lost,
             user_stack::NO_REGISTERS => UserCopy::NoRegisters,
@@ -77,7 +77,7 @@ impl UserCopies {
                 _ => UserCopy::Missing,
             },
             _ => UserCopy::Missing,
-        };
+        }
     }
 
     /// Copies waiting now.
@@ -122,33 +122,29 @@ mod tests {
     #[test]
     fn events_get_their_own_copy_once() {
         let mut copies = UserCopies::default();
-        let mut first = event();
+        let first = event();
         let key_a = user_stack::key_of(1_000);
         let key_b = user_stack::key_of(2_000);
         copies.insert(first.pid, first.tid, key_a, copy(0xa));
         copies.insert(first.pid, first.tid, key_b, copy(0xb));
-        copies.attach(&mut first, key_b);
-        assert!(matches!(&first.user_copy, UserCopy::Taken(c) if c.ip == 0xb));
-        let mut again = event();
-        copies.attach(&mut again, key_b);
-        assert_eq!(
-            again.user_copy,
-            UserCopy::Missing,
-            "a copy goes to one event"
-        );
+        let first_copy = copies.attach(&first, key_b);
+        assert!(matches!(&first_copy, UserCopy::Taken(c) if c.ip == 0xb));
+        let again = event();
+        let again_copy = copies.attach(&again, key_b);
+        assert_eq!(again_copy, UserCopy::Missing, "a copy goes to one event");
         let mut other_process = event();
         other_process.pid += 1;
-        copies.attach(&mut other_process, key_a);
-        assert_eq!(other_process.user_copy, UserCopy::Missing);
+        let other_process_copy = copies.attach(&other_process, key_a);
+        assert_eq!(other_process_copy, UserCopy::Missing);
         for (snapshot, expected) in [
             (user_stack::NONE, UserCopy::NotTaken),
             (user_stack::LOST, UserCopy::Lost),
             (user_stack::NO_REGISTERS, UserCopy::NoRegisters),
             (7, UserCopy::Missing),
         ] {
-            let mut e = event();
-            copies.attach(&mut e, snapshot);
-            assert_eq!(e.user_copy, expected, "snapshot {snapshot}");
+            let e = event();
+            let e_copy = copies.attach(&e, snapshot);
+            assert_eq!(e_copy, expected, "snapshot {snapshot}");
         }
     }
 
@@ -160,12 +156,12 @@ mod tests {
             copies.insert(pid, tid, user_stack::key_of(i), copy(i));
         }
         assert_eq!(copies.len(), WAITING_MAX);
-        let mut oldest = event();
-        copies.attach(&mut oldest, user_stack::key_of(0));
-        assert_eq!(oldest.user_copy, UserCopy::Missing);
-        let mut newest = event();
-        copies.attach(&mut newest, user_stack::key_of(WAITING_MAX as u64 + 9));
-        assert!(matches!(newest.user_copy, UserCopy::Taken(_)));
+        let oldest = event();
+        let oldest_copy = copies.attach(&oldest, user_stack::key_of(0));
+        assert_eq!(oldest_copy, UserCopy::Missing);
+        let newest = event();
+        let newest_copy = copies.attach(&newest, user_stack::key_of(WAITING_MAX as u64 + 9));
+        assert!(matches!(newest_copy, UserCopy::Taken(_)));
     }
 
     #[test]
@@ -179,9 +175,9 @@ mod tests {
         for i in 0..(3 * WAITING_MAX as u64) {
             let key = user_stack::key_of(100 + i);
             copies.insert(pid, tid, key, copy(i));
-            let mut open = event();
-            copies.attach(&mut open, key);
-            assert!(matches!(open.user_copy, UserCopy::Taken(_)));
+            let open = event();
+            let open_copy = copies.attach(&open, key);
+            assert!(matches!(open_copy, UserCopy::Taken(_)));
         }
         assert!(
             copies.arrival.len() <= 4 * WAITING_MAX + 1,
@@ -196,17 +192,17 @@ mod tests {
             ret: 0,
         });
         exec.pid = pid;
-        copies.attach(&mut exec, exec_key);
-        assert!(matches!(&exec.user_copy, UserCopy::Taken(c) if c.ip == 0xe));
+        let exec_copy = copies.attach(&exec, exec_key);
+        assert!(matches!(&exec_copy, UserCopy::Taken(c) if c.ip == 0xe));
     }
 
     #[test]
     fn another_thread_s_copy_is_not_taken() {
         let mut copies = UserCopies::default();
-        let mut open = event();
+        let open = event();
         let key = user_stack::key_of(5);
         copies.insert(open.pid, open.tid + 1, key, copy(0x1));
-        copies.attach(&mut open, key);
-        assert_eq!(open.user_copy, UserCopy::Missing);
+        let open_copy = copies.attach(&open, key);
+        assert_eq!(open_copy, UserCopy::Missing);
     }
 }

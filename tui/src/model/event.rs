@@ -90,10 +90,6 @@ pub struct Event {
     /// Return addresses, innermost first; empty when not captured.
     pub ustack: Vec<u64>,
     pub kstack: Vec<u64>,
-    /// The user registers and stack copied for unwinding; handed to the symbolizer and then
-    /// dropped, never stored or recorded.
-    #[serde(skip)]
-    pub user_copy: crate::model::user_stack::UserCopy,
     /// The stacks symbolized, once the symbolizer answered.
     pub stacks: Option<std::sync::Arc<Stacks>>,
 }

@@ -25,7 +25,6 @@ pub fn event(details: Details) -> Event {
         details,
         ustack: vec![],
         kstack: vec![],
-        user_copy: Default::default(),
         stacks: None,
     }
 }

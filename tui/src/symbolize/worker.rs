@@ -32,10 +32,9 @@ pub struct StackRequest {
 }
 
 impl StackRequest {
-    /// What to ask for an event's stacks; `None` when it carries none. The user stack copy moves
-    /// into the request: it is large and only unwinding needs it.
-    pub fn for_event(event: &mut crate::model::Event) -> Option<Self> {
-        let user_copy = std::mem::take(&mut event.user_copy);
+    /// What to ask for an event's stacks, given its user stack copy; `None` when it carries
+    /// none.
+    pub fn for_event(event: &crate::model::Event, user_copy: UserCopy) -> Option<Self> {
         // A lost copy is asked about too, so that the symbolizer counts it.
         let has_copy = user_copy != UserCopy::NotTaken;
         (has_copy || !event.ustack.is_empty() || !event.kstack.is_empty()).then(|| StackRequest {

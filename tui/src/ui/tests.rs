@@ -28,7 +28,6 @@ fn event(seq: u64, pid: u32, ppid: u32, comm: &str, details: Details) -> Event {
         stack_mono_ns: seq,
         ustack: vec![0x401000, 0x402000, 0x403000],
         kstack: Vec::new(),
-        user_copy: Default::default(),
         stacks: None,
         details,
     }
