@@ -246,6 +246,12 @@ fn a_burst_of_short_lived_processes_resolves() {
         opens.len()
     );
     eprintln!("{}", finished.stderr.join("\n"));
+    for open in opens.iter().filter(|e| {
+        let names = symbols(&e["ustack"]);
+        names.len() < 4 || names[..3] != ["inner_open", "middle_open", "outer_open"]
+    }) {
+        eprintln!("unresolved: {open}");
+    }
     assert_eq!(opens.len(), PROCESSES);
     assert_eq!(
         resolved, PROCESSES,

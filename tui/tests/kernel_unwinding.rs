@@ -20,6 +20,18 @@ fn open_event(ringside: &Ringside, path: &str) -> Value {
     })
 }
 
+/// Runs `program open MARKER` (a fixture built from libc_calls.c) to its end, and returns the
+/// open event ringside reported for it.
+fn open_by(ringside: &Ringside, program: &std::path::Path, dir: &tempfile::TempDir) -> Value {
+    let marker = path_string(&dir.path().join(format!("marker-{}", nonce())));
+    let status = Command::new(program)
+        .args(["open", &marker])
+        .status()
+        .expect("fixture");
+    assert!(status.success());
+    open_event(ringside, &marker)
+}
+
 /// Frame 0 is the libc wrapper that made the system call; every frame after `chain` up to the
 /// end is libc's start code and the program's entry, and the stack says it is whole. The
 /// program's frames were found through libc's and their own unwind tables.
@@ -108,15 +120,8 @@ fn a_mixed_stack_is_whole_frame_pointers_where_tables_are_missing() {
         return;
     }
     let program = &fixtures().frame_pointers_no_tables;
-    let dir = scratch_dir();
-    let marker = path_string(&dir.path().join(format!("mixed-{}", nonce())));
     let ringside = Ringside::start(&["--events", "open"]);
-    let status = Command::new(program)
-        .args(["open", &marker])
-        .status()
-        .expect("fixture");
-    assert!(status.success());
-    let event = open_event(&ringside, &marker);
+    let event = open_by(&ringside, program, &scratch_dir());
     // libc (tables, no frame pointers) finds load_config; the program (frame pointers, no
     // tables) finds its callers and libc's start code.
     assert_whole_stack_found_by(
@@ -256,15 +261,8 @@ fn libc_internals_are_named_from_its_debug_file_and_stripped_code_from_dynsym() 
         return;
     }
     let program = &fixtures().dynsym_only;
-    let dir = scratch_dir();
-    let marker = path_string(&dir.path().join(format!("dynsym-{}", nonce())));
     let ringside = Ringside::start(&["--events", "open"]);
-    let status = Command::new(program)
-        .args(["open", &marker])
-        .status()
-        .expect("fixture");
-    assert!(status.success());
-    let event = open_event(&ringside, &marker);
+    let event = open_by(&ringside, program, &scratch_dir());
     let stack = field(&event, "ustack");
     let names = symbols(stack);
     // The stripped program: its exported functions keep their .dynsym names, with no lines.
@@ -299,14 +297,8 @@ fn a_copy_too_small_for_the_stack_says_so_and_no_copy_means_frame_pointers() {
     let program = &fixtures().no_frame_pointers;
     let dir = scratch_dir();
     for (stack_bytes, end) in [("64", "window_exhausted"), ("0", "frame_pointers_only")] {
-        let marker = path_string(&dir.path().join(format!("small-{stack_bytes}-{}", nonce())));
         let ringside = Ringside::start(&["--events", "open", "--stack-bytes", stack_bytes]);
-        let status = Command::new(program)
-            .args(["open", &marker])
-            .status()
-            .expect("fixture");
-        assert!(status.success());
-        let event = open_event(&ringside, &marker);
+        let event = open_by(&ringside, program, &dir);
         let names = symbols(field(&event, "ustack"));
         assert_eq!(
             event["ustack_end"], end,
@@ -377,13 +369,7 @@ fn a_stripped_binary_gets_lines_from_a_debuginfod_server() {
     // program until one has the debug file's lines.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let event = loop {
-        let marker = path_string(&dir.path().join(format!("debuginfod-{}", nonce())));
-        let status = Command::new(&built.dynsym_only)
-            .args(["open", &marker])
-            .status()
-            .expect("fixture");
-        assert!(status.success());
-        let event = open_event(&ringside, &marker);
+        let event = open_by(&ringside, &built.dynsym_only, &dir);
         if event["ustack"][1]["file"].is_string() {
             break event;
         }

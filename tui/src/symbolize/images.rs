@@ -146,6 +146,38 @@ impl History {
         self.images.push(Image::new(since, mappings));
     }
 
+    /// The process was forked at `since` with `mappings`. Its fork record can come after its
+    /// exec and mmap records: the perf rings are per CPU, and one can be read before the
+    /// parent writes the fork into it while another is read after the child already exec'd.
+    /// Images already known from after the fork are then this process's own and are kept; the
+    /// fork's image covers only the time up to them. An image from before the fork belonged to
+    /// an earlier process with this pid and ends at the fork.
+    fn start_forked(&mut self, since: u64, mappings: Arc<Vec<Mapping>>) {
+        let later = self.images.partition_point(|image| image.since <= since);
+        let Some(next) = self.images.get(later) else {
+            self.start_image(since, mappings);
+            return;
+        };
+        let until = next.since;
+        let mut at = later;
+        if let Some(previous) = later.checked_sub(1) {
+            let image = &mut self.images[previous];
+            image.until = image.until.min(since);
+            if image.until <= image.since {
+                self.images.remove(previous);
+                at = previous;
+            }
+        }
+        self.images.insert(
+            at,
+            Image {
+                since,
+                until,
+                mappings,
+            },
+        );
+    }
+
     /// Ends the current image so that it still covers `time_ns`.
     fn exit(&mut self, time_ns: u64) {
         let Some(last) = self.images.last_mut() else {
@@ -258,7 +290,7 @@ impl ProcessImages {
                 self.processes
                     .entry(*pid)
                     .or_default()
-                    .start_image(*time_ns, inherited);
+                    .start_forked(*time_ns, inherited);
             }
             TaskRecord::Exit {
                 pid, tid, time_ns, ..
@@ -682,6 +714,45 @@ mod tests {
         assert_eq!(at(&images, 10, 100, 0x8000), "unmapped");
         assert_eq!(at(&images, 10, 5_000, 0x1000), "/usr/bin/ls");
         assert_eq!(images.stats(), (1, 2, 3));
+    }
+
+    #[test]
+    fn a_fork_record_read_after_the_child_s_exec_keeps_the_exec() {
+        let mut images = ProcessImages::new();
+        apply_all(
+            &mut images,
+            &[mmap(1, 5, 0x1000, PAGE, 0, "/usr/bin/parent")],
+        );
+        // The child forked at 100, exec'd at 110 and mapped its program at 111; its fork record
+        // sat in a ring that was read before the parent wrote it.
+        apply_all(
+            &mut images,
+            &[
+                exec(20, 110),
+                mmap(20, 111, 0x5000, PAGE, 0, "/usr/bin/child"),
+                fork(20, 1, 100),
+            ],
+        );
+        assert_eq!(at(&images, 20, 105, 0x1000), "/usr/bin/parent", "forked");
+        assert_eq!(at(&images, 20, 111, 0x5000), "/usr/bin/child", "exec'd");
+        assert_eq!(at(&images, 20, 500, 0x5000), "/usr/bin/child");
+        assert_eq!(at(&images, 20, 500, 0x1000), "unmapped");
+        assert_eq!(at(&images, 20, 99, 0x5000), "unknown");
+
+        // A reused pid: the old process's image ends at the new fork, even when the fork record
+        // comes after the new process's exec.
+        apply_all(
+            &mut images,
+            &[
+                exit(20, 600),
+                exec(20, 710),
+                mmap(20, 711, 0x9000, PAGE, 0, "/usr/bin/third"),
+                fork(20, 1, 700),
+            ],
+        );
+        assert_eq!(at(&images, 20, 500, 0x5000), "/usr/bin/child");
+        assert_eq!(at(&images, 20, 705, 0x1000), "/usr/bin/parent");
+        assert_eq!(at(&images, 20, 800, 0x9000), "/usr/bin/third");
     }
 
     #[test]

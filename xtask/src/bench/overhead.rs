@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use anyhow::{Context, Result};
 
 use super::json::{Json, obj};
-use super::procs::{Load, Output, Ringside, cpu_ns, load_under_bpftrace};
+use super::procs::{Load, Output, Ringside, load_under_bpftrace};
 use super::stats::{Spread, spread};
 use super::tui::{COLS, ROWS, Screen, Tui};
 use super::{Bench, Check, Section, Status, Table, human_ns, range, spread_json};
@@ -176,12 +176,7 @@ fn run_one(bench: &Bench, storm: Storm, variant: &Variant) -> Result<Run> {
             let load = Load::spawn(bench, &load_args)?;
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
             let ringside = Ringside::start(bench, &args, Output::Null)?;
-            let cpu_before = cpu_ns(ringside.pid(), None);
-            let result = load.run()?;
-            // ringside's CPU while the storm ran: on a small machine it competes with the load.
-            let cpu = cpu_ns(ringside.pid(), None)
-                .zip(cpu_before)
-                .map(|(after, before)| after.saturating_sub(before) as f64 / result.ops as f64);
+            let (result, cpu) = load.run_beside(ringside.pid())?;
             let summary = ringside.stop()?;
             let delivered = summary
                 .counters
@@ -198,11 +193,7 @@ fn run_one(bench: &Bench, storm: Storm, variant: &Variant) -> Result<Run> {
         Tracer::Tui(args) => {
             let load = Load::spawn(bench, &load_args)?;
             let tui = Tui::start(bench, args, Screen::Discard)?;
-            let cpu_before = cpu_ns(tui.pid(), None);
-            let result = load.run()?;
-            let cpu = cpu_ns(tui.pid(), None)
-                .zip(cpu_before)
-                .map(|(after, before)| after.saturating_sub(before) as f64 / result.ops as f64);
+            let (result, cpu) = load.run_beside(tui.pid())?;
             let stats = tui.quit()?;
             Ok(Run {
                 ns_per_op: result.ns_per_op(),

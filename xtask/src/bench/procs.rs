@@ -416,6 +416,17 @@ impl Load {
         self.go()?;
         self.finish()
     }
+
+    /// go + finish with a tracer `pid` running alongside; also the tracer's CPU time per
+    /// operation while the load ran (on a small machine it competes with the load).
+    pub fn run_beside(self, pid: u32) -> Result<(LoadResult, Option<f64>)> {
+        let before = cpu_ns(pid, None);
+        let result = self.run()?;
+        let cpu = cpu_ns(pid, None)
+            .zip(before)
+            .map(|(after, before)| after.saturating_sub(before) as f64 / result.ops as f64);
+        Ok((result, cpu))
+    }
 }
 
 impl Drop for Load {

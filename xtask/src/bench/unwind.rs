@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::json::{self, Json, obj};
-use super::procs::{Load, Output, Ringside, cpu_ns};
+use super::procs::{Load, Output, Ringside};
 use super::stats::spread;
 use super::{Bench, Section, Table, human_ns, human_rate, range, spread_json};
 
@@ -118,11 +118,7 @@ fn storm(bench: &Bench, ops: u64, window: Option<&str>) -> Result<StormRun> {
         .chain([stats_file.display().to_string()])
         .collect();
     let ringside = Ringside::start(bench, &ringside_args, Output::Null)?;
-    let cpu_before = cpu_ns(ringside.pid(), None);
-    let result = load.run()?;
-    let cpu = cpu_ns(ringside.pid(), None)
-        .zip(cpu_before)
-        .map(|(after, before)| after.saturating_sub(before) as f64 / result.ops as f64);
+    let (result, cpu) = load.run_beside(ringside.pid())?;
     let summary = ringside.stop()?;
     let (delivered, dropped) = summary.kind("open").unwrap_or_default();
     Ok(StormRun {
