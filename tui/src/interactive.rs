@@ -53,6 +53,7 @@ pub async fn run(
         ..RunStats::default()
     };
     let result = {
+        let mut signals = Signals::new()?;
         let (mut terminal, _guard) = terminal::enter()?;
         let size = terminal.size()?;
         app.update(Msg::Resize(size.width, size.height));
@@ -62,7 +63,7 @@ pub async fn run(
             symbolizer: symbolizer.as_ref(),
             stats: &mut stats,
         };
-        event_loop(&mut run, &mut terminal, &mut batches).await
+        event_loop(&mut run, &mut terminal, &mut batches, &mut signals).await
     };
     tracing::info!("leaving: detaching the probes");
     probes.detach();
@@ -99,6 +100,7 @@ pub async fn run_replay(path: PathBuf, filter: Filter, max_events: usize) -> any
         mode: "replay",
         ..RunStats::default()
     };
+    let mut signals = Signals::new()?;
     let (mut terminal, _guard) = terminal::enter()?;
     let size = terminal.size()?;
     app.update(Msg::Resize(size.width, size.height));
@@ -108,7 +110,25 @@ pub async fn run_replay(path: PathBuf, filter: Filter, max_events: usize) -> any
         symbolizer: None,
         stats: &mut stats,
     };
-    event_loop(&mut run, &mut terminal, &mut batches).await
+    event_loop(&mut run, &mut terminal, &mut batches, &mut signals).await
+}
+
+/// The signals that end the TUI, caught from before the terminal is taken over: one that
+/// came in between would otherwise kill ringside with the terminal still in raw mode.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
 }
 
 /// Where events come from: the probes (which also count drops and take kernel filters), or a
@@ -152,6 +172,7 @@ async fn event_loop(
     run: &mut Run<'_>,
     terminal: &mut ratatui::DefaultTerminal,
     batches: &mut mpsc::Receiver<Batch>,
+    signals: &mut Signals,
 ) -> anyhow::Result<()> {
     let Run {
         app,
@@ -170,9 +191,6 @@ async fn event_loop(
     let mut second = tokio::time::interval(Duration::from_secs(1));
     second.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut cpu = procfs::CpuMeter::new();
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut hangup = signal(SignalKind::hangup())?;
     loop {
         let actions = tokio::select! {
             biased;
@@ -184,9 +202,9 @@ async fn event_loop(
                 Some(Err(error)) => return Err(error).context("reading the terminal"),
                 None => vec![Action::Quit],
             },
-            _ = interrupt.recv() => vec![Action::Quit],
-            _ = terminate.recv() => vec![Action::Quit],
-            _ = hangup.recv() => vec![Action::Quit],
+            _ = signals.interrupt.recv() => vec![Action::Quit],
+            _ = signals.terminate.recv() => vec![Action::Quit],
+            _ = signals.hangup.recv() => vec![Action::Quit],
             _ = second.tick() => {
                 let stats = Stats {
                     kernel_drops: source.drops(),

@@ -60,6 +60,11 @@ pub async fn run(
         settings.symbol_wait,
         annotated_tx,
     ));
+    // Before the line below: a script that signals ringside as soon as it reads the line must
+    // find the handlers in place, not the default action that kills it unsummarized.
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     // Scripts (and the tests) wait for this line: from here on nothing is missed.
     eprintln!(
         "ringside: tracing ({} tracepoints attached)",
@@ -67,9 +72,6 @@ pub async fn run(
     );
 
     let mut tally = Tally::new(filter);
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut hangup = signal(SignalKind::hangup())?;
     let duration = settings.duration;
     let deadline = tokio::time::sleep(duration.unwrap_or(Duration::MAX));
     tokio::pin!(deadline);
