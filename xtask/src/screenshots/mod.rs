@@ -1,7 +1,7 @@
 //! `cargo xtask screenshots`: the README's pictures of the TUI, taken from the real thing.
 //!
 //! ringside (release build) runs in a 200x50 pseudo-terminal while a small workload runs beside
-//! it: the stack tests' C fixture opening a file, failing to open one, exec'ing, connecting to a
+//! it: the unwinding tests' C fixture (built as most of a server is, without frame pointers) opening a file, failing to open one, exec'ing, connecting to a
 //! loopback listener and to a closed port, and a shell loop of `ls` and `cat`. A scripted session
 //! types keys like a person, waits for the expected text on the emulated screen before each
 //! capture, and draws each screen into a PNG under `screenshots/`.
@@ -28,7 +28,9 @@ const ROWS: u16 = 50;
 const COLS: u16 = 200;
 /// The file the fixture opens, and whose open event the details view shows.
 const MARKER: &str = "/etc/hostname";
-const FILTER: &str = "comm=nested-c and ret<0";
+/// The fixture's command name (its binary's name).
+const FIXTURE: &str = "libc-calls";
+const FILTER: &str = "comm=libc-calls and ret<0";
 const PAGE_UP: &str = "\x1b[5~";
 const PAGE_DOWN: &str = "\x1b[6~";
 
@@ -84,11 +86,11 @@ fn target_dir() -> PathBuf {
 /// The stack tests' C program, with frame pointers and debug info so its stacks resolve to
 /// `inner_open → middle_open → outer_open → main` with lines. Its name is its `comm`.
 fn build_fixture(dir: &Path) -> Result<PathBuf> {
-    let source = cmd::workspace_root().join("tui/tests/fixtures/nested.c");
-    let binary = dir.join("nested-c");
+    let source = cmd::workspace_root().join("tui/tests/fixtures/libc_calls.c");
+    let binary = dir.join(FIXTURE);
     cmd::run(
         Command::new("cc")
-            .args(["-O0", "-g", "-fno-omit-frame-pointer", "-o"])
+            .args(["-O2", "-g", "-fomit-frame-pointer", "-o"])
             .arg(&binary)
             .arg(&source),
     )?;
@@ -128,7 +130,7 @@ impl Session<'_> {
 
         self.workload()?;
         self.capture("overview", "the fixtures' events", |s| {
-            s.contains("following") && s.contains("nested-c") && s.contains("ECONNREFUSED")
+            s.contains("following") && s.contains(FIXTURE) && s.contains("ECONNREFUSED")
         })?;
 
         self.details()?;
@@ -187,7 +189,7 @@ impl Session<'_> {
                         .unwrap_or_default()
                 };
                 let kind = field(table.type_col - 1, table.summary_col - 1);
-                if kind.trim() == "open" && row.contains("nested-c") && row.contains(MARKER) {
+                if kind.trim() == "open" && row.contains(FIXTURE) && row.contains(MARKER) {
                     found = true;
                     break;
                 }
@@ -201,13 +203,15 @@ impl Session<'_> {
             );
         }
         self.terminal.keys("\r")?;
-        self.capture("details", "the symbolized user stack", |s| {
+        self.capture("details", "the unwound, symbolized user stack", |s| {
             [
-                "inner_open",
-                "middle_open",
-                "outer_open",
+                "load_config",
+                "read_settings",
+                "start_service",
                 "main",
-                "nested.c:",
+                "libc_calls.c:",
+                "_start",
+                "complete: unwound to the program's entry",
             ]
             .iter()
             .all(|t| s.contains(t))
@@ -444,7 +448,7 @@ fn pane_rows(screen: &vt100::Screen, pane: &ProcessesPane) -> Vec<String> {
 
 /// Whether a Processes row is `pid`'s: "<indent><marker><pid> <comm> ...".
 fn names_process(row: &str, pid: u32) -> bool {
-    let label = format!("{pid} nested-c");
+    let label = format!("{pid} {FIXTURE}");
     row.match_indices(&label).any(|(at, _)| {
         !row[..at]
             .chars()
