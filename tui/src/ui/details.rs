@@ -104,7 +104,7 @@ fn stack_end_line(end: StackEnd) -> Line<'static> {
         StackEnd::Complete => Color::Green,
         _ => Color::Yellow,
     };
-    Line::styled(format!("  ⤒ {}", end.explain()), Style::new().fg(color))
+    Line::styled(format!("  └ {}", end.explain()), Style::new().fg(color))
 }
 
 fn frame_lines(frames: &[StackFrame]) -> Vec<Line<'static>> {
