@@ -59,7 +59,8 @@ pub enum StackEnd {
     UnwindFailed,
     /// More frames than are kept.
     DepthLimit,
-    /// No copy was taken: the stack is what frame pointers gave.
+    /// No copy was taken (`--stack-bytes 0`; exit events, whose memory is gone by the time
+    /// they are seen): the stack is what frame pointers gave.
     FramePointersOnly,
     /// The copy was lost (ring buffer half full, or the symbolizer too far behind) or never
     /// arrived: frame pointers only.
@@ -97,7 +98,8 @@ impl StackEnd {
             }
             StackEnd::DepthLimit => "cut short: deeper than the frames kept",
             StackEnd::FramePointersOnly => {
-                "frame pointers only (--stack-bytes 0): code without them ends the walk early"
+                "frame pointers only: no stack copy (--stack-bytes 0, or an exit, whose memory is \
+                 already gone)"
             }
             StackEnd::CopyLost => {
                 "frame pointers only: the stack copy was shed under load (counted as lost)"
