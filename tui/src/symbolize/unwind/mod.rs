@@ -6,7 +6,7 @@
 //! bytes (a bounded `bpf_probe_read_user`), every table format framehop reads works at once
 //! (including .debug_frame from separate debug files), and nothing has to be converted and
 //! loaded into the kernel for each new binary. The cost is the copy, measured per event by
-//! `cargo xtask bench` ("stack copy").
+//! `cargo xtask bench --only unwind`.
 
 pub mod tables;
 
@@ -30,6 +30,10 @@ const BINARIES_KEPT: usize = 256;
 /// Address spaces whose framehop unwinder is kept: building one is cheap, but a burst of
 /// events from one process should build it once.
 const ADDRESS_SPACES_KEPT: usize = 64;
+/// framehop tells its cached unwind rules apart by a global 16-bit count of the modules ever
+/// added; after it wraps, a stale rule could be taken for a current one. The cache is emptied
+/// long before that.
+const MODULES_PER_RULE_CACHE: usize = 30_000;
 
 /// A user stack unwound from a copy: return addresses innermost first (the first is the
 /// instruction pointer), how each was found, and why the walk stopped.
@@ -66,6 +70,8 @@ pub struct StackUnwinder {
     /// By the address of a shared mapping list.
     address_spaces: LruCache<usize, AddressSpace>,
     cache: CacheX86_64,
+    /// Modules added since `cache` was last emptied.
+    modules_added: usize,
 }
 
 impl StackUnwinder {
@@ -79,6 +85,7 @@ impl StackUnwinder {
             binaries: LruCache::new(binaries),
             address_spaces: LruCache::new(spaces),
             cache: CacheX86_64::new(),
+            modules_added: 0,
         }
     }
 
@@ -146,6 +153,7 @@ impl StackUnwinder {
                 .as_ref()
                 .map_or(0, |t| t.load_bias(mapping.start, mapping.pgoff));
             if let Some(tables) = &tables {
+                self.modules_added += 1;
                 unwinder.add_module(Module::new(
                     mapping.path.to_string_lossy().into_owned(),
                     mapping.start..mapping.end,
@@ -158,6 +166,10 @@ impl StackUnwinder {
                 tables,
                 bias,
             });
+        }
+        if self.modules_added > MODULES_PER_RULE_CACHE {
+            self.cache = CacheX86_64::new();
+            self.modules_added = 0;
         }
         AddressSpace {
             _mappings: mappings,
