@@ -463,9 +463,12 @@ mod tests {
 
     #[test]
     fn a_process_row_names_its_pid_exactly() {
-        assert!(names_process("    ✝4242 nested-c ▁▂ open 3", 4242));
-        assert!(names_process(" 4242 nested-c", 4242));
-        assert!(!names_process(" 14242 nested-c", 4242));
+        assert!(names_process(
+            &format!("    ✝4242 {FIXTURE} ▁▂ open 3"),
+            4242
+        ));
+        assert!(names_process(&format!(" 4242 {FIXTURE}"), 4242));
+        assert!(!names_process(&format!(" 14242 {FIXTURE}"), 4242));
         assert!(!names_process(" 4242 bash", 4242));
     }
 
@@ -480,7 +483,7 @@ mod tests {
                 "─".repeat(9)
             ),
             format!("│{:<22}││{:<22}│", "PID TYPE SUMMARY", " 1 init"),
-            format!("│{:<22}││{:<22}│", "", "   42 nested-c"),
+            format!("│{:<22}││{:<22}│", "", format!("   42 {FIXTURE}")),
             format!("└{}┘└{}┘", "─".repeat(22), "─".repeat(22)),
         ];
         parser.process(lines.join("\r\n").as_bytes());
