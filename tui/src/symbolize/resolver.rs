@@ -12,6 +12,15 @@ use lru::LruCache;
 use super::images::{BinaryKey, Lookup, ProcessImages};
 use crate::model::frame::{Fold, Frame, InlinedFrame, Unresolved};
 
+/// How a user stack's addresses were found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Walk {
+    /// The kernel followed frame pointers: an address outside all code means it went astray.
+    FramePointers,
+    /// Unwound from a copy of the stack, which stops by itself where the code ends.
+    Unwound,
+}
+
 /// Frames resolved per (binary, file offset) and per kernel address. Each entry is a frame
 /// without its address; a few hundred bytes, so the bound keeps the cache to tens of MiB.
 const CACHE_ENTRIES: usize = 100_000;
@@ -48,13 +57,15 @@ impl Resolver {
         self.user_cache.len() + self.kernel_cache.len()
     }
 
-    /// User frames of process `pid` at `time_ns`, innermost first.
+    /// User frames of process `pid` at `time_ns`, innermost first; `walk` says how `addrs`
+    /// were found.
     pub fn user_frames(
         &mut self,
         images: &ProcessImages,
         pid: u32,
         time_ns: u64,
         addrs: &[u64],
+        walk: Walk,
     ) -> Vec<Frame> {
         let mut frames: Vec<Frame> = Vec::with_capacity(addrs.len());
         // Offsets still to resolve, grouped by binary: (frame index, file offset).
@@ -76,9 +87,12 @@ impl Resolver {
                         }
                     }
                 }
-                // Code built without frame pointers sends the walk into data (or round a loop):
-                // past the first return address outside all code, every "frame" is noise.
-                Lookup::Unmapped if index > 0 || !could_be_user_code(addr) => {
+                // Code built without frame pointers sends a frame-pointer walk into data (or round
+                // a loop): past the first return address outside all code, every "frame" is
+                // noise. An unwound stack already ends there, and says why.
+                Lookup::Unmapped
+                    if walk == Walk::FramePointers && (index > 0 || !could_be_user_code(addr)) =>
+                {
                     frames.push(Frame::unresolved(addr, Unresolved::WalkWentAstray));
                     break;
                 }
@@ -290,6 +304,28 @@ fn module_of(modules: &[KernelModule], addr: u64) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_outside_all_code_ends_a_frame_pointer_walk_but_not_an_unwound_stack() {
+        let mut images = ProcessImages::new();
+        images.seed(
+            7,
+            "00400000-00401000 r-xp 00000000 08:01 11 /nonexistent/app\n",
+        );
+        let addrs = [0x40_0100, 0x9000_0000, 0x40_0200];
+        let mut resolver = Resolver::new(&[]);
+        let walked = resolver.user_frames(&images, 7, 1, &addrs, Walk::FramePointers);
+        assert_eq!(walked.len(), 2, "{walked:?}");
+        assert_eq!(walked[1].unresolved, Some(Unresolved::WalkWentAstray));
+        let unwound = resolver.user_frames(&images, 7, 1, &addrs, Walk::Unwound);
+        assert_eq!(unwound.len(), 3, "{unwound:?}");
+        assert_eq!(unwound[1].unresolved, Some(Unresolved::Unmapped));
+        assert_eq!(
+            unwound[2].unresolved,
+            Some(Unresolved::BinaryUnreadable),
+            "the frame after it is still resolved in its mapping"
+        );
+    }
 
     #[test]
     fn kernel_module_ranges_name_their_frames() {

@@ -13,9 +13,9 @@ use tokio::sync::oneshot;
 use super::debuginfod::Debuginfod;
 use super::images::{Lookup, ProcessImages};
 use super::perf_events::{TaskRecord, TaskWatcher};
-use super::resolver::Resolver;
+use super::resolver::{Resolver, Walk};
 use super::unwind::StackUnwinder;
-use crate::model::frame::{Frame, StackEnd, Stacks, Unresolved};
+use crate::model::frame::{Frame, StackEnd, Stacks};
 use crate::model::user_stack::UserCopy;
 
 /// One event's stacks to resolve.
@@ -293,16 +293,15 @@ impl Worker {
                 self.count_unwind(&unwound, started.elapsed());
                 if !unwound.addrs.is_empty() {
                     self.want_debug_files(pid, time_ns, &unwound.addrs);
-                    let mut frames =
-                        self.resolver
-                            .user_frames(&self.images, pid, time_ns, &unwound.addrs);
+                    let mut frames = self.resolver.user_frames(
+                        &self.images,
+                        pid,
+                        time_ns,
+                        &unwound.addrs,
+                        Walk::Unwound,
+                    );
                     for (frame, found_by) in frames.iter_mut().zip(unwound.found_by) {
                         frame.found_by = Some(found_by);
-                        // The resolver's verdict is about frame-pointer walks; here the end
-                        // reason says why the stack stops.
-                        if frame.unresolved == Some(Unresolved::WalkWentAstray) {
-                            frame.unresolved = Some(Unresolved::Unmapped);
-                        }
                     }
                     return (frames, Some(unwound.end));
                 }
@@ -317,9 +316,13 @@ impl Worker {
         if request.user.is_empty() {
             return (Vec::new(), None);
         }
-        let frames = self
-            .resolver
-            .user_frames(&self.images, pid, time_ns, &request.user);
+        let frames = self.resolver.user_frames(
+            &self.images,
+            pid,
+            time_ns,
+            &request.user,
+            Walk::FramePointers,
+        );
         (frames, Some(fallback_end))
     }
 

@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use super::*;
-use crate::symbolize::resolver::Resolver;
+use crate::symbolize::resolver::{Resolver, Walk};
 
 /// Bytes copied above the stack pointer, at most: the probes' largest copy, so that a test
 /// thread's whole stack fits.
@@ -87,7 +87,7 @@ fn own_images() -> (ProcessImages, u32) {
 }
 
 fn frames(images: &ProcessImages, pid: u32, addrs: &[u64]) -> Vec<crate::model::frame::Frame> {
-    Resolver::new(&[]).user_frames(images, pid, 1, addrs)
+    Resolver::new(&[]).user_frames(images, pid, 1, addrs, Walk::Unwound)
 }
 
 fn symbols(images: &ProcessImages, pid: u32, addrs: &[u64]) -> Vec<String> {
