@@ -83,10 +83,9 @@ pub struct Stack {
 pub mod user_stack {
     /// No copy was asked for (`--stack-bytes 0`, or a kernel stack).
     pub const NONE: u32 = 0;
-    /// The copy did not fit in the ring buffer: counted as a drop of kind `USER_STACK`.
+    /// A copy was asked for but not sent: the ring buffer was half full or full, or the user
+    /// registers could not be read. Userspace counts it when it meets the event.
     pub const LOST: u32 = 1;
-    /// The user registers could not be read.
-    pub const NO_REGISTERS: u32 = 2;
     /// Set in every key; the other bits are the low bits of the capture time, which with the
     /// thread id tell one copy from another.
     pub const KEY_BIT: u32 = 1 << 31;

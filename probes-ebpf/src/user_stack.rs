@@ -21,7 +21,7 @@ use ringside_common::{FLAG_STACK_TOP_REACHED, MAX_STACK_BYTES, UserStackHeader, 
 
 use crate::{
     EVENTS, USER_STACK_SCRATCH,
-    kernel::{config, count_drop, current_ids, now_ns},
+    kernel::{config, current_ids, now_ns},
 };
 
 /// The scratch value a copy is assembled in: header, stack bytes and the verifier's slack.
@@ -50,7 +50,8 @@ pub fn send() -> u32 {
     }
     let ring = (&raw const EVENTS).cast_mut().cast::<c_void>();
     // Copies are large and events matter more: once half the ring waits to be read, events
-    // keep the room and their stacks fall back to frame pointers (counted, and each says so).
+    // keep the room and their stacks fall back to frame pointers (each says so, and userspace
+    // counts it from the event's LOST).
     // SAFETY: `ring` is the ring buffer map; the query only reads its positions.
     let (waiting, size) = unsafe {
         (
@@ -59,17 +60,15 @@ pub fn send() -> u32 {
         )
     };
     if waiting > size / 2 {
-        count_drop(kind::USER_STACK);
         return user_stack::LOST;
     }
     // SAFETY: the helper takes no arguments and cannot fail.
     let cpu = unsafe { bpf_get_smp_processor_id() };
     let Some(scratch) = USER_STACK_SCRATCH.get_ptr_mut(cpu) else {
-        count_drop(kind::USER_STACK);
         return user_stack::LOST;
     };
     let Some((ip, sp, bp)) = user_registers() else {
-        return user_stack::NO_REGISTERS;
+        return user_stack::LOST;
     };
     let (pid, tid) = current_ids();
     let key = user_stack::key_of(now_ns());
@@ -89,12 +88,9 @@ pub fn send() -> u32 {
         (*header).sp = sp;
         (*header).bp = bp;
         let size = size_of::<UserStackHeader>() as u64 + u64::from(len);
-        if size > size_of::<UserStackScratch>() as u64 {
-            count_drop(kind::USER_STACK);
-            return user_stack::LOST;
-        }
-        if bpf_ringbuf_output(ring, scratch.cast::<c_void>(), size, 0) != 0 {
-            count_drop(kind::USER_STACK);
+        if size > size_of::<UserStackScratch>() as u64
+            || bpf_ringbuf_output(ring, scratch.cast::<c_void>(), size, 0) != 0
+        {
             return user_stack::LOST;
         }
     }

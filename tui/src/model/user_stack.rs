@@ -1,12 +1,11 @@
 //! A copy of a thread's user registers and stack top, taken by the probes next to an event, and
 //! how far unwinding it got.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-/// What the probes copied when the thread entered the kernel.
+/// What the probes copied when the thread entered the kernel. Cheap to clone: the bytes are
+/// shared.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserStackCopy {
     pub ip: u64,
@@ -33,14 +32,11 @@ pub enum UserCopy {
     /// Copies are off (`--stack-bytes 0`, no user stacks, or an exit): frame pointers only.
     #[default]
     NotTaken,
-    Taken(Arc<UserStackCopy>),
-    /// The ring buffer had no room for it, or the symbolizer was too far behind to queue it
-    /// (counted as lost).
+    Taken(UserStackCopy),
+    /// One was asked for and is not here: the probes could not send it (ring buffer half full,
+    /// no user registers), it never met its event, or the symbolizer was too far behind to
+    /// queue it. Counted as lost; the stack falls back to frame pointers.
     Lost,
-    /// The kernel did not give the user registers.
-    NoRegisters,
-    /// The probes sent one but it never arrived with its event (damaged or out of order).
-    Missing,
 }
 
 /// Why a user stack ends where it does: the last line of every user stack, so that a short

@@ -98,8 +98,8 @@ pub struct SymbolizerStats {
     pub processes: AtomicUsize,
     pub mappings: AtomicUsize,
     pub cached_frames: AtomicUsize,
-    /// User stack copies that never reached their event (ring buffer full, or out of order):
-    /// those stacks fell back to frame pointers and say so.
+    /// User stack copies asked for that never reached the unwinder (not sent, not paired, or
+    /// shed): those stacks fell back to frame pointers and say so.
     pub stack_copies_lost: AtomicUsize,
     /// User stacks unwound from a copy, and how many of them reached the program's entry.
     pub stacks_unwound: AtomicUsize,
@@ -307,8 +307,8 @@ impl Worker {
                 }
                 unwound.end
             }
-            UserCopy::NotTaken | UserCopy::NoRegisters => StackEnd::FramePointersOnly,
-            UserCopy::Lost | UserCopy::Missing => {
+            UserCopy::NotTaken => StackEnd::FramePointersOnly,
+            UserCopy::Lost => {
                 self.stats.stack_copies_lost.fetch_add(1, Ordering::Relaxed);
                 StackEnd::CopyLost
             }
@@ -437,13 +437,13 @@ mod tests {
             user: vec![0x1000],
             kernel: Vec::new(),
             user_copy: copy_bytes.map_or(UserCopy::NotTaken, |len| {
-                UserCopy::Taken(Arc::new(UserStackCopy {
+                UserCopy::Taken(UserStackCopy {
                     ip: 0x1000,
                     sp: 0x7000,
                     bp: 0,
                     bytes: bytes::Bytes::from(vec![0; len]),
                     top_reached: false,
-                }))
+                })
             }),
         }
     }
