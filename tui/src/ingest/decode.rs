@@ -12,7 +12,7 @@ use ringside_common::{
     MAX_STACK_DEPTH, OpenRecord, RecordHeader, SockAddrs as WireAddrs, SockRecord, Stack,
     TcpCloseRecord, open_syscall,
 };
-use ringside_common::{FLAG_STACK_TOP_REACHED, MAX_STACK_BYTES, UserStackHeader, kind};
+use ringside_common::{FLAG_STACK_TOP_REACHED, MAX_STACK_BYTES, UserStackHeader, kind, user_stack};
 
 use crate::clock::WallClock;
 use crate::model::event::{Details, Event, EventKind, OpenSyscall, SockAddrs, SockInfo};
@@ -60,17 +60,22 @@ pub fn decode_record(bytes: &[u8], clock: &WallClock) -> Result<Record, DecodeEr
         return decode_user_stack(bytes);
     }
     let event = decode(bytes, clock)?;
-    let r = Reader::new(bytes, 0);
-    let ustack = match event.kind() {
+    let snapshot = user_stack_at(event.kind()).map_or(user_stack::NONE, |at| {
+        Reader::new(bytes, 0).u32(at + offset_of!(Stack, snapshot))
+    });
+    Ok(Record::Event(event, snapshot))
+}
+
+/// Where a kind's record holds its user stack; `None` for kinds that have none.
+fn user_stack_at(kind: EventKind) -> Option<usize> {
+    match kind {
         EventKind::Exec => Some(offset_of!(ExecRecord, ustack)),
         EventKind::Open => Some(offset_of!(OpenRecord, ustack)),
         EventKind::Connect | EventKind::Accept => Some(offset_of!(SockRecord, ustack)),
         EventKind::Fork => Some(offset_of!(ForkRecord, ustack)),
         EventKind::Exit => Some(offset_of!(ExitRecord, ustack)),
         EventKind::TcpClose => None,
-    };
-    let snapshot = ustack.map_or(0, |at| r.u32(at + offset_of!(Stack, snapshot)));
-    Ok(Record::Event(event, snapshot))
+    }
 }
 
 fn decode_user_stack(bytes: &[u8]) -> Result<Record, DecodeError> {
@@ -128,7 +133,11 @@ pub fn decode(bytes: &[u8], clock: &WallClock) -> Result<Event, DecodeError> {
     let flags = header.u16(offset_of!(RecordHeader, flags));
     let mono_ns = header.u64(offset_of!(RecordHeader, ts_ns));
     let record = Reader::new(bytes, 0);
-    let (details, ustack, kstack) = match kind {
+    let ustack = match user_stack_at(kind) {
+        Some(at) => record.stack(at)?,
+        None => Vec::new(),
+    };
+    let (details, kstack) = match kind {
         EventKind::Exec => decode_exec(&record, flags)?,
         EventKind::Open => decode_open(&record, flags)?,
         EventKind::Connect | EventKind::Accept => decode_sock(&record, kind, flags)?,
@@ -168,7 +177,8 @@ fn record_size(kind: EventKind) -> usize {
     }
 }
 
-type Decoded = (Details, Vec<u64>, Vec<u64>);
+/// A kind's details and its kernel stack (the user stack sits where [`user_stack_at`] says).
+type Decoded = (Details, Vec<u64>);
 
 fn decode_exec(r: &Reader<'_>, flags: u16) -> Result<Decoded, DecodeError> {
     let filename_len = r.u32(offset_of!(ExecRecord, filename_len)) as usize;
@@ -192,11 +202,7 @@ fn decode_exec(r: &Reader<'_>, flags: u16) -> Result<Decoded, DecodeError> {
         argv_truncated: flags & FLAG_ARGV_TRUNCATED != 0,
         ret: r.i32(offset_of!(ExecRecord, ret)),
     };
-    Ok((
-        details,
-        r.stack(offset_of!(ExecRecord, ustack))?,
-        Vec::new(),
-    ))
+    Ok((details, Vec::new()))
 }
 
 fn decode_open(r: &Reader<'_>, flags: u16) -> Result<Decoded, DecodeError> {
@@ -217,11 +223,7 @@ fn decode_open(r: &Reader<'_>, flags: u16) -> Result<Decoded, DecodeError> {
         latency_ns: r.u64(offset_of!(OpenRecord, latency_ns)),
         syscall,
     };
-    Ok((
-        details,
-        r.stack(offset_of!(OpenRecord, ustack))?,
-        Vec::new(),
-    ))
+    Ok((details, Vec::new()))
 }
 
 fn decode_sock(r: &Reader<'_>, kind: EventKind, flags: u16) -> Result<Decoded, DecodeError> {
@@ -236,8 +238,7 @@ fn decode_sock(r: &Reader<'_>, kind: EventKind, flags: u16) -> Result<Decoded, D
     } else {
         Details::Accept(info)
     };
-    let ustack = r.stack(offset_of!(SockRecord, ustack))?;
-    Ok((details, ustack, r.stack(offset_of!(SockRecord, kstack))?))
+    Ok((details, r.stack(offset_of!(SockRecord, kstack))?))
 }
 
 fn decode_tcp_close(r: &Reader<'_>, flags: u16) -> Result<Decoded, DecodeError> {
@@ -254,11 +255,7 @@ fn decode_tcp_close(r: &Reader<'_>, flags: u16) -> Result<Decoded, DecodeError> 
         tx_bytes: bytes_known.then_some(tx),
         rx_bytes: bytes_known.then_some(rx),
     };
-    Ok((
-        details,
-        Vec::new(),
-        r.stack(offset_of!(TcpCloseRecord, kstack))?,
-    ))
+    Ok((details, r.stack(offset_of!(TcpCloseRecord, kstack))?))
 }
 
 fn decode_exit(r: &Reader<'_>) -> Result<Decoded, DecodeError> {
@@ -266,8 +263,7 @@ fn decode_exit(r: &Reader<'_>) -> Result<Decoded, DecodeError> {
         status: r.i32(offset_of!(ExitRecord, exit_code)),
         lifetime_ns: r.u64(offset_of!(ExitRecord, lifetime_ns)),
     };
-    let ustack = r.stack(offset_of!(ExitRecord, ustack))?;
-    Ok((details, ustack, r.stack(offset_of!(ExitRecord, kstack))?))
+    Ok((details, r.stack(offset_of!(ExitRecord, kstack))?))
 }
 
 fn decode_fork(r: &Reader<'_>) -> Result<Decoded, DecodeError> {
@@ -275,8 +271,7 @@ fn decode_fork(r: &Reader<'_>) -> Result<Decoded, DecodeError> {
         child_pid: r.u32(offset_of!(ForkRecord, child_pid)),
         clone_flags: r.u64(offset_of!(ForkRecord, clone_flags)),
     };
-    let ustack = r.stack(offset_of!(ForkRecord, ustack))?;
-    Ok((details, ustack, r.stack(offset_of!(ForkRecord, kstack))?))
+    Ok((details, r.stack(offset_of!(ForkRecord, kstack))?))
 }
 
 fn sock_addrs(r: &Reader<'_>, base: usize, flags: u16) -> SockAddrs {
@@ -389,7 +384,6 @@ mod tests {
 
     use super::*;
     use crate::ingest::test_records::*;
-    use ringside_common::user_stack;
 
     fn clock() -> WallClock {
         WallClock::now().unwrap()
