@@ -51,19 +51,22 @@ pub fn fixtures() -> &'static Fixtures {
         let dir = std::env::temp_dir().join(format!("ringside-fixtures-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("fixture dir");
         let src = source_dir();
-        let c = dir.join("nested-c");
-        run(Command::new("cc")
-            .args(["-O0", "-g", "-fno-omit-frame-pointer", "-o"])
-            .arg(&c)
-            .arg(src.join("nested.c")));
+        let frame_pointers = ["-O0", "-g", "-fno-omit-frame-pointer"];
+        let c = compile(
+            "cc",
+            &frame_pointers,
+            &src.join("nested.c"),
+            &dir.join("nested-c"),
+        );
         let c_stripped = dir.join("nested-stripped");
         std::fs::copy(&c, &c_stripped).expect("copy");
         run(Command::new("strip").arg(&c_stripped));
-        let cpp = dir.join("nested-cpp");
-        run(Command::new("c++")
-            .args(["-O0", "-g", "-fno-omit-frame-pointer", "-o"])
-            .arg(&cpp)
-            .arg(src.join("nested.cpp")));
+        let cpp = compile(
+            "c++",
+            &frame_pointers,
+            &src.join("nested.cpp"),
+            &dir.join("nested-cpp"),
+        );
         let rust = dir.join("nested-rs");
         let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
         run(Command::new(rustc)
@@ -79,18 +82,25 @@ pub fn fixtures() -> &'static Fixtures {
             ])
             .arg(&rust)
             .arg(src.join("nested.rs")));
-        let no_frame_pointers = dir.join("libc-calls");
-        run(Command::new("cc")
-            .args(["-O2", "-fomit-frame-pointer", "-g", "-o"])
-            .arg(&no_frame_pointers)
-            .arg(src.join("libc_calls.c")));
-        let dynsym_only = dir.join("libc-calls-dynsym");
-        run(Command::new("cc")
-            .args(["-O2", "-fomit-frame-pointer", "-g", "-rdynamic"])
-            .arg("-Wl,--build-id=sha1")
-            .arg("-o")
-            .arg(&dynsym_only)
-            .arg(src.join("libc_calls.c")));
+        let libc_calls = src.join("libc_calls.c");
+        let no_frame_pointers = compile(
+            "cc",
+            &["-O2", "-fomit-frame-pointer", "-g"],
+            &libc_calls,
+            &dir.join("libc-calls"),
+        );
+        let dynsym_only = compile(
+            "cc",
+            &[
+                "-O2",
+                "-fomit-frame-pointer",
+                "-g",
+                "-rdynamic",
+                "-Wl,--build-id=sha1",
+            ],
+            &libc_calls,
+            &dir.join("libc-calls-dynsym"),
+        );
         let kept = dir.join("kept-aside");
         std::fs::create_dir_all(&kept).expect("debug file dir");
         let dynsym_only_debug = kept.join("libc-calls-dynsym.debug");
@@ -105,16 +115,18 @@ pub fn fixtures() -> &'static Fixtures {
                 dynsym_only_debug.display()
             ))
             .arg(&dynsym_only));
-        let frame_pointers_no_tables = dir.join("libc-calls-fp");
-        run(Command::new("cc")
-            .args(["-O1", "-g", "-fno-omit-frame-pointer"])
-            .args([
+        let frame_pointers_no_tables = compile(
+            "cc",
+            &[
+                "-O1",
+                "-g",
+                "-fno-omit-frame-pointer",
                 "-fno-asynchronous-unwind-tables",
                 "-fno-unwind-tables",
-                "-o",
-            ])
-            .arg(&frame_pointers_no_tables)
-            .arg(src.join("libc_calls.c")));
+            ],
+            &libc_calls,
+            &dir.join("libc-calls-fp"),
+        );
         Fixtures {
             c,
             c_stripped,
@@ -126,6 +138,16 @@ pub fn fixtures() -> &'static Fixtures {
             frame_pointers_no_tables,
         }
     })
+}
+
+/// `compiler FLAGS -o output source`; returns `output`.
+fn compile(compiler: &str, flags: &[&str], source: &Path, output: &Path) -> PathBuf {
+    run(Command::new(compiler)
+        .args(flags)
+        .arg("-o")
+        .arg(output)
+        .arg(source));
+    output.to_owned()
 }
 
 fn run(command: &mut Command) {

@@ -202,20 +202,13 @@ fn copy_cost(bench: &Bench) -> Result<(Table, Json)> {
             spread(values).map_or(String::new(), |s| show(s.median))
         };
         let Some(window) = window else {
-            table.row(vec![
+            let mut row = vec![
                 "untraced".to_owned(),
                 median(&ns, &human_ns),
                 "1".to_owned(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ]);
+            ];
+            row.resize(table.header.len(), String::new());
+            table.row(row);
             rows_json.push((
                 "untraced",
                 obj([("ns_per_op", spread_json(spread(&ns).as_ref(), &ns))]),

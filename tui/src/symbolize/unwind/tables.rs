@@ -326,9 +326,9 @@ mod tests {
         assert!(tables.text.is_some());
         assert!(!tables.loads.is_empty());
         assert!(tables.has_own_symbols, "test binaries are not stripped");
+        // Whether reaching it ends a stack is shown by the kernel tests (cat's and ld.so's
+        // stacks end "complete"); here, that the entry is read and _start's table found.
         let entry = tables.entry.expect("an executable has an entry point");
-        assert!(tables.is_entry_function(entry + 10));
-        assert!(!tables.is_entry_function(entry + 4096));
         assert!(tables.covers(entry + 4), "_start has its table entry");
         assert!(!tables.covers(0), "the ELF header is not code");
         assert!(matches!(
