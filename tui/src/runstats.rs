@@ -88,6 +88,11 @@ pub struct RunStats {
     pub frames_unwound: usize,
     /// Time spent unwinding copied stacks (not symbolizing them).
     pub unwind_ns: usize,
+    /// User binaries whose symbols were loaded at the end, and their files' bytes.
+    pub symbol_binaries: usize,
+    pub symbol_file_bytes: usize,
+    /// The bound of every cache (see the README's "Memory and descriptors").
+    pub bounds: Option<crate::symbolize::bounds::Bounds>,
 }
 
 impl RunStats {
@@ -111,6 +116,9 @@ impl RunStats {
         self.stacks_unwound_complete = stats.stacks_unwound_complete.load(Relaxed);
         self.frames_unwound = stats.frames_unwound.load(Relaxed);
         self.unwind_ns = stats.unwind_ns.load(Relaxed);
+        self.symbol_binaries = stats.symbol_binaries.load(Relaxed);
+        self.symbol_file_bytes = stats.symbol_file_bytes.load(Relaxed);
+        self.bounds = Some(crate::symbolize::bounds::Bounds::current());
     }
 }
 

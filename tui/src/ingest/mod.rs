@@ -3,7 +3,7 @@
 pub mod decode;
 #[cfg(test)]
 pub mod test_records;
-mod user_copies;
+pub mod user_copies;
 
 use aya::maps::{MapData, RingBuf};
 use tokio::io::unix::AsyncFd;

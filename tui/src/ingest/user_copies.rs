@@ -11,7 +11,7 @@ use crate::model::{Event, EventKind};
 
 /// Copies kept waiting for their event; the oldest go first: they belonged to events that were
 /// dropped or filtered out. At the default 32 KiB per copy this bounds the wait to 32 MiB.
-const WAITING_MAX: usize = 1024;
+pub const WAITING_MAX: usize = 1024;
 
 /// A copy waiting for its event, and the thread that sent it.
 #[derive(Debug)]

@@ -8,8 +8,8 @@
 //! [`cache_dir`] in the `.build-id/xx/rest.debug` layout, where the symbolizer looks for
 //! debug files anyway: a file fetched once serves every later run.
 
-use std::collections::HashSet;
 use std::io::Write as _;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::Duration;
@@ -22,6 +22,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
 /// The largest debug file taken (libxul's is about 1.5 GiB; a typical library's a few MiB).
 const MAX_FILE_BYTES: u64 = 2 << 30;
+/// Build ids remembered as asked for in this run; one forgotten may be asked for again.
+pub const ASKED_MAX: usize = 4096;
+/// The cache directory's size, at most: past it, the files used least recently go.
+pub const CACHE_BYTES_MAX: u64 = 4 << 30;
 
 /// Where fetched debug files are kept: `$RINGSIDE_DEBUGINFOD_CACHE`, else
 /// `$XDG_CACHE_HOME/ringside/debuginfod`, else `~/.cache/ringside/debuginfod`.
@@ -50,7 +54,7 @@ fn parse_urls(text: &str) -> Vec<String> {
 
 /// The symbolizer's side: asks for build ids and learns which have arrived.
 pub struct Debuginfod {
-    asked: HashSet<Vec<u8>>,
+    asked: lru::LruCache<Vec<u8>, ()>,
     requests: Sender<Vec<u8>>,
     /// Each request's outcome: whether its file is now in the cache.
     outcomes: Receiver<(Vec<u8>, bool)>,
@@ -77,7 +81,7 @@ impl Debuginfod {
             .map_err(|error| tracing::warn!("debuginfod: cannot start its thread: {error}"))
             .ok()?;
         Some(Self {
-            asked: HashSet::new(),
+            asked: lru::LruCache::new(NonZeroUsize::new(ASKED_MAX).unwrap_or(NonZeroUsize::MIN)),
             requests,
             outcomes,
         })
@@ -86,10 +90,10 @@ impl Debuginfod {
     /// Asks for the debug file of `build_id` unless one is under `debug_dirs` already; each
     /// build id is considered once per run.
     pub fn request(&mut self, build_id: &[u8], debug_dirs: &[PathBuf]) {
-        if self.asked.contains(build_id) {
+        if self.asked.get(build_id).is_some() {
             return;
         }
-        self.asked.insert(build_id.to_vec());
+        self.asked.put(build_id.to_vec(), ());
         if !has_debug_file(debug_dirs, build_id) {
             let _ = self.requests.send(build_id.to_vec());
         }
@@ -117,6 +121,10 @@ impl Fetcher {
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .timeout_global(Some(DOWNLOAD_TIMEOUT))
             .http_status_as_error(false)
+            // Fetches are rare and one at a time: one idle connection is plenty, and each is
+            // a descriptor.
+            .max_idle_connections(1)
+            .max_idle_connections_per_host(1)
             .build()
             .into();
         Self {
@@ -127,9 +135,24 @@ impl Fetcher {
     }
 
     fn run(self, requests: &Receiver<Vec<u8>>, outcomes: &Sender<(Vec<u8>, bool)>) {
+        trim_cache(&self.cache, CACHE_BYTES_MAX);
         for build_id in requests {
-            let arrived = build_id_path(&self.cache, &build_id)
-                .is_some_and(|target| target.is_file() || self.fetch(&build_id, &target));
+            let arrived = build_id_path(&self.cache, &build_id).is_some_and(|target| {
+                if target.is_file() {
+                    // Used now: the trim keeps it over files not used for longer.
+                    let _ = std::fs::File::options()
+                        .write(true)
+                        .open(&target)
+                        .and_then(|file| file.set_modified(std::time::SystemTime::now()));
+                    true
+                } else {
+                    let fetched = self.fetch(&build_id, &target);
+                    if fetched {
+                        trim_cache(&self.cache, CACHE_BYTES_MAX);
+                    }
+                    fetched
+                }
+            });
             let _ = outcomes.send((build_id, arrived));
         }
     }
@@ -178,6 +201,42 @@ impl Fetcher {
         // Others may read debug files; nothing secret is in them.
         file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
         Ok(true)
+    }
+}
+
+/// Removes the least recently used debug files under `cache` (by modification time, which a
+/// use renews) until what is left takes at most `max_bytes`.
+fn trim_cache(cache: &Path, max_bytes: u64) {
+    let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = Vec::new();
+    let Ok(prefixes) = std::fs::read_dir(cache.join(".build-id")) else {
+        return;
+    };
+    for prefix in prefixes.flatten() {
+        let Ok(entries) = std::fs::read_dir(prefix.path()) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if let Ok(meta) = entry.metadata()
+                && meta.is_file()
+            {
+                let used = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+                files.push((used, meta.len(), entry.path()));
+            }
+        }
+    }
+    let mut total: u64 = files.iter().map(|(_, len, _)| len).sum();
+    files.sort();
+    for (_, len, path) in files {
+        if total <= max_bytes {
+            break;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            tracing::info!(
+                "debuginfod: cache over its bound, removed {}",
+                path.display()
+            );
+            total -= len;
+        }
     }
 }
 

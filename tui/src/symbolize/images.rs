@@ -369,7 +369,25 @@ impl ProcessImages {
     /// Forgets images of processes that exited before `before_ns` (call periodically with
     /// now - grace). Images replaced by an exec before `before_ns` are forgotten as well: in
     /// both cases only lookups at times before `before_ns` lose their answer.
-    pub fn evict_exited(&mut self, before_ns: u64) {
+    ///
+    /// At most `ended_max` ended images are kept whatever their age: past that, the oldest
+    /// endings go first (a storm of short-lived processes must not hold 30 s of them).
+    pub fn evict_exited(&mut self, before_ns: u64, ended_max: usize) {
+        let mut endings: Vec<u64> = self
+            .processes
+            .values()
+            .flat_map(|history| &history.images)
+            .map(|image| image.until)
+            .filter(|&until| until != OPEN && until > before_ns)
+            .collect();
+        let before_ns = if endings.len() > ended_max {
+            let excess = endings.len() - ended_max;
+            // The newest ending among the ones to drop: everything up to it goes.
+            let (_, &mut cut, _) = endings.select_nth_unstable(excess - 1);
+            before_ns.max(cut.saturating_add(1))
+        } else {
+            before_ns
+        };
         self.processes.retain(|_, history| {
             history
                 .images
@@ -853,7 +871,7 @@ mod tests {
         assert_eq!(at(&images, 10, 1_000, 0x1000), "/bin/app");
         // The thread id is not a process.
         assert_eq!(at(&images, 11, 25, 0x1000), "unknown");
-        images.evict_exited(u64::MAX);
+        images.evict_exited(u64::MAX, usize::MAX);
         assert_eq!(at(&images, 10, 1_000, 0x1000), "/bin/app");
     }
 
@@ -958,12 +976,35 @@ mod tests {
         assert_eq!(at(&images, 10, 100, 0x1000), "/bin/app");
         assert_eq!(at(&images, 10, 101, 0x1000), "unknown");
 
-        images.evict_exited(100); // exit time 100 is not before 100
+        images.evict_exited(100, usize::MAX); // exit time 100 is not before 100
         assert_eq!(at(&images, 10, 100, 0x1000), "/bin/app");
-        images.evict_exited(101);
+        images.evict_exited(101, usize::MAX);
         assert_eq!(at(&images, 10, 100, 0x1000), "unknown");
         assert_eq!(images.stats(), (0, 0, 0));
         assert!(images.paths.is_empty());
+    }
+
+    #[test]
+    fn past_the_bound_the_oldest_exits_go_first_even_within_the_grace() {
+        let mut images = ProcessImages::new();
+        for pid in 10..15 {
+            let time = u64::from(pid) * 10;
+            apply_all(
+                &mut images,
+                &[
+                    mmap(pid, time, 0x1000, PAGE, 0, "/bin/app"),
+                    exit(pid, time + 1),
+                ],
+            );
+        }
+        images.apply(&mmap(99, 1, 0x1000, PAGE, 0, "/bin/running"));
+        images.evict_exited(0, 2);
+        // The two newest exits (pids 13 and 14) stay, and the running process.
+        assert_eq!(images.stats().0, 3);
+        assert_eq!(at(&images, 13, 131, 0x1000), "/bin/app");
+        assert_eq!(at(&images, 14, 141, 0x1000), "/bin/app");
+        assert_eq!(at(&images, 12, 121, 0x1000), "unknown");
+        assert_eq!(at(&images, 99, 5, 0x1000), "/bin/running");
     }
 
     #[test]
@@ -977,7 +1018,7 @@ mod tests {
                 mmap(10, 101, 0x1000, PAGE, 0, "/bin/app"),
             ],
         );
-        images.evict_exited(1_000_000);
+        images.evict_exited(1_000_000, usize::MAX);
         assert_eq!(images.stats(), (1, 1, 1));
         // Every lookup at or after the eviction time answers as before.
         assert_eq!(at(&images, 10, 1_000_000, 0x1000), "/bin/app");
@@ -1009,7 +1050,7 @@ mod tests {
         assert_eq!(at(&images, 10, 300, 0x1000), "unmapped");
         assert_eq!(at(&images, 10, 300, 0x2000), "/bin/second");
 
-        images.evict_exited(150);
+        images.evict_exited(150, usize::MAX);
         assert_eq!(at(&images, 10, 100, 0x1000), "unknown");
         assert_eq!(at(&images, 10, 300, 0x2000), "/bin/second");
         assert_eq!(images.stats(), (2, 3, 3));
@@ -1153,7 +1194,7 @@ mod tests {
         // Only a handful of distinct paths, however many processes used them.
         assert_eq!(images.paths.len(), 2 + 7 + 2);
 
-        images.evict_exited(time);
+        images.evict_exited(time, usize::MAX);
         assert_eq!(images.stats(), (1, 1, 2));
         let mut interned: Vec<_> = images.paths.iter().map(|p| p.to_path_buf()).collect();
         interned.sort();

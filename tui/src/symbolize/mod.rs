@@ -1,10 +1,12 @@
 //! Symbolization: process mappings from the kernel's perf records, addresses turned into frames
 //! by blazesym on a thread of its own.
 
+pub mod bounds;
 mod debuginfod;
 pub mod images;
 pub mod perf_events;
 mod resolver;
+mod symbol_files;
 mod unwind;
 mod worker;
 

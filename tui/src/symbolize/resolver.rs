@@ -5,11 +5,13 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use blazesym::symbolize::evict::{self, Evict};
 use blazesym::symbolize::source::{Elf, Kernel, Source};
 use blazesym::symbolize::{Input, Reason, Sym, Symbolized, Symbolizer};
 use lru::LruCache;
 
 use super::images::{BinaryKey, Lookup, ProcessImages};
+use super::symbol_files::{self, SYMBOL_BINARIES_MAX, SYMBOL_FILE_BYTES_MAX, SymbolFiles, Version};
 use crate::model::frame::{Fold, Frame, InlinedFrame, Unresolved};
 
 /// How a user stack's addresses were found.
@@ -23,10 +25,16 @@ pub enum Walk {
 
 /// Frames resolved per (binary, file offset) and per kernel address. Each entry is a frame
 /// without its address; a few hundred bytes, so the bound keeps the cache to tens of MiB.
-const CACHE_ENTRIES: usize = 100_000;
+pub const CACHE_ENTRIES: usize = 100_000;
 
 pub struct Resolver {
+    /// User binaries; rebuilt when debug files appear, evicted binary by binary.
     symbolizer: Symbolizer,
+    /// kallsyms, kept apart so that nothing done to user binaries reloads it.
+    kernel_symbolizer: Symbolizer,
+    debug_dirs: Vec<PathBuf>,
+    /// The user binaries `symbolizer` holds open, bounded.
+    files: SymbolFiles,
     /// Loaded kernel modules' address ranges, to name the module of a kernel frame.
     modules: Vec<KernelModule>,
     user_cache: LruCache<(BinaryKey, u64), Frame>,
@@ -39,6 +47,9 @@ impl Resolver {
         let capacity = NonZeroUsize::new(CACHE_ENTRIES).unwrap_or(NonZeroUsize::MIN);
         Self {
             symbolizer: symbolizer(debug_dirs),
+            kernel_symbolizer: symbolizer(&[]),
+            debug_dirs: debug_dirs.to_vec(),
+            files: SymbolFiles::new(SYMBOL_BINARIES_MAX, SYMBOL_FILE_BYTES_MAX),
             modules: Vec::new(),
             user_cache: LruCache::new(capacity),
             kernel_cache: LruCache::new(capacity),
@@ -49,12 +60,37 @@ impl Resolver {
     /// from a debuginfod server) are used. Kernel symbols are kept.
     pub fn forget_user_symbols(&mut self, debug_dirs: &[PathBuf]) {
         self.symbolizer = symbolizer(debug_dirs);
+        self.debug_dirs = debug_dirs.to_vec();
+        self.files.clear();
         self.user_cache.clear();
     }
 
     /// Frames held in the caches.
     pub fn cached_frames(&self) -> usize {
         self.user_cache.len() + self.kernel_cache.len()
+    }
+
+    /// User binaries whose symbols are loaded, and the bytes of their files.
+    pub fn symbol_files(&self) -> (usize, u64) {
+        self.files.held()
+    }
+
+    /// Makes room for `binary` among the files blazesym holds, evicting the least recently
+    /// used ones (with their debug files) past the bounds.
+    fn hold(&mut self, binary: &BinaryKey) {
+        let version = Version {
+            dev: binary.dev,
+            inode: binary.inode,
+        };
+        let debug_dirs = &self.debug_dirs;
+        let evicted = self.files.touch(&binary.path, version, || {
+            symbol_files::describe(&binary.path, debug_dirs)
+        });
+        for held in evicted {
+            for path in held.files {
+                let _ = self.symbolizer.evict(&Evict::Elf(evict::Elf::new(path)));
+            }
+        }
     }
 
     /// User frames of process `pid` at `time_ns`, innermost first; `walk` says how `addrs`
@@ -104,6 +140,7 @@ impl Resolver {
         }
         for (binary, slots) in wanted {
             let offsets: Vec<u64> = slots.iter().map(|&(_, offset)| offset).collect();
+            self.hold(&binary);
             let source = Source::Elf(Elf::new(binary.path.as_ref()));
             let resolved: Vec<Frame> = match self
                 .symbolizer
@@ -138,7 +175,7 @@ impl Resolver {
             .unwrap_or_default();
         let source = Source::Kernel(Kernel::default());
         if let Err(error) = self
-            .symbolizer
+            .kernel_symbolizer
             .symbolize(&source, Input::AbsAddr(&[0xffff_ffff_8100_0000]))
         {
             tracing::warn!("loading kernel symbols: {error}");
@@ -154,7 +191,10 @@ impl Resolver {
             .collect();
         if !missing.is_empty() {
             let source = Source::Kernel(Kernel::default());
-            match self.symbolizer.symbolize(&source, Input::AbsAddr(&missing)) {
+            match self
+                .kernel_symbolizer
+                .symbolize(&source, Input::AbsAddr(&missing))
+            {
                 Ok(symbols) => {
                     for (addr, symbol) in missing.iter().zip(&symbols) {
                         let mut frame = frame_from(symbol, None);

@@ -76,7 +76,10 @@ struct Job {
 /// do not overflow while no stacks are asked for.
 const POLL: Duration = Duration::from_millis(50);
 /// How long an exited process's mappings stay: events still in the ring buffer need them.
-const EXIT_GRACE: Duration = Duration::from_secs(30);
+pub const EXIT_GRACE: Duration = Duration::from_secs(30);
+/// Images of exited (or exec'd) processes kept within the grace, at most: a storm of
+/// short-lived processes keeps its most recent ones. About 0.5 KiB each.
+pub const EXITED_IMAGES_MAX: usize = 16_384;
 /// The longest start-up waits for the symbolizer to be ready.
 const WARM_UP_LIMIT: Duration = Duration::from_secs(10);
 /// Data pages per CPU for mapping records (a power of two): 1 MiB per CPU.
@@ -84,7 +87,7 @@ const PERF_PAGES: usize = 256;
 /// User stack copies waiting for the symbolizer, in bytes, at most. Under a flood the queue
 /// grows faster than it is served; past this, new copies are shed (counted as lost, their
 /// stacks fall back to frame pointers) so that memory stays bounded.
-const COPY_BYTES_QUEUED_MAX: usize = 64 << 20;
+pub const COPY_BYTES_QUEUED_MAX: usize = 64 << 20;
 
 /// What the symbolizer has done and holds, for summaries, the status bar and the bench.
 #[derive(Debug, Default)]
@@ -98,6 +101,10 @@ pub struct SymbolizerStats {
     pub processes: AtomicUsize,
     pub mappings: AtomicUsize,
     pub cached_frames: AtomicUsize,
+    /// User binaries whose symbols are loaded (each holding a descriptor or two).
+    pub symbol_binaries: AtomicUsize,
+    /// The sizes of their files (binaries and debug files) together.
+    pub symbol_file_bytes: AtomicUsize,
     /// User stack copies asked for that never reached the unwinder (not sent, not paired, or
     /// shed): those stacks fell back to frame pointers and say so.
     pub stack_copies_lost: AtomicUsize,
@@ -399,6 +406,10 @@ impl Worker {
         stats
             .cached_frames
             .store(self.resolver.cached_frames(), Ordering::Relaxed);
+        let (binaries, bytes) = self.resolver.symbol_files();
+        stats.symbol_binaries.store(binaries, Ordering::Relaxed);
+        let bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+        stats.symbol_file_bytes.store(bytes, Ordering::Relaxed);
         let lost = usize::try_from(self.watcher.lost()).unwrap_or(usize::MAX);
         stats.mapping_records_lost.store(lost, Ordering::Relaxed);
     }
@@ -410,8 +421,10 @@ impl Worker {
         self.last_eviction = Instant::now();
         self.publish_sizes();
         let grace = u64::try_from(EXIT_GRACE.as_nanos()).unwrap_or(u64::MAX);
-        self.images
-            .evict_exited(crate::clock::mono_now_ns().saturating_sub(grace));
+        self.images.evict_exited(
+            crate::clock::mono_now_ns().saturating_sub(grace),
+            EXITED_IMAGES_MAX,
+        );
     }
 }
 

@@ -26,10 +26,10 @@ use tables::{BinaryTables, SectionBytes};
 
 /// Binaries whose tables are kept. A binary's tables are its unwind sections (tens to hundreds
 /// of KiB each), so this bounds the cache to tens of MiB.
-const BINARIES_KEPT: usize = 256;
+pub const BINARIES_KEPT: usize = 256;
 /// Address spaces whose framehop unwinder is kept: building one is cheap, but a burst of
 /// events from one process should build it once.
-const ADDRESS_SPACES_KEPT: usize = 64;
+pub const ADDRESS_SPACES_KEPT: usize = 64;
 /// framehop tells its cached unwind rules apart by a global 16-bit count of the modules ever
 /// added; after it wraps, a stale rule could be taken for a current one. The cache is emptied
 /// long before that.
