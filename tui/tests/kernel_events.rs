@@ -212,12 +212,17 @@ fn tcp_connect_accept_and_close_over_ipv4_and_ipv6() {
     let (client, server) = exchange(&v6);
     check_tcp(&ringside, "inet6", "::1", client, server);
 
-    // A port nobody listens on any more: the connect is refused.
-    let closed = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    // A port bound but not listening: the connect is refused. The port stays bound meanwhile,
+    // so no other program's listener can take it, nor can the client's own ephemeral port be
+    // it (a connect to oneself succeeds).
+    let closed = tokio::net::TcpSocket::new_v4().expect("socket");
+    closed
+        .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .expect("bind");
     let closed_port = closed.local_addr().expect("addr").port();
-    drop(closed);
     let refused = TcpStream::connect(SocketAddr::from((Ipv4Addr::LOCALHOST, closed_port)));
     assert!(refused.is_err());
+    drop(closed);
     let event = ringside.wait_for("refused connect", |e| {
         is_type(e, "connect") && e["rport"] == closed_port
     });

@@ -59,9 +59,16 @@ fn a_recording_replays_the_same_events_and_stacks_as_live() {
         lines
     });
     let live = Ringside::start(&args);
-    started
-        .recv_timeout(std::time::Duration::from_secs(60))
-        .expect("the recorder started tracing");
+    if started.recv_timeout(support::PATIENCE).is_err() {
+        let _ = recorder.kill();
+        let _ = recorder.wait();
+        panic!(
+            "the recorder did not start tracing within {} s: {:?}",
+            support::PATIENCE.as_secs(),
+            collected.join().unwrap_or_default()
+        );
+    }
+    let mut markers = Vec::new();
     for marker in ["a", "b", "c"] {
         let path = path_string(&dir.path().join(format!("{marker}-{}", nonce())));
         let status = Command::new(program)
@@ -70,12 +77,18 @@ fn a_recording_replays_the_same_events_and_stacks_as_live() {
             .status()
             .expect("fixture");
         assert!(status.success());
+        markers.push(path);
     }
-    std::thread::sleep(std::time::Duration::from_secs(1));
+    // The fixtures have exited, so their events are all in both rings, and each run writes out
+    // what its ring holds before it exits on SIGINT: nothing to sleep for. The live run is
+    // still asked for the marker opens, so that one that misses them fails here, by name.
+    for path in &markers {
+        live.wait_for("a marker open, live", |e| e["path"] == path.as_str());
+    }
     let live = live.stop();
     let pid = nix::unistd::Pid::from_raw(recorder.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("stop the recorder");
-    let status = recorder.wait().expect("recorder");
+    let status = support::wait_for_exit(&mut recorder, "the recorder after SIGINT");
     let recorder_err = collected.join().expect("stderr reader");
     assert!(status.success(), "{recorder_err:?}");
     assert!(

@@ -10,11 +10,15 @@ use std::time::{Duration, Instant};
 use portable_pty::PtySize;
 use support::fixtures::fixtures;
 use support::pty::Tui;
-use support::{kernel_tests_enabled, nonce, path_string, scratch_dir};
+use support::{EXIT_PATIENCE, PATIENCE, kernel_tests_enabled, nonce, path_string, scratch_dir};
 
 impl Tui {
+    /// Waits (up to [`PATIENCE`]) for a screen that passes `check`, and returns it.
+    ///
+    /// A frame reaches the terminal in several writes, top to bottom: a check that its last
+    /// lines (the footer) changed too sees the whole frame.
     fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + PATIENCE;
         loop {
             let text = self.contents();
             if check(&text) {
@@ -22,16 +26,53 @@ impl Tui {
             }
             assert!(
                 Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{text}"
+                "timed out after {} s waiting for {what}; screen:\n{text}",
+                PATIENCE.as_secs()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
+    /// Types `keys`; the caller waits for what they change, as a person watches the screen.
     fn keys(&mut self, keys: &str) {
         self.writer.write_all(keys.as_bytes()).expect("type");
         self.writer.flush().expect("flush");
-        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    /// Waits until the terminal has left the alternate screen.
+    fn wait_for_restore(&self, on: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        while self
+            .screen
+            .lock()
+            .expect("lock")
+            .screen()
+            .alternate_screen()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the terminal was not restored within {} s of {on}; screen:\n{}",
+                PATIENCE.as_secs(),
+                self.contents()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until ringside has exited, and returns how.
+    fn wait_for_exit(&mut self, on: &str) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + EXIT_PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ringside did not exit within {} s of {on}",
+                EXIT_PATIENCE.as_secs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn resize(&mut self, rows: u16, cols: u16) {
@@ -65,11 +106,10 @@ fn filter_search_details_resize_and_quit_like_a_person() {
     // Scoped to the fixtures from the start, so a busy machine cannot scroll them away; the
     // filter typed below still has two processes to tell apart.
     let mut tui = Tui::start(50, 200, &["--comm", "nested-c"]);
+    // The TUI draws its first frame once its probes are attached: nothing is missed after it.
     tui.wait_for("the TUI", |s| {
         s.contains("Events [All]") && s.contains("Processes")
     });
-    // Let the probes attach before the workload runs.
-    std::thread::sleep(Duration::from_secs(1));
     let run = |marker: &str| {
         let mut command = Command::new(program);
         command
@@ -81,13 +121,32 @@ fn filter_search_details_resize_and_quit_like_a_person() {
     let mut noise = run(&other);
     let pid = target.id();
     tui.wait_for("both opens", |s| {
-        s.contains(&format!("other-{id}")) || s.contains(&format!("wanted-{id}"))
+        s.contains(&format!("other-{id}")) && s.contains(&format!("wanted-{id}"))
+    });
+    // The target's last row is its exit, after it lingered. Until that row is in, the open
+    // would be the newest row: a search that lands there leaves the view following, and the
+    // exit would take the selection (and the Details pane) away from it.
+    let pid_text = pid.to_string();
+    tui.wait_for("the target's exit", |s| {
+        s.lines().any(|line| {
+            // The Events pane's part of the line: TIME PID COMM TYPE SUMMARY RESULT.
+            let cells: Vec<&str> = line
+                .strip_prefix('│')
+                .and_then(|rest| rest.split('│').next())
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect();
+            cells.get(1) == Some(&pid_text.as_str()) && cells.get(3) == Some(&"exit")
+        })
     });
 
     tui.keys("f");
+    tui.wait_for("the filter prompt", |s| s.contains("filter> "));
     tui.keys(&format!("pid={pid}\r"));
+    // The footer is the last line of the frame that applied the filter: once the prompt has
+    // left it, the rows above are redrawn too.
     let screen = tui.wait_for("the filter applied", |s| {
-        s.contains(&format!("filter: pid={pid}"))
+        s.contains(&format!("filter: pid={pid}")) && !s.contains("filter> ")
     });
     // Event rows start with their time of day; the Details pane below has other lines.
     let is_row = |line: &&str| {
@@ -104,16 +163,31 @@ fn filter_search_details_resize_and_quit_like_a_person() {
     }
     assert!(!screen.contains(&format!("other-{id}")), "{screen}");
 
-    tui.keys(&format!("/wanted-{id}\r"));
+    tui.keys("/");
+    tui.wait_for("the search prompt", |s| s.contains("search> "));
+    tui.keys(&format!("wanted-{id}\r"));
+    tui.wait_for("the search prompt to close", |s| !s.contains("search> "));
+    // The exec's argv names the path too; `n` steps on to the next match, the open.
+    let selected_open = |s: &str| s.contains(&format!("path: {wanted}"));
+    if !selected_open(&tui.contents()) {
+        tui.keys("n");
+    }
+    tui.wait_for("the search to select the open", selected_open);
     tui.keys("\r");
+    // Lines further down the Details pane may come in a later write than the first frames.
     let details = tui.wait_for("the symbolized stack", |s| {
-        s.contains("inner_open") && s.contains("middle_open")
+        ["inner_open", "middle_open", "outer_open", "nested.c:"]
+            .iter()
+            .all(|name| s.contains(name))
     });
     assert!(details.contains(&format!("path: {wanted}")), "{details}");
     assert!(details.contains("outer_open"), "{details}");
     assert!(details.contains("nested.c:"), "{details}");
 
     tui.keys("\x1b");
+    tui.wait_for("the zoomed details closed", |s| {
+        s.contains("Events [All]") && s.contains("Processes")
+    });
     tui.resize(24, 80);
     tui.wait_for("a redraw at 80x24", |s| {
         s.contains("Events [All]") && !s.contains("Processes")
@@ -123,15 +197,7 @@ fn filter_search_details_resize_and_quit_like_a_person() {
 
     tui.keys("q");
     // The terminal is restored at once, before the probes are detached.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tui.screen.lock().expect("lock").screen().alternate_screen() {
-        assert!(
-            Instant::now() < deadline,
-            "the terminal was not restored on q; screen:\n{}",
-            tui.contents()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    tui.wait_for_restore("q");
     {
         let parser = tui.screen.lock().expect("lock");
         let screen = parser.screen();
@@ -145,14 +211,7 @@ fn filter_search_details_resize_and_quit_like_a_person() {
     }
     // Detaching each tracepoint waits for an RCU grace period, which a loaded machine can
     // stretch to seconds each: the process may take a while to end, but it must end cleanly.
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let status = loop {
-        if let Some(status) = tui.child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "ringside did not exit after q");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = tui.wait_for_exit("q");
     assert!(status.success(), "{status:?}");
     for child in [&mut target, &mut noise] {
         let _ = child.kill();
@@ -171,24 +230,7 @@ fn a_terminate_signal_restores_the_terminal() {
     let pid = tui.child.process_id().expect("pid");
     let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).expect("pid fits"));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tui.screen.lock().expect("lock").screen().alternate_screen() {
-        assert!(
-            Instant::now() < deadline,
-            "the terminal was not restored on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let status = loop {
-        if let Some(status) = tui.child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "ringside did not exit on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    tui.wait_for_restore("SIGTERM");
+    let status = tui.wait_for_exit("SIGTERM");
     assert!(status.success(), "{status:?}");
 }

@@ -10,11 +10,21 @@ pub mod stacks;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+/// How long a test waits for something that should come at once: generous, because the tests
+/// run on small shared machines beside other builds, where a second can stretch to many.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// How long a ringside gets to exit after it was told to: detaching each tracepoint waits for
+/// an RCU grace period, which a loaded machine can stretch to seconds each.
+pub const EXIT_PATIENCE: Duration = Duration::from_secs(180);
 
 /// Whether kernel tests can run here. Under `cargo xtask test` or CI they must: not being root
 /// is then a failure. A plain `cargo test` as a non-root user skips them with a reason.
@@ -34,12 +44,39 @@ pub fn kernel_tests_enabled(test: &str) -> bool {
 
 /// A unique token for paths and arguments, so a test finds its own events among the system's.
 pub fn nonce() -> String {
+    // Tests of one binary run in parallel, and a coarse clock can give two of them the same
+    // time: a count keeps their tokens apart.
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let count = u128::from(COUNT.fetch_add(1, Ordering::Relaxed));
     let nanos = Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id());
     let time = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_nanos();
-    format!("{:x}", (time ^ nanos) & 0xffff_ffff_ffff)
+    format!("{:x}", (time ^ nanos ^ (count << 36)) & 0xffff_ffff_ffff)
+}
+
+/// Waits for `child` to exit, up to [`EXIT_PATIENCE`]; kills it and panics naming `what`
+/// if it does not.
+pub fn wait_for_exit(child: &mut Child, what: &str) -> ExitStatus {
+    exit_status_in_time(child)
+        .unwrap_or_else(|| panic!("{what} did not exit within {} s", EXIT_PATIENCE.as_secs()))
+}
+
+/// `child`'s exit status if it exits within [`EXIT_PATIENCE`]; else it is killed and `None`.
+pub fn exit_status_in_time(child: &mut Child) -> Option<ExitStatus> {
+    let deadline = Instant::now() + EXIT_PATIENCE;
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for a child") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// A running `ringside --json`.
@@ -47,6 +84,9 @@ pub struct Ringside {
     child: Child,
     events: Arc<Mutex<Vec<Value>>>,
     stderr: Arc<Mutex<Vec<String>>>,
+    /// The threads reading stdout and stderr: done once ringside has exited and they have
+    /// taken its last lines.
+    readers: Vec<JoinHandle<()>>,
 }
 
 pub struct Finished {
@@ -70,8 +110,9 @@ impl Ringside {
             .arg("--log-file")
             .arg(&log)
             // The tests check what symbols say, not how fast they come: a loaded machine
-            // (parallel tests, a bench) must not turn that into a timing test.
-            .args(["--symbol-wait", "5000"])
+            // (parallel tests, a bench, another build) must not turn that into a timing test.
+            // Batches are symbolized side by side, so a long wait costs only when it is needed.
+            .args(["--symbol-wait", "30000"])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -82,7 +123,7 @@ impl Ringside {
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let stdout = child.stdout.take().expect("stdout");
         let sink = Arc::clone(&events);
-        std::thread::spawn(move || {
+        let stdout_reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let value: Value = serde_json::from_str(&line).unwrap_or_else(|error| {
                     panic!("ringside wrote invalid JSON ({error}): {line}")
@@ -92,7 +133,7 @@ impl Ringside {
         });
         let errors = child.stderr.take().expect("stderr");
         let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
+        let stderr_reader = std::thread::spawn(move || {
             for line in BufReader::new(errors).lines().map_while(Result::ok) {
                 sink.lock().expect("lock").push(line);
             }
@@ -101,8 +142,9 @@ impl Ringside {
             child,
             events,
             stderr,
+            readers: vec![stdout_reader, stderr_reader],
         };
-        ringside.wait_for_stderr("ringside: tracing", Duration::from_secs(60));
+        ringside.wait_for_stderr("ringside: tracing", PATIENCE);
         ringside
     }
 
@@ -126,34 +168,42 @@ impl Ringside {
             }
             assert!(
                 Instant::now() < deadline,
-                "ringside did not start: {:?}",
+                "ringside did not print `{needle}` within {} s: {:?}",
+                timeout.as_secs(),
                 self.stderr.lock().expect("lock")
             );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
-    /// Waits until an event matching `predicate` arrives; panics with what did arrive otherwise.
+    /// Waits (up to [`PATIENCE`]) until an event matching `predicate` arrives; panics naming
+    /// `what` otherwise.
     pub fn wait_for(&self, what: &str, predicate: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + PATIENCE;
         loop {
-            if let Some(found) = self
-                .events
-                .lock()
-                .expect("lock")
-                .iter()
-                .find(|e| predicate(e))
-            {
-                return found.clone();
-            }
-            assert!(Instant::now() < deadline, "no {what} arrived within 10 s");
+            let arrived = {
+                let events = self.events.lock().expect("lock");
+                if let Some(found) = events.iter().find(|e| predicate(e)) {
+                    return found.clone();
+                }
+                events.len()
+            };
+            assert!(
+                Instant::now() < deadline,
+                "no {what} arrived within {} s (among {arrived} events); stderr: {:?}",
+                PATIENCE.as_secs(),
+                self.stderr.lock().expect("lock")
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
-    /// Waits until `count` events match `predicate`; returns how many did when time ran out.
+    /// Waits until `count` events match `predicate`, for as long as matching events keep
+    /// coming (a slow machine delivers a burst slowly, not partly); returns how many matched
+    /// when they stopped coming for [`PATIENCE`].
     pub fn wait_for_count(&self, count: usize, predicate: impl Fn(&Value) -> bool) -> usize {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut last_seen = 0;
+        let mut last_progress = Instant::now();
         loop {
             let seen = self
                 .events
@@ -162,7 +212,13 @@ impl Ringside {
                 .iter()
                 .filter(|e| predicate(e))
                 .count();
-            if seen >= count || Instant::now() >= deadline {
+            if seen >= count {
+                return seen;
+            }
+            if seen > last_seen {
+                last_seen = seen;
+                last_progress = Instant::now();
+            } else if last_progress.elapsed() >= PATIENCE {
                 return seen;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -184,9 +240,19 @@ impl Ringside {
     pub fn stop(mut self) -> Finished {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
-        let status = self.child.wait().expect("waiting for ringside");
-        // Let the reader threads take the last lines.
-        std::thread::sleep(Duration::from_millis(100));
+        let Some(status) = exit_status_in_time(&mut self.child) else {
+            panic!(
+                "ringside did not exit within {} s of SIGINT: {:?}",
+                EXIT_PATIENCE.as_secs(),
+                self.stderr.lock().expect("lock")
+            );
+        };
+        // Its pipes are closed now: the readers end once they have taken the last lines.
+        for reader in std::mem::take(&mut self.readers) {
+            if let Err(panic) = reader.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
         Finished {
             events: self.events.lock().expect("lock").clone(),
             stderr: self.stderr.lock().expect("lock").clone(),
