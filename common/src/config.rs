@@ -177,10 +177,15 @@ pub struct ProbeConfig {
     /// Bytes of user stack copied next to each user stack (`--stack-bytes`), for unwinding with
     /// the binaries' unwind tables; 0 for frame-pointer stacks only. At most `MAX_STACK_BYTES`.
     pub stack_bytes: u32,
+    /// Unread bytes in the ring at which a record wakes ringside up. Records are committed
+    /// without a wakeup (each one is an inter-processor interrupt, on a VM an exit to the
+    /// hypervisor); only the record that takes the unread data across this mark forces one.
+    /// Below it, ringside drains the ring on its own timer (`--max-delay`).
+    pub wakeup_bytes: u32,
     pub tp: TracepointOffsets,
     pub kernel: KernelOffsets,
 }
-const _: () = assert!(size_of::<ProbeConfig>() == 16 + 76 + 88);
+const _: () = assert!(size_of::<ProbeConfig>() == 20 + 76 + 88);
 
 /// The bit of a kind in [`ProbeConfig::events`].
 pub const fn event_bit(kind: u16) -> u32 {

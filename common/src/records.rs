@@ -67,19 +67,42 @@ pub struct RecordHeader {
 }
 const _: () = assert!(size_of::<RecordHeader>() == 56);
 
-/// Frames as `bpf_get_stack` wrote them, innermost first.
+/// Frames as `bpf_get_stack` wrote them, innermost first: where the probes take a stack before
+/// it goes into a record (a record carries a [`StackHead`] and only the frames written).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct Stack {
-    /// Bytes written into `frames`; 0 when capture was off; a negative errno when it failed.
+    pub head: StackHead,
+    pub frames: [u64; MAX_STACK_DEPTH],
+}
+
+/// A stack in a record's head; its frames, `bytes` of them, follow in the record's tail.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct StackHead {
+    /// Bytes of frames in the tail; 0 when capture was off; a negative errno when it failed
+    /// (then no frames follow).
     pub bytes: i32,
     /// User stacks: which [`UserStackHeader`] record carries this stack's registers and memory,
     /// or why there is none; see [`user_stack`]. Always 0 for kernel stacks.
     pub snapshot: u32,
-    pub frames: [u64; MAX_STACK_DEPTH],
 }
 
-/// Values of [`Stack::snapshot`].
+impl StackHead {
+    /// Bytes of frames that follow in the tail.
+    pub const fn tail_len(&self) -> usize {
+        if self.bytes > 0 {
+            self.bytes as usize
+        } else {
+            0
+        }
+    }
+}
+
+/// The most bytes of frames one stack puts in a tail.
+pub const STACK_FRAMES_LEN: usize = MAX_STACK_DEPTH * 8;
+
+/// Values of [`StackHead::snapshot`].
 pub mod user_stack {
     /// No copy was asked for (`--stack-bytes 0`, or a kernel stack).
     pub const NONE: u32 = 0;
@@ -122,7 +145,7 @@ pub struct UserStackHeader {
     pub len: u32,
     pub pid: u32,
     pub tid: u32,
-    /// Equal to [`Stack::snapshot`] of the event's user stack.
+    /// Equal to [`StackHead::snapshot`] of the event's user stack.
     pub key: u32,
     pub _reserved: u32,
     /// The user registers when the thread entered the kernel: enough to start unwinding.
@@ -132,10 +155,17 @@ pub struct UserStackHeader {
 }
 const _: () = assert!(size_of::<UserStackHeader>() == 48);
 const _: () = assert!(size_of::<Stack>() == 1024);
+const _: () = assert!(size_of::<StackHead>() == 8);
+
+// Records are sized to their content: each is a fixed head (the structs below), then a tail of
+// variable sections in the order its doc comment gives, each as long as its head says. The ring
+// rounds a record up to 8 bytes; readers ignore what follows the last section. Stacks come first
+// in a tail (their frames stay 8-aligned), strings last.
 
 /// `execve` / `execveat`, captured at the caller's entry and completed at its result.
+/// Tail: the user stack's frames, `filename` (`filename_len` bytes), `argv` (`argv_len` bytes).
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct ExecRecord {
     pub header: RecordHeader,
     /// 0 on success, `-errno` on failure.
@@ -148,12 +178,9 @@ pub struct ExecRecord {
     pub filename_len: u32,
     /// CLOCK_MONOTONIC time of the execve entry, where `ustack` was taken: in the old image.
     pub stack_ns: u64,
-    pub ustack: Stack,
-    pub filename: [u8; PATH_LEN],
-    /// Last, so that the probe's scratch copy can extend it with slack for the verifier.
-    pub argv: [u8; ARGV_LEN],
+    pub ustack: StackHead,
 }
-const _: () = assert!(size_of::<ExecRecord>() == 56 + 24 + 1024 + PATH_LEN + ARGV_LEN);
+const _: () = assert!(size_of::<ExecRecord>() == 56 + 24 + 8);
 
 /// Which system call opened a file.
 pub mod open_syscall {
@@ -162,9 +189,9 @@ pub mod open_syscall {
     pub const OPEN: u32 = 2;
 }
 
-/// `openat`, `openat2` and `open`.
+/// `openat`, `openat2` and `open`. Tail: the user stack's frames, the path (`path_len` bytes).
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct OpenRecord {
     pub header: RecordHeader,
     /// The new fd, or `-errno`.
@@ -179,10 +206,9 @@ pub struct OpenRecord {
     pub syscall: u32,
     /// Bytes used in `path`, without the NUL.
     pub path_len: u32,
-    pub ustack: Stack,
-    pub path: [u8; PATH_LEN],
+    pub ustack: StackHead,
 }
-const _: () = assert!(size_of::<OpenRecord>() == 56 + 32 + 1024 + PATH_LEN);
+const _: () = assert!(size_of::<OpenRecord>() == 56 + 32 + 8);
 
 /// The address family values the probes report (`AF_INET`, `AF_INET6`).
 pub const AF_INET: u16 = 2;
@@ -202,8 +228,9 @@ pub struct SockAddrs {
 const _: () = assert!(size_of::<SockAddrs>() == 40);
 
 /// An outgoing `connect` or an incoming `accept`/`accept4` on a TCP socket.
+/// Tail: the user stack's frames, the kernel stack's frames.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct SockRecord {
     pub header: RecordHeader,
     /// connect: 0 or `-errno` (`-EINPROGRESS` when non-blocking); accept: the new fd or `-errno`.
@@ -212,15 +239,16 @@ pub struct SockRecord {
     pub fd: i32,
     pub addrs: SockAddrs,
     pub latency_ns: u64,
-    pub ustack: Stack,
+    pub ustack: StackHead,
     /// connect: the kernel stack of its SYN_SENT transition (the TCP connect path); accept: none.
-    pub kstack: Stack,
+    pub kstack: StackHead,
 }
-const _: () = assert!(size_of::<SockRecord>() == 56 + 8 + 40 + 8 + 2048);
+const _: () = assert!(size_of::<SockRecord>() == 56 + 8 + 40 + 8 + 16);
 
 /// The end of a TCP session, attributed to the process that connected or accepted it.
+/// Tail: the kernel stack's frames.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct TcpCloseRecord {
     pub header: RecordHeader,
     pub addrs: SockAddrs,
@@ -235,13 +263,13 @@ pub struct TcpCloseRecord {
     pub oldstate: u32,
     /// 1 when this end sent the SYN (connect), 0 when it was accepted.
     pub opened_actively: u32,
-    pub kstack: Stack,
+    pub kstack: StackHead,
 }
-const _: () = assert!(size_of::<TcpCloseRecord>() == 56 + 40 + 32 + 1024);
+const _: () = assert!(size_of::<TcpCloseRecord>() == 56 + 40 + 32 + 8);
 
-/// A process (not a thread) ended.
+/// A process (not a thread) ended. Tail: the user stack's frames, the kernel stack's frames.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct ExitRecord {
     pub header: RecordHeader,
     /// The wait status: `exit code << 8 | terminating signal`.
@@ -249,23 +277,27 @@ pub struct ExitRecord {
     pub _reserved: u32,
     /// From the process's start to its exit; 0 when unknown.
     pub lifetime_ns: u64,
-    pub ustack: Stack,
-    pub kstack: Stack,
+    pub ustack: StackHead,
+    pub kstack: StackHead,
 }
-const _: () = assert!(size_of::<ExitRecord>() == 56 + 16 + 2048);
+const _: () = assert!(size_of::<ExitRecord>() == 56 + 16 + 16);
 
 /// A process created another process (threads are not reported).
+/// Tail: the user stack's frames, the kernel stack's frames.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct ForkRecord {
     pub header: RecordHeader,
     pub child_pid: u32,
     pub _reserved: u32,
     pub clone_flags: u64,
-    pub ustack: Stack,
-    pub kstack: Stack,
+    pub ustack: StackHead,
+    pub kstack: StackHead,
 }
-const _: () = assert!(size_of::<ForkRecord>() == 56 + 16 + 2048);
+const _: () = assert!(size_of::<ForkRecord>() == 56 + 16 + 16);
+
+/// The largest record the probes send: an exec with both strings full.
+pub const RECORD_MAX: usize = size_of::<ExecRecord>() + STACK_FRAMES_LEN + PATH_LEN + ARGV_LEN;
 
 #[cfg(feature = "user")]
 mod pod {
@@ -274,5 +306,6 @@ mod pod {
     unsafe impl aya::Pod for super::RecordHeader {}
     unsafe impl aya::Pod for super::UserStackHeader {}
     unsafe impl aya::Pod for super::Stack {}
+    unsafe impl aya::Pod for super::StackHead {}
     unsafe impl aya::Pod for super::SockAddrs {}
 }

@@ -6,16 +6,20 @@
 use core::ffi::c_void;
 
 use aya_ebpf::{
-    helpers::{bpf_probe_read_user, generated::bpf_probe_read_user_str},
+    helpers::{
+        bpf_probe_read_user,
+        generated::{bpf_probe_read_kernel, bpf_probe_read_user_str},
+    },
     programs::TracePointContext,
 };
 use ringside_common::{
     ARGC_MAX, ARGV_LEN, ExecRecord, FLAG_ARGV_TRUNCATED, FLAG_PATH_TRUNCATED,
-    FLAG_USER_READ_FAILED, PATH_LEN, kind,
+    FLAG_USER_READ_FAILED, PATH_LEN, Stack, kind,
 };
 
 use crate::{
-    EVENTS, EXEC_PENDING, EXEC_SCRATCH,
+    EXEC_PENDING, EXEC_SCRATCH,
+    draft::Draft,
     kernel::{
         StackKind, capture_stack, config, count_drop, current_ids, fill_header, now_ns,
         passes_filter, passes_pid_filter, read_field,
@@ -28,11 +32,21 @@ pub enum Variant {
     Execveat,
 }
 
-/// An exec record followed by slack: each argument is read with a bound of "what is left of
+/// What an exec's entry read, kept until its result: the record's head, and its stack and
+/// strings at their full sizes (they go into the record's tail at the lengths they have).
+#[repr(C)]
+pub struct ExecPending {
+    record: ExecRecord,
+    ustack: Stack,
+    filename: [u8; PATH_LEN],
+    argv: [u8; ARGV_LEN],
+}
+
+/// A pending exec followed by slack: each argument is read with a bound of "what is left of
 /// `argv`", and the verifier only accepts that if offset + bound always fits in the value.
 #[repr(C)]
 pub struct ExecScratch {
-    record: ExecRecord,
+    pending: ExecPending,
     slack: [u8; ARGV_LEN],
 }
 
@@ -56,17 +70,17 @@ pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
     // SAFETY: `scratch` is this CPU's map value, large enough for an ExecScratch; programs do not
     // migrate between CPUs while running.
     unsafe {
-        let record = &raw mut (*scratch).record;
-        let mut flags = read_filename(record, filename);
+        let pending = &raw mut (*scratch).pending;
+        let mut flags = read_filename(pending, filename);
         flags |= read_argv(scratch, argv);
-        (*record).header.flags = flags;
-        (*record).stack_ns = now_ns();
+        (*pending).record.header.flags = flags;
+        (*pending).record.stack_ns = now_ns();
         capture_stack(
             ctx,
-            &raw mut (*record).ustack,
+            &raw mut (*pending).ustack,
             StackKind::User(crate::user_stack::send()),
         );
-        if EXEC_PENDING.insert(tid, &*record, 0).is_err() {
+        if EXEC_PENDING.insert(tid, &*pending, 0).is_err() {
             count_drop(kind::EXEC);
         }
     }
@@ -74,13 +88,13 @@ pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
 }
 
 /// # Safety
-/// `record` must be valid for writes.
+/// `pending` must be valid for writes.
 #[inline(always)]
-unsafe fn read_filename(record: *mut ExecRecord, filename: u64) -> u16 {
-    // SAFETY: the destination is the record's own `filename` array and the bound its size.
+unsafe fn read_filename(pending: *mut ExecPending, filename: u64) -> u16 {
+    // SAFETY: the destination is the pending exec's own `filename` array and the bound its size.
     let read = unsafe {
         bpf_probe_read_user_str(
-            (&raw mut (*record).filename).cast::<c_void>(),
+            (&raw mut (*pending).filename).cast::<c_void>(),
             PATH_LEN as u32,
             filename as *const c_void,
         )
@@ -91,7 +105,7 @@ unsafe fn read_filename(record: *mut ExecRecord, filename: u64) -> u16 {
         n => ((n - 1) as u32, 0),
     };
     // SAFETY: as above.
-    unsafe { (*record).filename_len = len };
+    unsafe { (*pending).record.filename_len = len };
     flags
 }
 
@@ -103,7 +117,7 @@ unsafe fn read_filename(record: *mut ExecRecord, filename: u64) -> u16 {
 unsafe fn read_argv(scratch: *mut ExecScratch, argv: u64) -> u16 {
     // SAFETY: `base` points into the scratch value; every write below stays within `argv` plus
     // `slack` because offset < ARGV_LEN and bound <= ARGV_LEN.
-    let base = unsafe { (&raw mut (*scratch).record.argv).cast::<u8>() };
+    let base = unsafe { (&raw mut (*scratch).pending.argv).cast::<u8>() };
     let mut offset: usize = 0;
     let mut argc: u32 = 0;
     let mut flags = 0;
@@ -144,8 +158,8 @@ unsafe fn read_argv(scratch: *mut ExecScratch, argv: u64) -> u16 {
     }
     // SAFETY: plain field stores into the scratch value.
     unsafe {
-        (*scratch).record.argc = argc;
-        (*scratch).record.argv_len = offset.min(ARGV_LEN) as u32;
+        (*scratch).pending.record.argc = argc;
+        (*scratch).pending.record.argv_len = offset.min(ARGV_LEN) as u32;
     }
     flags
 }
@@ -184,43 +198,43 @@ fn send(pending_tid: u32, ret: i32) {
         let _ = EXEC_PENDING.remove(pending_tid);
         return;
     }
-    let Some(mut entry) = EVENTS.reserve::<ExecRecord>(0) else {
+    if !assemble(pending, ret) {
         count_drop(kind::EXEC);
-        let _ = EXEC_PENDING.remove(pending_tid);
-        return;
-    };
-    let record = entry.as_mut_ptr();
-    // SAFETY: `pending` is a map value of exactly one ExecRecord and `record` a reserved slot of
-    // the same size; the header is then rewritten for the task that now runs.
-    unsafe {
-        let copied = copy_record(record, pending);
-        let flags = (*pending).header.flags;
-        if !copied {
-            entry.discard(0);
-            count_drop(kind::EXEC);
-            let _ = EXEC_PENDING.remove(pending_tid);
-            return;
-        }
-        fill_header(&raw mut (*record).header, kind::EXEC, flags);
-        (*record).ret = ret;
     }
-    entry.submit(0);
     let _ = EXEC_PENDING.remove(pending_tid);
 }
 
-/// Copies one whole record with a single helper call: a 9 KiB struct copy would not fit the
-/// instruction budget.
-///
-/// # Safety
-/// Both pointers must be valid for `size_of::<ExecRecord>()` bytes.
+/// Builds the record from what the entry read and sends it; `false` when it could not be built.
 #[inline(always)]
-unsafe fn copy_record(dst: *mut ExecRecord, src: *const ExecRecord) -> bool {
-    // SAFETY: guaranteed by the caller; the helper fails instead of faulting.
+fn assemble(pending: *const ExecPending, ret: i32) -> bool {
+    let Some((mut draft, record)) = Draft::start::<ExecRecord>() else {
+        return false;
+    };
+    // SAFETY: `pending` is a map value of one ExecPending; `record` the head of this CPU's
+    // draft. The head is copied whole (one helper call), then rewritten for the task that now
+    // runs.
     unsafe {
-        aya_ebpf::helpers::generated::bpf_probe_read_kernel(
-            dst.cast::<c_void>(),
+        let head = &raw const (*pending).record;
+        if bpf_probe_read_kernel(
+            record.cast::<c_void>(),
             size_of::<ExecRecord>() as u32,
-            src.cast::<c_void>(),
-        ) == 0
+            head.cast::<c_void>(),
+        ) != 0
+        {
+            return false;
+        }
+        let ustack = draft.push_taken_stack(&raw const (*pending).ustack);
+        let filename = (&raw const (*pending).filename).cast::<u8>();
+        let argv = (&raw const (*pending).argv).cast::<u8>();
+        if !draft.push_kernel(filename, (*head).filename_len as usize)
+            || !draft.push_kernel(argv, (*head).argv_len as usize)
+        {
+            return false;
+        }
+        fill_header(&raw mut (*record).header, kind::EXEC, (*head).header.flags);
+        (*record).ret = ret;
+        (*record).ustack = ustack;
     }
+    draft.send(kind::EXEC);
+    true
 }

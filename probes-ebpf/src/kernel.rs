@@ -142,7 +142,7 @@ pub unsafe fn fill_header(header: *mut RecordHeader, kind: u16, flags: u16) {
     }
 }
 
-/// Which stack [`capture_stack`] takes.
+/// Which stack [`capture_stack`] or [`crate::draft::Draft::push_stack`] takes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum StackKind {
     /// With what [`crate::user_stack::send`] returned for the copy that goes with it.
@@ -150,7 +150,7 @@ pub enum StackKind {
     Kernel,
 }
 
-/// Writes the current user or kernel stack straight into a record, when capture is on.
+/// Writes the current user or kernel stack into a `Stack` kept for later, when capture is on.
 ///
 /// # Safety
 /// `stack` must point to writable memory for one `Stack`.
@@ -163,14 +163,14 @@ pub unsafe fn capture_stack<C: EbpfContext>(ctx: &C, stack: *mut Stack, which: S
     // SAFETY: the caller guarantees `stack` is valid for writes; `frames` holds exactly the size
     // passed to the helper, which writes at most that many bytes.
     unsafe {
-        (*stack).snapshot = snapshot;
+        (*stack).head.snapshot = snapshot;
         if config().capture & wanted == 0 {
-            (*stack).bytes = 0;
+            (*stack).head.bytes = 0;
             return;
         }
         let frames = (&raw mut (*stack).frames).cast::<c_void>();
         let size = (MAX_STACK_DEPTH * size_of::<u64>()) as u32;
-        (*stack).bytes = bpf_get_stack(ctx.as_ptr(), frames, size, flags) as i32;
+        (*stack).head.bytes = bpf_get_stack(ctx.as_ptr(), frames, size, flags) as i32;
     }
 }
 

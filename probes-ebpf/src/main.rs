@@ -6,6 +6,7 @@
 #![no_std]
 #![no_main]
 
+mod draft;
 mod exec;
 mod kernel;
 mod open;
@@ -20,10 +21,14 @@ use aya_ebpf::{
     maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
     programs::TracePointContext,
 };
-use ringside_common::{COMM_LEN, ExecRecord, ProbeConfig, Stack, kind};
+use ringside_common::{COMM_LEN, ProbeConfig, Stack, kind};
 
 use crate::{
-    exec::ExecScratch, open::OpenPending, sock::SockPending, tcp::SockOwner,
+    draft::RecordScratch,
+    exec::{ExecPending, ExecScratch},
+    open::OpenPending,
+    sock::SockPending,
+    tcp::SockOwner,
     user_stack::UserStackScratch,
 };
 
@@ -64,7 +69,7 @@ static SOCK_PENDING: HashMap<u32, SockPending> = HashMap::with_max_entries(16384
 /// An exec in progress, by thread id: argv must be read before the old image is gone.
 /// Values are large, so they are allocated on use.
 #[map]
-static EXEC_PENDING: HashMap<u32, ExecRecord> = HashMap::with_max_entries(4096, BPF_F_NO_PREALLOC);
+static EXEC_PENDING: HashMap<u32, ExecPending> = HashMap::with_max_entries(4096, BPF_F_NO_PREALLOC);
 /// The kernel stack of a connect's SYN_SENT transition, by thread id, until the connect returns.
 #[map]
 static CONNECT_KSTACK: HashMap<u32, Stack> = HashMap::with_max_entries(4096, 0);
@@ -72,7 +77,10 @@ static CONNECT_KSTACK: HashMap<u32, Stack> = HashMap::with_max_entries(4096, 0);
 #[map]
 static STACK_SCRATCH: PerCpuArray<Stack> = PerCpuArray::with_max_entries(1, 0);
 
-/// Where an exec record is built: too large for the 512-byte eBPF stack.
+/// Where every record is assembled before it is copied into the ring at its real length.
+#[map]
+static RECORD_SCRATCH: PerCpuArray<RecordScratch> = PerCpuArray::with_max_entries(1, 0);
+/// Where an exec's entry is read: too large for the 512-byte eBPF stack.
 #[map]
 static EXEC_SCRATCH: PerCpuArray<ExecScratch> = PerCpuArray::with_max_entries(1, 0);
 /// Where a user stack copy is assembled, one value per CPU (indexed by CPU number): too large

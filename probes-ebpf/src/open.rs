@@ -1,19 +1,15 @@
 //! `openat`, `openat2` and `open`: arguments kept at entry, one record at exit with the result,
 //! the latency, the path as the caller passed it and the caller's user stack.
 
-use core::ffi::c_void;
-
-use aya_ebpf::{helpers::generated::bpf_probe_read_user_str, programs::TracePointContext};
+use aya_ebpf::programs::TracePointContext;
 use ringside_common::{
     FLAG_PATH_TRUNCATED, FLAG_USER_READ_FAILED, OpenRecord, PATH_LEN, kind, open_syscall,
 };
 
 use crate::{
-    EVENTS, OPEN_PENDING,
-    kernel::{
-        StackKind, capture_stack, config, count_drop, current_ids, fill_header, now_ns,
-        passes_filter, read_field,
-    },
+    OPEN_PENDING,
+    draft::{Draft, StackKind},
+    kernel::{config, count_drop, current_ids, fill_header, now_ns, passes_filter, read_field},
     user_stack,
 };
 
@@ -114,24 +110,21 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
     let _ = OPEN_PENDING.remove(tid);
     let ret = read_field::<i64, _>(ctx, config().tp.sys_exit_ret).unwrap_or(0);
 
-    // Before the event's reservation, so that the reader meets the copy first.
+    // Before the event, so that the reader meets the copy first.
     let snapshot = user_stack::send();
-    let Some(mut entry) = EVENTS.reserve::<OpenRecord>(0) else {
+    let Some((mut draft, record)) = Draft::start::<OpenRecord>() else {
         count_drop(kind::OPEN);
         return 0;
     };
-    let record = entry.as_mut_ptr();
-    // SAFETY: `record` points to a reserved ring-buffer slot of size_of::<OpenRecord>() bytes,
-    // written field by field; the string read is bounded by the size of `path`.
+    let ustack = draft.push_stack(ctx, StackKind::User(snapshot));
+    let read = draft.push_user_str(pending.filename, PATH_LEN);
+    let flags = match read {
+        n if n < 0 => FLAG_USER_READ_FAILED,
+        n if n as usize >= PATH_LEN => FLAG_PATH_TRUNCATED,
+        _ => 0,
+    };
+    // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
-        let path = (&raw mut (*record).path).cast::<c_void>();
-        let read =
-            bpf_probe_read_user_str(path, PATH_LEN as u32, pending.filename as *const c_void);
-        let flags = match read {
-            n if n < 0 => FLAG_USER_READ_FAILED,
-            n if n as usize >= PATH_LEN => FLAG_PATH_TRUNCATED,
-            _ => 0,
-        };
         fill_header(&raw mut (*record).header, kind::OPEN, flags);
         (*record).path_len = if read > 0 { (read - 1) as u32 } else { 0 };
         (*record).ret = ret as i32;
@@ -140,8 +133,8 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
         (*record).mode = pending.mode;
         (*record).latency_ns = (*record).header.ts_ns.saturating_sub(pending.ts_ns);
         (*record).syscall = pending.syscall;
-        capture_stack(ctx, &raw mut (*record).ustack, StackKind::User(snapshot));
+        (*record).ustack = ustack;
     }
-    entry.submit(0);
+    draft.send(kind::OPEN);
     0
 }

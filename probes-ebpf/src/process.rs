@@ -6,10 +6,11 @@ use aya_ebpf::programs::TracePointContext;
 use ringside_common::{ExitRecord, FILTER_TREE, ForkRecord, OFFSET_UNKNOWN, kind, user_stack};
 
 use crate::{
-    CONNECT_KSTACK, EVENTS, EXEC_PENDING, FILTER_PIDS, OPEN_PENDING, SOCK_PENDING,
+    CONNECT_KSTACK, EXEC_PENDING, FILTER_PIDS, OPEN_PENDING, SOCK_PENDING,
+    draft::{Draft, StackKind},
     kernel::{
-        StackKind, capture_stack, config, count_drop, current_ids, current_task, fill_header,
-        filter_mode, passes_filter, pid_in_filter, read_field, read_kernel, wanted,
+        config, count_drop, current_ids, current_task, fill_header, filter_mode, passes_filter,
+        pid_in_filter, read_field, read_kernel, wanted,
     },
 };
 
@@ -36,22 +37,22 @@ pub fn forked(ctx: &TracePointContext) -> u32 {
         return 0;
     }
     let snapshot = crate::user_stack::send();
-    let Some(mut entry) = EVENTS.reserve::<ForkRecord>(0) else {
+    let Some((mut draft, record)) = Draft::start::<ForkRecord>() else {
         count_drop(kind::FORK);
         return 0;
     };
-    let record = entry.as_mut_ptr();
-    // SAFETY: `record` points to a reserved ring-buffer slot of size_of::<ForkRecord>() bytes,
-    // written field by field.
+    let ustack = draft.push_stack(ctx, StackKind::User(snapshot));
+    let kstack = draft.push_stack(ctx, StackKind::Kernel);
+    // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
         fill_header(&raw mut (*record).header, kind::FORK, 0);
         (*record).child_pid = child as u32;
         (*record)._reserved = 0;
         (*record).clone_flags = clone_flags;
-        capture_stack(ctx, &raw mut (*record).ustack, StackKind::User(snapshot));
-        capture_stack(ctx, &raw mut (*record).kstack, StackKind::Kernel);
+        (*record).ustack = ustack;
+        (*record).kstack = kstack;
     }
-    entry.submit(0);
+    draft.send(kind::FORK);
     0
 }
 
@@ -79,14 +80,14 @@ pub fn exited(ctx: &TracePointContext) -> u32 {
     if !traced || !wanted(kind::EXIT) {
         return 0;
     }
-    let Some(mut entry) = EVENTS.reserve::<ExitRecord>(0) else {
+    let Some((mut draft, record)) = Draft::start::<ExitRecord>() else {
         count_drop(kind::EXIT);
         return 0;
     };
-    let record = entry.as_mut_ptr();
     let exit_code = read_kernel::<i32>(current_task(), config().kernel.task_exit_code);
-    // SAFETY: `record` points to a reserved ring-buffer slot of size_of::<ExitRecord>() bytes,
-    // written field by field.
+    let ustack = draft.push_stack(ctx, StackKind::User(user_stack::NONE));
+    let kstack = draft.push_stack(ctx, StackKind::Kernel);
+    // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
         fill_header(&raw mut (*record).header, kind::EXIT, 0);
         let header = &raw const (*record).header;
@@ -96,13 +97,9 @@ pub fn exited(ctx: &TracePointContext) -> u32 {
             0 => 0,
             start => (*header).ts_ns.saturating_sub(start),
         };
-        capture_stack(
-            ctx,
-            &raw mut (*record).ustack,
-            StackKind::User(user_stack::NONE),
-        );
-        capture_stack(ctx, &raw mut (*record).kstack, StackKind::Kernel);
+        (*record).ustack = ustack;
+        (*record).kstack = kstack;
     }
-    entry.submit(0);
+    draft.send(kind::EXIT);
     0
 }

@@ -7,14 +7,15 @@
 use aya_ebpf::{helpers::bpf_probe_read_user, programs::TracePointContext};
 use ringside_common::{
     AF_INET, AF_INET6, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_REMOTE_ADDR_UNKNOWN, SockAddrs, SockRecord,
-    Stack, kind,
+    StackHead, kind,
 };
 
 use crate::{
-    CONNECT_KSTACK, EVENTS, SOCK_PENDING,
+    CONNECT_KSTACK, SOCK_PENDING,
+    draft::{Draft, StackKind},
     kernel::{
-        StackKind, addrs_pass, capture_stack, config, count_drop, current_ids, current_task,
-        fill_header, now_ns, passes_filter, read_field, read_kernel, wanted,
+        addrs_pass, config, count_drop, current_ids, current_task, fill_header, now_ns,
+        passes_filter, read_field, read_kernel, wanted,
     },
     tcp,
 };
@@ -120,7 +121,7 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
         return 0;
     }
     let snapshot = crate::user_stack::send();
-    let Some(mut entry) = EVENTS.reserve::<SockRecord>(0) else {
+    let Some((mut draft, record)) = Draft::start::<SockRecord>() else {
         count_drop(kind);
         if kind == kind::CONNECT {
             let (_, tid) = current_ids();
@@ -128,52 +129,36 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
         }
         return 0;
     };
-    let record = entry.as_mut_ptr();
-    // SAFETY: `record` points to a reserved ring-buffer slot of size_of::<SockRecord>() bytes,
-    // written field by field.
+    let ustack = draft.push_stack(ctx, StackKind::User(snapshot));
+    let kstack = take_connect_stack(&mut draft, kind);
+    // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
         fill_header(&raw mut (*record).header, kind, found.flags);
         (*record).ret = ret as i32;
         (*record).fd = pending.fd;
         (*record).addrs = found.addrs;
         (*record).latency_ns = (*record).header.ts_ns.saturating_sub(pending.ts_ns);
-        capture_stack(ctx, &raw mut (*record).ustack, StackKind::User(snapshot));
-        take_connect_stack(&raw mut (*record).kstack, kind);
+        (*record).ustack = ustack;
+        (*record).kstack = kstack;
     }
-    entry.submit(0);
+    draft.send(kind);
     0
 }
 
 /// Moves the stack stashed at SYN_SENT into the record; none for accepts or failed connects
 /// that never reached the TCP layer.
-///
-/// # Safety
-/// `kstack` must be valid for writes of one Stack.
 #[inline(always)]
-unsafe fn take_connect_stack(kstack: *mut Stack, kind: u16) {
-    let (_, tid) = current_ids();
-    let stashed = if kind == kind::CONNECT {
-        CONNECT_KSTACK.get_ptr(tid)
-    } else {
-        None
-    };
-    // SAFETY: the caller guarantees `kstack`; `stashed` is a map value of one Stack.
-    unsafe {
-        match stashed {
-            Some(stack) => {
-                let copied = aya_ebpf::helpers::generated::bpf_probe_read_kernel(
-                    kstack.cast(),
-                    size_of::<Stack>() as u32,
-                    stack.cast(),
-                );
-                if copied != 0 {
-                    (*kstack).bytes = 0;
-                }
-                let _ = CONNECT_KSTACK.remove(tid);
-            }
-            None => (*kstack).bytes = 0,
-        }
+fn take_connect_stack(draft: &mut Draft, kind: u16) -> StackHead {
+    if kind != kind::CONNECT {
+        return StackHead::default();
     }
+    let (_, tid) = current_ids();
+    let Some(stashed) = CONNECT_KSTACK.get_ptr(tid) else {
+        return StackHead::default();
+    };
+    let head = draft.push_taken_stack(stashed);
+    let _ = CONNECT_KSTACK.remove(tid);
+    head
 }
 
 /// What the exit learned about the connection.

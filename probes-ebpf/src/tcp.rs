@@ -11,7 +11,8 @@ use ringside_common::{
 };
 
 use crate::{
-    CONNECT_KSTACK, EVENTS, SOCK_OWNERS, STACK_SCRATCH,
+    CONNECT_KSTACK, SOCK_OWNERS, STACK_SCRATCH,
+    draft::Draft,
     kernel::{
         StackKind, addrs_pass, capture_stack, config, count_drop, current_ids, fill_header, now_ns,
         passes_filter, passes_filter_for, read_field, read_kernel, wanted,
@@ -92,7 +93,7 @@ fn stash_connect_stack(ctx: &TracePointContext, tid: u32) {
     // SAFETY: `scratch` is this CPU's map value, one Stack; programs do not migrate while running.
     unsafe {
         capture_stack(ctx, scratch, StackKind::Kernel);
-        if (*scratch).bytes > 0 {
+        if (*scratch).head.bytes > 0 {
             let _ = CONNECT_KSTACK.insert(tid, &*scratch, 0);
         }
     }
@@ -130,11 +131,10 @@ fn closed(ctx: &TracePointContext, sock: u64, oldstate: i32) {
     if !addrs_pass(&addrs) {
         return;
     }
-    let Some(mut entry) = EVENTS.reserve::<TcpCloseRecord>(0) else {
+    let Some((mut draft, record)) = Draft::start::<TcpCloseRecord>() else {
         count_drop(kind::TCP_CLOSE);
         return;
     };
-    let record = entry.as_mut_ptr();
     let k = &config().kernel;
     let tx = read_kernel::<u64>(sock, k.tcp_bytes_acked);
     let rx = read_kernel::<u64>(sock, k.tcp_bytes_received);
@@ -143,8 +143,8 @@ fn closed(ctx: &TracePointContext, sock: u64, oldstate: i32) {
     } else {
         FLAG_BYTES_UNKNOWN
     };
-    // SAFETY: `record` points to a reserved ring-buffer slot of size_of::<TcpCloseRecord>()
-    // bytes, written field by field.
+    let kstack = draft.push_stack(ctx, StackKind::Kernel);
+    // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
         fill_header(&raw mut (*record).header, kind::TCP_CLOSE, flags);
         let header = &raw mut (*record).header;
@@ -160,9 +160,9 @@ fn closed(ctx: &TracePointContext, sock: u64, oldstate: i32) {
         (*record).rx_bytes = rx.unwrap_or(0);
         (*record).oldstate = oldstate as u32;
         (*record).opened_actively = owner.active;
-        capture_stack(ctx, &raw mut (*record).kstack, StackKind::Kernel);
+        (*record).kstack = kstack;
     }
-    entry.submit(0);
+    draft.send(kind::TCP_CLOSE);
 }
 
 /// The connection's ends from the tracepoint record (ports there are host order already).

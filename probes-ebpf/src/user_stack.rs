@@ -8,7 +8,7 @@
 use core::ffi::c_void;
 
 use aya_ebpf::{
-    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_RING_SIZE},
+    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_NO_WAKEUP, BPF_RB_RING_SIZE},
     helpers::{
         bpf_probe_read_kernel,
         generated::{
@@ -89,7 +89,13 @@ pub fn send() -> u32 {
         (*header).bp = bp;
         let size = size_of::<UserStackHeader>() as u64 + u64::from(len);
         if size > size_of::<UserStackScratch>() as u64
-            || bpf_ringbuf_output(ring, scratch.cast::<c_void>(), size, 0) != 0
+            // Its event follows at once and decides whether to wake the reader.
+            || bpf_ringbuf_output(
+                ring,
+                scratch.cast::<c_void>(),
+                size,
+                u64::from(BPF_RB_NO_WAKEUP),
+            ) != 0
         {
             return user_stack::LOST;
         }

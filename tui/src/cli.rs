@@ -94,6 +94,13 @@ pub struct Cli {
           value_parser = parse_stack_bytes)]
     pub stack_bytes: u32,
 
+    /// The longest an event waits in the kernel ring before ringside reads it, in milliseconds.
+    /// The probes do not wake ringside for each event (on a VM every wakeup is an exit to the
+    /// hypervisor): ringside reads the ring this often, and at once when an eighth of it fills.
+    #[arg(global = true, long, value_name = "MS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub max_delay: u64,
+
     /// Size of the kernel ring buffer: a power of two from 64K to 1G (K, M, G suffixes).
     #[arg(global = true, long, value_name = "BYTES", default_value = "16M", value_parser = parse_ring_size)]
     pub ring_size: u32,

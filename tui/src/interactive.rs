@@ -45,7 +45,13 @@ pub async fn run(
     let ring = probes.take_events()?;
     let (batch_tx, mut batches) = mpsc::channel::<Batch>(64);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let ingest = tokio::spawn(ingest::run(ring, clock, batch_tx, stop_rx));
+    let ingest = tokio::spawn(ingest::run(
+        ring,
+        clock,
+        batch_tx,
+        stop_rx,
+        options.max_delay,
+    ));
 
     let mut app = App::new(max_events, filter, "live".into());
     let mut stats = RunStats {
@@ -69,7 +75,11 @@ pub async fn run(
     probes.detach();
     let _ = stop_tx.send(true);
     drop(batches);
-    let _ = ingest.await;
+    match ingest.await {
+        Ok(Ok(reads)) => stats.add_ring_reads(reads),
+        Ok(Err(error)) => tracing::warn!("the ring-buffer reader failed: {error:#}"),
+        Err(error) => tracing::warn!("the ring-buffer reader stopped: {error}"),
+    }
     tracing::info!("left");
     if let Some(path) = stats_file {
         stats.retained_events = app.store.len();

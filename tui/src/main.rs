@@ -131,5 +131,6 @@ fn probe_options(cli: &Cli, filter: &Filter) -> ProbeOptions {
         capture: cli.capture(),
         stack_bytes: cli.stack_copy_bytes(),
         filter: kernel,
+        max_delay: Duration::from_millis(cli.max_delay),
     }
 }

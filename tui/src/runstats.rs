@@ -91,6 +91,11 @@ pub struct RunStats {
     /// User binaries whose symbols were loaded at the end, and their files' bytes.
     pub symbol_binaries: usize,
     pub symbol_file_bytes: usize,
+    /// What the reader took from the ring buffer: records (events and stack copies), their
+    /// bytes, and the drains that found any (see `ingest::RingReads`).
+    pub ring_records: u64,
+    pub ring_bytes: u64,
+    pub ring_drains: u64,
     /// The bound of every cache (see the README's "Memory and descriptors").
     pub bounds: Option<crate::symbolize::bounds::Bounds>,
 }
@@ -100,6 +105,12 @@ impl RunStats {
         self.peak_rss_kib = peak_rss_kib();
         let text = serde_json::to_string_pretty(self)?;
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    }
+
+    pub fn add_ring_reads(&mut self, reads: crate::ingest::RingReads) {
+        self.ring_records = reads.records;
+        self.ring_bytes = reads.bytes;
+        self.ring_drains = reads.drains;
     }
 
     pub fn add_symbolizer(&mut self, stats: &crate::symbolize::SymbolizerStats) {

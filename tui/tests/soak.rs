@@ -571,6 +571,7 @@ fn storms_with_the_tui_open_stay_bounded_responsive_and_accounted() {
     let rss_ceiling_kib = start.rss_kib
         + bound("symbol_file_bytes") / 1024
         + bound("queued_copy_bytes") / 1024
+        + bound("decoded_copy_bytes") / 1024
         + bound("waiting_copies") * 32
         + SMALL_CACHES_KIB
         + MAX_EVENTS * EVENT_KIB_MAX;

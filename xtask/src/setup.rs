@@ -23,7 +23,8 @@ const BPF_LINKER_VERSION: &str = "0.13.0";
 /// tmux drives the TUI in tests; bpftrace and bpftool are the anchors the bench compares with;
 /// the compilers and binutils build and strip the stack tests' fixtures; util-linux gives the
 /// tests setpriv and unshare; libc6-dbg puts libc's debug file under /usr/lib/debug, which the
-/// unwinding tests resolve libc's internal frames from.
+/// unwinding tests resolve libc's internal frames from; linux-perf is perf, to profile where a
+/// traced system call's time goes (`perf record -C 0 -g` beside a pinned load).
 const DEBIAN_PACKAGES: &[&str] = &[
     "tmux",
     "bpftrace",
@@ -34,6 +35,7 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "util-linux",
     "fonts-dejavu-core",
     "libc6-dbg",
+    "linux-perf",
 ];
 
 pub fn setup() -> Result<()> {

@@ -21,7 +21,7 @@ use self::output::Output;
 use self::tally::Tally;
 use crate::clock::WallClock;
 use crate::filter::Filter;
-use crate::ingest::{self, Batch};
+use crate::ingest::{self, Batch, RingReads};
 use crate::model::EventKind;
 use crate::probes::{self, ProbeOptions, Probes};
 use crate::runstats::RunStats;
@@ -52,7 +52,7 @@ pub async fn run(
     let ring = probes.take_events()?;
     let (tx, rx) = mpsc::channel::<Batch>(64);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let ingest = tokio::spawn(ingest::run(ring, clock, tx, stop_rx));
+    let ingest = tokio::spawn(ingest::run(ring, clock, tx, stop_rx, options.max_delay));
     let (annotated_tx, mut annotated) = mpsc::channel::<Annotating>(64);
     tokio::spawn(annotate(
         rx,
@@ -97,7 +97,7 @@ pub async fn run(
         }
     }
     drop(annotated);
-    ingest.await.context("the ring-buffer reader stopped")??;
+    let reads = ingest.await.context("the ring-buffer reader stopped")??;
     let drops = probes.drops()?;
     output.finish(
         drops
@@ -105,7 +105,7 @@ pub async fn run(
             .map(|(kind, n)| (kind.name().to_owned(), *n))
             .collect(),
     )?;
-    print_summary(&probes, &options.events, &tally)?;
+    print_summary(&probes, &options.events, &tally, reads)?;
     if let Some(symbolizer) = &symbolizer {
         print_stack_summary(symbolizer.stats(), tally.stacks_timed_out);
     }
@@ -123,6 +123,7 @@ pub async fn run(
                 .insert(kind.name(), drops.get(kind).copied().unwrap_or(0));
         }
         stats.latency_ns = tally.latency.percentiles();
+        stats.add_ring_reads(reads);
         stats.first_event_ms = tally.first_event_ms;
         if let Some(symbolizer) = &symbolizer {
             stats.add_symbolizer(symbolizer.stats());
@@ -184,6 +185,7 @@ fn print_summary(
     probes: &Probes,
     wanted: &BTreeSet<EventKind>,
     tally: &Tally,
+    reads: RingReads,
 ) -> anyhow::Result<()> {
     let drops = probes.drops()?;
     let mut stderr = std::io::stderr().lock();
@@ -204,6 +206,11 @@ fn print_summary(
             latency.p50, latency.p99
         )?;
     }
+    writeln!(
+        stderr,
+        "ringside: ring records={} bytes={} drains={}",
+        reads.records, reads.bytes, reads.drains
+    )?;
     if tally.filtered_out > 0 {
         writeln!(stderr, "ringside: filtered_out={}", tally.filtered_out)?;
     }

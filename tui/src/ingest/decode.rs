@@ -1,15 +1,17 @@
 //! Turns ring-buffer records (bytes written by the probes) into owned [`Event`]s.
 //!
-//! Records are read field by field at `offset_of!` positions with bounds-checked slices, so a
-//! short, long or corrupt record is a typed error, never a panic and never `unsafe`.
+//! A record is a fixed head, read field by field at `offset_of!` positions, then a tail of
+//! variable sections (stack frames, strings) as long as the head says, in an order each kind
+//! fixes. Every slice is bounds-checked, so a short or corrupt record is a typed error, never a
+//! panic and never `unsafe`.
 
 use std::mem::{offset_of, size_of};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ringside_common::{
-    AF_INET, AF_INET6, ExecRecord, ExitRecord, FLAG_ARGV_TRUNCATED, FLAG_BYTES_UNKNOWN,
-    FLAG_LOCAL_ADDR_UNKNOWN, FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN, ForkRecord,
-    MAX_STACK_DEPTH, OpenRecord, RecordHeader, SockAddrs as WireAddrs, SockRecord, Stack,
+    AF_INET, AF_INET6, ARGV_LEN, ExecRecord, ExitRecord, FLAG_ARGV_TRUNCATED, FLAG_BYTES_UNKNOWN,
+    FLAG_LOCAL_ADDR_UNKNOWN, FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN, ForkRecord, OpenRecord,
+    PATH_LEN, RecordHeader, STACK_FRAMES_LEN, SockAddrs as WireAddrs, SockRecord, StackHead,
     TcpCloseRecord, open_syscall,
 };
 use ringside_common::{FLAG_STACK_TOP_REACHED, MAX_STACK_BYTES, UserStackHeader, kind, user_stack};
@@ -25,11 +27,17 @@ pub enum DecodeError {
     TooShort { len: usize, min: usize },
     #[error("record kind {0} is unknown")]
     UnknownKind(u16),
-    #[error("{kind} record has {len} bytes, expected {expected}")]
-    WrongSize {
+    #[error("{kind} record has {len} bytes, shorter than its head ({head} bytes)")]
+    ShorterThanHead {
         kind: &'static str,
         len: usize,
-        expected: usize,
+        head: usize,
+    },
+    #[error("{field} of {len} bytes runs past the end of its record ({left} bytes left)")]
+    PastTheEnd {
+        field: &'static str,
+        len: usize,
+        left: usize,
     },
     #[error("{field} length {len} exceeds its buffer of {max} bytes")]
     LengthOutOfRange {
@@ -61,7 +69,7 @@ pub fn decode_record(bytes: &[u8], clock: &WallClock) -> Result<Record, DecodeEr
     }
     let event = decode(bytes, clock)?;
     let snapshot = user_stack_at(event.kind()).map_or(user_stack::NONE, |at| {
-        Reader::new(bytes, 0).u32(at + offset_of!(Stack, snapshot))
+        Reader::new(bytes, 0).u32(at + offset_of!(StackHead, snapshot))
     });
     Ok(Record::Event(event, snapshot))
 }
@@ -122,28 +130,30 @@ pub fn decode(bytes: &[u8], clock: &WallClock) -> Result<Event, DecodeError> {
     }
     let wire_kind = header.u16(offset_of!(RecordHeader, kind));
     let kind = EventKind::from_wire(wire_kind).ok_or(DecodeError::UnknownKind(wire_kind))?;
-    let expected = record_size(kind);
-    if bytes.len() != expected {
-        return Err(DecodeError::WrongSize {
+    let head = head_size(kind);
+    if bytes.len() < head {
+        return Err(DecodeError::ShorterThanHead {
             kind: kind.name(),
             len: bytes.len(),
-            expected,
+            head,
         });
     }
     let flags = header.u16(offset_of!(RecordHeader, flags));
     let mono_ns = header.u64(offset_of!(RecordHeader, ts_ns));
     let record = Reader::new(bytes, 0);
+    let mut tail = Tail::after_head(bytes, head);
+    // Sections come in the order the probes write them: the user stack first.
     let ustack = match user_stack_at(kind) {
-        Some(at) => record.stack(at)?,
+        Some(at) => tail.frames(&record, at, "user stack")?,
         None => Vec::new(),
     };
     let (details, kstack) = match kind {
-        EventKind::Exec => decode_exec(&record, flags)?,
-        EventKind::Open => decode_open(&record, flags)?,
-        EventKind::Connect | EventKind::Accept => decode_sock(&record, kind, flags)?,
-        EventKind::TcpClose => decode_tcp_close(&record, flags)?,
-        EventKind::Exit => decode_exit(&record)?,
-        EventKind::Fork => decode_fork(&record)?,
+        EventKind::Exec => decode_exec(&record, &mut tail, flags)?,
+        EventKind::Open => decode_open(&record, &mut tail, flags)?,
+        EventKind::Connect | EventKind::Accept => decode_sock(&record, &mut tail, kind, flags)?,
+        EventKind::TcpClose => decode_tcp_close(&record, &mut tail, flags)?,
+        EventKind::Exit => decode_exit(&record, &mut tail)?,
+        EventKind::Fork => decode_fork(&record, &mut tail)?,
     };
     Ok(Event {
         time: clock.wall(mono_ns),
@@ -166,7 +176,8 @@ pub fn decode(bytes: &[u8], clock: &WallClock) -> Result<Event, DecodeError> {
     })
 }
 
-fn record_size(kind: EventKind) -> usize {
+/// The size of a kind's fixed head; its tail follows.
+pub fn head_size(kind: EventKind) -> usize {
     match kind {
         EventKind::Exec => size_of::<ExecRecord>(),
         EventKind::Open => size_of::<OpenRecord>(),
@@ -180,16 +191,11 @@ fn record_size(kind: EventKind) -> usize {
 /// A kind's details and its kernel stack (the user stack sits where [`user_stack_at`] says).
 type Decoded = (Details, Vec<u64>);
 
-fn decode_exec(r: &Reader<'_>, flags: u16) -> Result<Decoded, DecodeError> {
+fn decode_exec(r: &Reader<'_>, tail: &mut Tail<'_>, flags: u16) -> Result<Decoded, DecodeError> {
     let filename_len = r.u32(offset_of!(ExecRecord, filename_len)) as usize;
     let argv_len = r.u32(offset_of!(ExecRecord, argv_len)) as usize;
-    let filename = r.sized(
-        offset_of!(ExecRecord, filename),
-        "filename",
-        filename_len,
-        4096,
-    )?;
-    let argv_bytes = r.sized(offset_of!(ExecRecord, argv), "argv", argv_len, 4096)?;
+    let filename = tail.take("filename", filename_len, PATH_LEN)?;
+    let argv_bytes = tail.take("argv", argv_len, ARGV_LEN)?;
     let argv = argv_bytes
         .split(|&b| b == 0)
         .take(r.u32(offset_of!(ExecRecord, argc)) as usize)
@@ -205,9 +211,9 @@ fn decode_exec(r: &Reader<'_>, flags: u16) -> Result<Decoded, DecodeError> {
     Ok((details, Vec::new()))
 }
 
-fn decode_open(r: &Reader<'_>, flags: u16) -> Result<Decoded, DecodeError> {
+fn decode_open(r: &Reader<'_>, tail: &mut Tail<'_>, flags: u16) -> Result<Decoded, DecodeError> {
     let path_len = r.u32(offset_of!(OpenRecord, path_len)) as usize;
-    let path = r.sized(offset_of!(OpenRecord, path), "path", path_len, 4096)?;
+    let path = tail.take("path", path_len, PATH_LEN)?;
     let syscall = match r.u32(offset_of!(OpenRecord, syscall)) {
         open_syscall::OPENAT2 => OpenSyscall::Openat2,
         open_syscall::OPEN => OpenSyscall::Open,
@@ -226,7 +232,12 @@ fn decode_open(r: &Reader<'_>, flags: u16) -> Result<Decoded, DecodeError> {
     Ok((details, Vec::new()))
 }
 
-fn decode_sock(r: &Reader<'_>, kind: EventKind, flags: u16) -> Result<Decoded, DecodeError> {
+fn decode_sock(
+    r: &Reader<'_>,
+    tail: &mut Tail<'_>,
+    kind: EventKind,
+    flags: u16,
+) -> Result<Decoded, DecodeError> {
     let info = SockInfo {
         addrs: sock_addrs(r, offset_of!(SockRecord, addrs), flags),
         ret: r.i32(offset_of!(SockRecord, ret)),
@@ -238,10 +249,15 @@ fn decode_sock(r: &Reader<'_>, kind: EventKind, flags: u16) -> Result<Decoded, D
     } else {
         Details::Accept(info)
     };
-    Ok((details, r.stack(offset_of!(SockRecord, kstack))?))
+    let kstack = tail.frames(r, offset_of!(SockRecord, kstack), "kernel stack")?;
+    Ok((details, kstack))
 }
 
-fn decode_tcp_close(r: &Reader<'_>, flags: u16) -> Result<Decoded, DecodeError> {
+fn decode_tcp_close(
+    r: &Reader<'_>,
+    tail: &mut Tail<'_>,
+    flags: u16,
+) -> Result<Decoded, DecodeError> {
     let bytes_known = flags & FLAG_BYTES_UNKNOWN == 0;
     let (tx, rx) = payload_bytes(
         r.u64(offset_of!(TcpCloseRecord, tx_bytes)),
@@ -255,23 +271,26 @@ fn decode_tcp_close(r: &Reader<'_>, flags: u16) -> Result<Decoded, DecodeError> 
         tx_bytes: bytes_known.then_some(tx),
         rx_bytes: bytes_known.then_some(rx),
     };
-    Ok((details, r.stack(offset_of!(TcpCloseRecord, kstack))?))
+    let kstack = tail.frames(r, offset_of!(TcpCloseRecord, kstack), "kernel stack")?;
+    Ok((details, kstack))
 }
 
-fn decode_exit(r: &Reader<'_>) -> Result<Decoded, DecodeError> {
+fn decode_exit(r: &Reader<'_>, tail: &mut Tail<'_>) -> Result<Decoded, DecodeError> {
     let details = Details::Exit {
         status: r.i32(offset_of!(ExitRecord, exit_code)),
         lifetime_ns: r.u64(offset_of!(ExitRecord, lifetime_ns)),
     };
-    Ok((details, r.stack(offset_of!(ExitRecord, kstack))?))
+    let kstack = tail.frames(r, offset_of!(ExitRecord, kstack), "kernel stack")?;
+    Ok((details, kstack))
 }
 
-fn decode_fork(r: &Reader<'_>) -> Result<Decoded, DecodeError> {
+fn decode_fork(r: &Reader<'_>, tail: &mut Tail<'_>) -> Result<Decoded, DecodeError> {
     let details = Details::Fork {
         child_pid: r.u32(offset_of!(ForkRecord, child_pid)),
         clone_flags: r.u64(offset_of!(ForkRecord, clone_flags)),
     };
-    Ok((details, r.stack(offset_of!(ForkRecord, kstack))?))
+    let kstack = tail.frames(r, offset_of!(ForkRecord, kstack), "kernel stack")?;
+    Ok((details, kstack))
 }
 
 fn sock_addrs(r: &Reader<'_>, base: usize, flags: u16) -> SockAddrs {
@@ -338,11 +357,22 @@ impl<'a> Reader<'a> {
     fn u64(&self, offset: usize) -> u64 {
         u64::from_ne_bytes(self.array(offset))
     }
+}
 
-    /// A byte field whose used length the record states.
-    fn sized(
-        &self,
-        offset: usize,
+/// The sections after a record's head, taken in order.
+struct Tail<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Tail<'a> {
+    fn after_head(bytes: &'a [u8], head: usize) -> Self {
+        Self { bytes, at: head }
+    }
+
+    /// The next `len` bytes, a field at most `max` long.
+    fn take(
+        &mut self,
         field: &'static str,
         len: usize,
         max: usize,
@@ -350,25 +380,32 @@ impl<'a> Reader<'a> {
         if len > max {
             return Err(DecodeError::LengthOutOfRange { field, len, max });
         }
-        Ok(self.bytes(offset, len))
+        let left = self.bytes.len().saturating_sub(self.at);
+        let section = self
+            .bytes
+            .get(self.at..self.at + len)
+            .ok_or(DecodeError::PastTheEnd { field, len, left })?;
+        self.at += len;
+        Ok(section)
     }
 
-    /// The frames `bpf_get_stack` wrote; none when capture was off or failed.
-    fn stack(&self, offset: usize) -> Result<Vec<u64>, DecodeError> {
-        let written = self.i32(offset + offset_of!(Stack, bytes));
+    /// The frames of the stack whose head is at `at` in the record; none when capture was off
+    /// or failed.
+    fn frames(
+        &mut self,
+        record: &Reader<'_>,
+        at: usize,
+        field: &'static str,
+    ) -> Result<Vec<u64>, DecodeError> {
+        let written = record.i32(at + offset_of!(StackHead, bytes));
         let Ok(written) = usize::try_from(written) else {
             return Ok(Vec::new());
         };
-        let frames = written / 8;
-        if frames > MAX_STACK_DEPTH {
-            return Err(DecodeError::LengthOutOfRange {
-                field: "stack",
-                len: written,
-                max: MAX_STACK_DEPTH * 8,
-            });
-        }
-        let base = offset + offset_of!(Stack, frames);
-        Ok((0..frames).map(|i| self.u64(base + i * 8)).collect())
+        let frames = self.take(field, written, STACK_FRAMES_LEN)?;
+        Ok(frames
+            .chunks_exact(8)
+            .map(|frame| u64::from_ne_bytes(frame.try_into().unwrap_or_default()))
+            .collect())
     }
 }
 
@@ -378,8 +415,8 @@ mod tests {
 
     use ringside_common::{
         AF_INET6, ARGV_LEN, FLAG_ARGV_TRUNCATED, FLAG_BYTES_UNKNOWN, FLAG_LOCAL_ADDR_UNKNOWN,
-        FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN, PATH_LEN, SockAddrs as WireAddrs, kind,
-        open_syscall,
+        FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN, MAX_STACK_DEPTH, PATH_LEN,
+        SockAddrs as WireAddrs, Stack, kind, open_syscall,
     };
 
     use super::*;
@@ -962,28 +999,28 @@ mod tests {
         kstack: Stack,
     ) -> Result<(Vec<u64>, Vec<u64>), DecodeError> {
         let bytes = match kind {
-            kind::EXEC => exec_bytes(&ExecRecord {
+            kind::EXEC => exec_bytes(&ExecFields {
                 ustack,
                 ..exec_record()
             }),
-            kind::OPEN => open_bytes(&OpenRecord {
+            kind::OPEN => open_bytes(&OpenFields {
                 ustack,
                 ..open_record()
             }),
-            kind::CONNECT | kind::ACCEPT => sock_bytes(&SockRecord {
+            kind::CONNECT | kind::ACCEPT => sock_bytes(&SockFields {
                 ustack,
                 ..sock_record(kind)
             }),
-            kind::TCP_CLOSE => tcp_close_bytes(&TcpCloseRecord {
+            kind::TCP_CLOSE => tcp_close_bytes(&TcpCloseFields {
                 kstack,
                 ..tcp_close_record()
             }),
-            kind::EXIT => exit_bytes(&ExitRecord {
+            kind::EXIT => exit_bytes(&ExitFields {
                 ustack,
                 kstack,
                 ..exit_record()
             }),
-            kind::FORK => fork_bytes(&ForkRecord {
+            kind::FORK => fork_bytes(&ForkFields {
                 ustack,
                 kstack,
                 ..fork_record()
@@ -1043,13 +1080,18 @@ mod tests {
                 assert_eq!(kstack, deepest, "kind {kind}");
             }
 
-            // More than the buffer holds is corrupt.
+            // More than the deepest stack is corrupt.
+            let field = if has_user {
+                "user stack"
+            } else {
+                "kernel stack"
+            };
             for bytes in [MAX_STACK_DEPTH as i32 * 8 + 8, 2000, i32::MAX] {
                 let result = stacks_of(kind, stack_bytes(bytes), stack_bytes(bytes));
                 assert_eq!(
                     result,
                     Err(DecodeError::LengthOutOfRange {
-                        field: "stack",
+                        field,
                         len: bytes as usize,
                         max: MAX_STACK_DEPTH * 8,
                     }),
@@ -1064,8 +1106,6 @@ mod tests {
         let clock = clock();
         let header_len = size_of::<RecordHeader>();
         let exec = exec_bytes(&exec_record());
-        let mut open_sized_as_exec = exec.clone();
-        open_sized_as_exec[..2].copy_from_slice(&kind::OPEN.to_ne_bytes());
         let mut unknown = fork_bytes(&fork_record());
         unknown[..2].copy_from_slice(&99u16.to_ne_bytes());
         let mut kind_zero = fork_bytes(&fork_record());
@@ -1074,35 +1114,39 @@ mod tests {
         kind_count[..2].copy_from_slice(&(kind::COUNT as u16).to_ne_bytes());
         let mut header_only = exec[..header_len].to_vec();
         header_only[..2].copy_from_slice(&kind::EXIT.to_ne_bytes());
-        let mut one_more = open_bytes(&open_record());
-        one_more.push(0);
-        let one_less = fork_bytes(&fork_record())[..size_of::<ForkRecord>() - 1].to_vec();
+        let open_head = size_of::<OpenRecord>();
+        let open_cut_in_head = open_bytes(&open_record())[..open_head - 1].to_vec();
+        // The fork's tail: 8 bytes of user frames, then 8 of kernel frames.
+        let fork = fork_bytes(&fork_record());
+        let fork_tail_cut = fork[..size_of::<ForkRecord>() + 15].to_vec();
+        // The path's 11 bytes follow 8 bytes of frames; two of them are missing.
+        let open_path_cut = open_bytes(&open_record())[..open_head + 8 + 9].to_vec();
 
-        let path_5000 = open_bytes(&OpenRecord {
+        let path_5000 = open_bytes(&OpenFields {
             path_len: 5000,
             ..open_record()
         });
-        let path_4097 = open_bytes(&OpenRecord {
+        let path_4097 = open_bytes(&OpenFields {
             path_len: PATH_LEN as u32 + 1,
             ..open_record()
         });
-        let path_huge = open_bytes(&OpenRecord {
+        let path_huge = open_bytes(&OpenFields {
             path_len: u32::MAX,
             ..open_record()
         });
-        let filename_5000 = exec_bytes(&ExecRecord {
+        let filename_5000 = exec_bytes(&ExecFields {
             filename_len: 5000,
             ..exec_record()
         });
-        let argv_5000 = exec_bytes(&ExecRecord {
+        let argv_5000 = exec_bytes(&ExecFields {
             argv_len: 5000,
             ..exec_record()
         });
-        let stack_2000 = open_bytes(&OpenRecord {
+        let stack_2000 = open_bytes(&OpenFields {
             ustack: stack_bytes(2000),
             ..open_record()
         });
-        let kstack_2000 = fork_bytes(&ForkRecord {
+        let kstack_2000 = fork_bytes(&ForkFields {
             kstack: stack_bytes(2000),
             ..fork_record()
         });
@@ -1127,39 +1171,39 @@ mod tests {
                 DecodeError::UnknownKind(kind::COUNT as u16),
             ),
             (
-                "open with an exec's size",
-                &open_sized_as_exec,
-                DecodeError::WrongSize {
-                    kind: "open",
-                    len: size_of::<ExecRecord>(),
-                    expected: size_of::<OpenRecord>(),
-                },
-            ),
-            (
                 "a header alone",
                 &header_only,
-                DecodeError::WrongSize {
+                DecodeError::ShorterThanHead {
                     kind: "exit",
                     len: 56,
-                    expected: size_of::<ExitRecord>(),
+                    head: size_of::<ExitRecord>(),
                 },
             ),
             (
-                "one byte too many",
-                &one_more,
-                DecodeError::WrongSize {
+                "an open cut inside its head",
+                &open_cut_in_head,
+                DecodeError::ShorterThanHead {
                     kind: "open",
-                    len: size_of::<OpenRecord>() + 1,
-                    expected: size_of::<OpenRecord>(),
+                    len: open_head - 1,
+                    head: open_head,
                 },
             ),
             (
-                "one byte too few",
-                &one_less,
-                DecodeError::WrongSize {
-                    kind: "fork",
-                    len: size_of::<ForkRecord>() - 1,
-                    expected: size_of::<ForkRecord>(),
+                "a fork cut inside its kernel stack",
+                &fork_tail_cut,
+                DecodeError::PastTheEnd {
+                    field: "kernel stack",
+                    len: 8,
+                    left: 7,
+                },
+            ),
+            (
+                "an open cut inside its path",
+                &open_path_cut,
+                DecodeError::PastTheEnd {
+                    field: "path",
+                    len: 11,
+                    left: 9,
                 },
             ),
             (
@@ -1211,7 +1255,7 @@ mod tests {
                 "ustack bytes 2000",
                 &stack_2000,
                 DecodeError::LengthOutOfRange {
-                    field: "stack",
+                    field: "user stack",
                     len: 2000,
                     max: MAX_STACK_DEPTH * 8,
                 },
@@ -1220,7 +1264,7 @@ mod tests {
                 "kstack bytes 2000",
                 &kstack_2000,
                 DecodeError::LengthOutOfRange {
-                    field: "stack",
+                    field: "kernel stack",
                     len: 2000,
                     max: MAX_STACK_DEPTH * 8,
                 },
@@ -1229,6 +1273,36 @@ mod tests {
         for (name, bytes, expected) in cases {
             assert_eq!(decode(bytes, &clock), Err(expected), "{name}");
         }
+    }
+
+    #[test]
+    fn records_take_their_content_and_ignore_the_rings_padding() {
+        let clock = clock();
+        // An open of an 11-byte path with one user frame: head, 8 bytes of frames, the path,
+        // rounded up to 8 bytes.
+        let open = open_bytes(&open_record());
+        assert_eq!(
+            open.len(),
+            (size_of::<OpenRecord>() + 8 + 11).next_multiple_of(8)
+        );
+        // Padding (or anything else) after the last section is not part of the record.
+        let mut padded = open.clone();
+        padded.extend_from_slice(&[0xee; 24]);
+        assert_eq!(
+            decode(&padded, &clock).unwrap().details,
+            decode(&open, &clock).unwrap().details
+        );
+        let Details::Open { path, .. } = details(&padded) else {
+            panic!("not an open");
+        };
+        assert_eq!(path, b"/etc/passwd");
+        // The sections follow each other: an exec's argv starts where its filename ends.
+        let exec = exec_record();
+        let Details::Exec { filename, argv, .. } = details(&exec_bytes(&exec)) else {
+            panic!("not an exec");
+        };
+        assert_eq!(filename, b"/bin/ls");
+        assert_eq!(argv, vec![b"ls".to_vec(), b"-l".to_vec(), b"/tmp".to_vec()]);
     }
 
     /// A user stack copy record as the probes send it: the header, then `stack`.
@@ -1292,8 +1366,8 @@ mod tests {
 
         // An event names its copy by key in its user stack's `snapshot`.
         let mut ustack = stack_bytes(16);
-        ustack.snapshot = user_stack::key_of(77);
-        let open = open_bytes(&OpenRecord {
+        ustack.head.snapshot = user_stack::key_of(77);
+        let open = open_bytes(&OpenFields {
             ustack,
             ..open_record()
         });

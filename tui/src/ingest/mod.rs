@@ -1,23 +1,46 @@
-//! The ring-buffer task: readable -> drain a bounded batch -> decode -> send.
+//! The ring-buffer task: woken (by the probes past their wakeup mark, or by the `--max-delay`
+//! timer) -> drain bounded batches -> decode -> send.
+//!
+//! The probes commit records without waking the reader (a wakeup per record was an
+//! inter-processor interrupt each, the largest cost of a traced system call on a VM). So the
+//! ring is drained on a timer: an event waits at most `max_delay` plus one drain before it is
+//! decoded, and a burst that fills an eighth of the ring wakes the reader at once.
 
+pub mod copy_budget;
 pub mod decode;
 #[cfg(test)]
 pub mod test_records;
 pub mod user_copies;
 
 use aya::maps::{MapData, RingBuf};
+use std::time::Duration;
+
 use tokio::io::unix::AsyncFd;
 use tokio::sync::{mpsc, watch};
+use tokio::time::MissedTickBehavior;
 
 use crate::clock::WallClock;
 use crate::model::Event;
 use crate::model::user_stack::UserCopy;
+use copy_budget::{CopyBudget, DECODED_COPY_BYTES_MAX, Reservation};
 use decode::Record;
 use user_copies::UserCopies;
 
 /// Records taken per wake-up before the task yields: keeps the rest of the runtime responsive in
 /// an event flood. The ring buffer keeps what is left; it is read on the next turn.
 const BATCH: usize = 2048;
+
+/// What the reader took from the ring buffer in a run: with the events delivered, the ring
+/// bytes each event cost (stack copies included), and how many events one drain found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RingReads {
+    /// Records read, events and stack copies alike.
+    pub records: u64,
+    /// Their bytes, as the probes sized them (the ring's 8-byte headers not included).
+    pub bytes: u64,
+    /// Drains that found at least one record.
+    pub drains: u64,
+}
 
 /// What one drain produced.
 #[derive(Debug, Default)]
@@ -26,6 +49,8 @@ pub struct Batch {
     /// Each event's user stack copy, or why it has none; parallel to `events` (a batch from a
     /// recording has none). Kept out of `Event`: a copy is only needed until it is unwound.
     pub user_copies: Vec<UserCopy>,
+    /// The bytes of those copies, held against [`DECODED_COPY_BYTES_MAX`] until they are taken.
+    pub copy_reservation: Option<Reservation>,
     /// Records that could not be decoded (counted, never shown as events).
     pub malformed: u64,
     /// CLOCK_MONOTONIC when the batch was decoded: with each event's stamp, its latency.
@@ -36,6 +61,8 @@ impl Batch {
     /// Takes the user stack copies, one for each event in order (`NotTaken` where the batch
     /// has none).
     pub fn take_user_copies(&mut self) -> impl Iterator<Item = UserCopy> + use<> {
+        // The symbolizer bounds them from here on.
+        self.copy_reservation = None;
         std::mem::take(&mut self.user_copies)
             .into_iter()
             .chain(std::iter::repeat_with(UserCopy::default))
@@ -44,41 +71,59 @@ impl Batch {
 
 /// Reads the ring buffer until `stop` turns true, then drains what is left and returns.
 /// Batches go to `tx`; when the receiver is slow, reading pauses and the kernel counts drops.
+/// Records the probes committed without a wakeup are read within `max_delay`.
 pub async fn run(
     ring: RingBuf<MapData>,
     clock: WallClock,
     tx: mpsc::Sender<Batch>,
     mut stop: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
+    max_delay: Duration,
+) -> anyhow::Result<RingReads> {
     let mut ring = register(ring)?;
-    let mut copies = UserCopies::default();
+    let mut reader = Reader {
+        clock,
+        copies: UserCopies::default(),
+        budget: CopyBudget::default(),
+        reads: RingReads::default(),
+    };
+    let mut timer = tokio::time::interval(max_delay);
+    // After a long drain, one tick is enough: ticks that were missed meanwhile found nothing new.
+    timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // A drain that stopped at its batch limit left records behind: read on at once, not at
+    // the next tick (the probes may send no wakeup while the ring stays past their mark).
+    let mut more = false;
     loop {
         let (batch, emptied) = tokio::select! {
             biased;
             _ = stop.wait_for(|stop| *stop) => break,
+            () = std::future::ready(()), if more => {
+                reader.drain(ring.get_mut())
+            }
             guard = ring.readable_mut() => {
                 let mut guard = guard?;
                 let (batch, emptied) =
-                    drain(guard.get_inner_mut(), &clock, &mut copies, BATCH);
+                    reader.drain(guard.get_inner_mut());
                 if emptied {
                     // Edge-triggered: only forget readiness once the ring is really empty.
                     guard.clear_ready();
                 }
                 (batch, emptied)
             }
+            _ = timer.tick() => reader.drain(ring.get_mut()),
         };
         if !send(&tx, batch).await {
-            return Ok(());
+            return Ok(reader.reads);
         }
-        if !emptied {
+        more = !emptied;
+        if more {
             tokio::task::yield_now().await;
         }
     }
     // The probes are detached now: whatever is in the ring is the last of it.
     loop {
-        let (batch, emptied) = drain(ring.get_mut(), &clock, &mut copies, BATCH);
+        let (batch, emptied) = reader.drain(ring.get_mut());
         if !send(&tx, batch).await || emptied {
-            return Ok(());
+            return Ok(reader.reads);
         }
     }
 }
@@ -101,37 +146,64 @@ async fn send(tx: &mpsc::Sender<Batch>, batch: Batch) -> bool {
     tx.send(batch).await.is_ok()
 }
 
-/// Takes up to `limit` records; also says whether the ring ran empty. User stack copies wait in
-/// `copies` for their event.
-fn drain(
-    ring: &mut RingBuf<MapData>,
-    clock: &WallClock,
-    copies: &mut UserCopies,
-    limit: usize,
-) -> (Batch, bool) {
-    let mut batch = Batch::default();
-    while batch.events.len() + (batch.malformed as usize) < limit {
-        let Some(item) = ring.next() else {
-            batch.decoded_mono_ns = crate::clock::mono_now_ns();
-            return (batch, true);
-        };
-        match decode::decode_record(&item, clock) {
-            Ok(Record::Event(event, snapshot)) => {
-                batch.user_copies.push(copies.attach(&event, snapshot));
-                batch.events.push(event);
-            }
-            Ok(Record::UserStack {
-                pid,
-                tid,
-                key,
-                copy,
-            }) => copies.insert(pid, tid, key, copy),
-            Err(error) => {
-                tracing::warn!("skipping a malformed record: {error}");
-                batch.malformed += 1;
+/// The reader's state between drains.
+struct Reader {
+    clock: WallClock,
+    /// User stack copies waiting for their event.
+    copies: UserCopies,
+    budget: CopyBudget,
+    reads: RingReads,
+}
+
+impl Reader {
+    /// Takes up to [`BATCH`] records; also says whether the ring ran empty. Copies reach the
+    /// batch with their event while the budget has room.
+    fn drain(&mut self, ring: &mut RingBuf<MapData>) -> (Batch, bool) {
+        let mut batch = Batch::default();
+        let records_before = self.reads.records;
+        let mut copy_bytes = 0;
+        let mut emptied = false;
+        while batch.events.len() + (batch.malformed as usize) < BATCH {
+            let Some(item) = ring.next() else {
+                emptied = true;
+                break;
+            };
+            self.reads.records += 1;
+            self.reads.bytes += item.len() as u64;
+            match decode::decode_record(&item, &self.clock) {
+                Ok(Record::Event(event, snapshot)) => {
+                    let mut copy = self.copies.attach(&event, snapshot);
+                    let size = match &copy {
+                        UserCopy::Taken(taken) => taken.bytes.len(),
+                        _ => 0,
+                    };
+                    if size > 0 {
+                        if self.budget.try_reserve(size, DECODED_COPY_BYTES_MAX) {
+                            copy_bytes += size;
+                        } else {
+                            copy = UserCopy::Lost;
+                        }
+                    }
+                    batch.user_copies.push(copy);
+                    batch.events.push(event);
+                }
+                Ok(Record::UserStack {
+                    pid,
+                    tid,
+                    key,
+                    copy,
+                }) => self.copies.insert(pid, tid, key, copy),
+                Err(error) => {
+                    tracing::warn!("skipping a malformed record: {error}");
+                    batch.malformed += 1;
+                }
             }
         }
+        if self.reads.records > records_before {
+            self.reads.drains += 1;
+        }
+        batch.copy_reservation = Some(self.budget.reservation(copy_bytes));
+        batch.decoded_mono_ns = crate::clock::mono_now_ns();
+        (batch, emptied)
     }
-    batch.decoded_mono_ns = crate::clock::mono_now_ns();
-    (batch, false)
 }

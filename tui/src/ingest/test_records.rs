@@ -1,14 +1,15 @@
 //! Test-only: probe records as the bytes the ring buffer delivers.
 //!
-//! Tests build the real `ringside_common` structs, then serialise them field by field at
-//! `offset_of!` positions (no `unsafe`: the crate denies it). The records have no padding, so
-//! every byte of the result belongs to a field.
+//! Tests describe a record with its fields, stacks and strings at full size (`*Fields`), then
+//! serialise it as the probes do: the real `ringside_common` head, field by field at
+//! `offset_of!` positions (no `unsafe`: the crate denies it), then the tail sections at the
+//! lengths the head states.
 
 use std::mem::{offset_of, size_of};
 
 use ringside_common::{
     ARGV_LEN, COMM_LEN, ExecRecord, ExitRecord, ForkRecord, MAX_STACK_DEPTH, OpenRecord, PATH_LEN,
-    RecordHeader, SockAddrs, SockRecord, Stack, TcpCloseRecord, kind,
+    RecordHeader, SockAddrs, SockRecord, Stack, StackHead, TcpCloseRecord, kind,
 };
 
 /// Writes native-endian fields into a zeroed buffer.
@@ -53,15 +54,6 @@ impl Builder {
             .put(base + offset_of!(RecordHeader, comm), &h.comm)
     }
 
-    pub fn stack(&mut self, base: usize, s: &Stack) -> &mut Self {
-        self.i32(base + offset_of!(Stack, bytes), s.bytes)
-            .u32(base + offset_of!(Stack, snapshot), s.snapshot);
-        for (i, frame) in s.frames.iter().enumerate() {
-            self.u64(base + offset_of!(Stack, frames) + i * 8, *frame);
-        }
-        self
-    }
-
     pub fn addrs(&mut self, base: usize, a: &SockAddrs) -> &mut Self {
         self.u16(base + offset_of!(SockAddrs, family), a.family)
             .u16(base + offset_of!(SockAddrs, lport), a.lport)
@@ -76,22 +68,90 @@ impl Builder {
     }
 }
 
-pub fn exec_bytes(r: &ExecRecord) -> Vec<u8> {
-    Builder::zeroed(size_of::<ExecRecord>())
+/// The sections after a record's head, appended in order.
+#[derive(Default)]
+pub struct TailBuilder(Vec<u8>);
+
+impl TailBuilder {
+    /// The frames a stack's head announces (none for 0 or an errno; at most the array).
+    pub fn stack(mut self, s: &Stack) -> Self {
+        let len = usize::try_from(s.head.bytes)
+            .unwrap_or(0)
+            .min(MAX_STACK_DEPTH * 8);
+        let frames: Vec<u8> = s.frames.iter().flat_map(|f| f.to_ne_bytes()).collect();
+        self.0.extend_from_slice(&frames[..len]);
+        self
+    }
+
+    /// The first `len` bytes of a string buffer (all of it when `len` is larger).
+    pub fn string(mut self, bytes: &[u8], len: u32) -> Self {
+        self.0
+            .extend_from_slice(&bytes[..(len as usize).min(bytes.len())]);
+        self
+    }
+
+    /// `head` then the sections, rounded up to 8 bytes as the ring delivers records.
+    pub fn after(self, mut head: Vec<u8>) -> Vec<u8> {
+        head.extend_from_slice(&self.0);
+        head.resize(head.len().next_multiple_of(8), 0);
+        head
+    }
+}
+
+impl Builder {
+    pub fn stack_head(&mut self, base: usize, s: &Stack) -> &mut Self {
+        self.i32(base + offset_of!(StackHead, bytes), s.head.bytes)
+            .u32(base + offset_of!(StackHead, snapshot), s.head.snapshot)
+    }
+}
+
+/// An exec as tests describe it: the head's fields, and its stack and strings at full size.
+#[derive(Clone, Copy)]
+pub struct ExecFields {
+    pub header: RecordHeader,
+    pub ret: i32,
+    pub argc: u32,
+    pub argv_len: u32,
+    pub filename_len: u32,
+    pub stack_ns: u64,
+    pub ustack: Stack,
+    pub filename: [u8; PATH_LEN],
+    pub argv: [u8; ARGV_LEN],
+}
+
+pub fn exec_bytes(r: &ExecFields) -> Vec<u8> {
+    let head = Builder::zeroed(size_of::<ExecRecord>())
         .header(offset_of!(ExecRecord, header), &r.header)
         .i32(offset_of!(ExecRecord, ret), r.ret)
         .u32(offset_of!(ExecRecord, argc), r.argc)
         .u32(offset_of!(ExecRecord, argv_len), r.argv_len)
         .u32(offset_of!(ExecRecord, filename_len), r.filename_len)
         .u64(offset_of!(ExecRecord, stack_ns), r.stack_ns)
-        .stack(offset_of!(ExecRecord, ustack), &r.ustack)
-        .put(offset_of!(ExecRecord, filename), &r.filename)
-        .put(offset_of!(ExecRecord, argv), &r.argv)
-        .finish()
+        .stack_head(offset_of!(ExecRecord, ustack), &r.ustack)
+        .finish();
+    TailBuilder::default()
+        .stack(&r.ustack)
+        .string(&r.filename, r.filename_len)
+        .string(&r.argv, r.argv_len)
+        .after(head)
 }
 
-pub fn open_bytes(r: &OpenRecord) -> Vec<u8> {
-    Builder::zeroed(size_of::<OpenRecord>())
+#[derive(Clone, Copy)]
+pub struct OpenFields {
+    pub header: RecordHeader,
+    pub ret: i32,
+    pub dfd: i32,
+    pub flags: u32,
+    pub mode: u32,
+    pub latency_ns: u64,
+    pub syscall: u32,
+    pub path_len: u32,
+    pub ustack: Stack,
+    pub path: [u8; PATH_LEN],
+}
+
+pub fn open_bytes(r: &OpenFields) -> Vec<u8> {
+    let head = Builder::zeroed(size_of::<OpenRecord>())
         .header(offset_of!(OpenRecord, header), &r.header)
         .i32(offset_of!(OpenRecord, ret), r.ret)
         .i32(offset_of!(OpenRecord, dfd), r.dfd)
@@ -100,25 +160,55 @@ pub fn open_bytes(r: &OpenRecord) -> Vec<u8> {
         .u64(offset_of!(OpenRecord, latency_ns), r.latency_ns)
         .u32(offset_of!(OpenRecord, syscall), r.syscall)
         .u32(offset_of!(OpenRecord, path_len), r.path_len)
-        .stack(offset_of!(OpenRecord, ustack), &r.ustack)
-        .put(offset_of!(OpenRecord, path), &r.path)
-        .finish()
+        .stack_head(offset_of!(OpenRecord, ustack), &r.ustack)
+        .finish();
+    TailBuilder::default()
+        .stack(&r.ustack)
+        .string(&r.path, r.path_len)
+        .after(head)
 }
 
-pub fn sock_bytes(r: &SockRecord) -> Vec<u8> {
-    Builder::zeroed(size_of::<SockRecord>())
+#[derive(Clone, Copy)]
+pub struct SockFields {
+    pub header: RecordHeader,
+    pub ret: i32,
+    pub fd: i32,
+    pub addrs: SockAddrs,
+    pub latency_ns: u64,
+    pub ustack: Stack,
+    pub kstack: Stack,
+}
+
+pub fn sock_bytes(r: &SockFields) -> Vec<u8> {
+    let head = Builder::zeroed(size_of::<SockRecord>())
         .header(offset_of!(SockRecord, header), &r.header)
         .i32(offset_of!(SockRecord, ret), r.ret)
         .i32(offset_of!(SockRecord, fd), r.fd)
         .addrs(offset_of!(SockRecord, addrs), &r.addrs)
         .u64(offset_of!(SockRecord, latency_ns), r.latency_ns)
-        .stack(offset_of!(SockRecord, ustack), &r.ustack)
-        .stack(offset_of!(SockRecord, kstack), &r.kstack)
-        .finish()
+        .stack_head(offset_of!(SockRecord, ustack), &r.ustack)
+        .stack_head(offset_of!(SockRecord, kstack), &r.kstack)
+        .finish();
+    TailBuilder::default()
+        .stack(&r.ustack)
+        .stack(&r.kstack)
+        .after(head)
 }
 
-pub fn tcp_close_bytes(r: &TcpCloseRecord) -> Vec<u8> {
-    Builder::zeroed(size_of::<TcpCloseRecord>())
+#[derive(Clone, Copy)]
+pub struct TcpCloseFields {
+    pub header: RecordHeader,
+    pub addrs: SockAddrs,
+    pub duration_ns: u64,
+    pub tx_bytes: u64,
+    pub rx_bytes: u64,
+    pub oldstate: u32,
+    pub opened_actively: u32,
+    pub kstack: Stack,
+}
+
+pub fn tcp_close_bytes(r: &TcpCloseFields) -> Vec<u8> {
+    let head = Builder::zeroed(size_of::<TcpCloseRecord>())
         .header(offset_of!(TcpCloseRecord, header), &r.header)
         .addrs(offset_of!(TcpCloseRecord, addrs), &r.addrs)
         .u64(offset_of!(TcpCloseRecord, duration_ns), r.duration_ns)
@@ -129,30 +219,55 @@ pub fn tcp_close_bytes(r: &TcpCloseRecord) -> Vec<u8> {
             offset_of!(TcpCloseRecord, opened_actively),
             r.opened_actively,
         )
-        .stack(offset_of!(TcpCloseRecord, kstack), &r.kstack)
-        .finish()
+        .stack_head(offset_of!(TcpCloseRecord, kstack), &r.kstack)
+        .finish();
+    TailBuilder::default().stack(&r.kstack).after(head)
 }
 
-pub fn exit_bytes(r: &ExitRecord) -> Vec<u8> {
-    Builder::zeroed(size_of::<ExitRecord>())
+#[derive(Clone, Copy)]
+pub struct ExitFields {
+    pub header: RecordHeader,
+    pub exit_code: i32,
+    pub lifetime_ns: u64,
+    pub ustack: Stack,
+    pub kstack: Stack,
+}
+
+pub fn exit_bytes(r: &ExitFields) -> Vec<u8> {
+    let head = Builder::zeroed(size_of::<ExitRecord>())
         .header(offset_of!(ExitRecord, header), &r.header)
         .i32(offset_of!(ExitRecord, exit_code), r.exit_code)
-        .u32(offset_of!(ExitRecord, _reserved), r._reserved)
         .u64(offset_of!(ExitRecord, lifetime_ns), r.lifetime_ns)
-        .stack(offset_of!(ExitRecord, ustack), &r.ustack)
-        .stack(offset_of!(ExitRecord, kstack), &r.kstack)
-        .finish()
+        .stack_head(offset_of!(ExitRecord, ustack), &r.ustack)
+        .stack_head(offset_of!(ExitRecord, kstack), &r.kstack)
+        .finish();
+    TailBuilder::default()
+        .stack(&r.ustack)
+        .stack(&r.kstack)
+        .after(head)
 }
 
-pub fn fork_bytes(r: &ForkRecord) -> Vec<u8> {
-    Builder::zeroed(size_of::<ForkRecord>())
+#[derive(Clone, Copy)]
+pub struct ForkFields {
+    pub header: RecordHeader,
+    pub child_pid: u32,
+    pub clone_flags: u64,
+    pub ustack: Stack,
+    pub kstack: Stack,
+}
+
+pub fn fork_bytes(r: &ForkFields) -> Vec<u8> {
+    let head = Builder::zeroed(size_of::<ForkRecord>())
         .header(offset_of!(ForkRecord, header), &r.header)
         .u32(offset_of!(ForkRecord, child_pid), r.child_pid)
-        .u32(offset_of!(ForkRecord, _reserved), r._reserved)
         .u64(offset_of!(ForkRecord, clone_flags), r.clone_flags)
-        .stack(offset_of!(ForkRecord, ustack), &r.ustack)
-        .stack(offset_of!(ForkRecord, kstack), &r.kstack)
-        .finish()
+        .stack_head(offset_of!(ForkRecord, ustack), &r.ustack)
+        .stack_head(offset_of!(ForkRecord, kstack), &r.kstack)
+        .finish();
+    TailBuilder::default()
+        .stack(&r.ustack)
+        .stack(&r.kstack)
+        .after(head)
 }
 
 /// `content` at the start of an otherwise zeroed array.
@@ -193,16 +308,15 @@ pub fn stack_bytes(bytes: i32) -> Stack {
         *frame = 0xdead_0000 + i as u64;
     }
     Stack {
-        bytes,
-        snapshot: 0,
+        head: StackHead { bytes, snapshot: 0 },
         frames,
     }
 }
 
 /// `ls -l /tmp`, run as `/bin/ls`.
-pub fn exec_record() -> ExecRecord {
+pub fn exec_record() -> ExecFields {
     let argv = b"ls\0-l\0/tmp\0";
-    ExecRecord {
+    ExecFields {
         header: header(kind::EXEC, 0),
         ret: 0,
         argc: 3,
@@ -216,8 +330,8 @@ pub fn exec_record() -> ExecRecord {
 }
 
 /// `openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC)` returning fd 3.
-pub fn open_record() -> OpenRecord {
-    OpenRecord {
+pub fn open_record() -> OpenFields {
+    OpenFields {
         header: header(kind::OPEN, 0),
         ret: 3,
         dfd: -100,
@@ -244,8 +358,8 @@ pub fn inet_addrs() -> SockAddrs {
 }
 
 /// A `connect` (or with `kind::ACCEPT`, an `accept`) that succeeded.
-pub fn sock_record(kind: u16) -> SockRecord {
-    SockRecord {
+pub fn sock_record(kind: u16) -> SockFields {
+    SockFields {
         header: header(kind, 0),
         ret: 0,
         fd: 5,
@@ -256,8 +370,8 @@ pub fn sock_record(kind: u16) -> SockRecord {
     }
 }
 
-pub fn tcp_close_record() -> TcpCloseRecord {
-    TcpCloseRecord {
+pub fn tcp_close_record() -> TcpCloseFields {
+    TcpCloseFields {
         header: header(kind::TCP_CLOSE, 0),
         addrs: inet_addrs(),
         duration_ns: 1_500_000,
@@ -270,22 +384,20 @@ pub fn tcp_close_record() -> TcpCloseRecord {
     }
 }
 
-pub fn exit_record() -> ExitRecord {
-    ExitRecord {
+pub fn exit_record() -> ExitFields {
+    ExitFields {
         header: header(kind::EXIT, 0),
         exit_code: 3 << 8,
-        _reserved: 0,
         lifetime_ns: 2_000_000_000,
         ustack: stack(&[]),
         kstack: stack(&[]),
     }
 }
 
-pub fn fork_record() -> ForkRecord {
-    ForkRecord {
+pub fn fork_record() -> ForkFields {
+    ForkFields {
         header: header(kind::FORK, 0),
         child_pid: 4300,
-        _reserved: 0,
         clone_flags: 0x1200011,
         ustack: stack(&[0x401000]),
         kstack: stack(&[0xffff_ffff_8100_0000]),
@@ -357,7 +469,8 @@ pub fn random_records(seed: u64, count: usize) -> impl Iterator<Item = Vec<u8>> 
             let mut bytes = valid[rng.below(valid.len() as u64) as usize].clone();
             for _ in 0..=rng.below(8) {
                 let at = if rng.below(2) == 0 {
-                    rng.below(128) as usize
+                    // Mostly the head, where the lengths are.
+                    rng.below(bytes.len().min(128) as u64) as usize
                 } else {
                     rng.below(bytes.len() as u64) as usize
                 };

@@ -32,6 +32,8 @@ pub struct ProbeOptions {
     /// Bytes of user stack copied per event for unwinding; 0 for none.
     pub stack_bytes: u32,
     pub filter: KernelFilter,
+    /// The longest an event waits in the ring before it is read (`--max-delay`).
+    pub max_delay: std::time::Duration,
 }
 
 /// Loaded and attached probes. Dropping this detaches them.
@@ -44,6 +46,12 @@ pub struct Probes {
     pub missing: Vec<(String, Vec<EventKind>)>,
     /// Why kernel struct offsets are unknown, when they are (no BTF).
     pub btf_problem: Option<String>,
+}
+
+/// Unread bytes at which the probes wake ringside: an eighth of the ring, so that a burst is
+/// read in batches long before the ring is half full (where stack copies give way to events).
+fn wakeup_bytes(ring_size: u32) -> u32 {
+    ring_size / 8
 }
 
 /// What must hold before anything is loaded: privileges and a kernel with the BPF ring buffer.
@@ -71,6 +79,7 @@ pub fn load(options: &ProbeOptions) -> anyhow::Result<Probes> {
             .iter()
             .fold(0, |bits, kind| bits | event_bit(kind.wire())),
         stack_bytes: options.stack_bytes,
+        wakeup_bytes: wakeup_bytes(options.ring_size),
         tp: layout.offsets,
         kernel,
     };

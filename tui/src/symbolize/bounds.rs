@@ -25,8 +25,10 @@ pub struct Bounds {
     /// Images of exited processes kept for their late events (within `exit_grace_secs`).
     pub exited_images: usize,
     pub exit_grace_secs: u64,
-    /// Bytes of user stack copies waiting to be unwound; copies waiting for their event.
+    /// Bytes of user stack copies waiting to be unwound; bytes of those decoded and on their
+    /// way to the symbolizer; copies waiting for their event.
     pub queued_copy_bytes: usize,
+    pub decoded_copy_bytes: usize,
     pub waiting_copies: usize,
     /// Build ids remembered as asked of debuginfod; bytes of its cache directory.
     pub debuginfod_asked: usize,
@@ -46,6 +48,7 @@ impl Bounds {
             exited_images: worker::EXITED_IMAGES_MAX,
             exit_grace_secs: worker::EXIT_GRACE.as_secs(),
             queued_copy_bytes: worker::COPY_BYTES_QUEUED_MAX,
+            decoded_copy_bytes: crate::ingest::copy_budget::DECODED_COPY_BYTES_MAX,
             waiting_copies: crate::ingest::user_copies::WAITING_MAX,
             debuginfod_asked: debuginfod::ASKED_MAX,
             debuginfod_cache_bytes: debuginfod::CACHE_BYTES_MAX,

@@ -1,0 +1,180 @@
+//! Records sized to their content. A record is assembled in this CPU's scratch, its fixed head
+//! first and then its tail sections (stack frames, strings), and copied into the ring buffer at
+//! the length it really has: an open of a short path takes about 100 bytes, not 5 KiB.
+//!
+//! Every write into the scratch goes to `len & OFFSET_MASK`, with a bound on its size: that is
+//! what lets the verifier prove it stays inside the scratch value.
+
+use core::ffi::c_void;
+
+use aya_ebpf::{
+    EbpfContext,
+    bindings::{BPF_F_USER_STACK, BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
+    helpers::generated::{
+        bpf_get_stack, bpf_probe_read_kernel, bpf_probe_read_user_str, bpf_ringbuf_output,
+    },
+};
+use ringside_common::{
+    CAPTURE_KERNEL_STACK, CAPTURE_USER_STACK, PATH_LEN, RECORD_MAX, STACK_FRAMES_LEN, Stack,
+    StackHead,
+};
+
+pub use crate::kernel::StackKind;
+use crate::{
+    EVENTS, RECORD_SCRATCH,
+    kernel::{config, count_drop},
+};
+
+/// Offsets in the scratch are masked with this: a power of two above every record's length.
+const OFFSET_MASK: usize = 16 * 1024 - 1;
+const _: () = assert!(RECORD_MAX <= OFFSET_MASK);
+/// The largest single section: a path, a filename or argv.
+const SECTION_MAX: usize = PATH_LEN;
+const _: () = assert!(STACK_FRAMES_LEN <= SECTION_MAX);
+
+/// This CPU's record under construction, with room for a section past any masked offset.
+#[repr(C)]
+pub struct RecordScratch {
+    bytes: [u8; OFFSET_MASK + 1 + SECTION_MAX],
+}
+
+/// A record being assembled: the head at the start of the scratch, `len` bytes so far.
+pub struct Draft {
+    base: *mut u8,
+    len: usize,
+}
+
+impl Draft {
+    /// A draft in this CPU's scratch, and where its head `H` goes (the caller fills it).
+    #[inline(always)]
+    pub fn start<H>() -> Option<(Self, *mut H)> {
+        let base = RECORD_SCRATCH.get_ptr_mut(0)?.cast::<u8>();
+        Some((
+            Self {
+                base,
+                len: size_of::<H>(),
+            },
+            base.cast::<H>(),
+        ))
+    }
+
+    /// Where the next section starts, as the verifier can bound it.
+    #[inline(always)]
+    fn end(&self) -> *mut c_void {
+        // SAFETY: the masked offset plus any section stays inside the scratch value.
+        unsafe { self.base.add(self.len & OFFSET_MASK).cast::<c_void>() }
+    }
+
+    /// Appends the current user or kernel stack's frames when capture is on; returns the head
+    /// that describes them.
+    #[inline(always)]
+    pub fn push_stack<C: EbpfContext>(&mut self, ctx: &C, which: StackKind) -> StackHead {
+        let (wanted, flags, snapshot) = match which {
+            StackKind::User(snapshot) => {
+                (CAPTURE_USER_STACK, u64::from(BPF_F_USER_STACK), snapshot)
+            }
+            StackKind::Kernel => (CAPTURE_KERNEL_STACK, 0, 0),
+        };
+        if config().capture & wanted == 0 {
+            return StackHead { bytes: 0, snapshot };
+        }
+        // SAFETY: the destination has STACK_FRAMES_LEN bytes of room (see `end`).
+        let written =
+            unsafe { bpf_get_stack(ctx.as_ptr(), self.end(), STACK_FRAMES_LEN as u32, flags) };
+        if written > 0 {
+            self.len += (written as usize) & (STACK_FRAMES_LEN.next_power_of_two() - 1);
+        }
+        StackHead {
+            bytes: written as i32,
+            snapshot,
+        }
+    }
+
+    /// Appends the frames of a stack taken earlier (kept in a map); returns its head.
+    #[inline(always)]
+    pub fn push_taken_stack(&mut self, stack: *const Stack) -> StackHead {
+        // SAFETY: `stack` is a map value of one Stack.
+        let head = unsafe { (*stack).head };
+        let frames = unsafe { (&raw const (*stack).frames).cast::<u8>() };
+        if self.push_kernel(frames, head.tail_len()) {
+            head
+        } else {
+            StackHead {
+                bytes: 0,
+                snapshot: head.snapshot,
+            }
+        }
+    }
+
+    /// Appends `len` bytes (at most [`SECTION_MAX`]) copied from kernel memory, such as a map
+    /// value; `false` when the copy failed (then the section is left out).
+    #[inline(always)]
+    pub fn push_kernel(&mut self, src: *const u8, len: usize) -> bool {
+        let len = len & (SECTION_MAX * 2 - 1);
+        if len == 0 {
+            return true;
+        }
+        if len > SECTION_MAX {
+            return false;
+        }
+        // SAFETY: the destination has SECTION_MAX bytes of room; the helper fails instead of
+        // faulting on a bad source.
+        let copied =
+            unsafe { bpf_probe_read_kernel(self.end(), len as u32, src.cast::<c_void>()) } == 0;
+        if copied {
+            self.len += len;
+        }
+        copied
+    }
+
+    /// Appends a NUL-terminated string from user memory, at most `max` bytes with its NUL
+    /// (`max` <= [`SECTION_MAX`]); the section is the string without the NUL. Returns what the
+    /// helper did: the bytes read with the NUL, or a negative errno.
+    #[inline(always)]
+    pub fn push_user_str(&mut self, src: u64, max: usize) -> i64 {
+        // SAFETY: the destination has SECTION_MAX >= max bytes of room; the helper fails
+        // instead of faulting and always writes a NUL when it reads anything.
+        let read = unsafe {
+            bpf_probe_read_user_str(
+                self.end(),
+                (max & (SECTION_MAX * 2 - 1)).min(SECTION_MAX) as u32,
+                src as *const c_void,
+            )
+        };
+        if read > 1 {
+            self.len += ((read - 1) as usize) & (SECTION_MAX * 2 - 1);
+        }
+        read
+    }
+
+    /// Copies the record into the ring buffer, waking the reader only when it takes the unread
+    /// data across the mark; counts a drop under `kind` when the ring is full.
+    #[inline(always)]
+    pub fn send(self, kind: u16) {
+        let len = self.len & OFFSET_MASK;
+        let ring = (&raw const EVENTS).cast_mut().cast::<c_void>();
+        // SAFETY: `len` bytes from the start of the scratch value are inside it.
+        let sent = unsafe {
+            bpf_ringbuf_output(ring, self.base.cast::<c_void>(), len as u64, wakeup(len))
+        };
+        if sent != 0 {
+            count_drop(kind);
+        }
+    }
+}
+
+/// The flags to commit a record of `size` bytes with: no wakeup, unless it takes the unread
+/// data across [`ringside_common::ProbeConfig::wakeup_bytes`]. Only the crossing wakes the
+/// reader, so a burst costs one wakeup, not one per record (each is an inter-processor
+/// interrupt; on a VM an exit to the hypervisor); what stays below the mark is read on
+/// ringside's timer (`--max-delay`).
+#[inline(always)]
+fn wakeup(size: usize) -> u64 {
+    let unread = EVENTS.query(u64::from(BPF_RB_AVAIL_DATA));
+    let mark = u64::from(config().wakeup_bytes);
+    if unread < mark && unread + size as u64 >= mark {
+        u64::from(BPF_RB_FORCE_WAKEUP)
+    } else {
+        u64::from(BPF_RB_NO_WAKEUP)
+    }
+}
