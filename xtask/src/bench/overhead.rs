@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use anyhow::{Context, Result};
 
 use super::json::{Json, obj};
-use super::procs::{Load, Output, Ringside, load_under_bpftrace};
+use super::procs::{Load, LoadResult, Output, PinnedApart, Ringside, load_under_bpftrace};
 use super::stats::{Spread, spread};
 use super::tui::{COLS, ROWS, Screen, Tui};
 use super::{Bench, Check, Section, Status, Table, human_ns, range, spread_json};
@@ -82,6 +82,59 @@ impl Storm {
             ),
         }
     }
+
+    /// bpftrace counting the same events in a map, printing nothing until it exits.
+    fn bpftrace_count_script(self) -> &'static str {
+        match self {
+            Storm::Open => "tracepoint:syscalls:sys_enter_openat { @opens = count(); }",
+            Storm::Exec => concat!(
+                "tracepoint:syscalls:sys_enter_execve, tracepoint:sched:sched_process_fork, ",
+                "tracepoint:sched:sched_process_exit, tracepoint:syscalls:sys_enter_openat ",
+                "{ @events[probe] = count(); }"
+            ),
+            Storm::Connect => concat!(
+                "tracepoint:syscalls:sys_enter_connect, tracepoint:syscalls:sys_exit_accept4, ",
+                "tracepoint:syscalls:sys_exit_accept, tracepoint:sock:inet_sock_set_state ",
+                "{ @events[probe] = count(); }"
+            ),
+        }
+    }
+}
+
+/// Where the load and the tracer run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Placement {
+    /// Wherever the scheduler puts them: on a small machine the tracer competes with the load.
+    Shared,
+    /// The load on one CPU, the tracer on another: the tracer's cost shows in the kernel's work
+    /// for each system call, apart from the fight for a CPU.
+    PinnedApart,
+}
+
+impl Placement {
+    fn key(self) -> &'static str {
+        match self {
+            Placement::Shared => "shared",
+            Placement::PinnedApart => "pinned_apart",
+        }
+    }
+
+    fn describe(self, cpus: PinnedApart) -> String {
+        match self {
+            Placement::Shared => "shared CPUs".to_owned(),
+            Placement::PinnedApart => format!(
+                "pinned apart: load on CPU {}, tracer on CPU {}",
+                cpus.load, cpus.tracer
+            ),
+        }
+    }
+
+    fn pinning(self) -> Option<PinnedApart> {
+        match self {
+            Placement::Shared => None,
+            Placement::PinnedApart => Some(PinnedApart::CPUS_0_1),
+        }
+    }
 }
 
 /// What runs alongside the storm.
@@ -92,13 +145,18 @@ enum Tracer {
     Ringside(&'static [&'static str]),
     /// `ringside <args>`: the TUI in a 200x50 pseudo-terminal whose output a thread drains.
     Tui(&'static [&'static str]),
-    Bpftrace,
+    /// bpftrace counting the storm's events in a map: the probes' floor, nothing sent.
+    BpftraceCount,
+    /// bpftrace printing a line per event.
+    BpftracePrint,
 }
 
 struct Variant {
     key: &'static str,
     label: &'static str,
     tracer: Tracer,
+    /// The TUI needs a terminal and a frame timer of its own: it runs in the shared mode only.
+    shared_only: bool,
 }
 
 const VARIANTS: &[Variant] = &[
@@ -106,49 +164,76 @@ const VARIANTS: &[Variant] = &[
         key: "untraced",
         label: "untraced",
         tracer: Tracer::Untraced,
+        shared_only: false,
     },
     Variant {
         key: "events",
         label: "ringside --stacks none",
         tracer: Tracer::Ringside(&["--stacks", "none"]),
+        shared_only: false,
     },
     Variant {
         key: "stacks_fp",
         label: "ringside --stack-bytes 0 (frame pointers)",
         tracer: Tracer::Ringside(&["--stack-bytes", "0"]),
+        shared_only: false,
     },
     Variant {
         key: "stacks",
         label: "ringside (stacks, unwound)",
         tracer: Tracer::Ringside(&[]),
+        shared_only: false,
     },
     Variant {
         key: "tui",
         label: "ringside TUI (stacks, 200x50 pty)",
         tracer: Tracer::Tui(&[]),
+        shared_only: true,
     },
     Variant {
         key: "pid_filter",
-        label: "ringside --pid 1",
+        label: "ringside --pid 1 (kernel-filtered floor)",
         tracer: Tracer::Ringside(&["--pid", "1"]),
+        shared_only: false,
+    },
+    Variant {
+        key: "bpftrace_count",
+        label: "bpftrace counting in a map",
+        tracer: Tracer::BpftraceCount,
+        shared_only: false,
     },
     Variant {
         key: "bpftrace",
-        label: "bpftrace one-liner",
-        tracer: Tracer::Bpftrace,
+        label: "bpftrace printing the fields",
+        tracer: Tracer::BpftracePrint,
+        shared_only: false,
     },
 ];
 
-/// The issue's slowdown targets. exec and connect have one target; it applies with and
-/// without stacks, since stacks are ringside's default. The TUI runs with its defaults (every
-/// event type, user+kernel stacks), so it has the targets of the stacks row.
-fn target(storm: Storm, variant: &str) -> Option<f64> {
-    match (storm, variant) {
-        (Storm::Open, "events") => Some(1.25),
-        (Storm::Open, "stacks" | "tui") => Some(2.0),
-        (Storm::Exec, "events" | "stacks" | "tui") => Some(1.10),
-        (Storm::Connect, "events" | "stacks" | "tui") => Some(1.15),
-        (_, "pid_filter") => Some(1.05),
+/// The slowdown targets. Pinned apart (issue 13): the kernel-side cost of each event. Shared:
+/// what a 2-CPU machine sees with the tracer competing; exec and connect have one target, with
+/// and without stacks, since stacks are ringside's default.
+fn target(placement: Placement, storm: Storm, variant: &str) -> Option<f64> {
+    match (placement, storm, variant) {
+        (Placement::PinnedApart, Storm::Open, "events") => Some(1.30),
+        (Placement::PinnedApart, Storm::Open, "stacks") => Some(1.8),
+        (Placement::PinnedApart, Storm::Exec, "stacks") => Some(1.10),
+        (Placement::PinnedApart, Storm::Connect, "stacks") => Some(1.15),
+        (Placement::Shared, Storm::Open, "events") => Some(1.6),
+        (Placement::Shared, Storm::Open, "stacks" | "tui") => Some(2.0),
+        (Placement::Shared, Storm::Exec, "events" | "stacks" | "tui") => Some(1.10),
+        (Placement::Shared, Storm::Connect, "events" | "stacks" | "tui") => Some(1.15),
+        (_, _, "pid_filter") => Some(1.05),
+        _ => None,
+    }
+}
+
+/// ringside's own CPU per delivered event, pinned apart (issue 13): `--json --stacks none`, and
+/// with stacks unwound and symbolized.
+fn cpu_target_ns(placement: Placement, variant: &str) -> Option<f64> {
+    match (placement, variant) {
+        (Placement::PinnedApart, "events") => Some(1_000.0),
+        (Placement::PinnedApart, "stacks") => Some(3_000.0),
         _ => None,
     }
 }
@@ -156,26 +241,64 @@ fn target(storm: Storm, variant: &str) -> Option<f64> {
 /// One timed storm.
 struct Run {
     ns_per_op: f64,
-    /// ringside: events delivered and dropped (all types); bpftrace: lines printed.
+    /// ringside: events delivered (all types); bpftrace: none.
     events: Option<u64>,
+    /// ringside's dropped counts, or the events bpftrace reported lost.
     dropped: Option<u64>,
-    /// ringside's CPU time (all threads) while the storm ran, per operation.
+    /// ringside's CPU time (all threads) while the storm ran, per operation and per event.
     tracer_cpu_ns_per_op: Option<f64>,
+    tracer_cpu_ns_per_event: Option<f64>,
+    /// Ring-buffer bytes read per event delivered (stack copies included).
+    ring_bytes_per_event: Option<f64>,
 }
 
-fn run_one(bench: &Bench, storm: Storm, variant: &Variant) -> Result<Run> {
-    let load_args = storm.load_args(storm.ops(bench));
-    match variant.tracer {
-        Tracer::Untraced => Ok(Run {
-            ns_per_op: Load::spawn(bench, &load_args)?.run()?.ns_per_op(),
+impl Run {
+    fn untraced(ns_per_op: f64) -> Self {
+        Self {
+            ns_per_op,
             events: None,
             dropped: None,
             tracer_cpu_ns_per_op: None,
-        }),
+            tracer_cpu_ns_per_event: None,
+            ring_bytes_per_event: None,
+        }
+    }
+
+    /// A ringside run: its CPU per operation while the load ran, and what it delivered.
+    fn ringside(
+        result: LoadResult,
+        cpu_per_op: Option<f64>,
+        delivered: u64,
+        dropped: u64,
+        ring_bytes: Option<u64>,
+    ) -> Self {
+        let per_event = |total: f64| (delivered > 0).then(|| total / delivered as f64);
+        Self {
+            ns_per_op: result.ns_per_op(),
+            events: Some(delivered),
+            dropped: Some(dropped),
+            tracer_cpu_ns_per_op: cpu_per_op,
+            tracer_cpu_ns_per_event: cpu_per_op.and_then(|c| per_event(c * result.ops as f64)),
+            ring_bytes_per_event: ring_bytes.and_then(|b| per_event(b as f64)),
+        }
+    }
+}
+
+fn run_one(bench: &Bench, storm: Storm, variant: &Variant, placement: Placement) -> Result<Run> {
+    let load_args = storm.load_args(storm.ops(bench));
+    let pinning = placement.pinning();
+    let load_cpu = pinning.map(|cpus| cpus.load);
+    let tracer_cpu = pinning.map(|cpus| cpus.tracer);
+    match variant.tracer {
+        Tracer::Untraced => Ok(Run::untraced(
+            Load::spawn_on(bench, &load_args, load_cpu)?
+                .run()?
+                .ns_per_op(),
+        )),
         Tracer::Ringside(args) => {
-            let load = Load::spawn(bench, &load_args)?;
+            let load = Load::spawn_on(bench, &load_args, load_cpu)?;
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-            let ringside = Ringside::start(bench, &args, Output::Null)?;
+            let ringside = Ringside::start_on(bench, &args, Output::Null, tracer_cpu)?;
             let (result, cpu) = load.run_beside(ringside.pid())?;
             let summary = ringside.stop()?;
             let delivered = summary
@@ -183,46 +306,125 @@ fn run_one(bench: &Bench, storm: Storm, variant: &Variant) -> Result<Run> {
                 .values()
                 .filter_map(|c| c.get("delivered"))
                 .sum();
-            Ok(Run {
-                ns_per_op: result.ns_per_op(),
-                events: Some(delivered),
-                dropped: Some(summary.total_dropped()),
-                tracer_cpu_ns_per_op: cpu,
-            })
+            Ok(Run::ringside(
+                result,
+                cpu,
+                delivered,
+                summary.total_dropped(),
+                summary.get("ring", "bytes"),
+            ))
         }
         Tracer::Tui(args) => {
-            let load = Load::spawn(bench, &load_args)?;
+            let load = Load::spawn_on(bench, &load_args, load_cpu)?;
             let tui = Tui::start(bench, args, Screen::Discard)?;
             let (result, cpu) = load.run_beside(tui.pid())?;
             let stats = tui.quit()?;
-            Ok(Run {
-                ns_per_op: result.ns_per_op(),
-                events: Some(stats.total_delivered()),
-                dropped: Some(stats.total_dropped()),
-                tracer_cpu_ns_per_op: cpu,
-            })
+            Ok(Run::ringside(
+                result,
+                cpu,
+                stats.total_delivered(),
+                stats.total_dropped(),
+                stats.ring_bytes,
+            ))
         }
-        Tracer::Bpftrace => {
-            let (result, stats) = load_under_bpftrace(bench, storm.bpftrace_script(), &load_args)?;
+        Tracer::BpftraceCount | Tracer::BpftracePrint => {
+            let script = match variant.tracer {
+                Tracer::BpftraceCount => storm.bpftrace_count_script(),
+                _ => storm.bpftrace_script(),
+            };
+            let (result, stats) = load_under_bpftrace(bench, script, &load_args, pinning)?;
             Ok(Run {
-                ns_per_op: result.ns_per_op(),
-                events: None,
                 dropped: Some(stats.lost),
-                tracer_cpu_ns_per_op: None,
+                ..Run::untraced(result.ns_per_op())
             })
         }
     }
 }
 
+/// The placements this machine can run: pinned apart needs two CPUs.
+fn placements() -> Vec<Placement> {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    if cpus >= 2 {
+        vec![Placement::PinnedApart, Placement::Shared]
+    } else {
+        vec![Placement::Shared]
+    }
+}
+
 pub fn run(bench: &Bench) -> Result<Section> {
+    let mut tables = Vec::new();
+    let mut checks = Vec::new();
+    let mut placements_json = Vec::new();
+    for placement in placements() {
+        let (table, placement_checks, json) = run_placement(bench, placement)?;
+        tables.push(table);
+        checks.extend(placement_checks);
+        placements_json.push((placement.key(), json));
+    }
+    let mut notes = vec![
+        "ns/op: the load's own CLOCK_MONOTONIC time around its loop, divided by the operations. \
+         ratio: traced/untraced of the same repetition and placement. ringside runs `--json` \
+         with stdout to /dev/null, every event type."
+            .to_owned(),
+        "pinned apart: the load on CPU 0 and the tracer on CPU 1 (`taskset`), so the ratio is \
+         the work each traced system call does in the kernel. shared: both go where the \
+         scheduler puts them, as on a busy 2-CPU VM."
+            .to_owned(),
+        "connect storm: the client closes with SO_LINGER 0 (RST), so no TIME_WAIT sockets pile up; \
+         ringside reports 4 events per iteration (connect, accept, 2 tcp_close)."
+            .to_owned(),
+        "CPU/event: CPU time of all ringside's threads during the storm (from \
+         /proc/<pid>/task/*/sched) divided by the events it delivered. ring B/event: the bytes \
+         ringside read from the ring buffer (records and user stack copies) per event delivered."
+            .to_owned(),
+        "events/run: events ringside delivered (all types, all processes). dropped: ringside's \
+         dropped counts, or the events bpftrace reported lost, summed over the repetitions."
+            .to_owned(),
+        format!(
+            "TUI (shared only): `ringside` with its defaults (every event type, user+kernel \
+             stacks) in a {COLS}x{ROWS} pseudo-terminal whose output a thread reads and \
+             discards; started once it entered its screen (probes attached), quit with `q`; \
+             events and drops from its --stats-file (events: those it decoded and kept)."
+        ),
+    ];
+    if bench.bpftrace.is_some() {
+        notes.push(
+            "bpftrace runs the load itself (`bpftrace -o /dev/null -c LOAD -e SCRIPT`): it starts \
+             the command once its probes are attached (its start-up lines go to the same stream \
+             as its events, so waiting for them would need the events on a pipe or a file). \
+             Pinned apart, bpftrace runs on the tracer's CPU and the load under `taskset` on the \
+             load's."
+                .to_owned(),
+        );
+    } else {
+        notes.push("bpftrace is not installed: no anchor rows.".to_owned());
+    }
+    Ok(Section {
+        tables,
+        notes,
+        checks,
+        json: obj([
+            ("reps", Json::from(bench.reps)),
+            ("placements", obj(placements_json)),
+        ]),
+    })
+}
+
+/// Every storm under every tracer in one placement: its table, its checks, its JSON.
+fn run_placement(bench: &Bench, placement: Placement) -> Result<(Table, Vec<Check>, Json)> {
     let variants: Vec<&Variant> = VARIANTS
         .iter()
-        .filter(|v| !matches!(v.tracer, Tracer::Bpftrace) || bench.bpftrace.is_some())
+        .filter(|v| {
+            let bpftrace = matches!(v.tracer, Tracer::BpftraceCount | Tracer::BpftracePrint);
+            (!bpftrace || bench.bpftrace.is_some())
+                && (!v.shared_only || placement == Placement::Shared)
+        })
         .collect();
     let mut table = Table::new(
         format!(
-            "Syscall overhead: ns per operation and slowdown traced/untraced (median of {} \
+            "Syscall overhead, {}: ns per operation and slowdown traced/untraced (median of {} \
              alternating repetitions, min–max)",
+            placement.describe(PinnedApart::CPUS_0_1),
             bench.reps
         ),
         vec![
@@ -236,15 +438,17 @@ pub fn run(bench: &Bench) -> Result<Section> {
             "result",
             "events/run",
             "dropped",
-            "ringside CPU/op",
+            "CPU/event",
+            "ring B/event",
         ],
     );
     let mut checks = Vec::new();
     let mut storms_json = Vec::new();
+    let load_cpu = placement.pinning().map(|cpus| cpus.load);
     for storm in Storm::ALL {
         let ops = storm.ops(bench);
         // Warm-up, not counted: page cache, the dynamic loader's caches, socket slabs.
-        Load::spawn(bench, &storm.load_args(ops))?.run()?;
+        Load::spawn_on(bench, &storm.load_args(ops), load_cpu)?.run()?;
         let mut runs: Vec<Vec<Run>> = variants.iter().map(|_| Vec::new()).collect();
         for rep in 0..bench.reps {
             // Rotate the order each repetition, so no tracer always runs first or last.
@@ -252,13 +456,14 @@ pub fn run(bench: &Bench) -> Result<Section> {
                 let index = (rep + k) % variants.len();
                 let variant = variants[index];
                 bench.progress(&format!(
-                    "overhead {} storm ({ops} ops), repetition {}/{}: {}",
+                    "overhead {} storm ({ops} ops, {}), repetition {}/{}: {}",
                     storm.name(),
+                    placement.key(),
                     rep + 1,
                     bench.reps,
                     variant.label
                 ));
-                let run = run_one(bench, storm, variant)
+                let run = run_one(bench, storm, variant, placement)
                     .with_context(|| format!("{} storm under {}", storm.name(), variant.label))?;
                 runs[index].push(run);
             }
@@ -266,86 +471,10 @@ pub fn run(bench: &Bench) -> Result<Section> {
         let untraced: Vec<f64> = runs[0].iter().map(|r| r.ns_per_op).collect();
         let mut variants_json = Vec::new();
         for (variant, runs) in variants.iter().zip(&runs) {
-            let ns: Vec<f64> = runs.iter().map(|r| r.ns_per_op).collect();
-            let ratios: Vec<f64> = ns.iter().zip(&untraced).map(|(t, u)| t / u).collect();
-            let ns_spread = spread(&ns);
-            let ratio_spread = spread(&ratios);
-            let events: Vec<f64> = runs
-                .iter()
-                .filter_map(|r| r.events.map(|e| e as f64))
-                .collect();
-            let events_median = spread(&events).map(|s| s.median);
-            let dropped: Option<u64> = runs.iter().map(|r| r.dropped).sum();
-            let cpu: Vec<f64> = runs.iter().filter_map(|r| r.tracer_cpu_ns_per_op).collect();
-            let cpu_spread = spread(&cpu);
-            let target = target(storm, variant.key);
-            let status = match (target, &ratio_spread) {
-                (Some(t), Some(r)) => Some(Status::of(r.median <= t)),
-                _ => None,
-            };
-            let is_baseline = variant.key == "untraced";
-            table.row(vec![
-                storm.name().to_owned(),
-                variant.label.to_owned(),
-                cell(&ns_spread, |s| human_ns(s.median)),
-                cell(&ns_spread, |s| range(s, human_ns)),
-                if is_baseline {
-                    "1".to_owned()
-                } else {
-                    cell(&ratio_spread, |s| format!("{:.2}", s.median))
-                },
-                if is_baseline {
-                    String::new()
-                } else {
-                    cell(&ratio_spread, |s| range(s, |x| format!("{x:.2}")))
-                },
-                target.map_or(String::new(), |t| format!("<= {t:.2}")),
-                status.map_or(String::new(), |s| s.word().to_owned()),
-                events_median.map_or(String::new(), |e| format!("{e:.0}")),
-                dropped.map_or(String::new(), |d| d.to_string()),
-                cpu_spread
-                    .as_ref()
-                    .map_or(String::new(), |s| human_ns(s.median)),
-            ]);
-            if let (Some(t), Some(status), Some(r)) = (target, status, &ratio_spread) {
-                checks.push(Check {
-                    what: format!("{} storm slowdown, {}", storm.name(), variant.label),
-                    target: format!("<= {t:.2}"),
-                    value: format!("{:.2} ({:.2}–{:.2})", r.median, r.min, r.max),
-                    status,
-                });
-            }
-            if let (Storm::Open, "tui", Some(dropped)) = (storm, variant.key, dropped) {
-                checks.push(Check {
-                    what: "zero drops, full-speed open storm with the TUI running".to_owned(),
-                    target: "0 dropped".to_owned(),
-                    value: format!("{dropped} dropped in {} storms of {ops} opens", runs.len()),
-                    status: Status::of(dropped == 0),
-                });
-            }
-            variants_json.push((
-                variant.key,
-                obj([
-                    ("label", Json::from(variant.label)),
-                    ("ns_per_op", spread_json(ns_spread.as_ref(), &ns)),
-                    (
-                        "ratio",
-                        if is_baseline {
-                            Json::Null
-                        } else {
-                            spread_json(ratio_spread.as_ref(), &ratios)
-                        },
-                    ),
-                    ("target", Json::from(target)),
-                    ("status", Json::from(status.map(Status::word))),
-                    ("events_per_run", Json::from(events)),
-                    ("dropped_total", Json::from(dropped)),
-                    (
-                        "ringside_cpu_ns_per_op",
-                        spread_json(cpu_spread.as_ref(), &cpu),
-                    ),
-                ]),
-            ));
+            let row = Row::of(placement, storm, variant, runs, &untraced);
+            table.row(row.cells(storm, variant));
+            checks.extend(row.checks(placement, storm, variant, ops, runs.len()));
+            variants_json.push((variant.key, row.json(variant)));
         }
         storms_json.push((
             storm.name(),
@@ -353,50 +482,189 @@ pub fn run(bench: &Bench) -> Result<Section> {
                 ("what", Json::from(storm.what())),
                 ("ops_per_run", Json::from(ops)),
                 ("bpftrace_script", Json::from(storm.bpftrace_script())),
+                (
+                    "bpftrace_count_script",
+                    Json::from(storm.bpftrace_count_script()),
+                ),
                 ("variants", obj(variants_json)),
             ]),
         ));
     }
-    let mut notes = vec![
-        "ns/op: the load's own CLOCK_MONOTONIC time around its loop, divided by the operations. \
-         ratio: traced/untraced of the same repetition. ringside runs `--json` with stdout to \
-         /dev/null, every event type."
-            .to_owned(),
-        "connect storm: the client closes with SO_LINGER 0 (RST), so no TIME_WAIT sockets pile up; \
-         ringside reports 4 events per iteration (connect, accept, 2 tcp_close)."
-            .to_owned(),
-        "ringside CPU/op: CPU time of all ringside's threads during the storm (from \
-         /proc/<pid>/task/*/sched), per operation: on 2 CPUs it competes with the load."
-            .to_owned(),
-        "events/run: events ringside delivered (all types, all processes). dropped: ringside's \
-         dropped counts, or the events bpftrace reported lost, summed over the repetitions."
-            .to_owned(),
-        format!(
-            "TUI: `ringside` with its defaults (every event type, user+kernel stacks) in a \
-             {COLS}x{ROWS} pseudo-terminal whose output a thread reads and discards; started \
-             once it entered its screen (probes attached), quit with `q`; events and drops from \
-             its --stats-file (events: those it decoded and kept)."
-        ),
-    ];
-    if bench.bpftrace.is_some() {
-        notes.push(
-            "bpftrace runs the load itself (`bpftrace -o /dev/null -c LOAD -e SCRIPT`): it starts \
-             the command once its probes are attached (its start-up lines go to the same stream \
-             as its events, so waiting for them would need the events on a pipe or a file)."
-                .to_owned(),
-        );
-    } else {
-        notes.push("bpftrace is not installed: no anchor rows.".to_owned());
+    Ok((table, checks, obj(storms_json)))
+}
+
+/// One tracer's runs of one storm, summarized.
+struct Row {
+    is_baseline: bool,
+    ns: Vec<f64>,
+    ns_spread: Option<Spread>,
+    ratios: Vec<f64>,
+    ratio_spread: Option<Spread>,
+    events: Vec<f64>,
+    dropped: Option<u64>,
+    cpu_per_op: Vec<f64>,
+    cpu_per_event: Vec<f64>,
+    cpu_per_event_spread: Option<Spread>,
+    ring_bytes: Vec<f64>,
+    ring_bytes_spread: Option<Spread>,
+    target: Option<f64>,
+    status: Option<Status>,
+    cpu_target: Option<f64>,
+}
+
+impl Row {
+    fn of(
+        placement: Placement,
+        storm: Storm,
+        variant: &Variant,
+        runs: &[Run],
+        untraced: &[f64],
+    ) -> Self {
+        let ns: Vec<f64> = runs.iter().map(|r| r.ns_per_op).collect();
+        let ratios: Vec<f64> = ns.iter().zip(untraced).map(|(t, u)| t / u).collect();
+        let ratio_spread = spread(&ratios);
+        let target = target(placement, storm, variant.key);
+        let status = match (target, &ratio_spread) {
+            (Some(t), Some(r)) => Some(Status::of(r.median <= t)),
+            _ => None,
+        };
+        let cpu_per_event: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| r.tracer_cpu_ns_per_event)
+            .collect();
+        let ring_bytes: Vec<f64> = runs.iter().filter_map(|r| r.ring_bytes_per_event).collect();
+        Self {
+            is_baseline: variant.key == "untraced",
+            ns_spread: spread(&ns),
+            ns,
+            ratios,
+            ratio_spread,
+            events: runs
+                .iter()
+                .filter_map(|r| r.events.map(|e| e as f64))
+                .collect(),
+            dropped: runs.iter().map(|r| r.dropped).sum(),
+            cpu_per_op: runs.iter().filter_map(|r| r.tracer_cpu_ns_per_op).collect(),
+            cpu_per_event_spread: spread(&cpu_per_event),
+            cpu_per_event,
+            ring_bytes_spread: spread(&ring_bytes),
+            ring_bytes,
+            target,
+            status,
+            cpu_target: cpu_target_ns(placement, variant.key),
+        }
     }
-    Ok(Section {
-        tables: vec![table],
-        notes,
-        checks,
-        json: obj([
-            ("reps", Json::from(bench.reps)),
-            ("storms", obj(storms_json)),
-        ]),
-    })
+
+    fn cells(&self, storm: Storm, variant: &Variant) -> Vec<String> {
+        let baseline_or = |text: String| {
+            if self.is_baseline {
+                String::new()
+            } else {
+                text
+            }
+        };
+        vec![
+            storm.name().to_owned(),
+            variant.label.to_owned(),
+            cell(&self.ns_spread, |s| human_ns(s.median)),
+            cell(&self.ns_spread, |s| range(s, human_ns)),
+            if self.is_baseline {
+                "1".to_owned()
+            } else {
+                cell(&self.ratio_spread, |s| format!("{:.2}", s.median))
+            },
+            baseline_or(cell(&self.ratio_spread, |s| {
+                range(s, |x| format!("{x:.2}"))
+            })),
+            self.target.map_or(String::new(), |t| format!("<= {t:.2}")),
+            self.status.map_or(String::new(), |s| s.word().to_owned()),
+            spread(&self.events).map_or(String::new(), |e| format!("{:.0}", e.median)),
+            self.dropped.map_or(String::new(), |d| d.to_string()),
+            self.cpu_per_event_spread
+                .as_ref()
+                .map_or(String::new(), |s| human_ns(s.median)),
+            self.ring_bytes_spread
+                .as_ref()
+                .map_or(String::new(), |s| format!("{:.0}", s.median)),
+        ]
+    }
+
+    fn checks(
+        &self,
+        placement: Placement,
+        storm: Storm,
+        variant: &Variant,
+        ops: u64,
+        reps: usize,
+    ) -> Vec<Check> {
+        let mut checks = Vec::new();
+        if let (Some(t), Some(status), Some(r)) = (self.target, self.status, &self.ratio_spread) {
+            checks.push(Check {
+                what: format!(
+                    "{} storm slowdown, {}, {}",
+                    storm.name(),
+                    variant.label,
+                    placement.key()
+                ),
+                target: format!("<= {t:.2}"),
+                value: format!("{:.2} ({:.2}–{:.2})", r.median, r.min, r.max),
+                status,
+            });
+        }
+        if let (Some(t), Some(cpu)) = (self.cpu_target, &self.cpu_per_event_spread) {
+            checks.push(Check {
+                what: format!(
+                    "ringside CPU per event, {} storm, {}, {}",
+                    storm.name(),
+                    variant.label,
+                    placement.key()
+                ),
+                target: format!("<= {}", human_ns(t)),
+                value: human_ns(cpu.median),
+                status: Status::of(cpu.median <= t),
+            });
+        }
+        if let (Storm::Open, "tui", Some(dropped)) = (storm, variant.key, self.dropped) {
+            checks.push(Check {
+                what: "zero drops, full-speed open storm with the TUI running".to_owned(),
+                target: "0 dropped".to_owned(),
+                value: format!("{dropped} dropped in {reps} storms of {ops} opens"),
+                status: Status::of(dropped == 0),
+            });
+        }
+        checks
+    }
+
+    fn json(&self, variant: &Variant) -> Json {
+        obj([
+            ("label", Json::from(variant.label)),
+            ("ns_per_op", spread_json(self.ns_spread.as_ref(), &self.ns)),
+            (
+                "ratio",
+                if self.is_baseline {
+                    Json::Null
+                } else {
+                    spread_json(self.ratio_spread.as_ref(), &self.ratios)
+                },
+            ),
+            ("target", Json::from(self.target)),
+            ("status", Json::from(self.status.map(Status::word))),
+            ("events_per_run", Json::from(self.events.clone())),
+            ("dropped_total", Json::from(self.dropped)),
+            (
+                "ringside_cpu_ns_per_op",
+                spread_json(spread(&self.cpu_per_op).as_ref(), &self.cpu_per_op),
+            ),
+            (
+                "ringside_cpu_ns_per_event",
+                spread_json(self.cpu_per_event_spread.as_ref(), &self.cpu_per_event),
+            ),
+            (
+                "ring_bytes_per_event",
+                spread_json(self.ring_bytes_spread.as_ref(), &self.ring_bytes),
+            ),
+        ])
+    }
 }
 
 fn cell(spread: &Option<Spread>, show: impl Fn(&Spread) -> String) -> String {

@@ -130,6 +130,30 @@ pub enum Output {
     Piped,
 }
 
+/// The CPUs of a pinned-apart run: the load on one, the tracer on the other, so that the
+/// tracer's cost shows in the kernel's work for each system call, not in the fight for a CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PinnedApart {
+    pub load: u32,
+    pub tracer: u32,
+}
+
+impl PinnedApart {
+    pub const CPUS_0_1: Self = Self { load: 0, tracer: 1 };
+}
+
+/// `program`, or `taskset -c CPU program` when a CPU is given.
+fn command_on(program: &Path, cpu: Option<u32>) -> Command {
+    match cpu {
+        None => Command::new(program),
+        Some(cpu) => {
+            let mut command = Command::new("taskset");
+            command.arg("-c").arg(cpu.to_string()).arg(program);
+            command
+        }
+    }
+}
+
 /// A running `ringside --json`.
 pub struct Ringside {
     child: Child,
@@ -142,7 +166,17 @@ pub struct Ringside {
 impl Ringside {
     /// Starts `ringside --json <args>` and returns once it printed `ringside: tracing (`.
     pub fn start(bench: &Bench, args: &[String], output: Output) -> Result<Self> {
-        let mut command = Command::new(&bench.ringside);
+        Self::start_on(bench, args, output, None)
+    }
+
+    /// [`Ringside::start`] on one CPU (taskset execs ringside in its own process: same pid).
+    pub fn start_on(
+        bench: &Bench,
+        args: &[String],
+        output: Output,
+        cpu: Option<u32>,
+    ) -> Result<Self> {
+        let mut command = command_on(&bench.ringside, cpu);
         command
             .arg("--json")
             .args(args)
@@ -246,20 +280,28 @@ pub fn load_under_bpftrace(
     bench: &Bench,
     script: &str,
     load_args: &[OsString],
+    pinned: Option<PinnedApart>,
 ) -> Result<(LoadResult, BpftraceStats)> {
     let program = bench
         .bpftrace
         .as_ref()
         .context("bpftrace is not installed")?;
+    let taskset: Vec<OsString> = match pinned {
+        Some(cpus) => vec!["taskset".into(), "-c".into(), cpus.load.to_string().into()],
+        None => Vec::new(),
+    };
     // -c splits its command on spaces.
-    let words: Vec<String> = std::iter::once(bench.load.as_os_str())
+    let words: Vec<String> = taskset
+        .iter()
+        .map(OsString::as_os_str)
+        .chain(std::iter::once(bench.load.as_os_str()))
         .chain(load_args.iter().map(OsString::as_os_str))
         .map(|w| w.to_string_lossy().into_owned())
         .collect();
     if words.iter().any(|w| w.contains(char::is_whitespace)) {
         bail!("bpftrace -c cannot run a command with spaces in its words: {words:?}");
     }
-    let mut command = Command::new(program);
+    let mut command = command_on(program, pinned.map(|cpus| cpus.tracer));
     command
         .args(["-o", "/dev/null", "-c"])
         .arg(words.join(" "))
@@ -361,7 +403,12 @@ pub struct Load {
 
 impl Load {
     pub fn spawn(bench: &Bench, args: &[OsString]) -> Result<Self> {
-        let mut command = Command::new(&bench.load);
+        Self::spawn_on(bench, args, None)
+    }
+
+    /// [`Load::spawn`] on one CPU.
+    pub fn spawn_on(bench: &Bench, args: &[OsString], cpu: Option<u32>) -> Result<Self> {
+        let mut command = command_on(&bench.load, cpu);
         command
             .arg("--wait")
             .args(args)

@@ -290,6 +290,8 @@ pub struct TuiStats {
     pub peak_rss_kib: u64,
     pub delivered: Vec<(String, u64)>,
     pub dropped: Vec<(String, u64)>,
+    /// Bytes read from the ring buffer (absent from older binaries' stats).
+    pub ring_bytes: Option<u64>,
     /// From start to `q`.
     pub ran: Duration,
     /// Bytes it wrote to the terminal.
@@ -324,6 +326,7 @@ impl TuiStats {
             peak_rss_kib: int("peak_rss_kib")?,
             delivered: members("delivered"),
             dropped: members("dropped"),
+            ring_bytes: json::int_field(text, "ring_bytes").and_then(|v| u64::try_from(v).ok()),
             ran: Duration::ZERO,
             output_bytes: 0,
         })
