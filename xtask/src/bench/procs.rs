@@ -142,6 +142,16 @@ impl PinnedApart {
     pub const CPUS_0_1: Self = Self { load: 0, tracer: 1 };
 }
 
+/// Where `taskset` (util-linux) is, from PATH.
+fn taskset_path() -> Result<std::path::PathBuf> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("taskset"))
+        .find(|path| path.is_file())
+        .context("taskset (util-linux) is not on PATH: pinned-apart runs need it")
+}
+
 /// `program`, or `taskset -c CPU program` when a CPU is given.
 fn command_on(program: &Path, cpu: Option<u32>) -> Command {
     match cpu {
@@ -286,8 +296,13 @@ pub fn load_under_bpftrace(
         .bpftrace
         .as_ref()
         .context("bpftrace is not installed")?;
+    // bpftrace -c wants the command's full path.
     let taskset: Vec<OsString> = match pinned {
-        Some(cpus) => vec!["taskset".into(), "-c".into(), cpus.load.to_string().into()],
+        Some(cpus) => vec![
+            taskset_path()?.into(),
+            "-c".into(),
+            cpus.load.to_string().into(),
+        ],
         None => Vec::new(),
     };
     // -c splits its command on spaces.
