@@ -134,40 +134,49 @@ const OPEN_FLAGS: &[(u32, &str)] = &[
 /// unknown bits as hex, e.g. `O_WRONLY|O_CREAT|O_TRUNC` or `O_RDONLY|O_CLOEXEC|0x40000000`.
 pub fn open_flags(flags: u32) -> String {
     let accmode = libc::O_ACCMODE as u32;
-    let mut parts = vec![match flags & accmode {
+    let mut out = String::from(match flags & accmode {
         m if m == libc::O_RDONLY as u32 => "O_RDONLY",
         m if m == libc::O_WRONLY as u32 => "O_WRONLY",
         m if m == libc::O_RDWR as u32 => "O_RDWR",
         _ => "O_ACCMODE", // both bits set: invalid, but strace names it so too
-    }];
+    });
 
     // Claim bits widest-mask first so O_SYNC wins over O_DSYNC and O_TMPFILE over
     // O_DIRECTORY; print in table order.
-    let mut by_width: Vec<usize> = (0..OPEN_FLAGS.len()).collect();
-    by_width.sort_by_key(|&i| std::cmp::Reverse(OPEN_FLAGS[i].0.count_ones()));
     let mut rest = flags & !accmode;
-    let mut set = vec![false; OPEN_FLAGS.len()];
-    for i in by_width {
+    let mut set: u64 = 0;
+    for &i in open_flags_widest_first() {
         let mask = OPEN_FLAGS[i].0;
         if mask != 0 && rest & mask == mask {
-            set[i] = true;
+            set |= 1 << i;
             rest &= !mask;
         }
     }
-    parts.extend(
-        OPEN_FLAGS
-            .iter()
-            .zip(&set)
-            .filter(|(_, on)| **on)
-            .map(|((_, name), _)| *name),
-    );
-
-    let mut out = parts.join("|");
+    for (i, (_, name)) in OPEN_FLAGS.iter().enumerate() {
+        if set & (1 << i) != 0 {
+            out.push('|');
+            out.push_str(name);
+        }
+    }
     if rest != 0 {
         out.push_str(&format!("|{rest:#x}"));
     }
     out
 }
+
+/// Indices into [`OPEN_FLAGS`], widest mask first; computed once (this runs for every open).
+fn open_flags_widest_first() -> &'static [usize] {
+    static ORDER: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
+    ORDER.get_or_init(|| {
+        let mut order: Vec<usize> = (0..OPEN_FLAGS.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(OPEN_FLAGS[i].0.count_ones()));
+        order
+    })
+}
+const _: () = assert!(
+    OPEN_FLAGS.len() <= 64,
+    "open_flags keeps the set flags in a u64"
+);
 
 #[cfg(test)]
 mod tests {
