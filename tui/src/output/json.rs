@@ -28,10 +28,7 @@ impl Serialize for JsonEvent<'_> {
         let event = self.0;
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("type", event.kind().name())?;
-        map.serialize_entry(
-            "time",
-            &humantime::format_rfc3339_nanos(event.time).to_string(),
-        )?;
+        map.serialize_entry("time", &super::time::rfc3339_nanos(event.time))?;
         map.serialize_entry("pid", &event.pid)?;
         map.serialize_entry("tid", &event.tid)?;
         map.serialize_entry("ppid", &event.ppid)?;

@@ -1,3 +1,4 @@
 //! What ringside writes for other programs: NDJSON.
 
 pub mod json;
+mod time;
