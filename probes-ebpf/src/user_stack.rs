@@ -3,7 +3,7 @@
 //! most system code is built without them.
 //!
 //! The copy goes out as its own variable-length record just before the event it belongs to, so
-//! that events stay fixed-size and the ring only carries the bytes that were really read.
+//! that the ring only carries the bytes that were really read, and only when copies are on.
 
 use core::ffi::c_void;
 
@@ -41,7 +41,7 @@ const PT_REGS_IP: u64 = 16 * 8;
 const PT_REGS_SP: u64 = 19 * 8;
 
 /// Sends the current thread's user registers and stack when copies are on; returns what the
-/// event's [`ringside_common::Stack::snapshot`] should say.
+/// event's [`ringside_common::StackHead::snapshot`] should say.
 #[inline(always)]
 pub fn send() -> u32 {
     let wanted = config().stack_bytes;

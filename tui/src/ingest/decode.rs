@@ -50,7 +50,7 @@ pub enum DecodeError {
 /// What one ring-buffer record holds.
 #[derive(Debug)]
 pub enum Record {
-    /// An event, with its user stack's [`ringside_common::Stack::snapshot`] value: which copy
+    /// An event, with its user stack's [`ringside_common::StackHead::snapshot`] value: which copy
     /// goes with it, or why none does.
     Event(Event, u32),
     /// A user stack copy, sent just before its event.
