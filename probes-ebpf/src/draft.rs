@@ -15,8 +15,8 @@ use aya_ebpf::{
     },
 };
 use ringside_common::{
-    CAPTURE_KERNEL_STACK, CAPTURE_USER_STACK, PATH_LEN, RECORD_MAX, STACK_FRAMES_LEN, Stack,
-    StackHead,
+    ARGV_LEN, CAPTURE_KERNEL_STACK, CAPTURE_USER_STACK, PATH_LEN, RECORD_MAX, STACK_FRAMES_LEN,
+    Stack, StackHead,
 };
 
 pub use crate::kernel::StackKind;
@@ -30,7 +30,7 @@ const OFFSET_MASK: usize = 16 * 1024 - 1;
 const _: () = assert!(RECORD_MAX <= OFFSET_MASK);
 /// The largest single section: a path, a filename or argv.
 const SECTION_MAX: usize = PATH_LEN;
-const _: () = assert!(STACK_FRAMES_LEN <= SECTION_MAX);
+const _: () = assert!(STACK_FRAMES_LEN <= SECTION_MAX && ARGV_LEN <= SECTION_MAX);
 
 /// This CPU's record under construction, with room for a section past any masked offset.
 #[repr(C)]
@@ -45,7 +45,8 @@ pub struct Draft {
 }
 
 impl Draft {
-    /// A draft in this CPU's scratch, and where its head `H` goes (the caller fills it).
+    /// A draft in this CPU's scratch, and where its head `H` goes. The caller writes every
+    /// field of the head: the scratch still holds the previous record.
     #[inline(always)]
     pub fn start<H>() -> Option<(Self, *mut H)> {
         let base = RECORD_SCRATCH.get_ptr_mut(0)?.cast::<u8>();
