@@ -9,20 +9,15 @@ use core::ffi::c_void;
 
 use aya_ebpf::{
     EbpfContext,
-    bindings::{BPF_F_USER_STACK, BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
-    helpers::generated::{
-        bpf_get_stack, bpf_probe_read_kernel, bpf_probe_read_user_str, bpf_ringbuf_output,
-    },
+    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
+    helpers::generated::{bpf_probe_read_kernel, bpf_probe_read_user_str, bpf_ringbuf_output},
 };
-use ringside_common::{
-    ARGV_LEN, CAPTURE_KERNEL_STACK, CAPTURE_USER_STACK, PATH_LEN, RECORD_MAX, STACK_FRAMES_LEN,
-    Stack, StackHead,
-};
+use ringside_common::{ARGV_LEN, PATH_LEN, RECORD_MAX, STACK_FRAMES_LEN, Stack, StackHead};
 
 pub use crate::kernel::StackKind;
 use crate::{
     EVENTS, RECORD_SCRATCH,
-    kernel::{config, count_drop},
+    kernel::{config, count_drop, take_stack},
 };
 
 /// Offsets in the scratch are masked with this: a power of two above every record's length.
@@ -70,25 +65,10 @@ impl Draft {
     /// that describes them.
     #[inline(always)]
     pub fn push_stack<C: EbpfContext>(&mut self, ctx: &C, which: StackKind) -> StackHead {
-        let (wanted, flags, snapshot) = match which {
-            StackKind::User(snapshot) => {
-                (CAPTURE_USER_STACK, u64::from(BPF_F_USER_STACK), snapshot)
-            }
-            StackKind::Kernel => (CAPTURE_KERNEL_STACK, 0, 0),
-        };
-        if config().capture & wanted == 0 {
-            return StackHead { bytes: 0, snapshot };
-        }
         // SAFETY: the destination has STACK_FRAMES_LEN bytes of room (see `end`).
-        let written =
-            unsafe { bpf_get_stack(ctx.as_ptr(), self.end(), STACK_FRAMES_LEN as u32, flags) };
-        if written > 0 {
-            self.len += (written as usize) & (STACK_FRAMES_LEN.next_power_of_two() - 1);
-        }
-        StackHead {
-            bytes: written as i32,
-            snapshot,
-        }
+        let head = unsafe { take_stack(ctx, self.end(), which) };
+        self.len += head.tail_len() & (STACK_FRAMES_LEN.next_power_of_two() - 1);
+        head
     }
 
     /// Appends the frames of a stack taken earlier (kept in a map); returns its head.
@@ -138,7 +118,7 @@ impl Draft {
         let read = unsafe {
             bpf_probe_read_user_str(
                 self.end(),
-                (max & (SECTION_MAX * 2 - 1)).min(SECTION_MAX) as u32,
+                max.min(SECTION_MAX) as u32,
                 src as *const c_void,
             )
         };

@@ -14,7 +14,7 @@ use aya_ebpf::{
 };
 use ringside_common::{
     CAPTURE_KERNEL_STACK, CAPTURE_USER_STACK, COMM_LEN, FILTER_COMM, FILTER_PID, KOFFSET_UNKNOWN,
-    MAX_STACK_DEPTH, ProbeConfig, RecordHeader, Stack, event_bit,
+    ProbeConfig, RecordHeader, STACK_FRAMES_LEN, Stack, StackHead, event_bit,
 };
 
 use aya_ebpf::maps::lpm_trie::Key;
@@ -150,27 +150,44 @@ pub enum StackKind {
     Kernel,
 }
 
-/// Writes the current user or kernel stack into a `Stack` kept for later, when capture is on.
+/// Writes the current user or kernel stack's frames at `frames`, when capture is on, and
+/// returns the head that describes them. One place decides what a stack capture is, for the
+/// stacks kept in maps ([`capture_stack`]) and those written into a record's tail.
+///
+/// # Safety
+/// `frames` must be valid for writes of [`STACK_FRAMES_LEN`] bytes.
+#[inline(always)]
+pub unsafe fn take_stack<C: EbpfContext>(
+    ctx: &C,
+    frames: *mut c_void,
+    which: StackKind,
+) -> StackHead {
+    let (wanted, flags, snapshot) = match which {
+        StackKind::User(snapshot) => (CAPTURE_USER_STACK, u64::from(BPF_F_USER_STACK), snapshot),
+        StackKind::Kernel => (CAPTURE_KERNEL_STACK, 0, 0),
+    };
+    if config().capture & wanted == 0 {
+        return StackHead { bytes: 0, snapshot };
+    }
+    // SAFETY: the caller guarantees room for the size passed; the helper writes at most that.
+    let written =
+        unsafe { bpf_get_stack(ctx.as_ptr(), frames, STACK_FRAMES_LEN as u32, flags) } as i32;
+    StackHead {
+        bytes: written,
+        snapshot,
+    }
+}
+
+/// Writes the current user or kernel stack into a `Stack` kept for later.
 ///
 /// # Safety
 /// `stack` must point to writable memory for one `Stack`.
 #[inline(always)]
 pub unsafe fn capture_stack<C: EbpfContext>(ctx: &C, stack: *mut Stack, which: StackKind) {
-    let (wanted, flags, snapshot) = match which {
-        StackKind::User(snapshot) => (CAPTURE_USER_STACK, u64::from(BPF_F_USER_STACK), snapshot),
-        StackKind::Kernel => (CAPTURE_KERNEL_STACK, 0, 0),
-    };
-    // SAFETY: the caller guarantees `stack` is valid for writes; `frames` holds exactly the size
-    // passed to the helper, which writes at most that many bytes.
+    // SAFETY: the caller guarantees `stack`; its `frames` hold STACK_FRAMES_LEN bytes.
     unsafe {
-        (*stack).head.snapshot = snapshot;
-        if config().capture & wanted == 0 {
-            (*stack).head.bytes = 0;
-            return;
-        }
         let frames = (&raw mut (*stack).frames).cast::<c_void>();
-        let size = (MAX_STACK_DEPTH * size_of::<u64>()) as u32;
-        (*stack).head.bytes = bpf_get_stack(ctx.as_ptr(), frames, size, flags) as i32;
+        (*stack).head = take_stack(ctx, frames, which);
     }
 }
 

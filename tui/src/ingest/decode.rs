@@ -632,7 +632,8 @@ mod tests {
 
     #[test]
     fn exec_argv_stops_at_argv_len() {
-        // Bytes after argv_len are stale: they must not become arguments or parts of one.
+        // Only argv_len bytes of the buffer are sent, the ring padding (not zero) follows: the
+        // rest must not become arguments or parts of one.
         let mut record = exec_record();
         record.argv = buf(b"ls\0-l\0stale\0more\0");
         record.argv_len = 6;

@@ -202,7 +202,7 @@ impl Reader {
         if self.reads.records > records_before {
             self.reads.drains += 1;
         }
-        batch.copy_reservation = Some(self.budget.reservation(copy_bytes));
+        batch.copy_reservation = (copy_bytes > 0).then(|| self.budget.reservation(copy_bytes));
         batch.decoded_mono_ns = crate::clock::mono_now_ns();
         (batch, emptied)
     }

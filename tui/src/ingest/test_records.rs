@@ -90,10 +90,11 @@ impl TailBuilder {
         self
     }
 
-    /// `head` then the sections, rounded up to 8 bytes as the ring delivers records.
+    /// `head` then the sections, rounded up to 8 bytes as the ring delivers records. The
+    /// padding is not zero, so a reader that runs past the last section is caught.
     pub fn after(self, mut head: Vec<u8>) -> Vec<u8> {
         head.extend_from_slice(&self.0);
-        head.resize(head.len().next_multiple_of(8), 0);
+        head.resize(head.len().next_multiple_of(8), 0xee);
         head
     }
 }
