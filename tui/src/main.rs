@@ -1,6 +1,8 @@
 //! ringside: what a Linux server is doing right now, and the code that made it happen.
 #![deny(unsafe_code)]
 
+#[cfg(test)]
+mod allocations;
 mod app;
 mod cli;
 mod clock;
@@ -17,6 +19,7 @@ mod record;
 mod recorder;
 mod replay;
 mod runstats;
+mod short_text;
 mod symbolize;
 mod terminal;
 mod ui;

@@ -50,11 +50,11 @@ impl ProcessTable {
         process.counts[kind_index(event.kind())] += 1;
         process.this_second += 1;
         match &event.details {
-            Details::Exec { ret: 0, .. } => process.comm = event.comm.clone(),
+            Details::Exec { ret: 0, .. } => process.comm = event.comm.to_vec(),
             Details::Exit { .. } => process.exited_ticks = Some(0),
             Details::Fork { child_pid, .. } => {
                 // A fork names the child before any of its own events arrive.
-                let comm = event.comm.clone();
+                let comm = event.comm.to_vec();
                 let child = Process::new(*child_pid, event.pid, 0, comm);
                 self.by_pid.insert(*child_pid, child);
             }
@@ -170,7 +170,7 @@ mod tests {
             status: 0,
             lifetime_ns: 1,
         });
-        (e.pid, e.start_ns, e.comm) = (pid, start_ns, comm.to_vec());
+        (e.pid, e.start_ns, e.comm) = (pid, start_ns, comm.to_vec().into());
         e
     }
 
@@ -184,7 +184,7 @@ mod tests {
             child_pid: 78,
             clone_flags: 0,
         });
-        (open.pid, open.start_ns, open.comm) = (77, 9_000, b"new".to_vec());
+        (open.pid, open.start_ns, open.comm) = (77, 9_000, b"new".to_vec().into());
         table.observe(&open);
         let process = table.get(77).unwrap();
         assert_eq!(process.comm, b"new");

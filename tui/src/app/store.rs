@@ -27,7 +27,9 @@ impl EventStore {
     }
 
     /// Appends and returns the new event's id.
-    pub fn push(&mut self, event: Event) -> EventId {
+    pub fn push(&mut self, mut event: Event) -> EventId {
+        // Kept for long: its text must not hold its whole batch's buffer.
+        event.own_text();
         if self.events.len() == self.capacity {
             self.events.pop_front();
             self.first_id += 1;

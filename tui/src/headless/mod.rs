@@ -5,6 +5,8 @@
 mod annotate;
 pub mod output;
 mod tally;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeSet;
 use std::io::Write as _;

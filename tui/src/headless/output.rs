@@ -22,18 +22,29 @@ pub trait Output {
     }
 }
 
-/// One JSON object per line on stdout.
-pub struct Ndjson {
-    out: BufWriter<std::io::Stdout>,
+/// One JSON object per line on stdout (or, in tests, into any writer).
+pub struct Ndjson<W: Write = std::io::Stdout> {
+    out: BufWriter<W>,
     closed: bool,
 }
 
 impl Ndjson {
     pub fn new() -> Self {
+        Self::to(std::io::stdout())
+    }
+}
+
+impl<W: Write> Ndjson<W> {
+    pub fn to(writer: W) -> Self {
         Self {
-            out: BufWriter::with_capacity(1 << 16, std::io::stdout()),
+            out: BufWriter::with_capacity(1 << 16, writer),
             closed: false,
         }
+    }
+
+    #[cfg(test)]
+    pub fn into_inner(self) -> W {
+        self.out.into_inner().unwrap_or_else(|_| panic!("flushed"))
     }
 
     /// A closed stdout (`| head`) ends the run quietly; other errors are errors.
@@ -49,7 +60,7 @@ impl Ndjson {
     }
 }
 
-impl Output for Ndjson {
+impl<W: Write> Output for Ndjson<W> {
     fn write(&mut self, event: &Event) -> anyhow::Result<bool> {
         if self.closed {
             return Ok(false);

@@ -16,6 +16,7 @@ use ringside_common::{
 };
 use ringside_common::{FLAG_STACK_TOP_REACHED, MAX_STACK_BYTES, UserStackHeader, kind, user_stack};
 
+use super::text_arena::TextArena;
 use crate::clock::WallClock;
 use crate::model::event::{Details, Event, EventKind, OpenSyscall, SockAddrs, SockInfo};
 use crate::model::tcp::payload_bytes;
@@ -62,12 +63,16 @@ pub enum Record {
     },
 }
 
-/// Decodes one record of any kind.
-pub fn decode_record(bytes: &[u8], clock: &WallClock) -> Result<Record, DecodeError> {
+/// Decodes one record of any kind; its text goes into `text`'s shared buffers.
+pub fn decode_record(
+    bytes: &[u8],
+    clock: &WallClock,
+    text: &mut TextArena,
+) -> Result<Record, DecodeError> {
     if bytes.len() >= 2 && Reader::new(bytes, 0).u16(0) == kind::USER_STACK {
         return decode_user_stack(bytes);
     }
-    let event = decode(bytes, clock)?;
+    let event = decode_event(bytes, clock, text)?;
     let snapshot = user_stack_at(event.kind()).map_or(user_stack::NONE, |at| {
         Reader::new(bytes, 0).u32(at + offset_of!(StackHead, snapshot))
     });
@@ -119,8 +124,18 @@ fn decode_user_stack(bytes: &[u8]) -> Result<Record, DecodeError> {
     })
 }
 
-/// Decodes one event record. `clock` turns the kernel's monotonic stamp into wall time.
+/// Decodes one event record on its own (tests and tools; the reader uses [`decode_record`]).
+#[cfg(test)]
 pub fn decode(bytes: &[u8], clock: &WallClock) -> Result<Event, DecodeError> {
+    decode_event(bytes, clock, &mut TextArena::default())
+}
+
+/// Decodes one event record. `clock` turns the kernel's monotonic stamp into wall time.
+fn decode_event(
+    bytes: &[u8],
+    clock: &WallClock,
+    text: &mut TextArena,
+) -> Result<Event, DecodeError> {
     let header = Reader::new(bytes, 0);
     if bytes.len() < size_of::<RecordHeader>() {
         return Err(DecodeError::TooShort {
@@ -148,8 +163,8 @@ pub fn decode(bytes: &[u8], clock: &WallClock) -> Result<Event, DecodeError> {
         None => Vec::new(),
     };
     let (details, kstack) = match kind {
-        EventKind::Exec => decode_exec(&record, &mut tail, flags)?,
-        EventKind::Open => decode_open(&record, &mut tail, flags)?,
+        EventKind::Exec => decode_exec(&record, &mut tail, flags, text)?,
+        EventKind::Open => decode_open(&record, &mut tail, flags, text)?,
         EventKind::Connect | EventKind::Accept => decode_sock(&record, &mut tail, kind, flags)?,
         EventKind::TcpClose => decode_tcp_close(&record, &mut tail, flags)?,
         EventKind::Exit => decode_exit(&record, &mut tail)?,
@@ -164,7 +179,7 @@ pub fn decode(bytes: &[u8], clock: &WallClock) -> Result<Event, DecodeError> {
         ppid: header.u32(offset_of!(RecordHeader, ppid)),
         uid: header.u32(offset_of!(RecordHeader, uid)),
         start_ns: header.u64(offset_of!(RecordHeader, start_ns)),
-        comm: c_string(header.bytes(offset_of!(RecordHeader, comm), 16)),
+        comm: text.copy(c_string(header.bytes(offset_of!(RecordHeader, comm), 16))),
         stack_mono_ns: match kind {
             EventKind::Exec => record.u64(offset_of!(ExecRecord, stack_ns)),
             _ => mono_ns,
@@ -191,7 +206,12 @@ pub fn head_size(kind: EventKind) -> usize {
 /// A kind's details and its kernel stack (the user stack sits where [`user_stack_at`] says).
 type Decoded = (Details, Vec<u64>);
 
-fn decode_exec(r: &Reader<'_>, tail: &mut Tail<'_>, flags: u16) -> Result<Decoded, DecodeError> {
+fn decode_exec(
+    r: &Reader<'_>,
+    tail: &mut Tail<'_>,
+    flags: u16,
+    text: &mut TextArena,
+) -> Result<Decoded, DecodeError> {
     let filename_len = r.u32(offset_of!(ExecRecord, filename_len)) as usize;
     let argv_len = r.u32(offset_of!(ExecRecord, argv_len)) as usize;
     let filename = tail.take("filename", filename_len, PATH_LEN)?;
@@ -199,10 +219,10 @@ fn decode_exec(r: &Reader<'_>, tail: &mut Tail<'_>, flags: u16) -> Result<Decode
     let argv = argv_bytes
         .split(|&b| b == 0)
         .take(r.u32(offset_of!(ExecRecord, argc)) as usize)
-        .map(<[u8]>::to_vec)
+        .map(|arg| text.copy(arg))
         .collect();
     let details = Details::Exec {
-        filename: filename.to_vec(),
+        filename: text.copy(filename),
         filename_truncated: flags & FLAG_PATH_TRUNCATED != 0,
         argv,
         argv_truncated: flags & FLAG_ARGV_TRUNCATED != 0,
@@ -211,7 +231,12 @@ fn decode_exec(r: &Reader<'_>, tail: &mut Tail<'_>, flags: u16) -> Result<Decode
     Ok((details, Vec::new()))
 }
 
-fn decode_open(r: &Reader<'_>, tail: &mut Tail<'_>, flags: u16) -> Result<Decoded, DecodeError> {
+fn decode_open(
+    r: &Reader<'_>,
+    tail: &mut Tail<'_>,
+    flags: u16,
+    text: &mut TextArena,
+) -> Result<Decoded, DecodeError> {
     let path_len = r.u32(offset_of!(OpenRecord, path_len)) as usize;
     let path = tail.take("path", path_len, PATH_LEN)?;
     let syscall = match r.u32(offset_of!(OpenRecord, syscall)) {
@@ -220,7 +245,7 @@ fn decode_open(r: &Reader<'_>, tail: &mut Tail<'_>, flags: u16) -> Result<Decode
         _ => OpenSyscall::Openat,
     };
     let details = Details::Open {
-        path: path.to_vec(),
+        path: text.copy(path),
         path_truncated: flags & FLAG_PATH_TRUNCATED != 0,
         dfd: r.i32(offset_of!(OpenRecord, dfd)),
         flags: r.u32(offset_of!(OpenRecord, flags)),
@@ -316,9 +341,9 @@ fn sock_addrs(r: &Reader<'_>, base: usize, flags: u16) -> SockAddrs {
 }
 
 /// The bytes of a NUL-terminated kernel string.
-fn c_string(bytes: &[u8]) -> Vec<u8> {
+fn c_string(bytes: &[u8]) -> &[u8] {
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    bytes[..end].to_vec()
+    &bytes[..end]
 }
 
 /// Reads native-endian fields of a record whose size was already checked against its type, so
@@ -461,9 +486,13 @@ mod tests {
                 exec_bytes(&exec_record()),
                 EventKind::Exec,
                 Details::Exec {
-                    filename: b"/bin/ls".to_vec(),
+                    filename: b"/bin/ls".to_vec().into(),
                     filename_truncated: false,
-                    argv: vec![b"ls".to_vec(), b"-l".to_vec(), b"/tmp".to_vec()],
+                    argv: vec![
+                        b"ls".to_vec().into(),
+                        b"-l".to_vec().into(),
+                        b"/tmp".to_vec().into(),
+                    ],
                     argv_truncated: false,
                     ret: 0,
                 },
@@ -472,7 +501,7 @@ mod tests {
                 open_bytes(&open_record()),
                 EventKind::Open,
                 Details::Open {
-                    path: b"/etc/passwd".to_vec(),
+                    path: b"/etc/passwd".to_vec().into(),
                     path_truncated: false,
                     dfd: -100,
                     flags: 0o2000000,
@@ -551,7 +580,7 @@ mod tests {
             assert_eq!(event.ppid, 1, "{kind:?}");
             assert_eq!(event.uid, 1000, "{kind:?}");
             assert_eq!(event.start_ns, 987_654_321, "{kind:?}");
-            assert_eq!(event.comm, b"worker", "{kind:?}");
+            assert_eq!(&event.comm[..], b"worker", "{kind:?}");
         }
     }
 
@@ -581,7 +610,7 @@ mod tests {
         assert_eq!(event.uid, 65_534);
         assert_eq!(event.start_ns, u64::MAX - 1);
         // A comm of all 16 bytes has no NUL: all of it is the name.
-        assert_eq!(event.comm, b"0123456789abcdef");
+        assert_eq!(&event.comm[..], b"0123456789abcdef");
     }
 
     #[test]
@@ -1296,13 +1325,13 @@ mod tests {
         let Details::Open { path, .. } = details(&padded) else {
             panic!("not an open");
         };
-        assert_eq!(path, b"/etc/passwd");
+        assert_eq!(&path[..], b"/etc/passwd");
         // The sections follow each other: an exec's argv starts where its filename ends.
         let exec = exec_record();
         let Details::Exec { filename, argv, .. } = details(&exec_bytes(&exec)) else {
             panic!("not an exec");
         };
-        assert_eq!(filename, b"/bin/ls");
+        assert_eq!(&filename[..], b"/bin/ls");
         assert_eq!(argv, vec![b"ls".to_vec(), b"-l".to_vec(), b"/tmp".to_vec()]);
     }
 
@@ -1335,7 +1364,11 @@ mod tests {
             tid,
             key,
             copy,
-        }) = decode_record(&user_stack_bytes(13, &stack), &clock)
+        }) = decode_record(
+            &user_stack_bytes(13, &stack),
+            &clock,
+            &mut TextArena::default(),
+        )
         else {
             panic!("a user stack record");
         };
@@ -1352,7 +1385,11 @@ mod tests {
         assert!(copy.top_reached);
 
         assert!(matches!(
-            decode_record(&user_stack_bytes(4000, &stack), &clock),
+            decode_record(
+                &user_stack_bytes(4000, &stack),
+                &clock,
+                &mut TextArena::default()
+            ),
             Err(DecodeError::LengthOutOfRange {
                 field: "user stack copy",
                 len: 4000,
@@ -1361,7 +1398,7 @@ mod tests {
         ));
         let cut = &user_stack_bytes(0, &[])[..20];
         assert!(matches!(
-            decode_record(cut, &clock),
+            decode_record(cut, &clock, &mut TextArena::default()),
             Err(DecodeError::TooShort { len: 20, .. })
         ));
 
@@ -1372,7 +1409,9 @@ mod tests {
             ustack,
             ..open_record()
         });
-        let Ok(Record::Event(event, snapshot)) = decode_record(&open, &clock) else {
+        let Ok(Record::Event(event, snapshot)) =
+            decode_record(&open, &clock, &mut TextArena::default())
+        else {
             panic!("an event");
         };
         assert_eq!(event.kind(), EventKind::Open);
@@ -1384,7 +1423,9 @@ mod tests {
         let clock = clock();
         let (mut ok, mut failed) = (0, 0);
         for (i, bytes) in random_records(0x5eed_1234_abcd_ef01, 20_000).enumerate() {
-            let result = std::panic::catch_unwind(|| decode_record(&bytes, &clock));
+            let result = std::panic::catch_unwind(|| {
+                decode_record(&bytes, &clock, &mut TextArena::default())
+            });
             match result {
                 Ok(Ok(_)) => ok += 1,
                 Ok(Err(_)) => failed += 1,

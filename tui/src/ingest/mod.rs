@@ -10,6 +10,7 @@ pub mod copy_budget;
 pub mod decode;
 #[cfg(test)]
 pub mod test_records;
+pub mod text_arena;
 pub mod user_copies;
 
 use aya::maps::{MapData, RingBuf};
@@ -24,6 +25,7 @@ use crate::model::Event;
 use crate::model::user_stack::UserCopy;
 use copy_budget::{CopyBudget, DECODED_COPY_BYTES_MAX, Reservation};
 use decode::Record;
+use text_arena::TextArena;
 use user_copies::UserCopies;
 
 /// Records taken per wake-up before the task yields: keeps the rest of the runtime responsive in
@@ -82,6 +84,7 @@ pub async fn run(
     let mut ring = register(ring)?;
     let mut reader = Reader {
         clock,
+        text: TextArena::default(),
         copies: UserCopies::default(),
         budget: CopyBudget::default(),
         reads: RingReads::default(),
@@ -149,6 +152,8 @@ async fn send(tx: &mpsc::Sender<Batch>, batch: Batch) -> bool {
 /// The reader's state between drains.
 struct Reader {
     clock: WallClock,
+    /// Where the events' text goes.
+    text: TextArena,
     /// User stack copies waiting for their event.
     copies: UserCopies,
     budget: CopyBudget,
@@ -170,7 +175,7 @@ impl Reader {
             };
             self.reads.records += 1;
             self.reads.bytes += item.len() as u64;
-            match decode::decode_record(&item, &self.clock) {
+            match decode::decode_record(&item, &self.clock, &mut self.text) {
                 Ok(Record::Event(event, snapshot)) => {
                     let mut copy = self.copies.attach(&event, snapshot);
                     let size = match &copy {

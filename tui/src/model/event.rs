@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::frame::Stacks;
@@ -81,8 +82,10 @@ pub struct Event {
     pub uid: u32,
     /// The process's start (CLOCK_MONOTONIC ns): with `pid`, a key that survives pid reuse.
     pub start_ns: u64,
-    /// Raw bytes from the kernel: any process can name itself anything.
-    pub comm: Vec<u8>,
+    /// Raw bytes from the kernel: any process can name itself anything. The text fields of
+    /// decoded events share their batch's buffers ([`crate::ingest::text_arena`]); whatever
+    /// keeps an event for long takes its own copy ([`Event::own_text`]).
+    pub comm: Bytes,
     pub details: Details,
     /// When the stacks were taken (CLOCK_MONOTONIC ns): the event's own time, except for an exec,
     /// whose stack is taken at its entry, in the image it replaces.
@@ -95,6 +98,25 @@ pub struct Event {
 }
 
 impl Event {
+    /// Gives the event's text fields buffers of their own, so that an event kept for long
+    /// (the TUI's store) does not hold its whole batch's text in memory.
+    pub fn own_text(&mut self) {
+        let own = |bytes: &mut Bytes| *bytes = Bytes::copy_from_slice(bytes);
+        own(&mut self.comm);
+        match &mut self.details {
+            Details::Exec { filename, argv, .. } => {
+                own(filename);
+                argv.iter_mut().for_each(own);
+            }
+            Details::Open { path, .. } => own(path),
+            Details::Connect(_)
+            | Details::Accept(_)
+            | Details::TcpClose { .. }
+            | Details::Exit { .. }
+            | Details::Fork { .. } => {}
+        }
+    }
+
     pub fn kind(&self) -> EventKind {
         match self.details {
             Details::Exec { .. } => EventKind::Exec,
@@ -112,16 +134,16 @@ impl Event {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Details {
     Exec {
-        filename: Vec<u8>,
+        filename: Bytes,
         /// The filename did not fit in its buffer.
         filename_truncated: bool,
-        argv: Vec<Vec<u8>>,
+        argv: Vec<Bytes>,
         /// More arguments were passed than were kept.
         argv_truncated: bool,
         ret: i32,
     },
     Open {
-        path: Vec<u8>,
+        path: Bytes,
         path_truncated: bool,
         dfd: i32,
         flags: u32,

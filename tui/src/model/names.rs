@@ -3,6 +3,8 @@
 //! The tables are built from `libc` constants rather than literal numbers so they
 //! follow the target architecture (flag bits differ between x86_64 and arm64).
 
+use crate::short_text::ShortText;
+
 /// Expands to a `match` from `libc::NAME` values to `"NAME"`.
 macro_rules! libc_names {
     ($value:expr; $($name:ident),+ $(,)?) => {
@@ -109,7 +111,7 @@ const O_LARGEFILE: u32 = if libc::O_LARGEFILE != 0 {
 /// Non-access-mode flags in the order strace prints them.
 ///
 /// `O_SYNC` contains the `O_DSYNC` bit and `O_TMPFILE` the `O_DIRECTORY` bit;
-/// [`open_flags`] lets such composites claim their bits first.
+/// [`OpenFlags`] lets such composites claim their bits first.
 const OPEN_FLAGS: &[(u32, &str)] = &[
     (libc::O_CREAT as u32, "O_CREAT"),
     (libc::O_EXCL as u32, "O_EXCL"),
@@ -132,36 +134,53 @@ const OPEN_FLAGS: &[(u32, &str)] = &[
 
 /// `open(2)` flags in strace style: the access mode, then the set flags, then any
 /// unknown bits as hex, e.g. `O_WRONLY|O_CREAT|O_TRUNC` or `O_RDONLY|O_CLOEXEC|0x40000000`.
-pub fn open_flags(flags: u32) -> String {
-    let accmode = libc::O_ACCMODE as u32;
-    let mut out = String::from(match flags & accmode {
-        m if m == libc::O_RDONLY as u32 => "O_RDONLY",
-        m if m == libc::O_WRONLY as u32 => "O_WRONLY",
-        m if m == libc::O_RDWR as u32 => "O_RDWR",
-        _ => "O_ACCMODE", // both bits set: invalid, but strace names it so too
-    });
+pub struct OpenFlags(pub u32);
 
-    // Claim bits widest-mask first so O_SYNC wins over O_DSYNC and O_TMPFILE over
-    // O_DIRECTORY; print in table order.
-    let mut rest = flags & !accmode;
-    let mut set: u64 = 0;
-    for &i in open_flags_widest_first() {
-        let mask = OPEN_FLAGS[i].0;
-        if mask != 0 && rest & mask == mask {
-            set |= 1 << i;
-            rest &= !mask;
+/// Room for every flag name at once, the access mode and the leftover hex.
+pub type OpenFlagsText = ShortText<256>;
+
+impl OpenFlags {
+    /// The text, built on the stack: it is made for every open event.
+    pub fn text(&self) -> OpenFlagsText {
+        let flags = self.0;
+        let accmode = libc::O_ACCMODE as u32;
+        let mut out = OpenFlagsText::new();
+        out.push(match flags & accmode {
+            m if m == libc::O_RDONLY as u32 => "O_RDONLY",
+            m if m == libc::O_WRONLY as u32 => "O_WRONLY",
+            m if m == libc::O_RDWR as u32 => "O_RDWR",
+            _ => "O_ACCMODE", // both bits set: invalid, but strace names it so too
+        });
+
+        // Claim bits widest-mask first so O_SYNC wins over O_DSYNC and O_TMPFILE over
+        // O_DIRECTORY; print in table order.
+        let mut rest = flags & !accmode;
+        let mut set: u64 = 0;
+        for &i in open_flags_widest_first() {
+            let mask = OPEN_FLAGS[i].0;
+            if mask != 0 && rest & mask == mask {
+                set |= 1 << i;
+                rest &= !mask;
+            }
         }
-    }
-    for (i, (_, name)) in OPEN_FLAGS.iter().enumerate() {
-        if set & (1 << i) != 0 {
-            out.push('|');
-            out.push_str(name);
+        for (i, (_, name)) in OPEN_FLAGS.iter().enumerate() {
+            if set & (1 << i) != 0 {
+                out.push("|");
+                out.push(name);
+            }
         }
+        if rest != 0 {
+            out.push("|0x");
+            out.push_number(u64::from(rest), 16, 0);
+        }
+        out
     }
-    if rest != 0 {
-        out.push_str(&format!("|{rest:#x}"));
+}
+
+impl std::fmt::Display for OpenFlags {
+    fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        out.write_str(self.text().as_str())
     }
-    out
 }
 
 /// Indices into [`OPEN_FLAGS`], widest mask first; computed once (this runs for every open).
@@ -294,17 +313,31 @@ mod tests {
             ),
         ];
         for &(flags, expected) in cases {
-            assert_eq!(open_flags(flags), expected, "{flags:#o}");
+            assert_eq!(OpenFlags(flags).to_string(), expected, "{flags:#o}");
         }
+    }
+
+    #[test]
+    fn every_flag_at_once_fits_its_text() {
+        let all = OpenFlags(u32::MAX).to_string();
+        assert!(all.starts_with("O_ACCMODE|O_CREAT|"), "{all}");
+        assert!(all.contains("|O_TMPFILE|0x"), "{all}");
+        assert!(all.len() < OpenFlagsText::new().capacity(), "{all}");
     }
 
     #[test]
     fn open_flags_use_libc_values() {
         let flags = (libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC) as u32;
-        assert_eq!(open_flags(flags), "O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC");
-        assert_eq!(open_flags(libc::O_SYNC as u32), "O_RDONLY|O_SYNC");
         assert_eq!(
-            open_flags((libc::O_RDWR | libc::O_TMPFILE) as u32),
+            OpenFlags(flags).to_string(),
+            "O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC"
+        );
+        assert_eq!(
+            OpenFlags(libc::O_SYNC as u32).to_string(),
+            "O_RDONLY|O_SYNC"
+        );
+        assert_eq!(
+            OpenFlags((libc::O_RDWR | libc::O_TMPFILE) as u32).to_string(),
             "O_RDWR|O_TMPFILE"
         );
     }

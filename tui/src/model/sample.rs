@@ -20,7 +20,7 @@ pub fn event(details: Details) -> Event {
         ppid: 1,
         uid: 1000,
         start_ns: 500,
-        comm: b"worker".to_vec(),
+        comm: b"worker".to_vec().into(),
         stack_mono_ns: 1_000,
         details,
         ustack: vec![],

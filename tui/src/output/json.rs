@@ -5,15 +5,19 @@
 //! event cost a third of ringside's CPU under load.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::fmt;
+
+use bytes::Bytes;
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
+use super::time::rfc3339_nanos;
 use crate::model::event::{Details, Event, SockAddrs};
 use crate::model::frame::{Frame, InlinedFrame, Unresolved};
-use crate::model::names::{error_name, open_flags, signal_name};
+use crate::model::names::{OpenFlags, error_name, signal_name};
+use crate::short_text::ShortText;
 
 /// An event as its JSON object; `serde_json::to_writer(out, &JsonEvent(&event))`.
 pub struct JsonEvent<'a>(pub &'a Event);
@@ -28,7 +32,7 @@ impl Serialize for JsonEvent<'_> {
         let event = self.0;
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("type", event.kind().name())?;
-        map.serialize_entry("time", &super::time::rfc3339_nanos(event.time))?;
+        map.serialize_entry("time", rfc3339_nanos(event.time).as_str())?;
         map.serialize_entry("pid", &event.pid)?;
         map.serialize_entry("tid", &event.tid)?;
         map.serialize_entry("ppid", &event.ppid)?;
@@ -77,8 +81,10 @@ fn details<M: SerializeMap>(map: &mut M, details: &Details) -> Result<(), M::Err
             if *path_truncated {
                 map.serialize_entry("path_truncated", &true)?;
             }
-            map.serialize_entry("flags", &open_flags(*flags))?;
-            map.serialize_entry("mode", &format!("{mode:04o}"))?;
+            map.serialize_entry("flags", OpenFlags(*flags).text().as_str())?;
+            let mut mode_text = ShortText::<12>::new();
+            mode_text.push_number(u64::from(*mode), 8, 4);
+            map.serialize_entry("mode", mode_text.as_str())?;
             map.serialize_entry("dfd", dfd)?;
             map.serialize_entry("syscall", syscall.name())?;
             result(map, *ret)?;
@@ -136,18 +142,23 @@ fn result<M: SerializeMap>(map: &mut M, ret: i32) -> Result<(), M::Error> {
 fn addresses<M: SerializeMap>(map: &mut M, addrs: &SockAddrs) -> Result<(), M::Error> {
     map.serialize_entry("family", addrs.family())?;
     if let Some((ip, port)) = addrs.local {
-        map.serialize_entry("laddr", &ip_text(ip))?;
+        map.serialize_entry("laddr", &AsText(ip))?;
         map.serialize_entry("lport", &port)?;
     }
     if let Some((ip, port)) = addrs.remote {
-        map.serialize_entry("raddr", &ip_text(ip))?;
+        map.serialize_entry("raddr", &AsText(ip))?;
         map.serialize_entry("rport", &port)?;
     }
     Ok(())
 }
 
-fn ip_text(ip: IpAddr) -> String {
-    ip.to_string()
+/// A value serialized as the text its `Display` writes, without building a `String` first.
+struct AsText<T>(T);
+
+impl<T: fmt::Display> Serialize for AsText<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
 }
 
 /// `ustack` / `kstack`: the frames, innermost first (outermost call last). Frames the
@@ -284,17 +295,17 @@ fn text_entry<M: SerializeMap>(
     key: &'static str,
     bytes: &[u8],
 ) -> Result<(), M::Error> {
-    map.serialize_entry(key, &text(bytes))?;
-    if std::str::from_utf8(bytes).is_err() {
-        let hex_key: &'static str = match key {
-            "comm" => "comm_hex",
-            "filename" => "filename_hex",
-            "path" => "path_hex",
-            _ => "bytes_hex",
-        };
-        map.serialize_entry(hex_key, &hex(bytes))?;
+    if let Ok(valid) = std::str::from_utf8(bytes) {
+        return map.serialize_entry(key, valid);
     }
-    Ok(())
+    map.serialize_entry(key, &text(bytes))?;
+    let hex_key: &'static str = match key {
+        "comm" => "comm_hex",
+        "filename" => "filename_hex",
+        "path" => "path_hex",
+        _ => "bytes_hex",
+    };
+    map.serialize_entry(hex_key, &hex(bytes))
 }
 
 /// Lowercase hex, two digits a byte.
@@ -302,7 +313,7 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-struct Hexes<'a>(&'a [Vec<u8>]);
+struct Hexes<'a>(&'a [Bytes]);
 
 impl Serialize for Hexes<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -314,7 +325,7 @@ impl Serialize for Hexes<'_> {
     }
 }
 
-struct Texts<'a>(&'a [Vec<u8>]);
+struct Texts<'a>(&'a [Bytes]);
 
 impl Serialize for Texts<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -338,9 +349,9 @@ mod tests {
 
     fn exec(argv: &[&[u8]], argv_truncated: bool, ret: i32) -> Details {
         Details::Exec {
-            filename: b"/bin/ls".to_vec(),
+            filename: b"/bin/ls".to_vec().into(),
             filename_truncated: false,
-            argv: argv.iter().map(|a| a.to_vec()).collect(),
+            argv: argv.iter().map(|a| a.to_vec().into()).collect(),
             argv_truncated,
             ret,
         }
@@ -348,7 +359,7 @@ mod tests {
 
     fn open(flags: u32, ret: i32) -> Details {
         Details::Open {
-            path: b"/etc/passwd".to_vec(),
+            path: b"/etc/passwd".to_vec().into(),
             path_truncated: false,
             dfd: -100,
             flags,
@@ -468,7 +479,7 @@ mod tests {
     #[test]
     fn non_utf8_bytes_survive_as_hex_beside_the_readable_text() {
         let mut e = event(Details::Open {
-            path: b"/tmp/\xff\xfe\x1b".to_vec(),
+            path: b"/tmp/\xff\xfe\x1b".to_vec().into(),
             path_truncated: false,
             dfd: -100,
             flags: 0,
@@ -477,7 +488,7 @@ mod tests {
             latency_ns: 1,
             syscall: crate::model::event::OpenSyscall::Openat,
         });
-        e.comm = b"ok".to_vec();
+        e.comm = b"ok".to_vec().into();
         let json = event_to_json(&e);
         assert_eq!(json["path"], "/tmp/\u{fffd}\u{fffd}\u{1b}");
         assert_eq!(json["path_hex"], "2f746d702ffffe1b");
@@ -486,9 +497,9 @@ mod tests {
             "valid UTF-8 needs no hex: {json}"
         );
         let exec = event_to_json(&event(Details::Exec {
-            filename: b"/bin/x".to_vec(),
+            filename: b"/bin/x".to_vec().into(),
             filename_truncated: false,
-            argv: vec![b"x".to_vec(), b"\xc3".to_vec()],
+            argv: vec![b"x".to_vec().into(), b"\xc3".to_vec().into()],
             argv_truncated: false,
             ret: 0,
         }));
@@ -579,7 +590,7 @@ mod tests {
             ),
             (
                 Details::Open {
-                    path: b"/x".to_vec(),
+                    path: b"/x".to_vec().into(),
                     path_truncated: true,
                     dfd: 3,
                     flags: 0,
@@ -831,7 +842,7 @@ mod tests {
             ),
             (
                 Details::Open {
-                    path: b"rel".to_vec(),
+                    path: b"rel".to_vec().into(),
                     path_truncated: true,
                     dfd: 7,
                     flags: libc::O_RDWR as u32,
@@ -1052,20 +1063,20 @@ mod tests {
         ];
         for &(raw, expected) in cases {
             let mut event = event(Details::Exec {
-                filename: raw.to_vec(),
+                filename: raw.to_vec().into(),
                 filename_truncated: false,
-                argv: vec![raw.to_vec(), b"x".to_vec()],
+                argv: vec![raw.to_vec().into(), b"x".to_vec().into()],
                 argv_truncated: false,
                 ret: 0,
             });
-            event.comm = raw.to_vec();
+            event.comm = raw.to_vec().into();
             let json = event_to_json(&event);
             assert_eq!(json["comm"], expected, "{raw:?}");
             assert_eq!(json["filename"], expected, "{raw:?}");
             assert_eq!(json["argv"], json!([expected, "x"]), "{raw:?}");
             let mut open = event.clone();
             open.details = Details::Open {
-                path: raw.to_vec(),
+                path: raw.to_vec().into(),
                 path_truncated: false,
                 dfd: -100,
                 flags: 0,
@@ -1086,7 +1097,7 @@ mod tests {
         }
 
         let mut evil = event(fork());
-        evil.comm = b"\x1b[2Jevil".to_vec();
+        evil.comm = b"\x1b[2Jevil".to_vec().into();
         let text = line(&event_to_json(&evil));
         assert!(text.contains(r#""comm":"\u001b[2Jevil""#), "{text}");
         assert!(!text.contains('\u{1b}'), "{text:?}");

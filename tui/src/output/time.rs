@@ -4,14 +4,20 @@
 //! second: the text up to the second is kept and reused while the second stays the same.
 
 use std::cell::RefCell;
-use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// `2026-12-02T01:00:53.349573228Z`
-pub fn rfc3339_nanos(time: SystemTime) -> String {
+use crate::short_text::ShortText;
+
+/// Room for `YYYY-MM-DDTHH:MM:SS.NNNNNNNNNZ` up to the year 9999 (humantime's limit).
+pub type TimeText = ShortText<40>;
+
+/// `2026-12-02T01:00:53.349573228Z`, built on the stack.
+pub fn rfc3339_nanos(time: SystemTime) -> TimeText {
+    let mut out = TimeText::new();
     let Ok(since_epoch) = time.duration_since(UNIX_EPOCH) else {
         // Before 1970: never from the kernel's clock; formatted as before.
-        return humantime::format_rfc3339_nanos(time).to_string();
+        out.push(&humantime::format_rfc3339_nanos(time).to_string());
+        return out;
     };
     let second = since_epoch.as_secs();
     LAST_SECOND.with_borrow_mut(|(cached, prefix)| {
@@ -22,11 +28,12 @@ pub fn rfc3339_nanos(time: SystemTime) -> String {
             *prefix = text.trim_end_matches('Z').to_owned();
             *cached = Some(second);
         }
-        let mut out = String::with_capacity(prefix.len() + 11);
-        out.push_str(prefix);
-        let _ = write!(out, ".{:09}Z", since_epoch.subsec_nanos());
-        out
-    })
+        out.push(prefix);
+    });
+    out.push(".");
+    out.push_number(u64::from(since_epoch.subsec_nanos()), 10, 9);
+    out.push("Z");
+    out
 }
 
 thread_local! {
@@ -53,7 +60,7 @@ mod tests {
         ];
         for time in times {
             assert_eq!(
-                rfc3339_nanos(time),
+                rfc3339_nanos(time).as_str(),
                 humantime::format_rfc3339_nanos(time).to_string(),
                 "{time:?}"
             );

@@ -127,14 +127,17 @@ fn details(i: u64) -> Details {
     };
     match i % 7 {
         0 => Details::Exec {
-            filename: b"/usr/bin/psql".to_vec(),
+            filename: b"/usr/bin/psql".to_vec().into(),
             filename_truncated: false,
-            argv: vec![b"psql".to_vec(), format!("-c select {i}").into_bytes()],
+            argv: vec![
+                b"psql".to_vec().into(),
+                format!("-c select {i}").into_bytes().into(),
+            ],
             argv_truncated: i.is_multiple_of(2),
             ret: 0,
         },
         1 => Details::Open {
-            path: format!("/var/lib/postgresql/base/{i}").into_bytes(),
+            path: format!("/var/lib/postgresql/base/{i}").into_bytes().into(),
             path_truncated: false,
             dfd: -100,
             flags: 0o2_000_002,

@@ -24,7 +24,7 @@ fn event(seq: u64, pid: u32, ppid: u32, comm: &str, details: Details) -> Event {
         ppid,
         uid: 0,
         start_ns: u64::from(pid) * 1000,
-        comm: comm.as_bytes().to_vec(),
+        comm: comm.as_bytes().to_vec().into(),
         stack_mono_ns: seq,
         ustack: vec![0x401000, 0x402000, 0x403000],
         kstack: Vec::new(),
@@ -35,7 +35,7 @@ fn event(seq: u64, pid: u32, ppid: u32, comm: &str, details: Details) -> Event {
 
 fn sample_events() -> Vec<Event> {
     let open = |path: &str, ret| Details::Open {
-        path: path.as_bytes().to_vec(),
+        path: path.as_bytes().to_vec().into(),
         path_truncated: false,
         dfd: -100,
         flags: 0o2000000,
@@ -65,12 +65,12 @@ fn sample_events() -> Vec<Event> {
             100,
             "curl",
             Details::Exec {
-                filename: b"/usr/bin/curl".to_vec(),
+                filename: b"/usr/bin/curl".to_vec().into(),
                 filename_truncated: false,
                 argv: vec![
-                    b"curl".to_vec(),
-                    b"-s".to_vec(),
-                    b"https://example.test/".to_vec(),
+                    b"curl".to_vec().into(),
+                    b"-s".to_vec().into(),
+                    b"https://example.test/".to_vec().into(),
                 ],
                 argv_truncated: false,
                 ret: 0,

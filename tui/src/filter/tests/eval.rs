@@ -219,7 +219,7 @@ fn comm_compares_what_the_kernel_keeps() {
     ];
     for &(comm, text, expected) in cases {
         let mut event = event(exit(0));
-        event.comm = comm.to_vec();
+        event.comm = comm.to_vec().into();
         let filter = Filter::parse(text).unwrap();
         assert_eq!(
             filter.matches(&event, &tree()),

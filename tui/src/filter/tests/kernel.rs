@@ -228,7 +228,7 @@ fn random_event(rng: &mut Rng) -> crate::model::Event {
     event.ppid = event.pid / 2;
     // What the kernel reports: at most 15 bytes.
     let comm = rng.pick(COMMS);
-    event.comm = comm.as_bytes()[..comm.len().min(15)].to_vec();
+    event.comm = comm.as_bytes()[..comm.len().min(15)].to_vec().into();
     event
 }
 

@@ -11,9 +11,9 @@ pub use crate::model::sample::event;
 
 pub fn exec(filename: &str, ret: i32) -> Details {
     Details::Exec {
-        filename: filename.as_bytes().to_vec(),
+        filename: filename.as_bytes().to_vec().into(),
         filename_truncated: false,
-        argv: vec![filename.as_bytes().to_vec()],
+        argv: vec![filename.as_bytes().to_vec().into()],
         argv_truncated: false,
         ret,
     }
@@ -21,7 +21,7 @@ pub fn exec(filename: &str, ret: i32) -> Details {
 
 pub fn open(path: &str, ret: i32) -> Details {
     Details::Open {
-        path: path.as_bytes().to_vec(),
+        path: path.as_bytes().to_vec().into(),
         path_truncated: false,
         dfd: -100,
         flags: 0,
@@ -121,7 +121,7 @@ pub fn kernel_admits(part: &KernelPart, event: &Event, ancestry: &dyn Ancestry) 
     let comm = part.comms.as_ref().is_none_or(|comms| {
         comms.iter().any(|name| {
             let key = &name.as_bytes()[..name.len().min(15)];
-            key == event.comm.as_slice()
+            key == &event.comm[..]
         })
     });
     // Addresses restrict only the events that have them.
