@@ -4,6 +4,7 @@
 #[cfg(test)]
 mod allocations;
 mod app;
+mod byte_fields;
 mod cli;
 mod clock;
 mod filter;

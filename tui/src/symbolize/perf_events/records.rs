@@ -7,33 +7,13 @@ use std::path::PathBuf;
 use perf_event_open_sys::bindings as sys;
 
 use super::TaskRecord;
+use crate::byte_fields::ByteFields;
 
 /// Size of the `sample_id` trailer every record carries with `sample_id_all` and
 /// `sample_type = TID | TIME`: `u32 pid, u32 tid, u64 time`.
 const SAMPLE_ID_LEN: usize = 16;
 /// `struct perf_event_header { u32 type; u16 misc; u16 size; }`.
 const HEADER_LEN: usize = 8;
-
-/// Reads native-endian integers at fixed offsets, never out of bounds.
-struct Fields<'a>(&'a [u8]);
-
-impl Fields<'_> {
-    fn u16(&self, at: usize) -> Option<u16> {
-        Some(u16::from_ne_bytes(
-            self.0.get(at..at.checked_add(2)?)?.try_into().ok()?,
-        ))
-    }
-    fn u32(&self, at: usize) -> Option<u32> {
-        Some(u32::from_ne_bytes(
-            self.0.get(at..at.checked_add(4)?)?.try_into().ok()?,
-        ))
-    }
-    fn u64(&self, at: usize) -> Option<u64> {
-        Some(u64::from_ne_bytes(
-            self.0.get(at..at.checked_add(8)?)?.try_into().ok()?,
-        ))
-    }
-}
 
 /// The bytes of a NUL-terminated (and NUL-padded) string field, without the NULs.
 fn c_string(bytes: &[u8]) -> &[u8] {
@@ -45,7 +25,7 @@ fn c_string(bytes: &[u8]) -> &[u8] {
 /// record types we do not use, non-executable mappings, renames that are not exec, and records
 /// too short for their type.
 fn parse_record(rec: &[u8]) -> Option<TaskRecord> {
-    let f = Fields(rec);
+    let f = ByteFields::native(rec);
     let kind = f.u32(0)?;
     let misc = u32::from(f.u16(4)?);
     if usize::from(f.u16(6)?) != rec.len() {
@@ -170,7 +150,7 @@ pub(super) fn parse_records(buf: &[u8], out: &mut Vec<TaskRecord>) -> bool {
     let mut pos = 0;
     while pos < buf.len() {
         let rest = &buf[pos..];
-        let Some(size) = Fields(rest).u16(6).map(usize::from) else {
+        let Some(size) = ByteFields::native(rest).u16(6).map(usize::from) else {
             return false;
         };
         if size < HEADER_LEN || size > rest.len() {
