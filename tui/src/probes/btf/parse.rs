@@ -1,6 +1,8 @@
 //! The raw BTF format (<https://docs.kernel.org/bpf/btf.html>): header, type section and
 //! string section, read into the few kinds member lookup needs.
 
+use crate::byte_fields::{ByteFields, ByteOrder};
+
 /// BTF magic number, stored in the file's byte order.
 const BTF_MAGIC: u16 = 0xeb9f;
 
@@ -45,30 +47,31 @@ pub(super) struct Type {
     pub(super) kind: Kind,
 }
 
-/// Reads u32s in the byte order the file's magic revealed.
-struct Reader<'a> {
-    data: &'a [u8],
+/// Walks a section's u32s in the byte order the file's magic revealed.
+struct Cursor<'a> {
+    fields: ByteFields<'a>,
     pos: usize,
-    big_endian: bool,
 }
 
-impl Reader<'_> {
+impl<'a> Cursor<'a> {
+    fn new(data: &'a [u8], pos: usize, order: ByteOrder) -> Self {
+        Self {
+            fields: ByteFields::new(data, order),
+            pos,
+        }
+    }
+
     fn u32(&mut self) -> Result<u32, String> {
-        let bytes: [u8; 4] = self
-            .data
-            .get(self.pos..self.pos + 4)
-            .and_then(|b| b.try_into().ok())
+        let value = self
+            .fields
+            .u32(self.pos)
             .ok_or_else(|| format!("truncated at byte {}", self.pos))?;
         self.pos += 4;
-        Ok(if self.big_endian {
-            u32::from_be_bytes(bytes)
-        } else {
-            u32::from_le_bytes(bytes)
-        })
+        Ok(value)
     }
 
     fn skip(&mut self, len: usize) -> Result<(), String> {
-        if self.data.len() - self.pos < len {
+        if self.fields.bytes(self.pos, len).is_none() {
             return Err(format!("truncated at byte {}", self.pos));
         }
         self.pos += len;
@@ -78,22 +81,21 @@ impl Reader<'_> {
 
 /// Parses raw BTF into its types (index = type id) and string section.
 pub(super) fn parse(data: &[u8]) -> Result<(Vec<Type>, Vec<u8>), String> {
-    let big_endian = match data.get(..2) {
-        Some(m) if u16::from_le_bytes([m[0], m[1]]) == BTF_MAGIC => false,
-        Some(m) if u16::from_be_bytes([m[0], m[1]]) == BTF_MAGIC => true,
-        _ => return Err("not a BTF file (bad magic)".into()),
+    let has_magic = |order| ByteFields::new(data, order).u16(0) == Some(BTF_MAGIC);
+    let order = if has_magic(ByteOrder::Little) {
+        ByteOrder::Little
+    } else if has_magic(ByteOrder::Big) {
+        ByteOrder::Big
+    } else {
+        return Err("not a BTF file (bad magic)".into());
     };
     // Header: magic u16, version u8, flags u8, hdr_len, type_off, type_len, str_off, str_len.
-    let mut header = Reader {
-        data,
-        pos: 4,
-        big_endian,
-    };
+    let mut header = Cursor::new(data, 4, order);
     let (hdr_len, type_off, type_len) = (header.u32()?, header.u32()?, header.u32()?);
     let (str_off, str_len) = (header.u32()?, header.u32()?);
     let section = |off: u32, len: u32| {
         let start = (hdr_len as usize).checked_add(off as usize)?;
-        data.get(start..start.checked_add(len as usize)?)
+        ByteFields::new(data, order).bytes(start, len as usize)
     };
     let type_data = section(type_off, type_len).ok_or("type section lies outside the file")?;
     let strings = section(str_off, str_len).ok_or("string section lies outside the file")?;
@@ -102,11 +104,7 @@ pub(super) fn parse(data: &[u8]) -> Result<(Vec<Type>, Vec<u8>), String> {
         name_off: 0,
         kind: Kind::Other,
     }]; // id 0: void
-    let mut r = Reader {
-        data: type_data,
-        pos: 0,
-        big_endian,
-    };
+    let mut r = Cursor::new(type_data, 0, order);
     while r.pos < type_data.len() {
         let name_off = r.u32()?;
         let info = r.u32()?;
