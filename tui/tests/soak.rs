@@ -18,7 +18,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::pty::Tui;
+use support::pty::Terminal;
 use support::{kernel_tests_enabled, nonce, path_string, scratch_dir};
 
 /// Events the TUI keeps: the ceiling its memory has to reach and then stay under.
@@ -123,22 +123,17 @@ fn storm(load: &Path, args: &[&str], rate: u64) -> Reaped {
     Reaped(child)
 }
 
-impl Tui {
+impl Terminal {
     fn pid(&self) -> u32 {
-        self.child.process_id().expect("ringside's pid")
+        self.pty.pid().expect("ringside's pid")
     }
 
     fn alternate_screen(&self) -> bool {
-        self.screen
-            .lock()
-            .expect("lock")
-            .screen()
-            .alternate_screen()
+        self.screen().alternate_screen()
     }
 
     fn key(&mut self, key: &str) {
-        self.writer.write_all(key.as_bytes()).expect("type");
-        self.writer.flush().expect("flush");
+        self.pty.type_keys(key).expect("type");
     }
 
     /// Waits up to `timeout` for the screen to pass `check`; how long it took, if it did.
@@ -157,7 +152,7 @@ impl Tui {
 
     /// Panics (with the screen) if ringside has exited.
     fn assert_alive(&mut self) {
-        if let Some(status) = self.child.try_wait().expect("wait") {
+        if let Some(status) = self.pty.try_wait().expect("wait") {
             panic!(
                 "the TUI exited during the soak ({status:?}):\n{}",
                 self.contents()
@@ -358,7 +353,7 @@ fn storms_with_the_tui_open_stay_bounded_responsive_and_accounted() {
     std::fs::create_dir(&seq_dir).expect("seq dir");
 
     let max_events = MAX_EVENTS.to_string();
-    let mut tui = Tui::start(
+    let mut tui = Terminal::start(
         50,
         200,
         &[
@@ -494,7 +489,7 @@ fn storms_with_the_tui_open_stay_bounded_responsive_and_accounted() {
     // stretch to seconds each: the process may take a while to end, but it must end cleanly.
     let quit = Instant::now();
     let status = loop {
-        if let Some(status) = tui.child.try_wait().expect("wait") {
+        if let Some(status) = tui.pty.try_wait().expect("wait") {
             break status;
         }
         assert!(

@@ -3,16 +3,14 @@
 
 mod support;
 
-use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use portable_pty::PtySize;
 use support::fixtures::fixtures;
-use support::pty::Tui;
+use support::pty::Terminal;
 use support::{EXIT_PATIENCE, PATIENCE, kernel_tests_enabled, nonce, path_string, scratch_dir};
 
-impl Tui {
+impl Terminal {
     /// Waits (up to [`PATIENCE`]) for a screen that passes `check`, and returns it.
     ///
     /// A frame reaches the terminal in several writes, top to bottom: a check that its last
@@ -35,20 +33,13 @@ impl Tui {
 
     /// Types `keys`; the caller waits for what they change, as a person watches the screen.
     fn keys(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).expect("type");
-        self.writer.flush().expect("flush");
+        self.pty.type_keys(keys).expect("type");
     }
 
     /// Waits until the terminal has left the alternate screen.
     fn wait_for_restore(&self, on: &str) {
         let deadline = Instant::now() + PATIENCE;
-        while self
-            .screen
-            .lock()
-            .expect("lock")
-            .screen()
-            .alternate_screen()
-        {
+        while self.screen().alternate_screen() {
             assert!(
                 Instant::now() < deadline,
                 "the terminal was not restored within {} s of {on}; screen:\n{}",
@@ -63,7 +54,7 @@ impl Tui {
     fn wait_for_exit(&mut self, on: &str) -> portable_pty::ExitStatus {
         let deadline = Instant::now() + EXIT_PATIENCE;
         loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
+            if let Some(status) = self.pty.try_wait().expect("wait") {
                 return status;
             }
             assert!(
@@ -73,22 +64,6 @@ impl Tui {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-    }
-
-    fn resize(&mut self, rows: u16, cols: u16) {
-        self.master
-            .resize(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("resize");
-        self.screen
-            .lock()
-            .expect("lock")
-            .screen_mut()
-            .set_size(rows, cols);
     }
 }
 
@@ -105,7 +80,7 @@ fn filter_search_details_resize_and_quit_like_a_person() {
 
     // Scoped to the fixtures from the start, so a busy machine cannot scroll them away; the
     // filter typed below still has two processes to tell apart.
-    let mut tui = Tui::start(50, 200, &["--comm", "nested-c"]);
+    let mut tui = Terminal::start(50, 200, &["--comm", "nested-c"]);
     // The TUI draws its first frame once its probes are attached: nothing is missed after it.
     tui.wait_for("the TUI", |s| {
         s.contains("Events [All]") && s.contains("Processes")
@@ -188,27 +163,23 @@ fn filter_search_details_resize_and_quit_like_a_person() {
     tui.wait_for("the zoomed details closed", |s| {
         s.contains("Events [All]") && s.contains("Processes")
     });
-    tui.resize(24, 80);
+    tui.resize(24, 80).expect("resize");
     tui.wait_for("a redraw at 80x24", |s| {
         s.contains("Events [All]") && !s.contains("Processes")
     });
-    tui.resize(12, 40);
+    tui.resize(12, 40).expect("resize");
     tui.wait_for("a redraw at 40x12", |s| s.contains("ringside"));
 
     tui.keys("q");
     // The terminal is restored at once, before the probes are detached.
     tui.wait_for_restore("q");
-    {
-        let parser = tui.screen.lock().expect("lock");
-        let screen = parser.screen();
-        assert!(!screen.hide_cursor(), "the cursor stayed hidden");
-        let mouse = screen.mouse_protocol_mode();
-        assert_eq!(
-            mouse,
-            vt100::MouseProtocolMode::None,
-            "mouse capture left on"
-        );
-    }
+    let screen = tui.screen();
+    assert!(!screen.hide_cursor(), "the cursor stayed hidden");
+    assert_eq!(
+        screen.mouse_protocol_mode(),
+        vt100::MouseProtocolMode::None,
+        "mouse capture left on"
+    );
     // Detaching each tracepoint waits for an RCU grace period, which a loaded machine can
     // stretch to seconds each: the process may take a while to end, but it must end cleanly.
     let status = tui.wait_for_exit("q");
@@ -225,9 +196,9 @@ fn a_terminate_signal_restores_the_terminal() {
     if !kernel_tests_enabled("a_terminate_signal_restores_the_terminal") {
         return;
     }
-    let mut tui = Tui::start(30, 120, &["--events", "exec"]);
+    let mut tui = Terminal::start(30, 120, &["--events", "exec"]);
     tui.wait_for("the TUI", |s| s.contains("Events [All]"));
-    let pid = tui.child.process_id().expect("pid");
+    let pid = tui.pty.pid().expect("pid");
     let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).expect("pid fits"));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
     tui.wait_for_restore("SIGTERM");

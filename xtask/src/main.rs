@@ -2,6 +2,10 @@
 
 mod bench;
 mod cmd;
+// The TUI's pty tests use the same harness; a test's support file is no crate to depend on.
+#[path = "../../tui/tests/support/pty.rs"]
+#[expect(dead_code, reason = "only the pty tests resize the terminal")]
+mod pty;
 mod run;
 mod screenshots;
 mod setup;

@@ -7,6 +7,7 @@
 pub mod fixtures;
 pub mod pty;
 pub mod stacks;
+mod tui;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

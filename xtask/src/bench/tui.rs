@@ -4,7 +4,6 @@
 //! stats file.
 
 use std::fs;
-use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,11 +11,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use portable_pty::CommandBuilder;
 
 use super::Bench;
 use super::json;
 use super::procs::signal;
+use crate::pty::Pty;
 
 /// The terminal the issue measures the TUI in.
 pub const ROWS: u16 = 50;
@@ -46,6 +46,7 @@ pub enum Screen {
     Emulate,
 }
 
+/// What the reader thread keeps of the output.
 #[derive(Default)]
 struct Output {
     /// The first bytes, for error messages.
@@ -60,12 +61,36 @@ struct Output {
     parser: Option<vt100::Parser>,
 }
 
+impl Output {
+    /// One read of the TUI's output, at `now`.
+    fn take(&mut self, chunk: &[u8], now: Instant) {
+        self.bytes += chunk.len() as u64;
+        if self
+            .last_read
+            .is_none_or(|last| now.duration_since(last) >= UPDATE_GAP)
+        {
+            self.updates += 1;
+        }
+        self.last_read = Some(now);
+        if self.head.len() < KEEP {
+            let room = KEEP - self.head.len();
+            self.head.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+        if !self.entered {
+            let mut seen = std::mem::take(&mut self.tail);
+            seen.extend_from_slice(chunk);
+            self.entered = seen.windows(ENTERED.len()).any(|w| w == ENTERED);
+            self.tail = seen[seen.len().saturating_sub(ENTERED.len())..].to_vec();
+        }
+        if let Some(parser) = &mut self.parser {
+            parser.process(chunk);
+        }
+    }
+}
+
 /// A running TUI.
 pub struct Tui {
-    // The pseudo-terminal stays open while the TUI runs.
-    _master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn Child + Send + Sync>,
+    pty: Pty,
     pid: u32,
     output: Arc<Mutex<Output>>,
     stats_file: PathBuf,
@@ -80,80 +105,29 @@ impl Tui {
         let run = RUNS.fetch_add(1, Ordering::Relaxed);
         let stats_file = bench.scratch.join(format!("tui-stats-{run}.json"));
         let _ = fs::remove_file(&stats_file);
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows: ROWS,
-                cols: COLS,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .context("opening a pseudo-terminal")?;
         let mut command = CommandBuilder::new(&bench.ringside);
         command.args(args);
         command.arg("--stats-file");
         command.arg(&stats_file);
         command.arg("--log-file");
         command.arg(bench.dir.join("ringside.log"));
-        command.env("TERM", "xterm-256color");
         command.cwd(&bench.dir);
         let shown = format!("{} {}", bench.ringside.display(), args.join(" "));
-        let started = Instant::now();
-        let child = pair
-            .slave
-            .spawn_command(command)
-            .with_context(|| format!("starting `{shown}` in a pseudo-terminal"))?;
-        // Only the child holds the terminal's other end now: the reader sees the end when it exits.
-        drop(pair.slave);
-        let pid = child.process_id().context("the TUI's pid")?;
-        let mut reader = pair
-            .master
-            .try_clone_reader()
-            .context("reading the pseudo-terminal")?;
-        let writer = pair
-            .master
-            .take_writer()
-            .context("writing to the pseudo-terminal")?;
         let output = Arc::new(Mutex::new(Output {
             parser: (screen == Screen::Emulate).then(|| vt100::Parser::new(ROWS, COLS, 0)),
             ..Output::default()
         }));
         let sink = Arc::clone(&output);
-        thread::spawn(move || {
-            let mut buffer = vec![0; 1 << 16];
-            while let Ok(n) = reader.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                let chunk = &buffer[..n];
-                let now = Instant::now();
-                let mut out = sink.lock().unwrap_or_else(PoisonError::into_inner);
-                out.bytes += n as u64;
-                if out
-                    .last_read
-                    .is_none_or(|last| now.duration_since(last) >= UPDATE_GAP)
-                {
-                    out.updates += 1;
-                }
-                out.last_read = Some(now);
-                if out.head.len() < KEEP {
-                    let room = KEEP - out.head.len();
-                    out.head.extend_from_slice(&chunk[..n.min(room)]);
-                }
-                if !out.entered {
-                    let mut seen = std::mem::take(&mut out.tail);
-                    seen.extend_from_slice(chunk);
-                    out.entered = seen.windows(ENTERED.len()).any(|w| w == ENTERED);
-                    out.tail = seen[seen.len().saturating_sub(ENTERED.len())..].to_vec();
-                }
-                if let Some(parser) = &mut out.parser {
-                    parser.process(chunk);
-                }
-            }
-        });
+        let started = Instant::now();
+        let pty = Pty::spawn(command, ROWS, COLS, move |chunk| {
+            let now = Instant::now();
+            sink.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(chunk, now);
+        })?;
+        let pid = pty.pid().context("the TUI's pid")?;
         let mut tui = Tui {
-            _master: pair.master,
-            writer,
-            child,
+            pty,
             pid,
             output,
             stats_file,
@@ -169,7 +143,7 @@ impl Tui {
             if self.lock().entered {
                 return Ok(());
             }
-            if let Some(status) = self.child.try_wait().context("polling the TUI")? {
+            if let Some(status) = self.pty.try_wait().context("polling the TUI")? {
                 // Let the reader take the last of the output.
                 thread::sleep(Duration::from_millis(100));
                 bail!(
@@ -217,13 +191,10 @@ impl Tui {
     /// Types `q`, waits for the TUI to exit and reads its stats file.
     pub fn quit(mut self) -> Result<TuiStats> {
         let ran = self.started.elapsed();
-        self.writer
-            .write_all(b"q")
-            .and_then(|()| self.writer.flush())
-            .context("typing q")?;
+        self.pty.type_keys("q").context("typing q")?;
         let deadline = Instant::now() + STOP_TIMEOUT;
         let status = loop {
-            if let Some(status) = self.child.try_wait().context("polling the TUI")? {
+            if let Some(status) = self.pty.try_wait().context("polling the TUI")? {
                 break status;
             }
             if Instant::now() >= deadline {
@@ -255,9 +226,9 @@ impl Tui {
 impl Drop for Tui {
     /// Only when a measurement failed half-way: never leave probes attached behind us.
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
+        if matches!(self.pty.try_wait(), Ok(None)) {
             let _ = signal(self.pid, SIGKILL);
-            let _ = self.child.wait();
+            let _ = self.pty.wait();
         }
     }
 }

@@ -6,8 +6,8 @@
 //! types keys like a person, waits for the expected text on the emulated screen before each
 //! capture, and draws each screen into a PNG under `screenshots/`.
 
-mod pty;
 mod render;
+mod screen;
 
 use std::{
     env, fs,
@@ -19,10 +19,12 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
+use portable_pty::CommandBuilder;
 
+use crate::pty::Terminal;
 use crate::{cmd, setup};
-use pty::{Terminal, highlighted_row, rows_text};
 use render::Renderer;
+use screen::{highlighted_row, rows_text};
 
 const ROWS: u16 = 50;
 const COLS: u16 = 200;
@@ -56,7 +58,9 @@ pub fn screenshots() -> Result<()> {
 
     let log = env::temp_dir().join(format!("ringside-screenshots-{}.log", std::process::id()));
     let log_arg = log.to_str().context("the temp dir's path is not UTF-8")?;
-    let mut terminal = Terminal::spawn(&binary, &["--log-file", log_arg], ROWS, COLS)?;
+    let mut command = CommandBuilder::new(&binary);
+    command.args(["--log-file", log_arg]);
+    let mut terminal = Terminal::spawn(command, ROWS, COLS)?;
     let mut session = Session {
         terminal: &mut terminal,
         renderer: &renderer,
@@ -199,7 +203,7 @@ impl Session<'_> {
         if !found {
             bail!(
                 "searching for {MARKER} never selected the fixture's open event; screen:\n{}",
-                self.terminal.screen().contents()
+                self.terminal.contents()
             );
         }
         self.terminal.keys("\r")?;
