@@ -2,16 +2,19 @@
 //! be read on ringside's stdout (measured here, from outside), and to the moment ringside
 //! decoded it (ringside's own `ringside: latency_ns p50=N p99=N` line, when it prints one).
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::thread;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
 
-use super::json::{self, Json, obj};
 use super::procs::{Load, Output, Ringside};
 use super::stats::percentile;
-use super::{Bench, Section, Table, clock, human_ns, human_rate};
+use super::{Bench, Section, Table, human_ns, human_rate};
 
 const RATE: f64 = 10_000.0;
 
@@ -22,6 +25,25 @@ struct Measured {
     to_stdout: Vec<i64>,
     /// ringside's own p50/p99 (kernel timestamp to decoded), if it printed them.
     decoded: Option<(u64, u64)>,
+}
+
+/// What the latency reader reads of a line of ringside's stdout.
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    pid: Option<i64>,
+    /// RFC 3339, UTC: `2026-11-25T03:13:35.530230100Z`.
+    #[serde(borrow)]
+    time: Option<Cow<'a, str>>,
+}
+
+/// Nanoseconds since the Unix epoch (negative before it, saturating far after).
+fn epoch_ns(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_nanos()).map_or(i64::MIN, |ns| -ns),
+    }
 }
 
 fn measure(bench: &Bench, stacks: bool) -> Result<Measured> {
@@ -55,14 +77,18 @@ fn measure(bench: &Bench, stacks: bool) -> Result<Measured> {
         let mut latencies = Vec::with_capacity(ops as usize);
         for line in BufReader::with_capacity(1 << 16, stdout).lines() {
             let Ok(line) = line else { break };
-            let read_at = clock::now_ns();
-            if json::int_field(&line, "pid") != Some(pid)
-                || json::str_field(&line, "type") != Some("open")
-            {
+            let read_at = epoch_ns(SystemTime::now());
+            let Ok(event) = serde_json::from_str::<Line>(&line) else {
+                continue;
+            };
+            if event.pid != Some(pid) || event.kind != "open" {
                 continue;
             }
-            if let Some(time) = json::str_field(&line, "time").and_then(clock::parse_rfc3339_ns) {
-                latencies.push(read_at - time);
+            if let Some(time) = event
+                .time
+                .and_then(|time| humantime::parse_rfc3339(&time).ok())
+            {
+                latencies.push(read_at - epoch_ns(time));
             }
         }
         latencies
@@ -100,7 +126,7 @@ pub fn run(bench: &Bench) -> Result<Section> {
             "p99",
         ],
     );
-    let mut runs_json = Vec::new();
+    let mut runs_json = Map::new();
     let mut any_decoded = false;
     for stacks in [false, true] {
         let mut m = measure(bench, stacks)?;
@@ -122,28 +148,19 @@ pub fn run(bench: &Bench) -> Result<Section> {
             m.decoded
                 .map_or("n/a".to_owned(), |(_, p99)| human_ns(p99 as f64)),
         ]);
-        runs_json.push((
-            if stacks { "stacks" } else { "events_only" },
-            obj([
-                ("label", Json::from(m.label)),
-                ("achieved_per_s", Json::from(m.achieved_per_s)),
-                ("events", Json::from(events)),
-                (
-                    "to_stdout_ns",
-                    obj([
-                        ("p50", Json::from(p50)),
-                        ("p99", Json::from(p99)),
-                        ("max", Json::from(max)),
-                    ]),
-                ),
-                (
-                    "to_decoded_ns",
-                    m.decoded.map_or(Json::Null, |(p50, p99)| {
-                        obj([("p50", Json::from(p50)), ("p99", Json::from(p99))])
-                    }),
-                ),
-            ]),
-        ));
+        let to_decoded = m
+            .decoded
+            .map_or(Value::Null, |(p50, p99)| json!({ "p50": p50, "p99": p99 }));
+        runs_json.insert(
+            (if stacks { "stacks" } else { "events_only" }).to_owned(),
+            json!({
+                "label": m.label,
+                "achieved_per_s": m.achieved_per_s,
+                "events": events,
+                "to_stdout_ns": { "p50": p50, "p99": p99, "max": max },
+                "to_decoded_ns": to_decoded,
+            }),
+        );
     }
     let mut notes = vec![
         "to stdout: the bench's CLOCK_REALTIME when it reads a line, minus the line's `time` \
@@ -162,6 +179,28 @@ pub fn run(bench: &Bench) -> Result<Section> {
         tables: vec![table],
         notes,
         checks: Vec::new(),
-        json: obj([("rate_per_s", Json::from(RATE)), ("runs", obj(runs_json))]),
+        json: json!({ "rate_per_s": RATE, "runs": runs_json }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_line_gives_its_pid_type_and_kernel_time_in_ns() {
+        let line = r#"{"type":"open","time":"2026-11-25T03:13:35.530230100Z","pid":22200,"comm":"a\"b","path":"/dev/null","ustack":[{"addr":"0x1","symbol":"x"}]}"#;
+        let event: Line = serde_json::from_str(line).expect("parse");
+        assert_eq!(event.kind, "open");
+        assert_eq!(event.pid, Some(22200));
+        let time = humantime::parse_rfc3339(&event.time.expect("time")).expect("rfc 3339");
+        // date -u -d 2026-11-25T03:13:35Z +%s
+        assert_eq!(epoch_ns(time), 1_795_576_415_530_230_100);
+        assert_eq!(
+            epoch_ns(UNIX_EPOCH - Duration::from_secs(1)),
+            -1_000_000_000
+        );
+    }
 }

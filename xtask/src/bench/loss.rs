@@ -2,13 +2,15 @@
 //! default 16 MiB ring, and under overload (a 64 KiB ring) the exact accounting check: every
 //! operation the load made is either delivered or counted as dropped, per event type.
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::thread;
 
 use anyhow::{Context, Result, ensure};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
 
-use super::json::{self, Json, obj};
 use super::procs::{Load, Output, Ringside};
 use super::{Bench, Check, Section, Status, Table, human_rate};
 
@@ -25,13 +27,13 @@ struct Step {
 }
 
 impl Step {
-    fn json(&self) -> Json {
-        obj([
-            ("requested_per_s", Json::from(self.requested)),
-            ("achieved_per_s", Json::from(self.achieved)),
-            ("delivered", Json::from(self.delivered)),
-            ("dropped", Json::from(self.dropped)),
-        ])
+    fn json(&self) -> Value {
+        json!({
+            "requested_per_s": self.requested,
+            "achieved_per_s": self.achieved,
+            "delivered": self.delivered,
+            "dropped": self.dropped,
+        })
     }
 }
 
@@ -139,6 +141,15 @@ struct Accounting {
     books: Vec<Books>,
 }
 
+/// What the tally reads of a line of ringside's stdout.
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    path: Option<Cow<'a, str>>,
+}
+
 /// Counts the lines of each type on ringside's stdout; for `seq-open`, checks each name.
 #[derive(Default)]
 struct Tally {
@@ -160,12 +171,14 @@ fn tally(
         }
         for line in BufReader::with_capacity(1 << 20, stdout).lines() {
             let Ok(line) = line else { break };
-            let Some(kind) = json::str_field(&line, "type") else {
+            let Ok(event) = serde_json::from_str::<Line>(&line) else {
                 continue;
             };
-            *tally.per_type.entry(kind.to_owned()).or_default() += 1;
-            if let (Some((prefix, _)), "open") = (&seq, kind) {
-                let index = json::str_field(&line, "path")
+            *tally.per_type.entry(event.kind.to_string()).or_default() += 1;
+            if let (Some((prefix, _)), "open") = (&seq, event.kind.as_ref()) {
+                let index = event
+                    .path
+                    .as_deref()
                     .and_then(|p| p.strip_prefix(prefix.as_str()))
                     .and_then(|n| n.parse::<usize>().ok());
                 match index.and_then(|i| tally.seq_seen.get_mut(i)) {
@@ -357,9 +370,9 @@ pub fn run(bench: &Bench) -> Result<Section> {
     );
     let zero_drop = with_stacks.best.map(|(rate, _)| rate);
     let mut all_exact = true;
-    let mut accounting_json = Vec::new();
+    let mut accounting_json = Map::new();
     for accounting in [&open, &exec, &connect] {
-        let mut books_json = Vec::new();
+        let mut books_json = Map::new();
         for books in &accounting.books {
             all_exact &= books.exact();
             let overload = (accounting.storm == "seq-open")
@@ -391,25 +404,25 @@ pub fn run(bench: &Bench) -> Result<Section> {
                     format!("NO: {}", why.join("; "))
                 },
             ]);
-            books_json.push((
-                books.kind,
-                obj([
-                    ("produced", Json::from(books.produced)),
-                    ("on_stdout", Json::from(books.seen)),
-                    ("delivered", Json::from(books.delivered)),
-                    ("dropped", Json::from(books.dropped)),
-                    ("exact", Json::from(books.exact())),
-                    ("anomalies", Json::from(books.anomalies.clone())),
-                ]),
-            ));
+            books_json.insert(
+                books.kind.to_owned(),
+                json!({
+                    "produced": books.produced,
+                    "on_stdout": books.seen,
+                    "delivered": books.delivered,
+                    "dropped": books.dropped,
+                    "exact": books.exact(),
+                    "anomalies": books.anomalies,
+                }),
+            );
         }
-        accounting_json.push((
-            accounting.storm,
-            obj([
-                ("offered_per_s", Json::from(accounting.offered_per_s)),
-                ("types", obj(books_json)),
-            ]),
-        ));
+        accounting_json.insert(
+            accounting.storm.to_owned(),
+            json!({
+                "offered_per_s": accounting.offered_per_s,
+                "types": books_json,
+            }),
+        );
     }
     let seq_books = open.books.first();
     checks.push(Check {
@@ -444,26 +457,23 @@ pub fn run(bench: &Bench) -> Result<Section> {
             .to_owned(),
     );
     let throughput_json = |t: &Throughput| {
-        obj([
-            ("label", Json::from(t.label)),
-            ("zero_drop_per_s", Json::from(t.best.map(|(r, _)| r))),
-            ("load_bound", Json::from(t.best.map(|(_, s)| s))),
-            ("steps", Json::Arr(t.steps.iter().map(Step::json).collect())),
-        ])
+        json!({
+            "label": t.label,
+            "zero_drop_per_s": t.best.map(|(r, _)| r),
+            "load_bound": t.best.map(|(_, s)| s),
+            "steps": t.steps.iter().map(Step::json).collect::<Value>(),
+        })
     };
     Ok(Section {
         tables: vec![rate_table, books_table],
         notes,
         checks,
-        json: obj([
-            (
-                "throughput",
-                obj([
-                    ("stacks", throughput_json(&with_stacks)),
-                    ("events_only", throughput_json(&events_only)),
-                ]),
-            ),
-            ("accounting", obj(accounting_json)),
-        ]),
+        json: json!({
+            "throughput": {
+                "stacks": throughput_json(&with_stacks),
+                "events_only": throughput_json(&events_only),
+            },
+            "accounting": accounting_json,
+        }),
     })
 }

@@ -6,8 +6,6 @@
 //! pseudo-terminal (`tui`): its own costs in the UI family (`ui`), and the storms it slows down
 //! as one more tracer in `overhead`.
 
-mod clock;
-mod json;
 mod latency;
 mod loss;
 mod overhead;
@@ -26,9 +24,9 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
+use serde_json::{Value, json};
 
 use crate::{cmd, setup};
-use json::{Json, obj};
 use stats::Spread;
 
 #[derive(Debug, clap::Args)]
@@ -209,13 +207,13 @@ pub struct Check {
 }
 
 impl Check {
-    fn to_json(&self) -> Json {
-        obj([
-            ("what", Json::from(self.what.as_str())),
-            ("target", Json::from(self.target.as_str())),
-            ("value", Json::from(self.value.as_str())),
-            ("status", Json::from(self.status.word())),
-        ])
+    fn to_json(&self) -> Value {
+        json!({
+            "what": self.what,
+            "target": self.target,
+            "value": self.value,
+            "status": self.status.word(),
+        })
     }
 }
 
@@ -225,7 +223,7 @@ pub struct Section {
     /// Lines printed under the tables: what was measured, caveats, what ringside lacks.
     pub notes: Vec<String>,
     pub checks: Vec<Check>,
-    pub json: Json,
+    pub json: Value,
 }
 
 pub fn bench(args: BenchArgs) -> Result<()> {
@@ -251,7 +249,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
 
     let others = procs::other_tracers(&[]);
     let mut out = String::new();
-    let (_, human) = clock::stamps(started);
+    let human = humantime::format_rfc3339_seconds(started).to_string();
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
     let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let _ = writeln!(
@@ -271,17 +269,17 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
     print!("{out}");
 
-    let mut results = vec![
-        ("version", Json::Int(1)),
-        ("started", Json::from(human.as_str())),
-        ("quick", Json::from(bench.quick)),
-        ("reps", Json::from(bench.reps)),
-        ("cpus", Json::from(cpus)),
-        ("kernel", Json::from(kernel.trim())),
-        ("ringside", Json::from(bench.ringside.display().to_string())),
-        ("bpftrace", Json::from(bpftrace_version(&bench))),
-        ("other_tracers_at_start", Json::from(others)),
-    ];
+    let mut results = json!({
+        "version": 1,
+        "started": human,
+        "quick": bench.quick,
+        "reps": bench.reps,
+        "cpus": cpus,
+        "kernel": kernel.trim(),
+        "ringside": bench.ringside.display().to_string(),
+        "bpftrace": bpftrace_version(&bench),
+        "other_tracers_at_start": others,
+    });
     let mut checks = Vec::new();
     let mut failed = Vec::new();
     for family in families {
@@ -297,12 +295,12 @@ pub fn bench(args: BenchArgs) -> Result<()> {
                 for note in &section.notes {
                     println!("  {note}");
                 }
-                results.push((name, section.json));
+                results[name] = section.json;
                 checks.extend(section.checks);
             }
             Err(error) => {
                 println!("\n{name}: FAILED: {error:#}");
-                results.push((name, obj([("error", Json::from(format!("{error:#}")))])));
+                results[name] = json!({ "error": format!("{error:#}") });
                 failed.push(name);
             }
         }
@@ -324,13 +322,10 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     println!("{}", summary.render());
     let missed = checks.iter().filter(|c| c.status == Status::Miss).count();
     let elapsed = clock.elapsed();
-    results.push((
-        "checks",
-        Json::Arr(checks.iter().map(Check::to_json).collect()),
-    ));
-    results.push(("failed_families", Json::from(failed.clone())));
-    results.push(("duration_s", Json::from(elapsed.as_secs_f64())));
-    let path = write_results(&bench, started, &obj(results))?;
+    results["checks"] = checks.iter().map(Check::to_json).collect();
+    results["failed_families"] = json!(failed);
+    results["duration_s"] = json!(elapsed.as_secs_f64());
+    let path = write_results(&bench, &human, &results)?;
     println!(
         "{missed} target(s) missed; bench took {:.0} s; results in {}",
         elapsed.as_secs_f64(),
@@ -399,14 +394,20 @@ fn bpftrace_version(bench: &Bench) -> Option<String> {
 }
 
 /// target/bench/results-<timestamp>.json and a copy as target/bench/latest.json.
-fn write_results(bench: &Bench, started: SystemTime, results: &Json) -> Result<PathBuf> {
-    let (stamp, _) = clock::stamps(started);
-    let path = bench.dir.join(format!("results-{stamp}.json"));
-    let text = format!("{results}\n");
+fn write_results(bench: &Bench, started: &str, results: &Value) -> Result<PathBuf> {
+    let path = bench
+        .dir
+        .join(format!("results-{}.json", file_stamp(started)));
+    let text = format!("{}\n", serde_json::to_string_pretty(results)?);
     fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
     let latest = bench.dir.join("latest.json");
     fs::write(&latest, &text).with_context(|| format!("writing {}", latest.display()))?;
     Ok(path)
+}
+
+/// `20261125T031335Z` for a start at `2026-11-25T03:13:35Z`: a time in a file name.
+fn file_stamp(started: &str) -> String {
+    started.replace(['-', ':'], "")
 }
 
 /// Nanoseconds for people: `2510 ns`, `61.2 µs`, `1.21 ms`.
@@ -439,22 +440,24 @@ pub fn range(spread: &Spread, show: impl Fn(f64) -> String) -> String {
 }
 
 /// A spread in the results file, samples included.
-pub fn spread_json(spread: Option<&Spread>, samples: &[f64]) -> Json {
+pub fn spread_json(spread: Option<&Spread>, samples: &[f64]) -> Value {
     match spread {
-        None => Json::Null,
-        Some(s) => obj([
-            ("median", Json::from(s.median)),
-            ("min", Json::from(s.min)),
-            ("max", Json::from(s.max)),
-            ("q1", Json::from(s.q1)),
-            ("q3", Json::from(s.q3)),
-            ("samples", Json::from(samples.to_vec())),
-        ]),
+        None => Value::Null,
+        Some(s) => json!({
+            "median": s.median,
+            "min": s.min,
+            "max": s.max,
+            "q1": s.q1,
+            "q3": s.q3,
+            "samples": samples,
+        }),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
     use super::*;
 
     #[test]
@@ -468,6 +471,14 @@ mod tests {
         assert_eq!(lines[1], "name    value");
         assert_eq!(lines[3], "a           1");
         assert_eq!(lines[4], "longer  12345");
+    }
+
+    #[test]
+    fn results_files_are_named_by_the_start_in_utc() {
+        let started = UNIX_EPOCH + Duration::from_secs(1_795_576_415);
+        let human = humantime::format_rfc3339_seconds(started).to_string();
+        assert_eq!(human, "2026-11-25T03:13:35Z");
+        assert_eq!(file_stamp(&human), "20261125T031335Z");
     }
 
     #[test]

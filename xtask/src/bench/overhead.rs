@@ -6,8 +6,8 @@
 use std::ffi::OsString;
 
 use anyhow::{Context, Result};
+use serde_json::{Map, Value, json};
 
-use super::json::{Json, obj};
 use super::procs::{Load, LoadResult, Output, PinnedApart, Ringside, load_under_bpftrace};
 use super::stats::{Spread, spread};
 use super::tui::{COLS, ROWS, Screen, Tui};
@@ -354,12 +354,12 @@ fn placements() -> Vec<Placement> {
 pub fn run(bench: &Bench) -> Result<Section> {
     let mut tables = Vec::new();
     let mut checks = Vec::new();
-    let mut placements_json = Vec::new();
+    let mut placements_json = Map::new();
     for placement in placements() {
         let (table, placement_checks, json) = run_placement(bench, placement)?;
         tables.push(table);
         checks.extend(placement_checks);
-        placements_json.push((placement.key(), json));
+        placements_json.insert(placement.key().to_owned(), json);
     }
     let mut notes = vec![
         "ns/op: the load's own CLOCK_MONOTONIC time around its loop, divided by the operations. \
@@ -403,15 +403,15 @@ pub fn run(bench: &Bench) -> Result<Section> {
         tables,
         notes,
         checks,
-        json: obj([
-            ("reps", Json::from(bench.reps)),
-            ("placements", obj(placements_json)),
-        ]),
+        json: json!({
+            "reps": bench.reps,
+            "placements": placements_json,
+        }),
     })
 }
 
 /// Every storm under every tracer in one placement: its table, its checks, its JSON.
-fn run_placement(bench: &Bench, placement: Placement) -> Result<(Table, Vec<Check>, Json)> {
+fn run_placement(bench: &Bench, placement: Placement) -> Result<(Table, Vec<Check>, Value)> {
     let variants: Vec<&Variant> = VARIANTS
         .iter()
         .filter(|v| {
@@ -443,7 +443,7 @@ fn run_placement(bench: &Bench, placement: Placement) -> Result<(Table, Vec<Chec
         ],
     );
     let mut checks = Vec::new();
-    let mut storms_json = Vec::new();
+    let mut storms_json = Map::new();
     let load_cpu = placement.pinning().map(|cpus| cpus.load);
     for storm in Storm::ALL {
         let ops = storm.ops(bench);
@@ -469,28 +469,25 @@ fn run_placement(bench: &Bench, placement: Placement) -> Result<(Table, Vec<Chec
             }
         }
         let untraced: Vec<f64> = runs[0].iter().map(|r| r.ns_per_op).collect();
-        let mut variants_json = Vec::new();
+        let mut variants_json = Map::new();
         for (variant, runs) in variants.iter().zip(&runs) {
             let row = Row::of(placement, storm, variant, runs, &untraced);
             table.row(row.cells(storm, variant));
             checks.extend(row.checks(placement, storm, variant, ops, runs.len()));
-            variants_json.push((variant.key, row.json(variant)));
+            variants_json.insert(variant.key.to_owned(), row.json(variant));
         }
-        storms_json.push((
-            storm.name(),
-            obj([
-                ("what", Json::from(storm.what())),
-                ("ops_per_run", Json::from(ops)),
-                ("bpftrace_script", Json::from(storm.bpftrace_script())),
-                (
-                    "bpftrace_count_script",
-                    Json::from(storm.bpftrace_count_script()),
-                ),
-                ("variants", obj(variants_json)),
-            ]),
-        ));
+        storms_json.insert(
+            storm.name().to_owned(),
+            json!({
+                "what": storm.what(),
+                "ops_per_run": ops,
+                "bpftrace_script": storm.bpftrace_script(),
+                "bpftrace_count_script": storm.bpftrace_count_script(),
+                "variants": variants_json,
+            }),
+        );
     }
-    Ok((table, checks, obj(storms_json)))
+    Ok((table, checks, Value::Object(storms_json)))
 }
 
 /// One tracer's runs of one storm, summarized.
@@ -635,35 +632,25 @@ impl Row {
         checks
     }
 
-    fn json(&self, variant: &Variant) -> Json {
-        obj([
-            ("label", Json::from(variant.label)),
-            ("ns_per_op", spread_json(self.ns_spread.as_ref(), &self.ns)),
-            (
-                "ratio",
-                if self.is_baseline {
-                    Json::Null
-                } else {
-                    spread_json(self.ratio_spread.as_ref(), &self.ratios)
-                },
-            ),
-            ("target", Json::from(self.target)),
-            ("status", Json::from(self.status.map(Status::word))),
-            ("events_per_run", Json::from(self.events.clone())),
-            ("dropped_total", Json::from(self.dropped)),
-            (
-                "ringside_cpu_ns_per_op",
-                spread_json(spread(&self.cpu_per_op).as_ref(), &self.cpu_per_op),
-            ),
-            (
-                "ringside_cpu_ns_per_event",
+    fn json(&self, variant: &Variant) -> Value {
+        let ratio = if self.is_baseline {
+            Value::Null
+        } else {
+            spread_json(self.ratio_spread.as_ref(), &self.ratios)
+        };
+        json!({
+            "label": variant.label,
+            "ns_per_op": spread_json(self.ns_spread.as_ref(), &self.ns),
+            "ratio": ratio,
+            "target": self.target,
+            "status": self.status.map(Status::word),
+            "events_per_run": self.events,
+            "dropped_total": self.dropped,
+            "ringside_cpu_ns_per_op": spread_json(spread(&self.cpu_per_op).as_ref(), &self.cpu_per_op),
+            "ringside_cpu_ns_per_event":
                 spread_json(self.cpu_per_event_spread.as_ref(), &self.cpu_per_event),
-            ),
-            (
-                "ring_bytes_per_event",
-                spread_json(self.ring_bytes_spread.as_ref(), &self.ring_bytes),
-            ),
-        ])
+            "ring_bytes_per_event": spread_json(self.ring_bytes_spread.as_ref(), &self.ring_bytes),
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 //! its caches empty) and warm (the rest), and ringside's memory after 10,000 short-lived
 //! processes. The program is the stack tests' `nested.c`, run as `nested open PATH`.
 
+use std::borrow::Cow;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -10,8 +11,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
 
-use super::json::{self, Json, obj};
 use super::procs::{Output, Ringside, cpu_ns, status_kb};
 use super::{Bench, Section, Table, compile, human_rate};
 use crate::cmd;
@@ -48,6 +50,50 @@ impl Counts {
             timed_out: self.timed_out - earlier.timed_out,
             ..self.clone()
         }
+    }
+}
+
+/// What the reader reads of a line of ringside's stdout: the path opened and the stacks' frames.
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(borrow)]
+    path: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    ustack: Vec<Frame<'a>>,
+    #[serde(default, borrow)]
+    kstack: Vec<Frame<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Frame<'a> {
+    #[serde(borrow)]
+    symbol: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    unresolved: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    inlined: Vec<Inlined<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Inlined<'a> {
+    #[serde(borrow)]
+    symbol: Option<Cow<'a, str>>,
+}
+
+impl Line<'_> {
+    fn frames(&self) -> impl Iterator<Item = &Frame<'_>> {
+        self.ustack.iter().chain(&self.kstack)
+    }
+
+    /// Whether some frame, or a function inlined into one, is `name`.
+    fn has_symbol(&self, name: &str) -> bool {
+        self.frames().any(|frame| {
+            frame.symbol.as_deref() == Some(name)
+                || frame
+                    .inlined
+                    .iter()
+                    .any(|inlined| inlined.symbol.as_deref() == Some(name))
+        })
     }
 }
 
@@ -161,16 +207,22 @@ pub fn run(bench: &Bench) -> Result<Section> {
                 let Ok(line) = line else { break };
                 let mut c = lock(&counts);
                 c.events += 1;
-                c.frames += json::count(&line, "\"addr\":") as u64;
-                c.unresolved += json::count(&line, "\"unresolved\":") as u64;
-                c.timed_out += json::count(&line, "symbolization timed out") as u64;
-                let path = json::str_field(&line, "path");
+                let Ok(event) = serde_json::from_str::<Line>(&line) else {
+                    continue;
+                };
+                let unresolved = || event.frames().filter_map(|f| f.unresolved.as_deref());
+                c.frames += event.frames().count() as u64;
+                c.unresolved += unresolved().count() as u64;
+                c.timed_out += unresolved()
+                    .filter(|&why| why == "symbolization timed out")
+                    .count() as u64;
+                let path = event.path.as_deref();
                 if let Some(index) = markers.iter().position(|m| Some(m.as_str()) == path) {
                     c.markers[index] += 1;
                     c.last_marker[index] = Some(Instant::now());
                     let resolved = ["inner_open", "middle_open", "outer_open"]
                         .iter()
-                        .all(|f| line.contains(&format!("\"symbol\":\"{f}\"")));
+                        .all(|f| event.has_symbol(f));
                     c.resolved[index] += u64::from(resolved);
                 }
             }
@@ -193,7 +245,8 @@ pub fn run(bench: &Bench) -> Result<Section> {
         .map_err(|_| anyhow::anyhow!("the stdout reader panicked"))?;
     // ringside's own counts of its caches, from --stats-file.
     let stats_text = std::fs::read_to_string(&stats_file).unwrap_or_default();
-    let cache = |key: &str| json::int_field(&stats_text, key);
+    let stats: Value = serde_json::from_str(&stats_text).unwrap_or_default();
+    let cache = |key: &str| stats.get(key).and_then(Value::as_u64);
     let stacks = |key: &str| summary.get("stacks", key);
     if stacks("frames").is_none() {
         bail!("ringside printed no `ringside: stacks ... frames=N` line");
@@ -220,7 +273,7 @@ pub fn run(bench: &Bench) -> Result<Section> {
     );
     let ms =
         |ns: Option<u64>| ns.map_or("n/a".to_owned(), |ns| format!("{:.0} ms", ns as f64 / 1e6));
-    let mut bursts_json = Vec::new();
+    let mut bursts_json = Map::new();
     for (index, b) in [&cold_burst, &warm_burst].into_iter().enumerate() {
         table.row(vec![
             b.name.to_owned(),
@@ -236,26 +289,23 @@ pub fn run(bench: &Bench) -> Result<Section> {
                 .map_or("n/a".to_owned(), |r| human_rate(r).replace("/s", "")),
             ms(b.ringside_cpu_ns),
         ]);
-        bursts_json.push((
-            b.name,
-            obj([
-                ("processes", Json::from(b.processes)),
-                ("events", Json::from(b.counts.events)),
-                ("marker_events", Json::from(b.counts.markers[index])),
-                (
-                    "marker_stacks_resolved",
-                    Json::from(b.counts.resolved[index]),
-                ),
-                ("frames", Json::from(b.counts.frames)),
-                ("unresolved_frames", Json::from(b.counts.unresolved)),
-                ("timed_out_frames", Json::from(b.counts.timed_out)),
-                ("wall_s", Json::from(b.wall.as_secs_f64())),
-                ("frames_per_wall_s", Json::from(b.frames_per_wall_sec())),
-                ("symbolizer_cpu_ns", Json::from(b.symbolizer_cpu_ns)),
-                ("frames_per_cpu_s", Json::from(b.frames_per_cpu_sec())),
-                ("ringside_cpu_ns", Json::from(b.ringside_cpu_ns)),
-            ]),
-        ));
+        bursts_json.insert(
+            b.name.to_owned(),
+            json!({
+                "processes": b.processes,
+                "events": b.counts.events,
+                "marker_events": b.counts.markers[index],
+                "marker_stacks_resolved": b.counts.resolved[index],
+                "frames": b.counts.frames,
+                "unresolved_frames": b.counts.unresolved,
+                "timed_out_frames": b.counts.timed_out,
+                "wall_s": b.wall.as_secs_f64(),
+                "frames_per_wall_s": b.frames_per_wall_sec(),
+                "symbolizer_cpu_ns": b.symbolizer_cpu_ns,
+                "frames_per_cpu_s": b.frames_per_cpu_sec(),
+                "ringside_cpu_ns": b.ringside_cpu_ns,
+            }),
+        );
     }
     let mib = |kb: Option<u64>| {
         kb.map_or("n/a".to_owned(), |kb| {
@@ -290,12 +340,12 @@ pub fn run(bench: &Bench) -> Result<Section> {
         "ringside's symbolizer caches at exit (--stats-file)",
         vec!["processes", "mappings", "cached frames", "peak RSS"],
     );
-    let show = |v: Option<i64>| v.map_or("n/a".to_owned(), |v| v.to_string());
+    let show = |v: Option<u64>| v.map_or("n/a".to_owned(), |v| v.to_string());
     caches.row(vec![
         show(cache("symbolizer_processes")),
         show(cache("symbolizer_mappings")),
         show(cache("symbolizer_cached_frames")),
-        mib(cache("peak_rss_kib").map(|kb| kb as u64)),
+        mib(cache("peak_rss_kib")),
     ]);
     let line = summary
         .lines
@@ -320,51 +370,64 @@ pub fn run(bench: &Bench) -> Result<Section> {
          caches' entry counts are ringside's own (--stats-file); their bytes it does not report."
             .to_owned(),
     ];
-    let json = obj([
-        ("processes", Json::from(total)),
-        ("bursts", obj(bursts_json)),
-        (
-            "memory_kb",
-            obj([
-                ("rss_start", Json::from(rss_start)),
-                ("rss_after_cold", Json::from(rss_cold)),
-                ("rss_end", Json::from(rss_end)),
-                ("hwm_end", Json::from(hwm_end)),
-            ]),
-        ),
-        (
-            "ringside_stacks",
-            obj([
-                "symbolized",
-                "timed_out",
-                "frames",
-                "unresolved_frames",
-                "mapping_records_lost",
-            ]
-            .map(|k| (k, Json::from(stacks(k))))),
-        ),
-        (
-            "caches",
-            obj([
-                "symbolizer_processes",
-                "symbolizer_mappings",
-                "symbolizer_cached_frames",
-                "peak_rss_kib",
-            ]
-            .map(|k| (k, Json::from(cache(k))))),
-        ),
-        (
-            "open",
-            obj([
-                ("delivered", Json::from(summary.get("open", "delivered"))),
-                ("dropped", Json::from(summary.get("open", "dropped"))),
-            ]),
-        ),
-    ]);
+    let ringside_stacks: Map<String, Value> = [
+        "symbolized",
+        "timed_out",
+        "frames",
+        "unresolved_frames",
+        "mapping_records_lost",
+    ]
+    .into_iter()
+    .map(|k| (k.to_owned(), json!(stacks(k))))
+    .collect();
+    let caches_json: Map<String, Value> = [
+        "symbolizer_processes",
+        "symbolizer_mappings",
+        "symbolizer_cached_frames",
+        "peak_rss_kib",
+    ]
+    .into_iter()
+    .map(|k| (k.to_owned(), json!(cache(k))))
+    .collect();
+    let json = json!({
+        "processes": total,
+        "bursts": bursts_json,
+        "memory_kb": {
+            "rss_start": rss_start,
+            "rss_after_cold": rss_cold,
+            "rss_end": rss_end,
+            "hwm_end": hwm_end,
+        },
+        "ringside_stacks": ringside_stacks,
+        "caches": caches_json,
+        "open": {
+            "delivered": summary.get("open", "delivered"),
+            "dropped": summary.get("open", "dropped"),
+        },
+    });
     Ok(Section {
         tables: vec![table, memory, caches],
         notes,
         checks: Vec::new(),
         json,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_counts_its_frames_and_finds_inlined_symbols() {
+        let line = r#"{"type":"open","pid":7,"path":"/tmp/symbolize-cold","ustack":[{"addr":"0x1","symbol":"inner_open","inlined":[{"symbol":"middle_open"}]},{"addr":"0x2","unresolved":"symbolization timed out"}],"kstack":[{"addr":"0x3","unresolved":"not in kallsyms"}]}"#;
+        let event: Line = serde_json::from_str(line).expect("parse");
+        assert_eq!(event.path.as_deref(), Some("/tmp/symbolize-cold"));
+        assert_eq!(event.frames().count(), 3);
+        assert_eq!(event.frames().filter(|f| f.unresolved.is_some()).count(), 2);
+        assert!(event.has_symbol("inner_open"));
+        assert!(event.has_symbol("middle_open"));
+        assert!(!event.has_symbol("outer_open"));
+        let bare: Line = serde_json::from_str(r#"{"type":"exec","pid":7}"#).expect("parse");
+        assert_eq!(bare.frames().count(), 0);
+    }
 }

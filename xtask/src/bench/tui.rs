@@ -3,6 +3,7 @@
 //! measurement wants to read the screen), quit with `q`, and what it measured read back from the
 //! stats file.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -12,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use portable_pty::CommandBuilder;
+use serde::{Deserialize, Serialize};
 
 use super::Bench;
-use super::json;
 use super::procs::signal;
 use crate::pty::Pty;
 
@@ -243,7 +244,8 @@ fn store_len(screen: &str) -> Option<u64> {
 }
 
 /// Percentiles as the stats file gives them, in ns.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Percentiles {
     pub count: u64,
     pub p50: u64,
@@ -252,63 +254,39 @@ pub struct Percentiles {
 }
 
 /// What the TUI measured about itself (`--stats-file`), and how long it ran for us.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct TuiStats {
     pub frame_ns: Percentiles,
     pub latency_ns: Percentiles,
     pub first_event_ms: Option<f64>,
     pub retained_events: u64,
     pub peak_rss_kib: u64,
-    pub delivered: Vec<(String, u64)>,
-    pub dropped: Vec<(String, u64)>,
+    /// Per event type.
+    #[serde(default)]
+    pub delivered: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub dropped: BTreeMap<String, u64>,
     /// Bytes read from the ring buffer (absent from older binaries' stats).
     pub ring_bytes: Option<u64>,
     /// From start to `q`.
+    #[serde(skip)]
     pub ran: Duration,
     /// Bytes it wrote to the terminal.
+    #[serde(skip)]
     pub output_bytes: u64,
 }
 
 impl TuiStats {
     fn parse(text: &str) -> Result<Self> {
-        let percentiles = |key: &str| -> Result<Percentiles> {
-            let object = json::object_field(text, key)
-                .with_context(|| format!("no `{key}` in the stats file:\n{text}"))?;
-            let get = |k: &str| json::int_field(object, k).and_then(|v| u64::try_from(v).ok());
-            Ok(Percentiles {
-                count: get("count").unwrap_or(0),
-                p50: get("p50").unwrap_or(0),
-                p99: get("p99").unwrap_or(0),
-                max: get("max").unwrap_or(0),
-            })
-        };
-        let members =
-            |key: &str| json::object_field(text, key).map_or(Vec::new(), json::int_members);
-        let int = |key: &str| {
-            json::int_field(text, key)
-                .and_then(|v| u64::try_from(v).ok())
-                .with_context(|| format!("no `{key}` in the stats file:\n{text}"))
-        };
-        Ok(Self {
-            frame_ns: percentiles("frame_ns")?,
-            latency_ns: percentiles("latency_ns")?,
-            first_event_ms: json::num_field(text, "first_event_ms"),
-            retained_events: int("retained_events")?,
-            peak_rss_kib: int("peak_rss_kib")?,
-            delivered: members("delivered"),
-            dropped: members("dropped"),
-            ring_bytes: json::int_field(text, "ring_bytes").and_then(|v| u64::try_from(v).ok()),
-            ran: Duration::ZERO,
-            output_bytes: 0,
-        })
+        serde_json::from_str(text).with_context(|| format!("reading the stats file:\n{text}"))
     }
 
     pub fn total_delivered(&self) -> u64 {
-        self.delivered.iter().map(|(_, n)| n).sum()
+        self.delivered.values().sum()
     }
 
     pub fn total_dropped(&self) -> u64 {
-        self.dropped.iter().map(|(_, n)| n).sum()
+        self.dropped.values().sum()
     }
 }
 
@@ -359,7 +337,7 @@ mod tests {
         assert_eq!(stats.retained_events, 1_000_000);
         assert_eq!(stats.peak_rss_kib, 350_000);
         assert_eq!(stats.total_delivered(), 1_000_100);
-        assert_eq!(stats.dropped, vec![("open".to_owned(), 7)]);
+        assert_eq!(stats.dropped, BTreeMap::from([("open".to_owned(), 7)]));
         assert_eq!(stats.total_dropped(), 7);
     }
 }

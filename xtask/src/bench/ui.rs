@@ -10,8 +10,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use serde_json::json;
 
-use super::json::{Json, obj};
 use super::procs::{Load, cpu_ns, status_kb};
 use super::stats::spread;
 use super::tui::{COLS, ROWS, Screen, Tui, TuiStats};
@@ -452,90 +452,52 @@ pub fn run(bench: &Bench) -> Result<Section> {
         },
     ];
 
-    let percentiles = |p: &super::tui::Percentiles| {
-        obj([
-            ("count", Json::from(p.count)),
-            ("p50", Json::from(p.p50)),
-            ("p99", Json::from(p.p99)),
-            ("max", Json::from(p.max)),
-        ])
-    };
-    let counts = |pairs: &[(String, u64)]| {
-        obj(pairs
-            .iter()
-            .map(|(k, v)| (k.clone(), Json::from(*v)))
-            .collect::<Vec<_>>())
-    };
-    let json = obj([
-        (
-            "terminal",
-            obj([
-                ("rows", Json::from(u64::from(ROWS))),
-                ("cols", Json::from(u64::from(COLS))),
-            ]),
-        ),
-        (
-            "frames",
-            obj([
-                ("frame_ns", percentiles(&frame)),
-                ("target_p99_ns", Json::from(FRAME_P99_NS)),
-                ("status", Json::from(frame_status.word())),
-                ("retained_events", Json::from(retained)),
-                ("fill_ops", Json::from(full.fill_ops)),
-                ("fill_ops_per_s", Json::from(full.fill_rate)),
-                ("steady_ops", Json::from(full.steady_ops)),
-                ("steady_rate_per_s", Json::from(STEADY_RATE)),
-                ("store_shown_after_fill", Json::from(full.shown_after_fill)),
-                ("delivered", counts(&full.stats.delivered)),
-                ("dropped", counts(&full.stats.dropped)),
-                ("latency_ns", percentiles(&full.stats.latency_ns)),
-                ("output_bytes", Json::from(full.stats.output_bytes)),
-                ("ran_s", Json::from(full.stats.ran.as_secs_f64())),
-                ("steady_cpu_percent", Json::from(full.steady_cpu_percent)),
-                (
-                    "steady_screen_updates_per_s",
-                    Json::from(full.steady_updates_per_s),
-                ),
-            ]),
-        ),
-        (
-            "memory",
-            obj([
-                ("rss_empty_kib", Json::from(full.rss_empty_kib)),
-                ("rss_full_kib", Json::from(full.rss_full_kib)),
-                ("peak_rss_kib", Json::from(full.stats.peak_rss_kib)),
-                ("retained_events", Json::from(retained)),
-                ("bytes_per_event", Json::from(full.bytes_per_event)),
-                ("target_bytes", Json::from(BYTES_PER_EVENT)),
-                ("status", Json::from(memory_status.word())),
-            ]),
-        ),
-        (
-            "idle",
-            obj([
-                ("cpu_percent", Json::from(idle.percent)),
-                ("window_s", Json::from(idle.window.as_secs_f64())),
-                ("settle_s", Json::from(IDLE_SETTLE.as_secs())),
-                ("machine_events_per_s", Json::from(idle.events_per_s)),
-                ("nothing_traced_cpu_percent", Json::from(idle_quiet.percent)),
-                (
-                    "nothing_traced_events_per_s",
-                    Json::from(idle_quiet.events_per_s),
-                ),
-                ("target_percent", Json::from(IDLE_PERCENT)),
-                ("status", Json::from(idle_status.word())),
-            ]),
-        ),
-        (
-            "first_event",
-            obj([
-                ("ms", spread_json(first_spread.as_ref(), &first)),
-                ("load_rate_per_s", Json::from(FIRST_EVENT_RATE)),
-                ("target_ms", Json::from(FIRST_EVENT_MS)),
-                ("status", Json::from(first_status.word())),
-            ]),
-        ),
-    ]);
+    let json = json!({
+        "terminal": { "rows": ROWS, "cols": COLS },
+        "frames": {
+            "frame_ns": frame,
+            "target_p99_ns": FRAME_P99_NS,
+            "status": frame_status.word(),
+            "retained_events": retained,
+            "fill_ops": full.fill_ops,
+            "fill_ops_per_s": full.fill_rate,
+            "steady_ops": full.steady_ops,
+            "steady_rate_per_s": STEADY_RATE,
+            "store_shown_after_fill": full.shown_after_fill,
+            "delivered": full.stats.delivered,
+            "dropped": full.stats.dropped,
+            "latency_ns": full.stats.latency_ns,
+            "output_bytes": full.stats.output_bytes,
+            "ran_s": full.stats.ran.as_secs_f64(),
+            "steady_cpu_percent": full.steady_cpu_percent,
+            "steady_screen_updates_per_s": full.steady_updates_per_s,
+        },
+        "memory": {
+            "rss_empty_kib": full.rss_empty_kib,
+            "rss_full_kib": full.rss_full_kib,
+            "peak_rss_kib": full.stats.peak_rss_kib,
+            "retained_events": retained,
+            "bytes_per_event": full.bytes_per_event,
+            "target_bytes": BYTES_PER_EVENT,
+            "status": memory_status.word(),
+        },
+        "idle": {
+            "cpu_percent": idle.percent,
+            "window_s": idle.window.as_secs_f64(),
+            "settle_s": IDLE_SETTLE.as_secs(),
+            "machine_events_per_s": idle.events_per_s,
+            "nothing_traced_cpu_percent": idle_quiet.percent,
+            "nothing_traced_events_per_s": idle_quiet.events_per_s,
+            "target_percent": IDLE_PERCENT,
+            "status": idle_status.word(),
+        },
+        "first_event": {
+            "ms": spread_json(first_spread.as_ref(), &first),
+            "load_rate_per_s": FIRST_EVENT_RATE,
+            "target_ms": FIRST_EVENT_MS,
+            "status": first_status.word(),
+        },
+    });
     Ok(Section {
         tables: vec![table],
         notes,

@@ -2,6 +2,7 @@
 //! traced program, what unwinding the copies costs ringside per frame, and how large a copy
 //! real programs need to be unwound to their entry (which chose the `--stack-bytes` default).
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -10,8 +11,9 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
 
-use super::json::{self, Json, obj};
 use super::procs::{Load, Output, Ringside};
 use super::stats::spread;
 use super::{Bench, Section, Table, human_ns, human_rate, range, spread_json};
@@ -47,7 +49,7 @@ pub fn run(bench: &Bench) -> Result<Section> {
                 .to_owned(),
         ],
         checks: Vec::new(),
-        json: obj([("copy_cost", copy_json), ("windows_needed", window_json)]),
+        json: json!({ "copy_cost": copy_json, "windows_needed": window_json }),
     })
 }
 
@@ -61,7 +63,8 @@ struct StormRun {
 }
 
 /// What ringside's --stats-file says of unwinding.
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone, Copy, Deserialize)]
+#[serde(default)]
 struct UnwindStats {
     stacks_unwound: u64,
     stacks_unwound_complete: u64,
@@ -73,18 +76,7 @@ struct UnwindStats {
 impl UnwindStats {
     fn read(path: &Path) -> Self {
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        let get = |key: &str| {
-            json::int_field(&text, key)
-                .and_then(|n| u64::try_from(n).ok())
-                .unwrap_or(0)
-        };
-        Self {
-            stacks_unwound: get("stacks_unwound"),
-            stacks_unwound_complete: get("stacks_unwound_complete"),
-            frames_unwound: get("frames_unwound"),
-            unwind_ns: get("unwind_ns"),
-            stack_copies_lost: get("stack_copies_lost"),
-        }
+        serde_json::from_str(&text).unwrap_or_default()
     }
 
     fn ns_per_frame(&self) -> Option<f64> {
@@ -130,7 +122,7 @@ fn storm(bench: &Bench, ops: u64, window: Option<&str>) -> Result<StormRun> {
     })
 }
 
-fn copy_cost(bench: &Bench) -> Result<(Table, Json)> {
+fn copy_cost(bench: &Bench) -> Result<(Table, Value)> {
     let ops = bench.size(100_000, 50_000);
     let variants: Vec<Option<&str>> = std::iter::once(None)
         .chain(COPY_WINDOWS.iter().copied().map(Some))
@@ -173,7 +165,7 @@ fn copy_cost(bench: &Bench) -> Result<(Table, Json)> {
     );
     let untraced: Vec<f64> = runs[0].iter().map(|r| r.ns_per_op).collect();
     let no_copy: Vec<f64> = runs[1].iter().map(|r| r.ns_per_op).collect();
-    let mut rows_json = Vec::new();
+    let mut rows_json = Map::new();
     for (window, runs) in variants.iter().zip(&runs) {
         let ns: Vec<f64> = runs.iter().map(|r| r.ns_per_op).collect();
         let ratios: Vec<f64> = ns.iter().zip(&untraced).map(|(t, u)| t / u).collect();
@@ -209,10 +201,10 @@ fn copy_cost(bench: &Bench) -> Result<(Table, Json)> {
             ];
             row.resize(table.header.len(), String::new());
             table.row(row);
-            rows_json.push((
-                "untraced",
-                obj([("ns_per_op", spread_json(spread(&ns).as_ref(), &ns))]),
-            ));
+            rows_json.insert(
+                "untraced".to_owned(),
+                json!({ "ns_per_op": spread_json(spread(&ns).as_ref(), &ns) }),
+            );
             continue;
         };
         let complete = (total.stacks_unwound > 0)
@@ -235,39 +227,35 @@ fn copy_cost(bench: &Bench) -> Result<(Table, Json)> {
             median(&per_frame, &|ns| format!("{ns:.0} ns")),
             median(&stacks_rate, &human_rate),
         ]);
-        rows_json.push((
-            window,
-            obj([
-                ("ns_per_op", spread_json(spread(&ns).as_ref(), &ns)),
-                ("ratio", spread_json(spread(&ratios).as_ref(), &ratios)),
-                ("copy_cost_ns", spread_json(spread(&copy).as_ref(), &copy)),
-                (
-                    "ringside_cpu_ns_per_op",
-                    spread_json(spread(&cpu).as_ref(), &cpu),
-                ),
-                ("events_per_run", Json::from(delivered)),
-                ("dropped_total", Json::from(dropped)),
-                ("stack_copies_lost", Json::from(total.stack_copies_lost)),
-                ("stacks_unwound", Json::from(total.stacks_unwound)),
-                ("stacks_complete_percent", Json::from(complete)),
-                (
-                    "unwind_ns_per_frame",
-                    spread_json(spread(&per_frame).as_ref(), &per_frame),
-                ),
-                (
-                    "unwind_stacks_per_cpu_second",
+        rows_json.insert(
+            (*window).to_owned(),
+            json!({
+                "ns_per_op": spread_json(spread(&ns).as_ref(), &ns),
+                "ratio": spread_json(spread(&ratios).as_ref(), &ratios),
+                "copy_cost_ns": spread_json(spread(&copy).as_ref(), &copy),
+                "ringside_cpu_ns_per_op": spread_json(spread(&cpu).as_ref(), &cpu),
+                "events_per_run": delivered,
+                "dropped_total": dropped,
+                "stack_copies_lost": total.stack_copies_lost,
+                "stacks_unwound": total.stacks_unwound,
+                "stacks_complete_percent": complete,
+                "unwind_ns_per_frame": spread_json(spread(&per_frame).as_ref(), &per_frame),
+                "unwind_stacks_per_cpu_second":
                     spread_json(spread(&stacks_rate).as_ref(), &stacks_rate),
-                ),
-            ]),
-        ));
+            }),
+        );
     }
-    Ok((
-        table,
-        obj([
-            ("ops_per_run", Json::from(ops)),
-            ("windows", obj(rows_json)),
-        ]),
-    ))
+    Ok((table, json!({ "ops_per_run": ops, "windows": rows_json })))
+}
+
+/// What the real programs' run reads of a line of ringside's stdout.
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(borrow)]
+    comm: Cow<'a, str>,
+    /// Why the user stack ends where it does: "complete" when it reached the entry.
+    #[serde(borrow)]
+    ustack_end: Option<Cow<'a, str>>,
 }
 
 /// A real program to run, the comms its events carry, and how to run it.
@@ -334,7 +322,7 @@ fn programs(bench: &Bench) -> Result<Vec<Program>> {
 }
 
 /// Per program and window: (complete stacks, stacks).
-fn windows_needed(bench: &Bench) -> Result<(Table, Json)> {
+fn windows_needed(bench: &Bench) -> Result<(Table, Value)> {
     let programs = programs(bench)?;
     let mut counts = vec![vec![(0u64, 0u64); PROGRAM_WINDOWS.len()]; programs.len()];
     for (w, window) in PROGRAM_WINDOWS.iter().enumerate() {
@@ -352,9 +340,8 @@ fn windows_needed(bench: &Bench) -> Result<(Table, Json)> {
                 .lines()
                 .map_while(Result::ok)
                 .filter_map(|line| {
-                    let comm = json::str_field(&line, "comm")?.to_owned();
-                    let end = json::str_field(&line, "ustack_end")?.to_owned();
-                    Some((comm, end))
+                    let event = serde_json::from_str::<Line>(&line).ok()?;
+                    Some((event.comm.into_owned(), event.ustack_end?.into_owned()))
                 })
                 .collect::<Vec<_>>()
         });
@@ -387,7 +374,7 @@ fn windows_needed(bench: &Bench) -> Result<(Table, Json)> {
          --stack-bytes",
         header,
     );
-    let mut json_rows = Vec::new();
+    let mut json_rows = Map::new();
     for (program, counts) in programs.iter().zip(&counts) {
         let mut row = vec![program.name.to_owned()];
         row.extend(counts.iter().map(|(complete, total)| {
@@ -398,21 +385,15 @@ fn windows_needed(bench: &Bench) -> Result<(Table, Json)> {
             }
         }));
         table.row(row);
-        json_rows.push((
-            program.name,
-            obj(PROGRAM_WINDOWS
-                .iter()
-                .zip(counts)
-                .map(|(w, (complete, total))| {
-                    (
-                        *w,
-                        obj([
-                            ("complete", Json::from(*complete)),
-                            ("stacks", Json::from(*total)),
-                        ]),
-                    )
-                })),
-        ));
+        let windows: Map<String, Value> = PROGRAM_WINDOWS
+            .iter()
+            .zip(counts)
+            .map(|(w, (complete, total))| {
+                let counts = json!({ "complete": complete, "stacks": total });
+                ((*w).to_owned(), counts)
+            })
+            .collect();
+        json_rows.insert(program.name.to_owned(), Value::Object(windows));
     }
-    Ok((table, obj(json_rows)))
+    Ok((table, Value::Object(json_rows)))
 }
