@@ -2,6 +2,7 @@
 
 pub mod processes;
 pub mod store;
+pub mod text;
 mod update;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -12,7 +13,6 @@ use tui_input::Input;
 pub use self::processes::ProcessTable;
 pub use self::store::{EventId, EventStore};
 use crate::filter::{Filter, KernelPart};
-use crate::model::event::Details;
 use crate::model::frame::Stacks;
 use crate::model::{Event, EventKind};
 
@@ -220,66 +220,5 @@ impl App {
             .rows()
             .get(self.process_cursor)
             .map(|&(_, pid)| pid)
-    }
-
-    /// The text a search and the summary column look at.
-    pub fn summary(event: &Event) -> String {
-        use crate::ui::text::printable;
-        match &event.details {
-            Details::Exec { argv, filename, .. } => {
-                if argv.is_empty() {
-                    printable(filename).into_owned()
-                } else {
-                    let args: Vec<_> = argv.iter().map(|a| printable(a).into_owned()).collect();
-                    args.join(" ")
-                }
-            }
-            Details::Open { path, .. } => printable(path).into_owned(),
-            Details::Connect(sock) | Details::Accept(sock) => {
-                let remote = sock.addrs.remote.map(|(ip, port)| endpoint(ip, port));
-                let local = sock.addrs.local.map(|(ip, port)| endpoint(ip, port));
-                match (&event.details, local, remote) {
-                    (Details::Connect(_), _, Some(remote)) => remote,
-                    (Details::Accept(_), Some(local), Some(remote)) => {
-                        format!("{remote} -> {local}")
-                    }
-                    (_, local, remote) => remote.or(local).unwrap_or_default(),
-                }
-            }
-            Details::TcpClose {
-                addrs,
-                duration_ns,
-                tx_bytes,
-                rx_bytes,
-            } => {
-                let remote = addrs
-                    .remote
-                    .map(|(ip, port)| endpoint(ip, port))
-                    .unwrap_or_default();
-                let bytes = match (tx_bytes, rx_bytes) {
-                    (Some(tx), Some(rx)) => format!(" tx {tx} rx {rx}"),
-                    _ => String::new(),
-                };
-                format!("{remote} {:.1} ms{bytes}", *duration_ns as f64 / 1e6)
-            }
-            Details::Exit {
-                status,
-                lifetime_ns,
-            } => {
-                format!(
-                    "code {} after {:.1} ms",
-                    (status >> 8) & 0xff,
-                    *lifetime_ns as f64 / 1e6
-                )
-            }
-            Details::Fork { child_pid, .. } => format!("child {child_pid}"),
-        }
-    }
-}
-
-fn endpoint(ip: std::net::IpAddr, port: u16) -> String {
-    match ip {
-        std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
-        std::net::IpAddr::V4(v4) => format!("{v4}:{port}"),
     }
 }

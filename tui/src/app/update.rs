@@ -8,6 +8,7 @@ use crossterm::event::{
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler as _;
 
+use super::text::summary;
 use super::{Action, App, EventId, Msg, Pane, Prompt, Scope, Stats, Tab};
 use crate::filter::Filter;
 use crate::model::Event;
@@ -296,7 +297,7 @@ impl App {
         };
         let hit = |id: &EventId| {
             self.store.get(*id).is_some_and(|e| {
-                App::summary(e).contains(&term) || String::from_utf8_lossy(&e.comm).contains(&term)
+                summary(e).contains(&term) || String::from_utf8_lossy(&e.comm).contains(&term)
             })
         };
         // Past the last match the search wraps around, as in a pager.

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::border;
-use super::text::printable;
+use crate::app::text::printable;
 use crate::app::{App, Pane};
 use crate::model::Event;
 use crate::model::event::Details;

@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Row, Table};
 
 use super::border;
-use super::text::printable;
+use crate::app::text::{printable, summary};
 use crate::app::{App, Pane};
 use crate::model::Event;
 use crate::model::names::error_name;
@@ -93,7 +93,7 @@ fn row(event: &Event, selected: bool, wide: bool) -> Row<'static> {
         (Some(r), None) => r.to_string(),
         (None, None) => String::new(),
     };
-    let summary = App::summary(event);
+    let summary = summary(event);
     let cells: Vec<String> = if wide {
         vec![
             time_of_day(event),

@@ -6,7 +6,6 @@ mod help;
 pub mod layout;
 pub mod processes;
 mod status;
-pub mod text;
 
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::border;
-use super::text::printable;
+use crate::app::text::printable;
 use crate::app::{App, Pane, Scope};
 use crate::model::EventKind;
 
