@@ -1,5 +1,6 @@
 //! The TUI's state. `update` (in update.rs) is its only writer; rendering only reads it.
 
+pub mod layout;
 pub mod processes;
 pub mod store;
 pub mod text;

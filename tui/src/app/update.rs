@@ -8,12 +8,12 @@ use crossterm::event::{
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler as _;
 
+use super::layout::Areas;
 use super::text::summary;
 use super::{Action, App, EventId, Msg, Pane, Prompt, Scope, Stats, Tab};
 use crate::filter::Filter;
 use crate::model::Event;
 use crate::model::frame::Stacks;
-use crate::ui::layout::Areas;
 
 impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Action> {

@@ -3,7 +3,6 @@
 pub mod details;
 pub mod events;
 mod help;
-pub mod layout;
 pub mod processes;
 mod status;
 
@@ -13,7 +12,7 @@ mod tests;
 use ratatui::Frame;
 use ratatui::style::{Color, Modifier, Style};
 
-use self::layout::Areas;
+use crate::app::layout::Areas;
 use crate::app::{App, Pane};
 
 pub fn draw(frame: &mut Frame<'_>, app: &App) {

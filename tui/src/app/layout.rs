@@ -1,5 +1,5 @@
 //! Where each pane goes, computed from the terminal size alone so that mouse clicks (in
-//! `update`) and drawing agree.
+//! `update`) and drawing (in `ui`) agree. It sits with the state, which both of them read.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
