@@ -1,6 +1,7 @@
 //! The TUI's state. `update` (in update.rs) is its only writer; rendering only reads it.
 
 pub mod layout;
+pub mod list_window;
 pub mod processes;
 pub mod store;
 pub mod text;

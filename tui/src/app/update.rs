@@ -226,11 +226,10 @@ impl App {
         }
     }
 
+    /// The rows the Events pane shows at once, whichever pane a page key moves.
     fn page(&self) -> isize {
-        let height = Areas::of(self.size.0, self.size.1, self.zoom_details)
-            .events
-            .height;
-        isize::try_from(height.max(4)).unwrap_or(4) - 3
+        let events = Areas::of(self.size.0, self.size.1, self.zoom_details).events;
+        isize::try_from(self.events_window(events).rows.max(1)).unwrap_or(1)
     }
 
     fn move_by(&mut self, delta: isize) {
@@ -342,16 +341,12 @@ impl App {
             MouseEventKind::Down(MouseButton::Left) => {
                 if inside(areas.events) {
                     self.focus = Pane::Events;
-                    // Row 0 is the border, row 1 the header; rows are drawn so that the cursor
-                    // row is visible, which `ui::events::first_row` computes the same way.
-                    let first = crate::ui::events::first_row(self, areas.events);
-                    let row = usize::from(mouse.row.saturating_sub(areas.events.y + 2));
-                    self.move_to(first + row);
+                    let clicked = self.events_window(areas.events).item_at(mouse.row);
+                    self.move_to(clicked);
                 } else if inside(areas.processes) {
                     self.focus = Pane::Processes;
-                    let first = crate::ui::processes::first_row(self, areas.processes);
-                    let row = usize::from(mouse.row.saturating_sub(areas.processes.y + 1));
-                    self.process_cursor = (first + row).min(self.processes.len().saturating_sub(1));
+                    let clicked = self.processes_window(areas.processes).item_at(mouse.row);
+                    self.process_cursor = clicked.min(self.processes.len().saturating_sub(1));
                 } else if inside(areas.details) {
                     self.focus = Pane::Details;
                 }

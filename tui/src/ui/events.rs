@@ -12,25 +12,15 @@ use crate::app::{App, Pane};
 use crate::model::Event;
 use crate::model::names::error_name;
 
-/// The first `visible` index drawn: the cursor's row stays on screen, following the tail.
-pub fn first_row(app: &App, area: Rect) -> usize {
-    let rows = usize::from(area.height.saturating_sub(3)).max(1);
-    if app.cursor < rows {
-        0
-    } else {
-        app.cursor + 1 - rows
-    }
-}
-
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let rows = usize::from(area.height.saturating_sub(3));
-    let first = first_row(app, area);
+    let window = app.events_window(area);
+    let first = window.first;
     // TIME needs room; COMM and RESULT always stay.
     let wide = area.width >= 110;
     let body: Vec<Row<'_>> = app
         .visible
         .range(first.min(app.visible.len())..)
-        .take(rows)
+        .take(window.rows)
         .enumerate()
         .filter_map(|(offset, &id)| {
             let event = app.store.get(id)?;

@@ -13,24 +13,14 @@ use crate::model::EventKind;
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
-pub fn first_row(app: &App, area: Rect) -> usize {
-    let rows = usize::from(area.height.saturating_sub(2)).max(1);
-    if app.process_cursor < rows {
-        0
-    } else {
-        app.process_cursor + 1 - rows
-    }
-}
-
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let rows = usize::from(area.height.saturating_sub(2));
-    let first = first_row(app, area);
+    let window = app.processes_window(area);
     let tree = app.processes.rows();
     let lines: Vec<Line<'_>> = tree
         .iter()
         .enumerate()
-        .skip(first)
-        .take(rows)
+        .skip(window.first)
+        .take(window.rows)
         .filter_map(|(index, &(depth, pid))| {
             let process = app.processes.get(pid)?;
             let mut style = Style::new();
