@@ -290,3 +290,28 @@ fn r_asks_to_record_and_marks_only_what_the_filter_passes() {
     assert_eq!(kinds, vec![EventKind::Open; 3]);
     assert!(screen(&app, 120, 10).contains("● REC ringside-test.rsrec"));
 }
+
+#[test]
+fn a_click_selects_the_row_drawn_under_it() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let click = |column, row| {
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    let mut app = app();
+    let text = screen(&app, 120, 40);
+    let line = |needle: &str| {
+        let index = text.lines().position(|l| l.contains(needle)).unwrap();
+        u16::try_from(index).unwrap()
+    };
+    app.update(click(40, line("/home/user/.curlrc")));
+    let selected = app.selected().unwrap();
+    assert_eq!(crate::app::text::summary(selected), "/home/user/.curlrc");
+    // The Processes pane sits on the right at this width.
+    app.update(click(100, line("300 \\e[2Jevil")));
+    assert_eq!(app.selected_process(), Some(300));
+}
