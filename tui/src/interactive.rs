@@ -231,11 +231,10 @@ async fn event_loop(
                 app.update(Msg::Tick(stats))
             }
             _ = render.tick() => {
-                if app.dirty {
+                if app.take_dirty() {
                     let started = std::time::Instant::now();
                     terminal.draw(|frame| ui::draw(frame, app))?;
                     frames.add(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX));
-                    app.dirty = false;
                 }
                 Vec::new()
             }
@@ -257,12 +256,15 @@ async fn event_loop(
                 actions
             }
         };
-        if let Some(active) = &mut recorder
-            && let Err(error) = active.pump(app)
-        {
-            app.notice = Some(format!("recording stopped: {error:#}"));
-            app.recording = None;
-            recorder = None;
+        if let Some(active) = &mut recorder {
+            match active.pump(app.take_to_record(), &app.store) {
+                Ok(()) => app.set_recording(Some(active.status())),
+                Err(error) => {
+                    app.set_notice(format!("recording stopped: {error:#}"));
+                    app.set_recording(None);
+                    recorder = None;
+                }
+            }
         }
         for action in actions {
             match action {
@@ -271,27 +273,33 @@ async fn event_loop(
                     run_stats.frame_ns = frames.percentiles();
                     if let Some(active) = recorder.take() {
                         let drops = drop_names(source.drops());
-                        active.finish(app, drops)?;
+                        active.finish(app.take_to_record(), &app.store, drops)?;
                     }
                     return Ok(());
                 }
                 Action::ToggleRecording => {
-                    app.notice = Some(match recorder.take() {
-                        Some(active) => match active.finish(app, drop_names(source.drops())) {
-                            Ok(done) => done,
-                            Err(error) => format!("recording: {error:#}"),
-                        },
-                        None => match Recorder::start(app, symbolizer.is_some()) {
+                    let notice = match recorder.take() {
+                        Some(active) => {
+                            let drops = drop_names(source.drops());
+                            match active.finish(app.take_to_record(), &app.store, drops) {
+                                Ok(done) => {
+                                    app.set_recording(None);
+                                    done
+                                }
+                                Err(error) => format!("recording: {error:#}"),
+                            }
+                        }
+                        None => match Recorder::start(app.filter.text(), symbolizer.is_some()) {
                             Ok(started) => {
                                 let text = format!("recording to {}", started.status().path);
-                                app.recording = Some(started.status());
+                                app.set_recording(Some(started.status()));
                                 recorder = Some(started);
                                 text
                             }
                             Err(error) => format!("cannot record: {error:#}"),
                         },
-                    });
-                    app.dirty = true;
+                    };
+                    app.set_notice(notice);
                 }
                 Action::SetKernelFilter(part) => source.set_filter(part),
             }

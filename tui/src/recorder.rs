@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::app::{App, EventId, RecordingStatus};
+use crate::app::{EventId, EventStore, RecordingStatus};
 use crate::record::{Header, Record, RecordingWriter};
 
 /// How long an event waits for its stacks before it is recorded without them.
@@ -36,12 +36,12 @@ pub struct Recorder {
 
 impl Recorder {
     /// Starts a recording in the current directory, named after the time.
-    pub fn start(app: &App, stacks: bool) -> anyhow::Result<Self> {
+    pub fn start(filter: &str, stacks: bool) -> anyhow::Result<Self> {
         let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
             .to_string()
             .replace(':', "");
         let path = PathBuf::from(format!("ringside-{stamp}.rsrec"));
-        let header = session_header(app.filter.text(), stacks)?;
+        let header = session_header(filter, stacks)?;
         let writer = RecordingWriter::create(&path, false, &header)?;
         Ok(Self {
             writer,
@@ -59,13 +59,14 @@ impl Recorder {
         }
     }
 
-    /// Takes the events the app marked, and writes those that are ready.
-    pub fn pump(&mut self, app: &mut App) -> anyhow::Result<()> {
+    /// Takes the events the app marked, and writes those of them and of the earlier ones that
+    /// are ready.
+    pub fn pump(&mut self, marked: Vec<EventId>, store: &EventStore) -> anyhow::Result<()> {
         let now = Instant::now();
         self.pending
-            .extend(app.to_record.drain(..).map(|id| (id, now + STACK_GRACE)));
+            .extend(marked.into_iter().map(|id| (id, now + STACK_GRACE)));
         while let Some(&(id, deadline)) = self.pending.front() {
-            let Some(event) = app.store.get(id) else {
+            let Some(event) = store.get(id) else {
                 // Evicted before it could be written: it is still in the count of evictions.
                 self.pending.pop_front();
                 continue;
@@ -83,23 +84,26 @@ impl Recorder {
             self.writer.flush()?;
             self.last_flush = now;
         }
-        app.recording = Some(self.status());
         Ok(())
     }
 
     /// Writes what is still pending, the drop counters, and closes the file whole.
-    pub fn finish(mut self, app: &mut App, drops: BTreeMap<String, u64>) -> anyhow::Result<String> {
+    pub fn finish(
+        mut self,
+        marked: Vec<EventId>,
+        store: &EventStore,
+        drops: BTreeMap<String, u64>,
+    ) -> anyhow::Result<String> {
         self.pending
-            .extend(app.to_record.drain(..).map(|id| (id, Instant::now())));
+            .extend(marked.into_iter().map(|id| (id, Instant::now())));
         for (id, _) in std::mem::take(&mut self.pending) {
-            if let Some(event) = app.store.get(id) {
+            if let Some(event) = store.get(id) {
                 self.writer.write(&Record::Event(event.clone()))?;
                 self.written += 1;
             }
         }
         self.writer.write(&Record::Drops(drops))?;
         self.writer.finish()?;
-        app.recording = None;
         Ok(format!(
             "recorded {} events to {}",
             self.written,

@@ -194,6 +194,29 @@ impl App {
         }
     }
 
+    /// The events that passed the filter while recording, since the last call: the runner
+    /// writes them.
+    pub fn take_to_record(&mut self) -> Vec<EventId> {
+        std::mem::take(&mut self.to_record)
+    }
+
+    /// The runner's recording, for the title line. Not a reason to draw a frame: the runner
+    /// reports after every turn of its loop, and the count catches up with the next frame.
+    pub fn set_recording(&mut self, status: Option<RecordingStatus>) {
+        self.recording = status;
+    }
+
+    /// A one-line message for the footer. Not a reason to draw a frame either: the key that led
+    /// to it already asked for one.
+    pub fn set_notice(&mut self, notice: String) {
+        self.notice = Some(notice);
+    }
+
+    /// Whether something changed since the last frame; the caller draws one now.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
     pub fn selected_id(&self) -> Option<EventId> {
         self.visible.get(self.cursor).copied()
     }

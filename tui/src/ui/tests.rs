@@ -277,13 +277,13 @@ fn r_asks_to_record_and_marks_only_what_the_filter_passes() {
         vec![Action::ToggleRecording]
     );
     // The runner starts the recording and says so.
-    app.recording = Some(RecordingStatus {
+    app.set_recording(Some(RecordingStatus {
         path: "ringside-test.rsrec".into(),
         events: 0,
-    });
+    }));
     app.update(Msg::Events(sample_events(), 0));
     let kinds: Vec<EventKind> = app
-        .to_record
+        .take_to_record()
         .iter()
         .map(|id| app.store.get(*id).unwrap().kind())
         .collect();
