@@ -82,7 +82,7 @@ pub async fn run(
     }
     tracing::info!("left");
     if let Some(path) = stats_file {
-        stats.retained_events = app.store.len();
+        stats.retained_events = app.store().len();
         let drops = probes.drops()?;
         for kind in &options.events {
             stats
@@ -247,7 +247,7 @@ async fn event_loop(
                     latency.add(batch.decoded_mono_ns.saturating_sub(event.mono_ns));
                     *run_stats.delivered.entry(event.kind().name()).or_default() += 1;
                 }
-                let first = app.store.next_id();
+                let first = app.store().next_id();
                 let requests = stack_requests(first, &mut batch);
                 let actions = app.update(Msg::Events(batch.events, batch.malformed));
                 if let Some(symbolizer) = symbolizer {
@@ -257,7 +257,7 @@ async fn event_loop(
             }
         };
         if let Some(active) = &mut recorder {
-            match active.pump(app.take_to_record(), &app.store) {
+            match active.pump(app.take_to_record(), app.store()) {
                 Ok(()) => app.set_recording(Some(active.status())),
                 Err(error) => {
                     app.set_notice(format!("recording stopped: {error:#}"));
@@ -273,7 +273,7 @@ async fn event_loop(
                     run_stats.frame_ns = frames.percentiles();
                     if let Some(active) = recorder.take() {
                         let drops = drop_names(source.drops());
-                        active.finish(app.take_to_record(), &app.store, drops)?;
+                        active.finish(app.take_to_record(), app.store(), drops)?;
                     }
                     return Ok(());
                 }
@@ -281,7 +281,7 @@ async fn event_loop(
                     let notice = match recorder.take() {
                         Some(active) => {
                             let drops = drop_names(source.drops());
-                            match active.finish(app.take_to_record(), &app.store, drops) {
+                            match active.finish(app.take_to_record(), app.store(), drops) {
                                 Ok(done) => {
                                     app.set_recording(None);
                                     done
@@ -289,7 +289,7 @@ async fn event_loop(
                                 Err(error) => format!("recording: {error:#}"),
                             }
                         }
-                        None => match Recorder::start(app.filter.text(), symbolizer.is_some()) {
+                        None => match Recorder::start(app.filter().text(), symbolizer.is_some()) {
                             Ok(started) => {
                                 let text = format!("recording to {}", started.status().path);
                                 app.set_recording(Some(started.status()));

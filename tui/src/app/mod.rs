@@ -1,8 +1,11 @@
-//! The TUI's state. `update` (in update.rs) is its only writer; rendering only reads it.
+//! The TUI's state. `update` (in update.rs) changes it; beside it, a few named methods below
+//! let the runner take the events to record and report its recording. Rendering and the runner
+//! read it through read.rs. The fields are private, so that stays true.
 
 pub mod layout;
 pub mod list_window;
 pub mod processes;
+mod read;
 pub mod store;
 pub mod text;
 mod update;
@@ -117,48 +120,48 @@ pub enum Msg {
 }
 
 pub struct App {
-    pub store: EventStore,
+    store: EventStore,
     /// Ids the Events pane shows, oldest first.
     /// A deque: once the store is full, every batch evicts from the front of it too.
-    pub visible: VecDeque<EventId>,
+    visible: VecDeque<EventId>,
     /// Index into `visible` of the selected row.
-    pub cursor: usize,
+    cursor: usize,
     /// The selection sticks to the newest event.
-    pub follow: bool,
+    follow: bool,
     /// The view is frozen; events are still collected.
-    pub paused: bool,
-    pub filter: Filter,
+    paused: bool,
+    filter: Filter,
     /// Why the last filter typed was refused; the previous one stays active.
-    pub filter_error: Option<String>,
-    pub prompt: Option<Prompt>,
-    pub search: Option<String>,
-    pub tab: Tab,
-    pub scope: Option<Scope>,
+    filter_error: Option<String>,
+    prompt: Option<Prompt>,
+    search: Option<String>,
+    tab: Tab,
+    scope: Option<Scope>,
     /// `t`: a selected process scopes to its whole subtree rather than itself.
-    pub tree_scope: bool,
-    pub focus: Pane,
-    pub process_cursor: usize,
-    pub processes: ProcessTable,
-    pub stats: Stats,
-    pub show_help: bool,
-    pub zoom_details: bool,
-    pub detail_scroll: u16,
+    tree_scope: bool,
+    focus: Pane,
+    process_cursor: usize,
+    processes: ProcessTable,
+    stats: Stats,
+    show_help: bool,
+    zoom_details: bool,
+    detail_scroll: u16,
     /// Terminal size, for paging and mouse hits.
-    pub size: (u16, u16),
+    size: (u16, u16),
     /// Something changed since the last frame was drawn.
-    pub dirty: bool,
+    dirty: bool,
     /// Events per kind since the last tick, for rates.
     arrived: BTreeMap<EventKind, u64>,
     /// Shared symbolized stacks, so identical stacks are stored once.
     stack_pool: std::collections::HashSet<Arc<Stacks>>,
     /// Where events come from, for the title: `live` or a recording's name.
-    pub source: String,
+    source: String,
     /// Set by the runner while it records.
-    pub recording: Option<RecordingStatus>,
+    recording: Option<RecordingStatus>,
     /// Events that passed the filter while recording, for the runner to write.
-    pub to_record: Vec<EventId>,
+    to_record: Vec<EventId>,
     /// A one-line message for the footer (e.g. where a recording went).
-    pub notice: Option<String>,
+    notice: Option<String>,
 }
 
 impl App {
@@ -226,7 +229,7 @@ impl App {
     }
 
     /// Whether the Events pane shows this event under the current tab, scope and filter.
-    pub fn shows(&self, event: &Event) -> bool {
+    fn shows(&self, event: &Event) -> bool {
         self.tab.shows(event.kind())
             && match self.scope {
                 None => true,

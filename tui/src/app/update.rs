@@ -100,7 +100,7 @@ impl App {
     }
 
     /// Recomputes which events the Events pane shows, keeping the selection where it can.
-    pub fn rebuild_view(&mut self) {
+    fn rebuild_view(&mut self) {
         let selected = self.selected_id();
         let visible: std::collections::VecDeque<EventId> = self
             .store

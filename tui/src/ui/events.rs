@@ -18,13 +18,13 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     // TIME needs room; COMM and RESULT always stay.
     let wide = area.width >= 110;
     let body: Vec<Row<'_>> = app
-        .visible
-        .range(first.min(app.visible.len())..)
+        .visible()
+        .range(first.min(app.visible().len())..)
         .take(window.rows)
         .enumerate()
         .filter_map(|(offset, &id)| {
-            let event = app.store.get(id)?;
-            Some(row(event, first + offset == app.cursor, wide))
+            let event = app.store().get(id)?;
+            Some(row(event, first + offset == app.cursor(), wide))
         })
         .collect();
     let widths: &[Constraint] = if wide {
@@ -50,18 +50,18 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     } else {
         Row::new(["PID", "COMM", "TYPE", "SUMMARY", "RESULT"])
     };
-    let mode = if app.paused {
+    let mode = if app.paused() {
         "PAUSED"
-    } else if app.follow {
+    } else if app.follow() {
         "following"
     } else {
         "scrolled"
     };
     let title = format!(
         " Events [{}] {}/{} {} ",
-        app.tab.name(),
-        app.visible.len(),
-        app.store.len(),
+        app.tab().name(),
+        app.visible().len(),
+        app.store().len(),
         mode
     );
     let table = Table::new(body, widths.iter().copied())

@@ -17,9 +17,9 @@ use crate::app::{App, Pane};
 
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let size = frame.area();
-    let areas = Areas::of(size.width, size.height, app.zoom_details);
+    let areas = Areas::of(size.width, size.height, app.zoom_details());
     status::title(frame, areas.title, app);
-    if !app.zoom_details {
+    if !app.zoom_details() {
         events::draw(frame, areas.events, app);
         if areas.processes.width > 0 {
             processes::draw(frame, areas.processes, app);
@@ -28,14 +28,14 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     details::draw(frame, areas.details, app);
     status::status_bar(frame, areas.status, app);
     status::footer(frame, areas.footer, app);
-    if app.show_help {
+    if app.show_help() {
         help::draw(frame, size);
     }
 }
 
 /// The border style of a pane: the focused one stands out.
 fn border(app: &App, pane: Pane) -> Style {
-    if app.focus == pane {
+    if app.focus() == pane {
         Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
     } else {
         Style::new().fg(Color::DarkGray)

@@ -15,22 +15,22 @@ const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let window = app.processes_window(area);
-    let tree = app.processes.rows();
+    let tree = app.processes().rows();
     let lines: Vec<Line<'_>> = tree
         .iter()
         .enumerate()
         .skip(window.first)
         .take(window.rows)
         .filter_map(|(index, &(depth, pid))| {
-            let process = app.processes.get(pid)?;
+            let process = app.processes().get(pid)?;
             let mut style = Style::new();
             if process.exited_ticks.is_some() {
                 style = style.fg(Color::DarkGray);
             }
-            if matches!(app.scope, Some(Scope::Process(p) | Scope::Tree(p)) if p == pid) {
+            if matches!(app.scope(), Some(Scope::Process(p) | Scope::Tree(p)) if p == pid) {
                 style = style.fg(Color::Yellow);
             }
-            if index == app.process_cursor && app.focus == Pane::Processes {
+            if index == app.process_cursor() && app.focus() == Pane::Processes {
                 style = style.add_modifier(Modifier::REVERSED);
             }
             let marker = if process.exited_ticks.is_some() {
@@ -62,12 +62,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             ]))
         })
         .collect();
-    let scope = match app.scope {
+    let scope = match app.scope() {
         Some(Scope::Tree(pid)) => format!(" scope: tree {pid} "),
         Some(Scope::Process(pid)) => format!(" scope: pid {pid} "),
         None => String::new(),
     };
-    let title = format!(" Processes {}{scope}", app.processes.len());
+    let title = format!(" Processes {}{scope}", app.processes().len());
     let block = Block::new()
         .borders(Borders::ALL)
         .title(title)

@@ -13,10 +13,10 @@ use crate::model::EventKind;
 pub fn title(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let mut spans = vec![
         Span::styled(" ringside ", Style::new().fg(Color::Black).bg(Color::Cyan)),
-        Span::raw(format!(" {} ", app.source)),
+        Span::raw(format!(" {} ", app.source())),
     ];
     for (index, tab) in Tab::ALL.iter().enumerate() {
-        let style = if *tab == app.tab {
+        let style = if *tab == app.tab() {
             Style::new().add_modifier(Modifier::REVERSED)
         } else {
             Style::new().fg(Color::Gray)
@@ -26,16 +26,16 @@ pub fn title(frame: &mut Frame<'_>, area: Rect, app: &App) {
             style,
         ));
     }
-    let filter = if app.filter.text().is_empty() {
+    let filter = if app.filter().text().is_empty() {
         "none"
     } else {
-        app.filter.text()
+        app.filter().text()
     };
     spans.push(Span::raw(format!("  filter: {filter}")));
-    if app.paused {
+    if app.paused() {
         spans.push(Span::styled("  PAUSED", Style::new().fg(Color::Yellow)));
     }
-    if let Some(recording) = &app.recording {
+    if let Some(recording) = app.recording() {
         let text = format!("  ● REC {} ({} events)", recording.path, recording.events);
         spans.push(Span::styled(
             text,
@@ -46,7 +46,7 @@ pub fn title(frame: &mut Frame<'_>, area: Rect, app: &App) {
 }
 
 pub fn status_bar(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let stats = &app.stats;
+    let stats = app.stats();
     let mut spans = Vec::new();
     for kind in EventKind::ALL {
         let rate = stats.rates.get(&kind).copied().unwrap_or(0.0);
@@ -67,8 +67,8 @@ pub fn status_bar(frame: &mut Frame<'_>, area: Rect, app: &App) {
             red,
         ));
     }
-    if app.store.evicted > 0 {
-        spans.push(Span::raw(format!("evicted {}  ", app.store.evicted)));
+    if app.store().evicted > 0 {
+        spans.push(Span::raw(format!("evicted {}  ", app.store().evicted)));
     }
     if stats.mapping_records_lost > 0 {
         spans.push(Span::styled(
@@ -93,13 +93,13 @@ pub fn status_bar(frame: &mut Frame<'_>, area: Rect, app: &App) {
 }
 
 pub fn footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let line = match &app.prompt {
+    let line = match app.prompt() {
         Some(Prompt::Filter(input)) => {
             let mut spans = vec![
                 Span::styled("filter> ", Style::new().fg(Color::Cyan)),
                 Span::raw(input.value().to_owned()),
             ];
-            if let Some(error) = &app.filter_error {
+            if let Some(error) = app.filter_error() {
                 spans.push(Span::styled(
                     format!("   ✗ {error} (previous filter kept)"),
                     Style::new().fg(Color::Red),
@@ -111,7 +111,7 @@ pub fn footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
             Span::styled("search> ", Style::new().fg(Color::Cyan)),
             Span::raw(input.value().to_owned()),
         ]),
-        None => match &app.notice {
+        None => match app.notice() {
             Some(notice) => Line::styled(format!(" {notice}"), Style::new().fg(Color::Yellow)),
             None => Line::styled(
                 " q quit  ? help  / search  f filter  Enter details  space pause  r record  Tab pane  1-4 views  t tree",
@@ -120,7 +120,7 @@ pub fn footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
         },
     };
     frame.render_widget(Paragraph::new(line), area);
-    if let Some(Prompt::Filter(input) | Prompt::Search(input)) = &app.prompt {
+    if let Some(Prompt::Filter(input) | Prompt::Search(input)) = app.prompt() {
         let x = area.x + 8 + u16::try_from(input.visual_cursor()).unwrap_or(u16::MAX);
         frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
     }

@@ -195,7 +195,6 @@ fn details_show_fields_argv_and_folded_symbolized_stacks() {
     app.update(key(KeyCode::Down));
     let id = app.selected_id().unwrap();
     let mut stacks = symbolized();
-    app.store.get_mut(id).unwrap().kstack = vec![1, 2, 3];
     stacks.kernel.truncate(3);
     app.update(Msg::Stacks(vec![(id, stacks)]));
     app.update(key(KeyCode::Enter));
@@ -221,11 +220,11 @@ fn a_bad_filter_is_shown_with_its_column_and_the_old_one_stays() {
     {
         app.update(msg);
     }
-    assert_eq!(app.filter.text(), "type=open");
+    assert_eq!(app.filter().text(), "type=open");
     assert!(
-        app.visible
+        app.visible()
             .iter()
-            .all(|id| app.store.get(*id).unwrap().kind() == EventKind::Open)
+            .all(|id| app.store().get(*id).unwrap().kind() == EventKind::Open)
     );
     insta::assert_snapshot!(screen(&app, 120, 12));
 }
@@ -238,9 +237,9 @@ fn processes_scope_the_events_to_a_subtree() {
     app.update(key(KeyCode::Char('g')));
     app.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
     let pids: Vec<u32> = app
-        .visible
+        .visible()
         .iter()
-        .map(|id| app.store.get(*id).unwrap().pid)
+        .map(|id| app.store().get(*id).unwrap().pid)
         .collect();
     assert!(
         !pids.is_empty() && pids.iter().all(|pid| [100, 200].contains(pid)),
@@ -285,7 +284,7 @@ fn r_asks_to_record_and_marks_only_what_the_filter_passes() {
     let kinds: Vec<EventKind> = app
         .take_to_record()
         .iter()
-        .map(|id| app.store.get(*id).unwrap().kind())
+        .map(|id| app.store().get(*id).unwrap().kind())
         .collect();
     assert_eq!(kinds, vec![EventKind::Open; 3]);
     assert!(screen(&app, 120, 10).contains("● REC ringside-test.rsrec"));
