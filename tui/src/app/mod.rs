@@ -7,7 +7,6 @@ pub mod list_window;
 pub mod processes;
 mod read;
 pub mod store;
-pub mod text;
 mod update;
 
 use std::collections::{BTreeMap, VecDeque};

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::filter::Ancestry;
-use crate::model::event::Details;
+use crate::model::event::{Details, Exec, Exit, Fork};
 use crate::model::{Event, EventKind};
 
 /// Seconds of history kept for the sparkline.
@@ -50,9 +50,9 @@ impl ProcessTable {
         process.counts[kind_index(event.kind())] += 1;
         process.this_second += 1;
         match &event.details {
-            Details::Exec { ret: 0, .. } => process.comm = event.comm.to_vec(),
-            Details::Exit { .. } => process.exited_ticks = Some(0),
-            Details::Fork { child_pid, .. } => {
+            Details::Exec(Exec { ret: 0, .. }) => process.comm = event.comm.to_vec(),
+            Details::Exit(Exit { .. }) => process.exited_ticks = Some(0),
+            Details::Fork(Fork { child_pid, .. }) => {
                 // A fork names the child before any of its own events arrive.
                 let comm = event.comm.to_vec();
                 let child = Process::new(*child_pid, event.pid, 0, comm);
@@ -166,10 +166,10 @@ mod tests {
     use crate::model::sample::event;
 
     fn exit_of(pid: u32, start_ns: u64, comm: &[u8]) -> Event {
-        let mut e = event(Details::Exit {
+        let mut e = event(Details::Exit(Exit {
             status: 0,
             lifetime_ns: 1,
-        });
+        }));
         (e.pid, e.start_ns, e.comm) = (pid, start_ns, comm.to_vec().into());
         e
     }
@@ -180,10 +180,10 @@ mod tests {
         table.observe(&exit_of(77, 1_000, b"old"));
         assert_eq!(table.get(77).unwrap().count(EventKind::Exit), 1);
         // Same pid, another start time: another process, with nothing of the old one.
-        let mut open = event(Details::Fork {
+        let mut open = event(Details::Fork(Fork {
             child_pid: 78,
             clone_flags: 0,
-        });
+        }));
         (open.pid, open.start_ns, open.comm) = (77, 9_000, b"new".to_vec().into());
         table.observe(&open);
         let process = table.get(77).unwrap();
@@ -196,10 +196,10 @@ mod tests {
     #[test]
     fn exited_processes_age_out_and_the_tree_nests_children() {
         let mut table = ProcessTable::default();
-        let mut fork = event(Details::Fork {
+        let mut fork = event(Details::Fork(Fork {
             child_pid: 2,
             clone_flags: 0,
-        });
+        }));
         (fork.pid, fork.ppid) = (1, 0);
         table.observe(&fork);
         assert_eq!(table.rows(), vec![(0, 1), (1, 2)]);

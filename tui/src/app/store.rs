@@ -76,14 +76,14 @@ impl EventStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::Details;
+    use crate::model::event::*;
     use crate::model::sample::event;
 
     fn fork() -> Event {
-        event(Details::Fork {
+        event(Details::Fork(Fork {
             child_pid: 1,
             clone_flags: 0,
-        })
+        }))
     }
 
     #[test]

@@ -9,7 +9,6 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler as _;
 
 use super::layout::Areas;
-use super::text::summary;
 use super::{Action, App, EventId, Msg, Pane, Prompt, Scope, Stats, Tab};
 use crate::filter::Filter;
 use crate::model::Event;
@@ -296,7 +295,7 @@ impl App {
         };
         let hit = |id: &EventId| {
             self.store.get(*id).is_some_and(|e| {
-                summary(e).contains(&term) || String::from_utf8_lossy(&e.comm).contains(&term)
+                e.summary().contains(&term) || String::from_utf8_lossy(&e.comm).contains(&term)
             })
         };
         // Past the last match the search wraps around, as in a pager.

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use crate::model::event::{Details, Event, SockAddrs};
+use crate::model::event::{Event, SockAddrs};
 use crate::model::names::error_name;
 
 use super::Ancestry;
@@ -83,15 +83,12 @@ fn numbers(event: &Event, field: NumField) -> impl Iterator<Item = i64> {
 }
 
 fn text(event: &Event, field: TextField) -> Option<Cow<'_, [u8]>> {
-    match (field, &event.details) {
-        (TextField::Comm, _) => Some(Cow::Borrowed(&event.comm)),
-        (TextField::Path, Details::Exec { filename: path, .. } | Details::Open { path, .. }) => {
-            Some(Cow::Borrowed(path))
-        }
-        (TextField::Path, _) => None,
-        (TextField::Error, details) => {
+    match field {
+        TextField::Comm => Some(Cow::Borrowed(&event.comm)),
+        TextField::Path => event.details.path().map(Cow::Borrowed),
+        TextField::Error => {
             // As the JSON output names it: `E<n>` for codes without a name.
-            let name = details.ret().and_then(error_name)?;
+            let name = event.details.ret().and_then(error_name)?;
             Some(Cow::Owned(name.into_bytes()))
         }
     }
@@ -99,12 +96,5 @@ fn text(event: &Event, field: TextField) -> Option<Cow<'_, [u8]>> {
 
 /// The known ends of a connection, local first.
 fn ends(event: &Event) -> impl Iterator<Item = (IpAddr, u16)> {
-    let addrs: Option<&SockAddrs> = match &event.details {
-        Details::Connect(sock) | Details::Accept(sock) => Some(&sock.addrs),
-        Details::TcpClose { addrs, .. } => Some(addrs),
-        _ => None,
-    };
-    addrs
-        .into_iter()
-        .flat_map(|addrs| addrs.local.into_iter().chain(addrs.remote))
+    event.details.addrs().into_iter().flat_map(SockAddrs::ends)
 }

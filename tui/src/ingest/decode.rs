@@ -18,7 +18,9 @@ use ringside_common::{FLAG_STACK_TOP_REACHED, MAX_STACK_BYTES, UserStackHeader, 
 
 use super::text_arena::TextArena;
 use crate::clock::WallClock;
-use crate::model::event::{Details, Event, EventKind, OpenSyscall, SockAddrs, SockInfo};
+use crate::model::event::{
+    Details, Event, EventKind, Exec, Exit, Fork, Open, OpenSyscall, SockAddrs, SockInfo, TcpClose,
+};
 use crate::model::tcp::payload_bytes;
 use crate::model::user_stack::UserStackCopy;
 
@@ -221,13 +223,13 @@ fn decode_exec(
         .take(r.u32(offset_of!(ExecRecord, argc)) as usize)
         .map(|arg| text.copy(arg))
         .collect();
-    let details = Details::Exec {
+    let details = Details::Exec(Exec {
         filename: text.copy(filename),
         filename_truncated: flags & FLAG_PATH_TRUNCATED != 0,
         argv,
         argv_truncated: flags & FLAG_ARGV_TRUNCATED != 0,
         ret: r.i32(offset_of!(ExecRecord, ret)),
-    };
+    });
     Ok((details, Vec::new()))
 }
 
@@ -244,7 +246,7 @@ fn decode_open(
         open_syscall::OPEN => OpenSyscall::Open,
         _ => OpenSyscall::Openat,
     };
-    let details = Details::Open {
+    let details = Details::Open(Open {
         path: text.copy(path),
         path_truncated: flags & FLAG_PATH_TRUNCATED != 0,
         dfd: r.i32(offset_of!(OpenRecord, dfd)),
@@ -253,7 +255,7 @@ fn decode_open(
         ret: r.i32(offset_of!(OpenRecord, ret)),
         latency_ns: r.u64(offset_of!(OpenRecord, latency_ns)),
         syscall,
-    };
+    });
     Ok((details, Vec::new()))
 }
 
@@ -290,30 +292,30 @@ fn decode_tcp_close(
         r.u32(offset_of!(TcpCloseRecord, oldstate)),
         r.u32(offset_of!(TcpCloseRecord, opened_actively)) != 0,
     );
-    let details = Details::TcpClose {
+    let details = Details::TcpClose(TcpClose {
         addrs: sock_addrs(r, offset_of!(TcpCloseRecord, addrs), flags),
         duration_ns: r.u64(offset_of!(TcpCloseRecord, duration_ns)),
         tx_bytes: bytes_known.then_some(tx),
         rx_bytes: bytes_known.then_some(rx),
-    };
+    });
     let kstack = tail.frames(r, offset_of!(TcpCloseRecord, kstack), "kernel stack")?;
     Ok((details, kstack))
 }
 
 fn decode_exit(r: &Reader<'_>, tail: &mut Tail<'_>) -> Result<Decoded, DecodeError> {
-    let details = Details::Exit {
+    let details = Details::Exit(Exit {
         status: r.i32(offset_of!(ExitRecord, exit_code)),
         lifetime_ns: r.u64(offset_of!(ExitRecord, lifetime_ns)),
-    };
+    });
     let kstack = tail.frames(r, offset_of!(ExitRecord, kstack), "kernel stack")?;
     Ok((details, kstack))
 }
 
 fn decode_fork(r: &Reader<'_>, tail: &mut Tail<'_>) -> Result<Decoded, DecodeError> {
-    let details = Details::Fork {
+    let details = Details::Fork(Fork {
         child_pid: r.u32(offset_of!(ForkRecord, child_pid)),
         clone_flags: r.u64(offset_of!(ForkRecord, clone_flags)),
-    };
+    });
     let kstack = tail.frames(r, offset_of!(ForkRecord, kstack), "kernel stack")?;
     Ok((details, kstack))
 }
@@ -485,7 +487,7 @@ mod tests {
             (
                 exec_bytes(&exec_record()),
                 EventKind::Exec,
-                Details::Exec {
+                Details::Exec(Exec {
                     filename: b"/bin/ls".to_vec().into(),
                     filename_truncated: false,
                     argv: vec![
@@ -495,12 +497,12 @@ mod tests {
                     ],
                     argv_truncated: false,
                     ret: 0,
-                },
+                }),
             ),
             (
                 open_bytes(&open_record()),
                 EventKind::Open,
-                Details::Open {
+                Details::Open(Open {
                     path: b"/etc/passwd".to_vec().into(),
                     path_truncated: false,
                     dfd: -100,
@@ -509,7 +511,7 @@ mod tests {
                     ret: 3,
                     latency_ns: 5_000,
                     syscall: crate::model::event::OpenSyscall::Openat,
-                },
+                }),
             ),
             (
                 sock_bytes(&sock_record(kind::CONNECT)),
@@ -540,7 +542,7 @@ mod tests {
             (
                 tcp_close_bytes(&tcp_close_record()),
                 EventKind::TcpClose,
-                Details::TcpClose {
+                Details::TcpClose(TcpClose {
                     addrs: SockAddrs {
                         local: v4(10, 0, 0, 1, 40000),
                         remote: v4(93, 184, 216, 34, 443),
@@ -548,23 +550,23 @@ mod tests {
                     duration_ns: 1_500_000,
                     tx_bytes: Some(512),
                     rx_bytes: Some(65_536),
-                },
+                }),
             ),
             (
                 exit_bytes(&exit_record()),
                 EventKind::Exit,
-                Details::Exit {
+                Details::Exit(Exit {
                     status: 3 << 8,
                     lifetime_ns: 2_000_000_000,
-                },
+                }),
             ),
             (
                 fork_bytes(&fork_record()),
                 EventKind::Fork,
-                Details::Fork {
+                Details::Fork(Fork {
                     child_pid: 4300,
                     clone_flags: 0x1200011,
-                },
+                }),
             ),
         ];
         for (bytes, kind, expected) in cases {
@@ -651,7 +653,7 @@ mod tests {
             record.argv = buf(argv);
             record.argv_len = argv.len() as u32;
             record.argc = argc;
-            let Details::Exec { argv: got, .. } = details(&exec_bytes(&record)) else {
+            let Details::Exec(Exec { argv: got, .. }) = details(&exec_bytes(&record)) else {
                 panic!("not an exec");
             };
             let expected: Vec<Vec<u8>> = expected.iter().map(|a| a.to_vec()).collect();
@@ -667,7 +669,7 @@ mod tests {
         record.argv = buf(b"ls\0-l\0stale\0more\0");
         record.argv_len = 6;
         record.argc = 2;
-        let Details::Exec { argv, .. } = details(&exec_bytes(&record)) else {
+        let Details::Exec(Exec { argv, .. }) = details(&exec_bytes(&record)) else {
             panic!("not an exec");
         };
         assert_eq!(argv, vec![b"ls".to_vec(), b"-l".to_vec()]);
@@ -678,7 +680,7 @@ mod tests {
         record.argv = buf(&full);
         record.argv_len = ARGV_LEN as u32;
         record.argc = 1;
-        let Details::Exec { argv, .. } = details(&exec_bytes(&record)) else {
+        let Details::Exec(Exec { argv, .. }) = details(&exec_bytes(&record)) else {
             panic!("not an exec");
         };
         assert_eq!(argv, vec![vec![b'x'; ARGV_LEN - 1]]);
@@ -696,7 +698,7 @@ mod tests {
             let mut record = exec_record();
             record.filename = buf(raw);
             record.filename_len = len;
-            let Details::Exec { filename, .. } = details(&exec_bytes(&record)) else {
+            let Details::Exec(Exec { filename, .. }) = details(&exec_bytes(&record)) else {
                 panic!("not an exec");
             };
             assert_eq!(filename, expected, "{raw:?} len {len}");
@@ -704,7 +706,7 @@ mod tests {
         let mut record = exec_record();
         record.filename = [b'a'; PATH_LEN];
         record.filename_len = PATH_LEN as u32;
-        let Details::Exec { filename, .. } = details(&exec_bytes(&record)) else {
+        let Details::Exec(Exec { filename, .. }) = details(&exec_bytes(&record)) else {
             panic!("not an exec");
         };
         assert_eq!(filename, vec![b'a'; PATH_LEN]);
@@ -722,11 +724,11 @@ mod tests {
             let mut record = exec_record();
             record.header.flags = flags;
             record.ret = ret;
-            let Details::Exec {
+            let Details::Exec(Exec {
                 argv_truncated,
                 ret: got,
                 ..
-            } = details(&exec_bytes(&record))
+            }) = details(&exec_bytes(&record))
             else {
                 panic!("not an exec");
             };
@@ -801,12 +803,12 @@ mod tests {
             record.path_len = len;
             record.header.flags = flags;
             record.syscall = syscall;
-            let Details::Open {
+            let Details::Open(Open {
                 path: got,
                 path_truncated,
                 syscall: got_syscall,
                 ..
-            } = details(&open_bytes(&record))
+            }) = details(&open_bytes(&record))
             else {
                 panic!("not an open");
             };
@@ -820,11 +822,11 @@ mod tests {
         record.path = [b'p'; PATH_LEN];
         record.path_len = PATH_LEN as u32;
         record.header.flags = FLAG_PATH_TRUNCATED;
-        let Details::Open {
+        let Details::Open(Open {
             path,
             path_truncated,
             ..
-        } = details(&open_bytes(&record))
+        }) = details(&open_bytes(&record))
         else {
             panic!("not an open");
         };
@@ -841,14 +843,14 @@ mod tests {
         record.mode = 0o644;
         record.latency_ns = u64::MAX;
         let details = details(&open_bytes(&record));
-        let Details::Open {
+        let Details::Open(Open {
             dfd,
             flags,
             mode,
             ret,
             latency_ns,
             ..
-        } = details
+        }) = details
         else {
             panic!("not an open");
         };
@@ -907,7 +909,8 @@ mod tests {
             let mut record = tcp_close_record();
             record.addrs = addrs;
             record.header.flags = flags;
-            let Details::TcpClose { addrs: got, .. } = details(&tcp_close_bytes(&record)) else {
+            let Details::TcpClose(TcpClose { addrs: got, .. }) = details(&tcp_close_bytes(&record))
+            else {
                 panic!("not a tcp_close");
             };
             assert_eq!(got.local, local, "tcp_close flags {flags:#x}");
@@ -945,12 +948,12 @@ mod tests {
         for &(flags, tx, rx) in cases {
             let mut record = tcp_close_record();
             record.header.flags = flags;
-            let Details::TcpClose {
+            let Details::TcpClose(TcpClose {
                 duration_ns,
                 tx_bytes,
                 rx_bytes,
                 ..
-            } = details(&tcp_close_bytes(&record))
+            }) = details(&tcp_close_bytes(&record))
             else {
                 panic!("not a tcp_close");
             };
@@ -966,17 +969,17 @@ mod tests {
         record.rx_bytes = 51;
         record.oldstate = crate::model::tcp::state::FIN_WAIT2;
         record.opened_actively = 1;
-        let Details::TcpClose {
+        let Details::TcpClose(TcpClose {
             tx_bytes, rx_bytes, ..
-        } = details(&tcp_close_bytes(&record))
+        }) = details(&tcp_close_bytes(&record))
         else {
             panic!("not a tcp_close");
         };
         assert_eq!((tx_bytes, rx_bytes), (Some(100), Some(50)));
         record.header.flags = FLAG_BYTES_UNKNOWN;
-        let Details::TcpClose {
+        let Details::TcpClose(TcpClose {
             tx_bytes, rx_bytes, ..
-        } = details(&tcp_close_bytes(&record))
+        }) = details(&tcp_close_bytes(&record))
         else {
             panic!("not a tcp_close");
         };
@@ -986,9 +989,9 @@ mod tests {
         let mut record = tcp_close_record();
         record.tx_bytes = 0;
         record.rx_bytes = 0;
-        let Details::TcpClose {
+        let Details::TcpClose(TcpClose {
             tx_bytes, rx_bytes, ..
-        } = details(&tcp_close_bytes(&record))
+        }) = details(&tcp_close_bytes(&record))
         else {
             panic!("not a tcp_close");
         };
@@ -1003,10 +1006,10 @@ mod tests {
             record.lifetime_ns = 42;
             assert_eq!(
                 details(&exit_bytes(&record)),
-                Details::Exit {
+                Details::Exit(Exit {
                     status,
                     lifetime_ns: 42
-                },
+                }),
                 "{status}"
             );
         }
@@ -1015,10 +1018,10 @@ mod tests {
         record.clone_flags = u64::MAX;
         assert_eq!(
             details(&fork_bytes(&record)),
-            Details::Fork {
+            Details::Fork(Fork {
                 child_pid: u32::MAX,
                 clone_flags: u64::MAX
-            }
+            })
         );
     }
 
@@ -1322,13 +1325,13 @@ mod tests {
             decode(&padded, &clock).unwrap().details,
             decode(&open, &clock).unwrap().details
         );
-        let Details::Open { path, .. } = details(&padded) else {
+        let Details::Open(Open { path, .. }) = details(&padded) else {
             panic!("not an open");
         };
         assert_eq!(&path[..], b"/etc/passwd");
         // The sections follow each other: an exec's argv starts where its filename ends.
         let exec = exec_record();
-        let Details::Exec { filename, argv, .. } = details(&exec_bytes(&exec)) else {
+        let Details::Exec(Exec { filename, argv, .. }) = details(&exec_bytes(&exec)) else {
             panic!("not an exec");
         };
         assert_eq!(&filename[..], b"/bin/ls");

@@ -64,13 +64,13 @@ impl UserCopies {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::Details;
+    use crate::model::event::*;
 
     fn event() -> Event {
-        crate::model::sample::event(Details::Exit {
+        crate::model::sample::event(Details::Exit(Exit {
             status: 0,
             lifetime_ns: 0,
-        })
+        }))
     }
 
     fn copy(ip: u64) -> UserStackCopy {
@@ -150,13 +150,13 @@ mod tests {
             assert_eq!(ip_of(&copies.attach(&e, key)), Some(i));
         }
         // The exec is reported under the leader's thread id: the process is what must match.
-        let mut exec = crate::model::sample::event(Details::Exec {
+        let mut exec = crate::model::sample::event(Details::Exec(Exec {
             filename: b"/bin/true".to_vec().into(),
             filename_truncated: false,
             argv: Vec::new(),
             argv_truncated: false,
             ret: 0,
-        });
+        }));
         exec.pid = e.pid;
         assert_eq!(ip_of(&copies.attach(&exec, exec_key)), Some(0xe));
     }

@@ -1,12 +1,27 @@
 //! One event, owned and decoded: what the ring buffer delivered, in terms a person reads.
 
-use std::net::IpAddr;
+mod addrs;
+mod exec;
+mod exit;
+mod fork;
+mod open;
+mod sock;
+mod tcp_close;
+
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
 use super::frame::Stacks;
+pub use addrs::SockAddrs;
+pub use exec::Exec;
+pub use exit::Exit;
+pub use fork::Fork;
+pub use open::{Open, OpenSyscall};
+pub use sock::SockInfo;
+pub use tcp_close::TcpClose;
 
 /// The kinds of event ringside reports; the names are the JSON `type` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -101,131 +116,112 @@ impl Event {
     /// Gives the event's text fields buffers of their own, so that an event kept for long
     /// (the TUI's store) does not hold its whole batch's text in memory.
     pub fn own_text(&mut self) {
-        let own = |bytes: &mut Bytes| *bytes = Bytes::copy_from_slice(bytes);
-        own(&mut self.comm);
-        match &mut self.details {
-            Details::Exec { filename, argv, .. } => {
-                own(filename);
-                argv.iter_mut().for_each(own);
-            }
-            Details::Open { path, .. } => own(path),
-            Details::Connect(_)
-            | Details::Accept(_)
-            | Details::TcpClose { .. }
-            | Details::Exit { .. }
-            | Details::Fork { .. } => {}
-        }
+        self.comm = Bytes::copy_from_slice(&self.comm);
+        self.details.own_text();
     }
 
     pub fn kind(&self) -> EventKind {
-        match self.details {
-            Details::Exec { .. } => EventKind::Exec,
-            Details::Open { .. } => EventKind::Open,
-            Details::Connect(_) => EventKind::Connect,
-            Details::Accept(_) => EventKind::Accept,
-            Details::TcpClose { .. } => EventKind::TcpClose,
-            Details::Exit { .. } => EventKind::Exit,
-            Details::Fork { .. } => EventKind::Fork,
-        }
+        self.details.kind()
+    }
+
+    /// The line the Events pane shows and a search looks through.
+    pub fn summary(&self) -> String {
+        self.details.summary()
     }
 }
 
-/// What is particular to each kind.
+/// What is particular to each kind: each kind's type, in a file of its own, owns its fields,
+/// its summary and its JSON. Every question below is an exhaustive match, so a new kind is
+/// asked each of them by the compiler.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Details {
-    Exec {
-        filename: Bytes,
-        /// The filename did not fit in its buffer.
-        filename_truncated: bool,
-        argv: Vec<Bytes>,
-        /// More arguments were passed than were kept.
-        argv_truncated: bool,
-        ret: i32,
-    },
-    Open {
-        path: Bytes,
-        path_truncated: bool,
-        dfd: i32,
-        flags: u32,
-        mode: u32,
-        /// The fd, or `-errno`.
-        ret: i32,
-        latency_ns: u64,
-        syscall: OpenSyscall,
-    },
+    Exec(Exec),
+    Open(Open),
     Connect(SockInfo),
     Accept(SockInfo),
-    TcpClose {
-        addrs: SockAddrs,
-        duration_ns: u64,
-        /// `None` when the kernel has no BTF to find the counters.
-        tx_bytes: Option<u64>,
-        rx_bytes: Option<u64>,
-    },
-    Exit {
-        /// The wait status: `code << 8 | signal`.
-        status: i32,
-        lifetime_ns: u64,
-    },
-    Fork {
-        child_pid: u32,
-        clone_flags: u64,
-    },
-}
-
-/// A connect or accept.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SockInfo {
-    pub addrs: SockAddrs,
-    /// connect: 0 or `-errno`; accept: the new fd or `-errno`.
-    pub ret: i32,
-    pub fd: i32,
-    pub latency_ns: u64,
-}
-
-/// Both ends of a TCP connection; `None` where the kernel could not tell.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SockAddrs {
-    pub local: Option<(IpAddr, u16)>,
-    pub remote: Option<(IpAddr, u16)>,
-}
-
-impl SockAddrs {
-    /// `inet` or `inet6`, from whichever end is known.
-    pub fn family(&self) -> &'static str {
-        match self.local.or(self.remote) {
-            Some((IpAddr::V6(_), _)) => "inet6",
-            _ => "inet",
-        }
-    }
+    TcpClose(TcpClose),
+    Exit(Exit),
+    Fork(Fork),
 }
 
 impl Details {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Details::Exec(_) => EventKind::Exec,
+            Details::Open(_) => EventKind::Open,
+            Details::Connect(_) => EventKind::Connect,
+            Details::Accept(_) => EventKind::Accept,
+            Details::TcpClose(_) => EventKind::TcpClose,
+            Details::Exit(_) => EventKind::Exit,
+            Details::Fork(_) => EventKind::Fork,
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        match self {
+            Details::Exec(exec) => exec.summary(),
+            Details::Open(open) => open.summary(),
+            Details::Connect(sock) => sock.connect_summary(),
+            Details::Accept(sock) => sock.accept_summary(),
+            Details::TcpClose(close) => close.summary(),
+            Details::Exit(exit) => exit.summary(),
+            Details::Fork(fork) => fork.summary(),
+        }
+    }
+
     /// The syscall's result where the event has one: `-errno` on failure.
     pub fn ret(&self) -> Option<i32> {
         match self {
-            Details::Exec { ret, .. } | Details::Open { ret, .. } => Some(*ret),
-            Details::Connect(sock) | Details::Accept(sock) => Some(sock.ret),
-            _ => None,
+            Details::Exec(exec) => exec.ret(),
+            Details::Open(open) => open.ret(),
+            Details::Connect(sock) | Details::Accept(sock) => sock.ret(),
+            Details::TcpClose(_) | Details::Exit(_) | Details::Fork(_) => None,
         }
     }
-}
 
-/// Which system call opened a file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OpenSyscall {
-    Openat,
-    Openat2,
-    Open,
-}
-
-impl OpenSyscall {
-    pub fn name(self) -> &'static str {
+    /// The file the event names, for `path` filters.
+    pub fn path(&self) -> Option<&[u8]> {
         match self {
-            OpenSyscall::Openat => "openat",
-            OpenSyscall::Openat2 => "openat2",
-            OpenSyscall::Open => "open",
+            Details::Exec(exec) => exec.path(),
+            Details::Open(open) => open.path(),
+            Details::Connect(_)
+            | Details::Accept(_)
+            | Details::TcpClose(_)
+            | Details::Exit(_)
+            | Details::Fork(_) => None,
+        }
+    }
+
+    /// The socket's ends, for `addr` and `port` filters.
+    pub fn addrs(&self) -> Option<&SockAddrs> {
+        match self {
+            Details::Connect(sock) | Details::Accept(sock) => sock.addrs(),
+            Details::TcpClose(close) => close.addrs(),
+            Details::Exec(_) | Details::Open(_) | Details::Exit(_) | Details::Fork(_) => None,
+        }
+    }
+
+    /// The kind's own JSON fields, after the ones every event has.
+    pub fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        match self {
+            Details::Exec(exec) => exec.json_fields(map),
+            Details::Open(open) => open.json_fields(map),
+            Details::Connect(sock) | Details::Accept(sock) => sock.json_fields(map),
+            Details::TcpClose(close) => close.json_fields(map),
+            Details::Exit(exit) => exit.json_fields(map),
+            Details::Fork(fork) => fork.json_fields(map),
+        }
+    }
+
+    fn own_text(&mut self) {
+        match self {
+            Details::Exec(exec) => exec.own_text(),
+            Details::Open(open) => open.own_text(),
+            Details::Connect(_)
+            | Details::Accept(_)
+            | Details::TcpClose(_)
+            | Details::Exit(_)
+            | Details::Fork(_) => {}
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod names;
 #[cfg(test)]
 pub mod sample;
 pub mod tcp;
+pub mod text;
 pub mod user_stack;
 
 pub use event::{Event, EventKind};

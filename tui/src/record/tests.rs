@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::format::{FORMAT_VERSION, MAGIC, MAX_FRAME_LEN, PREAMBLE_LEN};
 use super::*;
-use crate::model::event::{Details, OpenSyscall, SockAddrs, SockInfo};
+use crate::model::event::*;
 use crate::model::frame::{Fold, FoundBy, Frame, InlinedFrame, StackEnd, Stacks, Unresolved};
 use crate::model::{Event, sample};
 
@@ -126,7 +126,7 @@ fn details(i: u64) -> Details {
         latency_ns: 1_000 + i,
     };
     match i % 7 {
-        0 => Details::Exec {
+        0 => Details::Exec(Exec {
             filename: b"/usr/bin/psql".to_vec().into(),
             filename_truncated: false,
             argv: vec![
@@ -135,8 +135,8 @@ fn details(i: u64) -> Details {
             ],
             argv_truncated: i.is_multiple_of(2),
             ret: 0,
-        },
-        1 => Details::Open {
+        }),
+        1 => Details::Open(Open {
             path: format!("/var/lib/postgresql/base/{i}").into_bytes().into(),
             path_truncated: false,
             dfd: -100,
@@ -145,7 +145,7 @@ fn details(i: u64) -> Details {
             ret: if i.is_multiple_of(5) { -2 } else { 3 },
             latency_ns: 2_500,
             syscall: OpenSyscall::Openat2,
-        },
+        }),
         2 => Details::Connect(sock),
         3 => Details::Accept(SockInfo {
             addrs: SockAddrs {
@@ -154,20 +154,20 @@ fn details(i: u64) -> Details {
             },
             ..sock
         }),
-        4 => Details::TcpClose {
+        4 => Details::TcpClose(TcpClose {
             addrs,
             duration_ns: 9_000_000 + i,
             tx_bytes: Some(4096 * i),
             rx_bytes: None,
-        },
-        5 => Details::Exit {
+        }),
+        5 => Details::Exit(Exit {
             status: 0x0100,
             lifetime_ns: 123_456_789,
-        },
-        _ => Details::Fork {
+        }),
+        _ => Details::Fork(Fork {
             child_pid: 5000 + i as u32,
             clone_flags: 0x1200011,
-        },
+        }),
     }
 }
 

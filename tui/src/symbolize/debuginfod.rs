@@ -159,7 +159,7 @@ impl Fetcher {
 
     /// Tries each server in turn; true once the file is in place.
     fn fetch(&self, build_id: &[u8], target: &Path) -> bool {
-        let hex = crate::output::json::hex(build_id);
+        let hex = crate::output::json::fields::hex(build_id);
         for server in &self.servers {
             let url = format!("{server}/buildid/{hex}/debuginfo");
             match self.download(&url, build_id, target) {
@@ -250,7 +250,7 @@ fn check_debug_file(path: &Path, build_id: &[u8]) -> anyhow::Result<()> {
     anyhow::ensure!(
         found == build_id,
         "the server sent the debug file of another build ({})",
-        crate::output::json::hex(found)
+        crate::output::json::fields::hex(found)
     );
     Ok(())
 }
@@ -318,7 +318,7 @@ mod tests {
         let (file, build_id) = elf_with_build_id();
         // The first server does not have it; the second does.
         let empty = serve(String::new(), Vec::new(), 1);
-        let server = serve(crate::output::json::hex(&build_id), file.clone(), 1);
+        let server = serve(crate::output::json::fields::hex(&build_id), file.clone(), 1);
         let mut client =
             Debuginfod::start(vec![empty, server], cache.path().to_owned()).expect("client");
         client.request(&build_id, &[]);
@@ -358,12 +358,12 @@ mod tests {
     fn an_answer_that_is_not_that_build_s_elf_file_is_not_kept() {
         let cache = tempfile::tempdir().expect("cache");
         let (file, build_id) = elf_with_build_id();
-        let hex = crate::output::json::hex(&build_id);
+        let hex = crate::output::json::fields::hex(&build_id);
         // A proxy's error page, then the right path with another build's file.
         let page = serve(hex.clone(), b"<html>sign in</html>".to_vec(), 1);
         let mut other = build_id.clone();
         other[0] ^= 0xff;
-        let wrong = serve(crate::output::json::hex(&other), file, 1);
+        let wrong = serve(crate::output::json::fields::hex(&other), file, 1);
         let mut client = Debuginfod::start(vec![page], cache.path().to_owned()).expect("client");
         client.request(&build_id, &[]);
         assert_eq!(next_outcome(&client), (build_id.clone(), false));

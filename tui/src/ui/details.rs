@@ -8,11 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::border;
-use crate::app::text::printable;
 use crate::app::{App, Pane};
 use crate::model::Event;
-use crate::model::event::Details;
+use crate::model::event::{Details, Exec};
 use crate::model::frame::{Fold, FoundBy, Frame as StackFrame, StackEnd};
+use crate::model::text::printable;
 use crate::output::json::event_to_json;
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
@@ -60,7 +60,7 @@ pub fn lines(event: &Event) -> Vec<Line<'static>> {
             ]));
         }
     }
-    if let Details::Exec { argv, .. } = &event.details {
+    if let Details::Exec(Exec { argv, .. }) = &event.details {
         for (index, arg) in argv.iter().enumerate() {
             lines.push(Line::from(vec![
                 Span::styled(format!("{:>12}: ", format!("argv[{index}]")), key),

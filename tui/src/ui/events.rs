@@ -7,10 +7,10 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Row, Table};
 
 use super::border;
-use crate::app::text::{printable, summary};
 use crate::app::{App, Pane};
 use crate::model::Event;
 use crate::model::names::error_name;
+use crate::model::text::printable;
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let window = app.events_window(area);
@@ -83,7 +83,7 @@ fn row(event: &Event, selected: bool, wide: bool) -> Row<'static> {
         (Some(r), None) => r.to_string(),
         (None, None) => String::new(),
     };
-    let summary = summary(event);
+    let summary = event.summary();
     let cells: Vec<String> = if wide {
         vec![
             time_of_day(event),

@@ -7,9 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::border;
-use crate::app::text::printable;
 use crate::app::{App, Pane, Scope};
 use crate::model::EventKind;
+use crate::model::text::printable;
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 

@@ -10,7 +10,7 @@ use ratatui::backend::TestBackend;
 
 use crate::app::{App, Msg, Stats};
 use crate::filter::Filter;
-use crate::model::event::{Details, SockAddrs, SockInfo};
+use crate::model::event::*;
 use crate::model::frame::{Fold, Frame, InlinedFrame, StackEnd, Stacks, Unresolved};
 use crate::model::{Event, EventKind};
 
@@ -34,15 +34,17 @@ fn event(seq: u64, pid: u32, ppid: u32, comm: &str, details: Details) -> Event {
 }
 
 fn sample_events() -> Vec<Event> {
-    let open = |path: &str, ret| Details::Open {
-        path: path.as_bytes().to_vec().into(),
-        path_truncated: false,
-        dfd: -100,
-        flags: 0o2000000,
-        mode: 0,
-        ret,
-        latency_ns: 4_000,
-        syscall: crate::model::event::OpenSyscall::Openat,
+    let open = |path: &str, ret| {
+        Details::Open(Open {
+            path: path.as_bytes().to_vec().into(),
+            path_truncated: false,
+            dfd: -100,
+            flags: 0o2000000,
+            mode: 0,
+            ret,
+            latency_ns: 4_000,
+            syscall: crate::model::event::OpenSyscall::Openat,
+        })
     };
     let addrs = SockAddrs {
         local: Some((IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 40112)),
@@ -54,17 +56,17 @@ fn sample_events() -> Vec<Event> {
             100,
             1,
             "bash",
-            Details::Fork {
+            Details::Fork(Fork {
                 child_pid: 200,
                 clone_flags: 0,
-            },
+            }),
         ),
         event(
             2,
             200,
             100,
             "curl",
-            Details::Exec {
+            Details::Exec(Exec {
                 filename: b"/usr/bin/curl".to_vec().into(),
                 filename_truncated: false,
                 argv: vec![
@@ -74,7 +76,7 @@ fn sample_events() -> Vec<Event> {
                 ],
                 argv_truncated: false,
                 ret: 0,
-            },
+            }),
         ),
         event(3, 200, 100, "curl", open("/etc/ssl/certs/ca.pem", 3)),
         event(4, 200, 100, "curl", open("/home/user/.curlrc", -2)),
@@ -96,10 +98,10 @@ fn sample_events() -> Vec<Event> {
             200,
             100,
             "curl",
-            Details::Exit {
+            Details::Exit(Exit {
                 status: 7 << 8,
                 lifetime_ns: 42_000_000,
-            },
+            }),
         ),
     ]
 }
@@ -309,7 +311,7 @@ fn a_click_selects_the_row_drawn_under_it() {
     };
     app.update(click(40, line("/home/user/.curlrc")));
     let selected = app.selected().unwrap();
-    assert_eq!(crate::app::text::summary(selected), "/home/user/.curlrc");
+    assert_eq!(selected.summary(), "/home/user/.curlrc");
     // The Processes pane sits on the right at this width.
     app.update(click(100, line("300 \\e[2Jevil")));
     assert_eq!(app.selected_process(), Some(300));

@@ -5,22 +5,22 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::filter::{Ancestry, KernelPart};
-use crate::model::event::{Details, Event, SockAddrs, SockInfo};
+use crate::model::event::*;
 
 pub use crate::model::sample::event;
 
 pub fn exec(filename: &str, ret: i32) -> Details {
-    Details::Exec {
+    Details::Exec(Exec {
         filename: filename.as_bytes().to_vec().into(),
         filename_truncated: false,
         argv: vec![filename.as_bytes().to_vec().into()],
         argv_truncated: false,
         ret,
-    }
+    })
 }
 
 pub fn open(path: &str, ret: i32) -> Details {
-    Details::Open {
+    Details::Open(Open {
         path: path.as_bytes().to_vec().into(),
         path_truncated: false,
         dfd: -100,
@@ -29,7 +29,7 @@ pub fn open(path: &str, ret: i32) -> Details {
         ret,
         latency_ns: 1_000,
         syscall: crate::model::event::OpenSyscall::Openat,
-    }
+    })
 }
 
 pub fn sock(addrs: SockAddrs, ret: i32) -> SockInfo {
@@ -42,26 +42,26 @@ pub fn sock(addrs: SockAddrs, ret: i32) -> SockInfo {
 }
 
 pub fn tcp_close(addrs: SockAddrs) -> Details {
-    Details::TcpClose {
+    Details::TcpClose(TcpClose {
         addrs,
         duration_ns: 1_000_000,
         tx_bytes: Some(1),
         rx_bytes: Some(2),
-    }
+    })
 }
 
 pub fn exit(status: i32) -> Details {
-    Details::Exit {
+    Details::Exit(Exit {
         status,
         lifetime_ns: 1_000,
-    }
+    })
 }
 
 pub fn fork(child_pid: u32) -> Details {
-    Details::Fork {
+    Details::Fork(Fork {
         child_pid,
         clone_flags: 0x1200011,
-    }
+    })
 }
 
 /// 10.0.0.1:40000 -> 93.184.216.34:443
@@ -133,7 +133,7 @@ pub fn kernel_admits(part: &KernelPart, event: &Event, ancestry: &dyn Ancestry) 
             .chain(&sock.addrs.remote)
             .map(|(ip, _)| *ip)
             .collect(),
-        Details::TcpClose { addrs, .. } => addrs
+        Details::TcpClose(TcpClose { addrs, .. }) => addrs
             .local
             .iter()
             .chain(&addrs.remote)

@@ -238,7 +238,7 @@ fn svma<'data, R: object::ReadRef<'data>>(
 /// `DIR/.build-id/xx/rest.debug`, the layout of Debian's -dbg packages and of debuginfod caches.
 pub fn build_id_path(dir: &Path, build_id: &[u8]) -> Option<PathBuf> {
     let (first, rest) = build_id.split_first()?;
-    let rest = crate::output::json::hex(rest);
+    let rest = crate::output::json::fields::hex(rest);
     Some(
         dir.join(".build-id")
             .join(format!("{first:02x}"))

@@ -1,0 +1,52 @@
+//! The two ends of a socket, shared by connects, accepts and TCP closes.
+
+use std::net::IpAddr;
+
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize};
+
+use crate::output::json::fields::AsText;
+
+/// Both ends of a TCP connection; `None` where the kernel could not tell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SockAddrs {
+    pub local: Option<(IpAddr, u16)>,
+    pub remote: Option<(IpAddr, u16)>,
+}
+
+impl SockAddrs {
+    /// `inet` or `inet6`, from whichever end is known.
+    pub fn family(&self) -> &'static str {
+        match self.local.or(self.remote) {
+            Some((IpAddr::V6(_), _)) => "inet6",
+            _ => "inet",
+        }
+    }
+
+    /// The known ends, local first.
+    pub fn ends(&self) -> impl Iterator<Item = (IpAddr, u16)> {
+        self.local.into_iter().chain(self.remote)
+    }
+
+    /// `family`, then `laddr`/`lport` and `raddr`/`rport` where known.
+    pub fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        map.serialize_entry("family", self.family())?;
+        if let Some((ip, port)) = self.local {
+            map.serialize_entry("laddr", &AsText(ip))?;
+            map.serialize_entry("lport", &port)?;
+        }
+        if let Some((ip, port)) = self.remote {
+            map.serialize_entry("raddr", &AsText(ip))?;
+            map.serialize_entry("rport", &port)?;
+        }
+        Ok(())
+    }
+}
+
+/// `1.2.3.4:80` or `[::1]:80`.
+pub fn endpoint((ip, port): (IpAddr, u16)) -> String {
+    match ip {
+        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+        IpAddr::V4(v4) => format!("{v4}:{port}"),
+    }
+}

@@ -1,0 +1,20 @@
+//! A fork: the new process's pid.
+
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fork {
+    pub child_pid: u32,
+    pub clone_flags: u64,
+}
+
+impl Fork {
+    pub fn summary(&self) -> String {
+        format!("child {}", self.child_pid)
+    }
+
+    pub fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        map.serialize_entry("child_pid", &self.child_pid)
+    }
+}

@@ -1,0 +1,42 @@
+//! The end of a TCP session: its ends, how long it lasted, what it carried.
+
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize};
+
+use super::addrs::{SockAddrs, endpoint};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TcpClose {
+    pub addrs: SockAddrs,
+    pub duration_ns: u64,
+    /// `None` when the kernel has no BTF to find the counters.
+    pub tx_bytes: Option<u64>,
+    pub rx_bytes: Option<u64>,
+}
+
+impl TcpClose {
+    pub fn summary(&self) -> String {
+        let remote = self.addrs.remote.map(endpoint).unwrap_or_default();
+        let bytes = match (self.tx_bytes, self.rx_bytes) {
+            (Some(tx), Some(rx)) => format!(" tx {tx} rx {rx}"),
+            _ => String::new(),
+        };
+        format!("{remote} {:.1} ms{bytes}", self.duration_ns as f64 / 1e6)
+    }
+
+    pub fn addrs(&self) -> Option<&SockAddrs> {
+        Some(&self.addrs)
+    }
+
+    pub fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        self.addrs.json_fields(map)?;
+        map.serialize_entry("duration_ns", &self.duration_ns)?;
+        if let Some(tx) = self.tx_bytes {
+            map.serialize_entry("tx_bytes", &tx)?;
+        }
+        if let Some(rx) = self.rx_bytes {
+            map.serialize_entry("rx_bytes", &rx)?;
+        }
+        Ok(())
+    }
+}
