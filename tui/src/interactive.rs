@@ -19,10 +19,10 @@ use crate::clock::WallClock;
 use crate::filter::Filter;
 use crate::filter::KernelPart;
 use crate::ingest::{self, Batch};
+use crate::key_recording::KeyRecording;
 use crate::model::EventKind;
 use crate::model::frame::Stacks;
 use crate::probes::{self, KernelFilter, ProbeOptions, Probes};
-use crate::recorder::Recorder;
 use crate::runstats::{RunStats, Sampler};
 use crate::symbolize::{StackRequest, SymbolizerHandle};
 use crate::{procfs, replay, terminal, ui};
@@ -193,7 +193,7 @@ async fn event_loop(
     let symbolizer = *symbolizer;
     let mut latency = Sampler::default();
     let mut frames = Sampler::default();
-    let mut recorder: Option<Recorder> = None;
+    let mut key_recording: Option<KeyRecording> = None;
     let mut keys = crossterm::event::EventStream::new();
     let (stacks_tx, mut stacks) = mpsc::unbounded_channel::<Vec<(EventId, Stacks)>>();
     let mut render = tokio::time::interval(FRAME);
@@ -256,13 +256,13 @@ async fn event_loop(
                 actions
             }
         };
-        if let Some(active) = &mut recorder {
+        if let Some(active) = &mut key_recording {
             match active.pump(app.take_to_record(), app.store()) {
                 Ok(()) => app.set_recording(Some(active.status())),
                 Err(error) => {
                     app.set_notice(format!("recording stopped: {error:#}"));
                     app.set_recording(None);
-                    recorder = None;
+                    key_recording = None;
                 }
             }
         }
@@ -271,14 +271,14 @@ async fn event_loop(
                 Action::Quit => {
                     run_stats.latency_ns = latency.percentiles();
                     run_stats.frame_ns = frames.percentiles();
-                    if let Some(active) = recorder.take() {
+                    if let Some(active) = key_recording.take() {
                         let drops = drop_names(source.drops());
                         active.finish(app.take_to_record(), app.store(), drops)?;
                     }
                     return Ok(());
                 }
                 Action::ToggleRecording => {
-                    let notice = match recorder.take() {
+                    let notice = match key_recording.take() {
                         Some(active) => {
                             let drops = drop_names(source.drops());
                             match active.finish(app.take_to_record(), app.store(), drops) {
@@ -289,15 +289,17 @@ async fn event_loop(
                                 Err(error) => format!("recording: {error:#}"),
                             }
                         }
-                        None => match Recorder::start(app.filter().text(), symbolizer.is_some()) {
-                            Ok(started) => {
-                                let text = format!("recording to {}", started.status().path);
-                                app.set_recording(Some(started.status()));
-                                recorder = Some(started);
-                                text
+                        None => {
+                            match KeyRecording::start(app.filter().text(), symbolizer.is_some()) {
+                                Ok(started) => {
+                                    let text = format!("recording to {}", started.status().path);
+                                    app.set_recording(Some(started.status()));
+                                    key_recording = Some(started);
+                                    text
+                                }
+                                Err(error) => format!("cannot record: {error:#}"),
                             }
-                            Err(error) => format!("cannot record: {error:#}"),
-                        },
+                        }
                     };
                     app.set_notice(notice);
                 }

@@ -11,13 +11,13 @@ mod filter;
 mod headless;
 mod ingest;
 mod interactive;
+mod key_recording;
 mod logging;
 mod model;
 mod output;
 mod probes;
 mod procfs;
-mod record;
-mod recorder;
+mod recording;
 mod replay;
 mod runstats;
 mod short_text;
@@ -74,7 +74,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let options = probe_options(&cli, &filter);
     match &cli.command {
         Some(Command::Record { output, force }) => {
-            let header = recorder::session_header(filter.text(), options.capture != 0)?;
+            let header = recording::session_header(filter.text(), options.capture != 0)?;
             let mut recording = headless::output::Recording::create(output, *force, &header)?;
             let settings = headless::Settings {
                 duration: cli.duration,

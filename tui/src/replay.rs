@@ -13,7 +13,7 @@ use crate::filter::Filter;
 use crate::ingest::Batch;
 use crate::model::EventKind;
 use crate::output::json::JsonEvent;
-use crate::record::{Header, Record, RecordingReader};
+use crate::recording::{Entry, Header, RecordingReader};
 
 /// Events handed to the TUI per message.
 const BATCH: usize = 4096;
@@ -25,8 +25,8 @@ pub fn to_json(path: &Path, filter: &Filter) -> anyhow::Result<()> {
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut drops = BTreeMap::new();
     let damage = loop {
-        match reader.next_record() {
-            Ok(Some(Record::Event(event))) => {
+        match reader.next_entry() {
+            Ok(Some(Entry::Event(event))) => {
                 processes.observe(&event);
                 if filter.matches(&event, &processes) {
                     serde_json::to_writer(&mut out, &JsonEvent(&event))?;
@@ -38,7 +38,7 @@ pub fn to_json(path: &Path, filter: &Filter) -> anyhow::Result<()> {
                     }
                 }
             }
-            Ok(Some(Record::Drops(counts))) => drops = counts,
+            Ok(Some(Entry::Drops(counts))) => drops = counts,
             Ok(Some(_)) => {}
             Ok(None) => break None,
             Err(error) => break Some(error),
@@ -58,7 +58,7 @@ fn report(
     path: &Path,
     header: &Header,
     drops: &BTreeMap<String, u64>,
-    damage: Option<crate::record::RecordingError>,
+    damage: Option<crate::recording::RecordingError>,
 ) -> anyhow::Result<()> {
     let dropped: u64 = drops.values().sum();
     eprintln!(
@@ -96,8 +96,8 @@ pub fn stream(path: PathBuf) -> anyhow::Result<Stream> {
         .spawn(move || {
             let mut batch = Batch::default();
             loop {
-                match reader.next_record() {
-                    Ok(Some(Record::Event(event))) => {
+                match reader.next_entry() {
+                    Ok(Some(Entry::Event(event))) => {
                         batch.events.push(event);
                         if batch.events.len() == BATCH
                             && tx.blocking_send(std::mem::take(&mut batch)).is_err()
@@ -105,7 +105,7 @@ pub fn stream(path: PathBuf) -> anyhow::Result<Stream> {
                             return;
                         }
                     }
-                    Ok(Some(Record::Drops(counts))) => {
+                    Ok(Some(Entry::Drops(counts))) => {
                         let by_kind = counts
                             .iter()
                             .filter_map(|(name, n)| Some((EventKind::from_name(name)?, *n)))

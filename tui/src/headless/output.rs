@@ -9,7 +9,7 @@ use anyhow::Context as _;
 
 use crate::model::Event;
 use crate::output::json::JsonEvent;
-use crate::record::{Header, ProcessInfo, Record, RecordingWriter};
+use crate::recording::{Entry, Header, ProcessInfo, RecordingWriter};
 
 pub trait Output {
     /// Writes one event; `false` once the output is gone (e.g. a closed pipe), which ends the run.
@@ -92,7 +92,7 @@ impl Recording {
         for (pid, ppid) in crate::procfs::parent_links() {
             let comm = std::fs::read(format!("/proc/{pid}/comm")).unwrap_or_default();
             let comm = comm.strip_suffix(b"\n").map(<[u8]>::to_vec).unwrap_or(comm);
-            writer.write(&Record::Process(ProcessInfo {
+            writer.write(&Entry::Process(ProcessInfo {
                 pid,
                 ppid,
                 start_ns: 0,
@@ -116,7 +116,7 @@ impl Output for Recording {
         let Some(writer) = &mut self.writer else {
             return Ok(false);
         };
-        writer.write(&Record::Event(event.clone()))?;
+        writer.write(&Entry::Event(event.clone()))?;
         self.written += 1;
         Ok(true)
     }
@@ -124,7 +124,7 @@ impl Output for Recording {
     /// Writes the final drop counters and closes the file whole; later calls do nothing.
     fn finish(&mut self, drops: BTreeMap<String, u64>) -> anyhow::Result<()> {
         if let Some(mut writer) = self.writer.take() {
-            writer.write(&Record::Drops(drops))?;
+            writer.write(&Entry::Drops(drops))?;
             writer.finish()?;
         }
         Ok(())

@@ -6,27 +6,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::app::{EventId, EventStore, RecordingStatus};
-use crate::record::{Header, Record, RecordingWriter};
+use crate::recording::{Entry, RecordingWriter, session_header};
 
 /// How long an event waits for its stacks before it is recorded without them.
 const STACK_GRACE: Duration = Duration::from_secs(2);
 
-/// The header of a recording made here and now.
-pub fn session_header(filter: &str, stacks: bool) -> anyhow::Result<Header> {
-    Ok(Header {
-        ringside_version: env!("CARGO_PKG_VERSION").into(),
-        hostname: nix::unistd::gethostname()?.to_string_lossy().into_owned(),
-        kernel: nix::sys::utsname::uname()?
-            .release()
-            .to_string_lossy()
-            .into_owned(),
-        started: std::time::SystemTime::now(),
-        filter: filter.to_owned(),
-        stacks,
-    })
-}
-
-pub struct Recorder {
+/// A recording the `r` key started: events are written as their stacks arrive.
+pub struct KeyRecording {
     writer: RecordingWriter,
     path: PathBuf,
     pending: VecDeque<(EventId, Instant)>,
@@ -34,7 +20,7 @@ pub struct Recorder {
     last_flush: Instant,
 }
 
-impl Recorder {
+impl KeyRecording {
     /// Starts a recording in the current directory, named after the time.
     pub fn start(filter: &str, stacks: bool) -> anyhow::Result<Self> {
         let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
@@ -76,7 +62,7 @@ impl Recorder {
             if waiting && now < deadline {
                 break;
             }
-            self.writer.write(&Record::Event(event.clone()))?;
+            self.writer.write(&Entry::Event(event.clone()))?;
             self.written += 1;
             self.pending.pop_front();
         }
@@ -98,11 +84,11 @@ impl Recorder {
             .extend(marked.into_iter().map(|id| (id, Instant::now())));
         for (id, _) in std::mem::take(&mut self.pending) {
             if let Some(event) = store.get(id) {
-                self.writer.write(&Record::Event(event.clone()))?;
+                self.writer.write(&Entry::Event(event.clone()))?;
                 self.written += 1;
             }
         }
-        self.writer.write(&Record::Drops(drops))?;
+        self.writer.write(&Entry::Drops(drops))?;
         self.writer.finish()?;
         Ok(format!(
             "recorded {} events to {}",

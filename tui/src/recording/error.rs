@@ -3,9 +3,10 @@
 use std::io;
 use std::path::PathBuf;
 
-/// Record numbers count the frames of the stream: 0 is the header, 1 the first record after it.
-/// Byte offsets in [`RecordingError::Truncated`] and [`RecordingError::Corrupt`] are offsets into
-/// the decompressed stream, where the record's frame starts.
+/// Frame numbers count the frames of the stream: 0 is the header, 1 the first entry after it;
+/// messages call a frame "record N", as they always have. Byte offsets in
+/// [`RecordingError::Truncated`] and [`RecordingError::Corrupt`] are offsets into the
+/// decompressed stream, where the frame starts.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordingError {
     /// The cause is the error's source: print the chain (`{:#}` with anyhow) to see it.
@@ -54,27 +55,27 @@ pub enum RecordingError {
     #[error(
         "the recording ends before {} is whole (byte {offset} of the decompressed stream): it was \
          cut short",
-        record_name(*.record)
+        frame_name(*.frame)
     )]
-    Truncated { record: u64, offset: u64 },
+    Truncated { frame: u64, offset: u64 },
     #[error(
         "the recording is damaged at {} (byte {offset} of the decompressed stream): {reason}",
-        record_name(*.record)
+        frame_name(*.frame)
     )]
     Corrupt {
-        record: u64,
+        frame: u64,
         offset: u64,
         reason: String,
     },
-    #[error("cannot write {}: {reason}", record_name(*.record))]
-    Encode { record: u64, reason: String },
+    #[error("cannot write {}: {reason}", frame_name(*.frame))]
+    Encode { frame: u64, reason: String },
 }
 
-fn record_name(record: u64) -> String {
-    if record == 0 {
+fn frame_name(frame: u64) -> String {
+    if frame == 0 {
         "record 0 (the header)".to_string()
     } else {
-        format!("record {record}")
+        format!("record {frame}")
     }
 }
 

@@ -9,7 +9,7 @@ use zstd::stream::read::Decoder;
 
 use super::error::RecordingError;
 use super::format::{
-    FORMAT_VERSION, FRAME_OVERHEAD, Header, MAGIC, PREAMBLE_LEN, Record, check_crc, check_len,
+    Entry, FORMAT_VERSION, FRAME_OVERHEAD, Header, MAGIC, PREAMBLE_LEN, check_crc, check_len,
     decode_payload,
 };
 
@@ -28,7 +28,7 @@ struct Frames {
     /// The payload being read, kept to reuse its allocation.
     payload: Vec<u8>,
     /// The number of the next frame: 0 is the header.
-    record: u64,
+    frame: u64,
     /// Where the next frame starts in the decompressed stream.
     offset: u64,
 }
@@ -81,7 +81,7 @@ impl RecordingReader {
             path: path.to_path_buf(),
             decoder,
             payload: Vec::new(),
-            record: 0,
+            frame: 0,
             offset: 0,
         };
         Ok(RecordingReader {
@@ -96,19 +96,19 @@ impl RecordingReader {
         &self.header
     }
 
-    /// The next record; Ok(None) after End (which is not itself returned); Err for damage,
+    /// The next entry; Ok(None) after End (which is not itself returned); Err for damage,
     /// saying where. After an Err, further calls return Ok(None).
-    pub fn next_record(&mut self) -> Result<Option<Record>, RecordingError> {
+    pub fn next_entry(&mut self) -> Result<Option<Entry>, RecordingError> {
         if self.done {
             return Ok(None);
         }
         match self.frames.read() {
-            Ok(Record::End) => {
+            Ok(Entry::End) => {
                 self.complete = true;
                 self.done = true;
                 Ok(None)
             }
-            Ok(record) => Ok(Some(record)),
+            Ok(entry) => Ok(Some(entry)),
             Err(error) => {
                 self.done = true;
                 Err(error)
@@ -125,13 +125,13 @@ impl RecordingReader {
 impl Frames {
     /// Reads, checks and decodes the next frame.
     fn read<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, RecordingError> {
-        let (record, offset) = (self.record, self.offset);
+        let (frame, offset) = (self.frame, self.offset);
         let corrupt = |reason| RecordingError::Corrupt {
-            record,
+            frame,
             offset,
             reason,
         };
-        let truncated = RecordingError::Truncated { record, offset };
+        let truncated = RecordingError::Truncated { frame, offset };
         let mut len = [0; 4];
         if read_full(&mut self.decoder, &mut len).map_err(|e| self.stream_error(e))? < len.len() {
             return Err(truncated);
@@ -151,16 +151,16 @@ impl Frames {
         }
         check_crc(&self.payload, crc).map_err(corrupt)?;
         let value = decode_payload(&self.payload).map_err(corrupt)?;
-        self.record += 1;
+        self.frame += 1;
         self.offset += FRAME_OVERHEAD + u64::from(len);
         Ok(value)
     }
 
     /// What a failed read of the stream means for the frame being read.
     fn stream_error(&self, error: io::Error) -> RecordingError {
-        let (record, offset) = (self.record, self.offset);
+        let (frame, offset) = (self.frame, self.offset);
         if error.kind() == io::ErrorKind::UnexpectedEof {
-            RecordingError::Truncated { record, offset }
+            RecordingError::Truncated { frame, offset }
         } else if error.raw_os_error().is_some() {
             RecordingError::Io {
                 path: self.path.clone(),
@@ -168,7 +168,7 @@ impl Frames {
             }
         } else {
             RecordingError::Corrupt {
-                record,
+                frame,
                 offset,
                 reason: format!("the compressed data is damaged ({error})"),
             }

@@ -45,9 +45,9 @@ pub struct ProcessInfo {
     pub comm: Vec<u8>,
 }
 
-/// One frame after the header.
+/// One entry of a recording: a frame after the header.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Record {
+pub enum Entry {
     Event(crate::model::Event),
     Process(ProcessInfo),
     /// Kernel drop counters per event type name so far.

@@ -1,4 +1,4 @@
-//! Writing a recording: a file of our own, then framed records through one zstd stream.
+//! Writing a recording: a file of our own, then framed entries through one zstd stream.
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, BufWriter, Write};
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use zstd::stream::write::Encoder;
 
 use super::error::RecordingError;
-use super::format::{FORMAT_VERSION, Header, MAGIC, Record, ZSTD_LEVEL, encode_frame};
+use super::format::{Entry, FORMAT_VERSION, Header, MAGIC, ZSTD_LEVEL, encode_frame};
 
 pub struct RecordingWriter {
     path: PathBuf,
@@ -16,8 +16,8 @@ pub struct RecordingWriter {
     encoder: Option<Encoder<'static, BufWriter<File>>>,
     /// The frame being written, kept to reuse its allocation.
     frame: Vec<u8>,
-    /// Records written after the header.
-    records: u64,
+    /// Entries written after the header.
+    entries: u64,
     /// A write failed part-way: the stream is broken from there, so nothing more is written.
     broken: bool,
 }
@@ -41,25 +41,25 @@ impl RecordingWriter {
             path: path.to_path_buf(),
             encoder: Some(encoder),
             frame: Vec::new(),
-            records: 0,
+            entries: 0,
             broken: false,
         };
         encode_frame(header, &mut writer.frame)
-            .map_err(|reason| RecordingError::Encode { record: 0, reason })?;
+            .map_err(|reason| RecordingError::Encode { frame: 0, reason })?;
         writer.write_frame()?;
         writer.flush()?;
         Ok(writer)
     }
 
-    /// Appends one record. Use [`RecordingWriter::finish`] rather than writing `Record::End`.
-    pub fn write(&mut self, record: &Record) -> Result<(), RecordingError> {
-        let number = self.records + 1;
-        encode_frame(record, &mut self.frame).map_err(|reason| RecordingError::Encode {
-            record: number,
+    /// Appends one entry. Use [`RecordingWriter::finish`] rather than writing `Entry::End`.
+    pub fn write(&mut self, entry: &Entry) -> Result<(), RecordingError> {
+        let number = self.entries + 1;
+        encode_frame(entry, &mut self.frame).map_err(|reason| RecordingError::Encode {
+            frame: number,
             reason,
         })?;
         self.write_frame()?;
-        self.records = number;
+        self.entries = number;
         Ok(())
     }
 
@@ -71,9 +71,9 @@ impl RecordingWriter {
         self.note(result)
     }
 
-    /// Writes `Record::End`, ends the zstd stream, fsyncs.
+    /// Writes `Entry::End`, ends the zstd stream, fsyncs.
     pub fn finish(mut self) -> Result<(), RecordingError> {
-        self.write(&Record::End)?;
+        self.write(&Entry::End)?;
         let Some(encoder) = self.encoder.take() else {
             return Ok(());
         };

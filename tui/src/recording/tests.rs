@@ -188,33 +188,33 @@ fn event(i: u64) -> Event {
     event
 }
 
-/// `n` records: events, with process metadata and drop counters among them.
-fn records(n: u64) -> Vec<Record> {
+/// `n` entries: events, with process metadata and drop counters among them.
+fn entries(n: u64) -> Vec<Entry> {
     (0..n)
         .map(|i| match i % 10 {
-            4 => Record::Process(ProcessInfo {
+            4 => Entry::Process(ProcessInfo {
                 pid: 4000 + i as u32,
                 ppid: 1,
                 start_ns: i * 1_000,
                 comm: b"postgres\xff".to_vec(),
             }),
-            9 => Record::Drops(BTreeMap::from([
+            9 => Entry::Drops(BTreeMap::from([
                 ("exec".to_string(), i),
                 ("open".to_string(), i * 3),
             ])),
-            _ => Record::Event(event(i)),
+            _ => Entry::Event(event(i)),
         })
         .collect()
 }
 
-/// Writes `records`, flushing after every `flush_every`; the file's length after each flush with
-/// how many records it holds then, the header's flush included.
-fn write(path: &Path, records: &[Record], flush_every: usize) -> Vec<(u64, usize)> {
+/// Writes `entries`, flushing after every `flush_every`; the file's length after each flush with
+/// how many entries it holds then, the header's flush included.
+fn write(path: &Path, entries: &[Entry], flush_every: usize) -> Vec<(u64, usize)> {
     let len = || fs::metadata(path).expect("metadata").len();
     let mut writer = RecordingWriter::create(path, false, &header()).expect("create");
     let mut flushed = vec![(len(), 0)];
-    for (i, record) in records.iter().enumerate() {
-        writer.write(record).expect("write");
+    for (i, entry) in entries.iter().enumerate() {
+        writer.write(entry).expect("write");
         if (i + 1) % flush_every == 0 {
             writer.flush().expect("flush");
             flushed.push((len(), i + 1));
@@ -224,27 +224,27 @@ fn write(path: &Path, records: &[Record], flush_every: usize) -> Vec<(u64, usize
     flushed
 }
 
-/// What a reader makes of a file: the records it gave, then how it stopped.
+/// What a reader makes of a file: the entries it gave, then how it stopped.
 struct Replay {
-    records: Vec<Record>,
+    entries: Vec<Entry>,
     end: Result<(), RecordingError>,
     complete: bool,
 }
 
 fn replay(path: &Path) -> Result<Replay, RecordingError> {
     let mut reader = RecordingReader::open(path)?;
-    let mut records = Vec::new();
+    let mut entries = Vec::new();
     let end = loop {
-        match reader.next_record() {
-            Ok(Some(record)) => records.push(record),
+        match reader.next_entry() {
+            Ok(Some(entry)) => entries.push(entry),
             Ok(None) => break Ok(()),
             Err(error) => break Err(error),
         }
-        assert!(records.len() < 1_000_000, "the reader does not stop");
+        assert!(entries.len() < 1_000_000, "the reader does not stop");
     };
-    assert!(matches!(reader.next_record(), Ok(None)), "after the end");
+    assert!(matches!(reader.next_entry(), Ok(None)), "after the end");
     Ok(Replay {
-        records,
+        entries,
         end,
         complete: reader.complete(),
     })
@@ -276,19 +276,19 @@ fn frames(stream: &[u8]) -> Vec<(usize, usize)> {
 }
 
 #[test]
-fn every_record_and_the_header_come_back_as_written() {
+fn every_entry_and_the_header_come_back_as_written() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("session.ringside");
-    let written = records(400);
+    let written = entries(400);
     write(&path, &written, 50);
     let reader = RecordingReader::open(&path).expect("open");
     assert_eq!(reader.header(), &header());
     let replay = replay(&path).expect("replay");
     assert!(replay.end.is_ok(), "{:?}", replay.end);
     assert!(replay.complete);
-    assert_eq!(replay.records.len(), written.len());
-    for (i, (read, written)) in replay.records.iter().zip(&written).enumerate() {
-        assert_eq!(read, written, "record {}", i + 1);
+    assert_eq!(replay.entries.len(), written.len());
+    for (i, (read, written)) in replay.entries.iter().zip(&written).enumerate() {
+        assert_eq!(read, written, "entry {}", i + 1);
     }
 }
 
@@ -296,7 +296,7 @@ fn every_record_and_the_header_come_back_as_written() {
 fn the_file_is_private() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("new.ringside");
-    write(&path, &records(3), 1);
+    write(&path, &entries(3), 1);
     let mode = fs::metadata(&path).expect("metadata").permissions().mode();
     assert_eq!(mode & 0o7777, 0o600);
 
@@ -331,11 +331,11 @@ fn an_existing_file_is_kept_unless_forced() {
     assert_eq!(fs::read(&path).expect("read"), b"precious");
 
     let mut writer = RecordingWriter::create(&path, true, &header()).expect("forced");
-    writer.write(&records(1)[0]).expect("write");
+    writer.write(&entries(1)[0]).expect("write");
     writer.finish().expect("finish");
     let replay = replay(&path).expect("replay");
     assert!(replay.complete);
-    assert_eq!(replay.records, records(1));
+    assert_eq!(replay.entries, entries(1));
 }
 
 #[test]
@@ -391,11 +391,11 @@ fn a_hard_link_or_a_directory_is_not_overwritten() {
 }
 
 /// Checks what a reader made of a recording cut to `cut` bytes.
-fn check_cut(path: &Path, cut: u64, full: u64, written: &[Record], flushed: &[(u64, usize)]) {
+fn check_cut(path: &Path, cut: u64, full: u64, written: &[Entry], flushed: &[(u64, usize)]) {
     let must_have = flushed
         .iter()
         .filter(|(len, _)| *len <= cut)
-        .map(|(_, records)| *records)
+        .map(|(_, entries)| *entries)
         .max();
     let replay = match replay(path) {
         Ok(replay) => replay,
@@ -408,7 +408,7 @@ fn check_cut(path: &Path, cut: u64, full: u64, written: &[Record], flushed: &[(u
                 matches!(
                     error,
                     RecordingError::CutBeforeHeader { .. }
-                        | RecordingError::Truncated { record: 0, .. }
+                        | RecordingError::Truncated { frame: 0, .. }
                 ),
                 "cut at {cut}: {error:?}"
             );
@@ -417,22 +417,22 @@ fn check_cut(path: &Path, cut: u64, full: u64, written: &[Record], flushed: &[(u
     };
     let must_have = must_have.unwrap_or_default();
     assert!(
-        replay.records.len() >= must_have,
-        "cut at {cut}: {} records, but {must_have} were flushed before it",
-        replay.records.len()
+        replay.entries.len() >= must_have,
+        "cut at {cut}: {} entries, but {must_have} were flushed before it",
+        replay.entries.len()
     );
-    for (i, record) in replay.records.iter().enumerate() {
-        assert_eq!(record, &written[i], "cut at {cut}: record {}", i + 1);
+    for (i, entry) in replay.entries.iter().enumerate() {
+        assert_eq!(entry, &written[i], "cut at {cut}: entry {}", i + 1);
     }
     if cut == full {
         assert!(replay.end.is_ok() && replay.complete, "{:?}", replay.end);
-        assert_eq!(replay.records.len(), written.len());
+        assert_eq!(replay.entries.len(), written.len());
     } else {
         assert!(!replay.complete, "cut at {cut} of {full}");
         let error = replay.end.expect_err("cut short");
         assert!(
-            matches!(error, RecordingError::Truncated { record, .. }
-                if record == replay.records.len() as u64 + 1),
+            matches!(error, RecordingError::Truncated { frame, .. }
+                if frame == replay.entries.len() as u64 + 1),
             "cut at {cut}: {error:?}"
         );
         assert!(error.to_string().contains("cut short"), "{error}");
@@ -443,7 +443,7 @@ fn check_cut(path: &Path, cut: u64, full: u64, written: &[Record], flushed: &[(u
 fn a_recording_cut_at_any_byte_replays_what_was_flushed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("whole.ringside");
-    let written = records(24);
+    let written = entries(24);
     let flushed = write(&path, &written, 3);
     let whole = fs::read(&path).expect("read");
     let cut_path = dir.path().join("cut.ringside");
@@ -463,7 +463,7 @@ fn a_recording_cut_at_any_byte_replays_what_was_flushed() {
 fn a_large_recording_cut_at_random_points_replays_what_was_flushed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("whole.ringside");
-    let written = records(3_000);
+    let written = entries(3_000);
     let flushed = write(&path, &written, 97);
     let whole = fs::read(&path).expect("read");
     let cut_path = dir.path().join("cut.ringside");
@@ -493,7 +493,7 @@ fn a_newer_format_is_refused_saying_what_it_needs() {
     let mut newer = header();
     newer.ringside_version = "9.9.9".to_string();
     let mut writer = RecordingWriter::create(&path, false, &newer).expect("create");
-    writer.write(&records(1)[0]).expect("write");
+    writer.write(&entries(1)[0]).expect("write");
     writer.finish().expect("finish");
     let mut bytes = fs::read(&path).expect("read");
     let newer_format = FORMAT_VERSION + 1;
@@ -539,7 +539,7 @@ fn an_older_format_is_refused_naming_the_ringside_that_wrote_it() {
     let mut older = header();
     older.ringside_version = "0.0.9".to_string();
     let mut writer = RecordingWriter::create(&path, false, &older).expect("create");
-    writer.write(&records(1)[0]).expect("write");
+    writer.write(&entries(1)[0]).expect("write");
     writer.finish().expect("finish");
     let mut bytes = fs::read(&path).expect("read");
     bytes[8..10].copy_from_slice(&1u16.to_le_bytes());
@@ -584,22 +584,22 @@ fn a_foreign_or_empty_file_is_not_a_recording() {
 }
 
 #[test]
-fn a_damaged_payload_byte_is_reported_with_its_record() {
+fn a_damaged_payload_byte_is_reported_with_its_frame() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("damaged.ringside");
-    let written = records(12);
+    let written = entries(12);
     write(&path, &written, 4);
     let mut stream = stream(&fs::read(&path).expect("read"));
     let frames = frames(&stream);
-    let (at, len) = frames[6]; // record 6: frame 0 is the header
+    let (at, len) = frames[6]; // entry 6: frame 0 is the header
     stream[at + 4 + len / 2] ^= 0x20;
     fs::write(&path, file_around(FORMAT_VERSION, &stream)).expect("write");
     let replay = replay(&path).expect("the header is intact");
-    assert_eq!(replay.records, written[..5]);
+    assert_eq!(replay.entries, written[..5]);
     let error = replay.end.expect_err("damage");
     let message = error.to_string();
     assert!(
-        matches!(&error, RecordingError::Corrupt { record: 6, offset, reason }
+        matches!(&error, RecordingError::Corrupt { frame: 6, offset, reason }
             if *offset == at as u64 && reason.contains("CRC")),
         "{error:?}"
     );
@@ -611,16 +611,16 @@ fn a_damaged_payload_byte_is_reported_with_its_record() {
 fn a_length_over_the_limit_is_corrupt_and_not_allocated() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("long.ringside");
-    write(&path, &records(2), 1);
+    write(&path, &entries(2), 1);
     let mut stream = stream(&fs::read(&path).expect("read"));
     let (at, _) = frames(&stream)[2];
     stream[at..at + 4].copy_from_slice(&(MAX_FRAME_LEN + 1).to_le_bytes());
     fs::write(&path, file_around(FORMAT_VERSION, &stream)).expect("write");
     let replay = replay(&path).expect("the header is intact");
-    assert_eq!(replay.records.len(), 1);
+    assert_eq!(replay.entries.len(), 1);
     let error = replay.end.expect_err("damage");
     assert!(
-        matches!(&error, RecordingError::Corrupt { record: 2, reason, .. } if reason.contains("limit")),
+        matches!(&error, RecordingError::Corrupt { frame: 2, reason, .. } if reason.contains("limit")),
         "{error:?}"
     );
 }
@@ -629,7 +629,7 @@ fn a_length_over_the_limit_is_corrupt_and_not_allocated() {
 fn random_bytes_never_panic() {
     let dir = tempfile::tempdir().expect("tempdir");
     let whole_path = dir.path().join("whole.ringside");
-    write(&whole_path, &records(40), 7);
+    write(&whole_path, &entries(40), 7);
     let whole = fs::read(&whole_path).expect("read");
     let path = dir.path().join("random");
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
@@ -675,7 +675,7 @@ fn random_bytes_never_panic() {
 fn altered_payloads_with_valid_checksums_never_panic() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("altered.ringside");
-    let written = records(20);
+    let written = entries(20);
     write(&path, &written, 5);
     let original = stream(&fs::read(&path).expect("read"));
     let frames = frames(&original);
@@ -710,10 +710,10 @@ fn altered_payloads_with_valid_checksums_never_panic() {
         // Frames before the altered one are intact; the altered one may still decode.
         let intact = which.saturating_sub(1);
         assert_eq!(
-            replay.records[..intact.min(replay.records.len())],
-            written[..intact.min(replay.records.len())]
+            replay.entries[..intact.min(replay.entries.len())],
+            written[..intact.min(replay.entries.len())]
         );
-        assert!(replay.records.len() >= intact);
+        assert!(replay.entries.len() >= intact);
         if let Err(error) = replay.end {
             assert!(matches!(error, RecordingError::Corrupt { .. }), "{error:?}");
         }
@@ -758,7 +758,7 @@ fn ten_thousand_events_are_compact() {
                 event.kstack.clear();
                 event.stacks = None;
             }
-            writer.write(&Record::Event(event)).expect("write");
+            writer.write(&Entry::Event(event)).expect("write");
             if i % 1_000 == 999 {
                 writer.flush().expect("flush");
             }
