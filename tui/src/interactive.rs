@@ -248,10 +248,11 @@ async fn event_loop(
                     *run_stats.delivered.entry(event.kind().name()).or_default() += 1;
                 }
                 let first = app.store().next_id();
-                let requests = stack_requests(first, &mut batch);
+                let (asked, requests) = StackRequest::for_batch(&mut batch);
+                let ids = asked.into_iter().map(|index| first + index as EventId).collect();
                 let actions = app.update(Msg::Events(batch.events, batch.malformed));
                 if let Some(symbolizer) = symbolizer {
-                    symbolize(symbolizer, requests, stacks_tx.clone());
+                    symbolize(symbolizer, ids, requests, stacks_tx.clone());
                 }
                 actions
             }
@@ -316,25 +317,17 @@ fn drop_names(drops: BTreeMap<EventKind, u64>) -> BTreeMap<String, u64> {
         .collect()
 }
 
-/// The events of a batch that carry stacks, with the ids the store will give them.
-fn stack_requests(first: EventId, batch: &mut Batch) -> Vec<(EventId, StackRequest)> {
-    let copies = batch.take_user_copies();
-    (first..)
-        .zip(batch.events.iter().zip(copies))
-        .filter_map(|(id, (event, copy))| Some((id, StackRequest::for_event(event, copy)?)))
-        .collect()
-}
-
-/// Asks for the stacks and forwards the answer to the loop when it comes; nothing waits.
+/// Asks for the stacks of the events `ids` (the ids the store gave them), and forwards the
+/// answer to the loop when it comes; nothing waits.
 fn symbolize(
     symbolizer: &SymbolizerHandle,
-    requests: Vec<(EventId, StackRequest)>,
+    ids: Vec<EventId>,
+    requests: Vec<StackRequest>,
     answers: mpsc::UnboundedSender<Vec<(EventId, Stacks)>>,
 ) {
     if requests.is_empty() {
         return;
     }
-    let (ids, requests): (Vec<EventId>, Vec<StackRequest>) = requests.into_iter().unzip();
     let answer = symbolizer.resolve(requests);
     tokio::spawn(async move {
         if let Ok(stacks) = answer.await {

@@ -49,17 +49,8 @@ pub async fn annotate(
 ) {
     while let Some(mut batch) = batches.recv().await {
         let deadline = tokio::time::Instant::now() + wait;
-        let copies = batch.take_user_copies();
+        let (asked, requests) = StackRequest::for_batch(&mut batch);
         let answer = symbolizer.as_ref().and_then(|symbolizer| {
-            let (asked, requests): (Vec<usize>, Vec<StackRequest>) = batch
-                .events
-                .iter()
-                .zip(copies)
-                .enumerate()
-                .filter_map(|(index, (event, copy))| {
-                    Some((index, StackRequest::for_event(event, copy)?))
-                })
-                .unzip();
             (!asked.is_empty()).then(|| (asked, symbolizer.resolve(requests)))
         });
         if out

@@ -15,6 +15,7 @@ use super::images::{Lookup, ProcessImages};
 use super::perf_events::{TaskRecord, TaskWatcher};
 use super::resolver::{Resolver, Walk};
 use super::unwind::StackUnwinder;
+use crate::ingest::Batch;
 use crate::model::frame::{Frame, StackEnd, Stacks};
 use crate::model::user_stack::UserCopy;
 
@@ -32,9 +33,23 @@ pub struct StackRequest {
 }
 
 impl StackRequest {
+    /// What to ask for a batch's stacks, taking its user stack copies: which events asked (their
+    /// index in the batch) and their requests, in that order. The TUI and the headless pipeline
+    /// both ask this way.
+    pub fn for_batch(batch: &mut Batch) -> (Vec<usize>, Vec<StackRequest>) {
+        let copies = batch.take_user_copies();
+        batch
+            .events
+            .iter()
+            .zip(copies)
+            .enumerate()
+            .filter_map(|(index, (event, copy))| Some((index, Self::for_event(event, copy)?)))
+            .unzip()
+    }
+
     /// What to ask for an event's stacks, given its user stack copy; `None` when it carries
     /// none.
-    pub fn for_event(event: &crate::model::Event, user_copy: UserCopy) -> Option<Self> {
+    fn for_event(event: &crate::model::Event, user_copy: UserCopy) -> Option<Self> {
         // A lost copy is asked about too, so that the symbolizer counts it.
         let has_copy = user_copy != UserCopy::NotTaken;
         (has_copy || !event.ustack.is_empty() || !event.kstack.is_empty()).then(|| StackRequest {
@@ -475,5 +490,34 @@ mod tests {
         assert_eq!(requests[1].user_copy, UserCopy::NotTaken);
         assert_eq!(requests[2].user_copy, UserCopy::Lost);
         assert!(matches!(requests[3].user_copy, UserCopy::Taken(_)));
+    }
+
+    #[test]
+    fn a_batch_asks_for_the_events_with_stacks_or_a_copy_and_gives_up_its_copies() {
+        let event = |ustack: Vec<u64>| crate::model::Event {
+            ustack,
+            ..crate::model::sample::event(crate::model::event::Details::Exit(
+                crate::model::event::Exit {
+                    status: 0,
+                    lifetime_ns: 0,
+                },
+            ))
+        };
+        let mut batch = Batch {
+            events: vec![
+                event(vec![]),
+                event(vec![0x1000]),
+                event(vec![]),
+                event(vec![]),
+            ],
+            // Shorter than the events: the last one has no copy at all.
+            user_copies: vec![UserCopy::NotTaken, UserCopy::NotTaken, UserCopy::Lost],
+            ..Batch::default()
+        };
+        let (asked, requests) = StackRequest::for_batch(&mut batch);
+        assert_eq!(asked, [1, 2]);
+        assert_eq!(requests[0].user, [0x1000]);
+        assert_eq!(requests[1].user_copy, UserCopy::Lost);
+        assert!(batch.user_copies.is_empty());
     }
 }
