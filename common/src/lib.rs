@@ -6,7 +6,9 @@
 #![no_std]
 
 pub mod config;
+pub mod kinds;
 pub mod records;
 
 pub use config::*;
+pub use kinds::*;
 pub use records::*;

@@ -23,65 +23,8 @@ pub use open::{Open, OpenSyscall};
 pub use sock::SockInfo;
 pub use tcp_close::TcpClose;
 
-/// The kinds of event ringside reports; the names are the JSON `type` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    Exec,
-    Open,
-    Connect,
-    Accept,
-    TcpClose,
-    Exit,
-    Fork,
-}
-
-impl EventKind {
-    pub const ALL: [EventKind; 7] = [
-        EventKind::Exec,
-        EventKind::Open,
-        EventKind::Connect,
-        EventKind::Accept,
-        EventKind::TcpClose,
-        EventKind::Exit,
-        EventKind::Fork,
-    ];
-
-    /// The name used in JSON, on the command line and on screen.
-    pub fn name(self) -> &'static str {
-        match self {
-            EventKind::Exec => "exec",
-            EventKind::Open => "open",
-            EventKind::Connect => "connect",
-            EventKind::Accept => "accept",
-            EventKind::TcpClose => "tcp_close",
-            EventKind::Exit => "exit",
-            EventKind::Fork => "fork",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.name() == name)
-    }
-
-    /// The record kind the probes write (`ringside_common::kind`).
-    pub fn wire(self) -> u16 {
-        use ringside_common::kind;
-        match self {
-            EventKind::Exec => kind::EXEC,
-            EventKind::Open => kind::OPEN,
-            EventKind::Connect => kind::CONNECT,
-            EventKind::Accept => kind::ACCEPT,
-            EventKind::TcpClose => kind::TCP_CLOSE,
-            EventKind::Exit => kind::EXIT,
-            EventKind::Fork => kind::FORK,
-        }
-    }
-
-    pub fn from_wire(wire: u16) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.wire() == wire)
-    }
-}
+/// The kinds of event ringside reports: declared with the probes' records, and used as is.
+pub use ringside_common::EventKind;
 
 /// An event with the identity of the process that caused it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,147 @@
+//! The kinds of event ringside reports, and what each one is: the one place a kind is declared.
+//!
+//! The probes write a kind's wire value in [`crate::RecordHeader::kind`]; userspace reads it
+//! back with [`EventKind::from_wire`] and asks the kind its name, group and stacks. Every fact
+//! is an exhaustive `match`, so a new kind does not compile until each one is answered.
+
+/// Declares [`EventKind`] with [`EventKind::ALL`] and [`EventKind::from_wire`] from one list,
+/// so that neither can leave a kind out.
+macro_rules! event_kinds {
+    ($($(#[$doc:meta])* $kind:ident = $wire:literal,)+) => {
+        /// What an event record describes; the discriminant is its wire value.
+        #[repr(u16)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EventKind {
+            $($(#[$doc])* $kind = $wire,)+
+        }
+
+        impl EventKind {
+            /// Every kind, in wire order.
+            pub const ALL: [EventKind; [$(EventKind::$kind),+].len()] = [$(EventKind::$kind),+];
+
+            /// The kind whose records carry `wire` in their header's `kind`.
+            pub const fn from_wire(wire: u16) -> Option<EventKind> {
+                match wire {
+                    $($wire => Some(EventKind::$kind),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    /// A program started (`execve`, `execveat`).
+    Exec = 1,
+    /// A file was opened (`open`, `openat`, `openat2`).
+    Open = 2,
+    /// An outgoing connection (`connect`).
+    Connect = 3,
+    /// An incoming connection (`accept`, `accept4`).
+    Accept = 4,
+    /// A TCP session ended.
+    TcpClose = 5,
+    /// A process exited.
+    Exit = 6,
+    /// A process was born.
+    Fork = 7,
+}
+
+/// The kind of the record that carries a copy of a thread's user registers and stack, sent just
+/// before the event it belongs to ([`crate::UserStackHeader`]); a record, not an event.
+pub const USER_STACK_KIND: u16 = 8;
+const _: () = assert!(EventKind::from_wire(USER_STACK_KIND).is_none());
+
+/// One past the largest record kind: the length of arrays indexed by wire value (the probes'
+/// drop counters).
+pub const KIND_SLOTS: u32 = kind_slots();
+
+const fn kind_slots() -> u32 {
+    let mut largest = USER_STACK_KIND;
+    let mut i = 0;
+    while i < EventKind::ALL.len() {
+        if EventKind::ALL[i].wire() > largest {
+            largest = EventKind::ALL[i].wire();
+        }
+        i += 1;
+    }
+    largest as u32 + 1
+}
+
+/// What the views and `type=` filters gather kinds into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Group {
+    Process,
+    Files,
+    Network,
+}
+
+impl Group {
+    /// Every group, in the order the tabs show them.
+    pub const ALL: [Group; 3] = [Group::Process, Group::Files, Group::Network];
+
+    /// The name `type=` filters take.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Group::Process => "process",
+            Group::Files => "files",
+            Group::Network => "network",
+        }
+    }
+}
+
+impl EventKind {
+    /// The value the probes write in a record's header.
+    pub const fn wire(self) -> u16 {
+        self as u16
+    }
+
+    /// The name used in JSON (`type`), on the command line and on screen.
+    pub const fn name(self) -> &'static str {
+        match self {
+            EventKind::Exec => "exec",
+            EventKind::Open => "open",
+            EventKind::Connect => "connect",
+            EventKind::Accept => "accept",
+            EventKind::TcpClose => "tcp_close",
+            EventKind::Exit => "exit",
+            EventKind::Fork => "fork",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    pub const fn group(self) -> Group {
+        match self {
+            EventKind::Exec | EventKind::Exit | EventKind::Fork => Group::Process,
+            EventKind::Open => Group::Files,
+            EventKind::Connect | EventKind::Accept | EventKind::TcpClose => Group::Network,
+        }
+    }
+
+    /// Whether the kind's record has a user stack (and so may be followed by a copy of it).
+    /// A TCP session's end is seen wherever the kernel closes it (often softirq), not in its
+    /// owner's thread: there is no owner's user stack to take.
+    pub const fn carries_user_stack(self) -> bool {
+        match self {
+            EventKind::Exec
+            | EventKind::Open
+            | EventKind::Connect
+            | EventKind::Accept
+            | EventKind::Exit
+            | EventKind::Fork => true,
+            EventKind::TcpClose => false,
+        }
+    }
+
+    /// The kind's place in [`EventKind::ALL`]: an index for arrays with one entry per kind.
+    pub const fn index(self) -> usize {
+        let mut i = 0;
+        while EventKind::ALL[i].wire() != self.wire() {
+            i += 1;
+        }
+        i
+    }
+}
