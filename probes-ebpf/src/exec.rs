@@ -13,8 +13,8 @@ use aya_ebpf::{
     programs::TracePointContext,
 };
 use ringside_common::{
-    ARGC_MAX, ARGV_LEN, ExecRecord, FLAG_ARGV_TRUNCATED, FLAG_PATH_TRUNCATED,
-    FLAG_USER_READ_FAILED, PATH_LEN, Stack, kind,
+    ARGC_MAX, ARGV_LEN, EventKind, ExecRecord, FLAG_ARGV_TRUNCATED, FLAG_PATH_TRUNCATED,
+    FLAG_USER_READ_FAILED, PATH_LEN, Stack,
 };
 
 use crate::{
@@ -81,7 +81,7 @@ pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
             StackKind::User(crate::user_stack::send()),
         );
         if EXEC_PENDING.insert(tid, &*pending, 0).is_err() {
-            count_drop(kind::EXEC);
+            count_drop(EventKind::Exec.wire());
         }
     }
     0
@@ -199,7 +199,7 @@ fn send(pending_tid: u32, ret: i32) {
         return;
     }
     if !assemble(pending, ret) {
-        count_drop(kind::EXEC);
+        count_drop(EventKind::Exec.wire());
     }
     let _ = EXEC_PENDING.remove(pending_tid);
 }
@@ -231,10 +231,14 @@ fn assemble(pending: *const ExecPending, ret: i32) -> bool {
         {
             return false;
         }
-        fill_header(&raw mut (*record).header, kind::EXEC, (*head).header.flags);
+        fill_header(
+            &raw mut (*record).header,
+            EventKind::Exec.wire(),
+            (*head).header.flags,
+        );
         (*record).ret = ret;
         (*record).ustack = ustack;
     }
-    draft.send(kind::EXEC);
+    draft.send(EventKind::Exec.wire());
     true
 }

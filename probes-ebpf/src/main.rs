@@ -21,7 +21,7 @@ use aya_ebpf::{
     maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
     programs::TracePointContext,
 };
-use ringside_common::{COMM_LEN, ProbeConfig, Stack, kind};
+use ringside_common::{COMM_LEN, EventKind, KIND_SLOTS, ProbeConfig, Stack};
 
 use crate::{
     draft::RecordScratch,
@@ -42,7 +42,7 @@ static EVENTS: RingBuf = RingBuf::with_byte_size(16 * 1024 * 1024, 0);
 
 /// Records lost, per CPU and per event kind: a full ring buffer or a full pending map.
 #[map]
-static DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(kind::COUNT, 0);
+static DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(KIND_SLOTS, 0);
 
 /// `FILTER_*` bits at index 0; userspace changes it while the probes run.
 #[map]
@@ -140,11 +140,11 @@ pub fn sys_enter_accept4(ctx: TracePointContext) -> u32 {
 }
 #[tracepoint]
 pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
-    sock::exit(&ctx, kind::CONNECT)
+    sock::exit(&ctx, EventKind::Connect.wire())
 }
 #[tracepoint]
 pub fn sys_exit_accept(ctx: TracePointContext) -> u32 {
-    sock::exit(&ctx, kind::ACCEPT)
+    sock::exit(&ctx, EventKind::Accept.wire())
 }
 
 #[tracepoint]

@@ -3,7 +3,7 @@
 
 use aya_ebpf::programs::TracePointContext;
 use ringside_common::{
-    FLAG_PATH_TRUNCATED, FLAG_USER_READ_FAILED, OpenRecord, PATH_LEN, kind, open_syscall,
+    EventKind, FLAG_PATH_TRUNCATED, FLAG_USER_READ_FAILED, OpenRecord, PATH_LEN, open_syscall,
 };
 
 use crate::{
@@ -53,7 +53,7 @@ pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
         return 0;
     };
     if OPEN_PENDING.insert(tid, pending, 0).is_err() {
-        count_drop(kind::OPEN);
+        count_drop(EventKind::Open.wire());
     }
     0
 }
@@ -113,7 +113,7 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
     // Before the event, so that the reader meets the copy first.
     let snapshot = user_stack::send();
     let Some((mut draft, record)) = Draft::start::<OpenRecord>() else {
-        count_drop(kind::OPEN);
+        count_drop(EventKind::Open.wire());
         return 0;
     };
     let ustack = draft.push_stack(ctx, StackKind::User(snapshot));
@@ -125,7 +125,7 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
     };
     // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
-        fill_header(&raw mut (*record).header, kind::OPEN, flags);
+        fill_header(&raw mut (*record).header, EventKind::Open.wire(), flags);
         (*record).path_len = if read > 0 { (read - 1) as u32 } else { 0 };
         (*record).ret = ret as i32;
         (*record).dfd = pending.dfd;
@@ -135,6 +135,6 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
         (*record).syscall = pending.syscall;
         (*record).ustack = ustack;
     }
-    draft.send(kind::OPEN);
+    draft.send(EventKind::Open.wire());
     0
 }

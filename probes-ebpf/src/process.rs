@@ -3,7 +3,7 @@
 //! `group_dead`). Both keep the kernel's pid filter in step with the process tree.
 
 use aya_ebpf::programs::TracePointContext;
-use ringside_common::{ExitRecord, FILTER_TREE, ForkRecord, OFFSET_UNKNOWN, kind, user_stack};
+use ringside_common::{EventKind, ExitRecord, FILTER_TREE, ForkRecord, OFFSET_UNKNOWN, user_stack};
 
 use crate::{
     CONNECT_KSTACK, EXEC_PENDING, FILTER_PIDS, OPEN_PENDING, SOCK_PENDING,
@@ -33,26 +33,26 @@ pub fn forked(ctx: &TracePointContext) -> u32 {
     if filter_mode() & FILTER_TREE != 0 && pid_in_filter(pid) {
         let _ = FILTER_PIDS.insert(child as u32, 1, 0);
     }
-    if !wanted(kind::FORK) || !passes_filter(pid) {
+    if !wanted(EventKind::Fork.wire()) || !passes_filter(pid) {
         return 0;
     }
     let snapshot = crate::user_stack::send();
     let Some((mut draft, record)) = Draft::start::<ForkRecord>() else {
-        count_drop(kind::FORK);
+        count_drop(EventKind::Fork.wire());
         return 0;
     };
     let ustack = draft.push_stack(ctx, StackKind::User(snapshot));
     let kstack = draft.push_stack(ctx, StackKind::Kernel);
     // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
-        fill_header(&raw mut (*record).header, kind::FORK, 0);
+        fill_header(&raw mut (*record).header, EventKind::Fork.wire(), 0);
         (*record).child_pid = child as u32;
         (*record)._reserved = 0;
         (*record).clone_flags = clone_flags;
         (*record).ustack = ustack;
         (*record).kstack = kstack;
     }
-    draft.send(kind::FORK);
+    draft.send(EventKind::Fork.wire());
     0
 }
 
@@ -77,11 +77,11 @@ pub fn exited(ctx: &TracePointContext) -> u32 {
     let traced = passes_filter(pid);
     // The pid may be reused by an unrelated process: it leaves the filter with this one.
     let _ = FILTER_PIDS.remove(pid);
-    if !traced || !wanted(kind::EXIT) {
+    if !traced || !wanted(EventKind::Exit.wire()) {
         return 0;
     }
     let Some((mut draft, record)) = Draft::start::<ExitRecord>() else {
-        count_drop(kind::EXIT);
+        count_drop(EventKind::Exit.wire());
         return 0;
     };
     let exit_code = read_kernel::<i32>(current_task(), config().kernel.task_exit_code);
@@ -89,7 +89,7 @@ pub fn exited(ctx: &TracePointContext) -> u32 {
     let kstack = draft.push_stack(ctx, StackKind::Kernel);
     // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
-        fill_header(&raw mut (*record).header, kind::EXIT, 0);
+        fill_header(&raw mut (*record).header, EventKind::Exit.wire(), 0);
         let header = &raw const (*record).header;
         (*record).exit_code = exit_code.unwrap_or(0);
         (*record)._reserved = 0;
@@ -100,6 +100,6 @@ pub fn exited(ctx: &TracePointContext) -> u32 {
         (*record).ustack = ustack;
         (*record).kstack = kstack;
     }
-    draft.send(kind::EXIT);
+    draft.send(EventKind::Exit.wire());
     0
 }

@@ -6,8 +6,8 @@
 
 use aya_ebpf::{helpers::bpf_probe_read_user, programs::TracePointContext};
 use ringside_common::{
-    AF_INET, AF_INET6, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_REMOTE_ADDR_UNKNOWN, SockAddrs, SockRecord,
-    StackHead, kind,
+    AF_INET, AF_INET6, EventKind, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_REMOTE_ADDR_UNKNOWN, SockAddrs,
+    SockRecord, StackHead,
 };
 
 use crate::{
@@ -40,7 +40,7 @@ pub struct SockPending {
     /// The caller's sockaddr (connect: the destination; accept: where the peer is written).
     sockaddr: u64,
     fd: i32,
-    /// `kind::CONNECT` or `kind::ACCEPT`.
+    /// The wire value of `EventKind::Connect` or `EventKind::Accept`.
     kind: u16,
     /// connect: the destination's family, read at entry.
     family: u16,
@@ -54,9 +54,13 @@ pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
     }
     let tp = &config().tp;
     let (fd_offset, sockaddr_offset, kind) = match variant {
-        Variant::Connect => (tp.connect_fd, tp.connect_uservaddr, kind::CONNECT),
-        Variant::Accept => (tp.accept_fd, tp.accept_sockaddr, kind::ACCEPT),
-        Variant::Accept4 => (tp.accept4_fd, tp.accept4_sockaddr, kind::ACCEPT),
+        Variant::Connect => (
+            tp.connect_fd,
+            tp.connect_uservaddr,
+            EventKind::Connect.wire(),
+        ),
+        Variant::Accept => (tp.accept_fd, tp.accept_sockaddr, EventKind::Accept.wire()),
+        Variant::Accept4 => (tp.accept4_fd, tp.accept4_sockaddr, EventKind::Accept.wire()),
     };
     let (Some(fd), Some(sockaddr)) = (
         read_field::<u64, _>(ctx, fd_offset),
@@ -65,7 +69,7 @@ pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
         return 0;
     };
     // Unix-domain connects are far more common than TCP ones: drop them here, cheaply.
-    let family = if kind == kind::CONNECT {
+    let family = if kind == EventKind::Connect.wire() {
         // SAFETY: bpf_probe_read_user checks the user address and fails instead of faulting.
         let family = unsafe { bpf_probe_read_user(sockaddr as *const u16) }.unwrap_or(0);
         if family != AF_INET && family != AF_INET6 {
@@ -102,7 +106,7 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
         return 0;
     }
     let ret = read_field::<i64, _>(ctx, config().tp.sys_exit_ret).unwrap_or(0);
-    if kind == kind::ACCEPT && ret == -EAGAIN {
+    if kind == EventKind::Accept.wire() && ret == -EAGAIN {
         // A non-blocking accept with nothing waiting: no connection, no event.
         return 0;
     }
@@ -111,10 +115,10 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
     };
     // The session's owner is known from here on, whether or not the accept itself is
     // reported or fits in the ring buffer: its tcp_close depends on it.
-    if kind == kind::ACCEPT && ret >= 0 && found.sock != 0 {
+    if kind == EventKind::Accept.wire() && ret >= 0 && found.sock != 0 {
         let mut header = tcp::empty_header();
         // SAFETY: `header` is a local, valid for writes.
-        unsafe { fill_header(&raw mut header, kind::ACCEPT, 0) };
+        unsafe { fill_header(&raw mut header, EventKind::Accept.wire(), 0) };
         tcp::adopt(found.sock, &header);
     }
     if !wanted(kind) || !addrs_pass(&found.addrs) {
@@ -123,7 +127,7 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
     let snapshot = crate::user_stack::send();
     let Some((mut draft, record)) = Draft::start::<SockRecord>() else {
         count_drop(kind);
-        if kind == kind::CONNECT {
+        if kind == EventKind::Connect.wire() {
             let (_, tid) = current_ids();
             let _ = CONNECT_KSTACK.remove(tid);
         }
@@ -149,7 +153,7 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
 /// that never reached the TCP layer.
 #[inline(always)]
 fn take_connect_stack(draft: &mut Draft, kind: u16) -> StackHead {
-    if kind != kind::CONNECT {
+    if kind != EventKind::Connect.wire() {
         return StackHead::default();
     }
     let (_, tid) = current_ids();
@@ -182,7 +186,7 @@ fn describe(pending: &SockPending, kind: u16, ret: i64) -> Option<Found> {
     };
     let mut flags = 0;
     // Which socket to look at: connect's, the accepted one, or (failed accept) the listener.
-    let fd = if kind == kind::ACCEPT && ret >= 0 {
+    let fd = if kind == EventKind::Accept.wire() && ret >= 0 {
         ret as i32
     } else {
         pending.fd
@@ -198,7 +202,7 @@ fn describe(pending: &SockPending, kind: u16, ret: i64) -> Option<Found> {
                 return None;
             }
             read_sock_addrs(sock, &mut addrs)?;
-            if kind == kind::CONNECT {
+            if kind == EventKind::Connect.wire() {
                 // The destination as asked; the sock only knows it once the connect went ahead.
                 read_user_remote(pending.sockaddr, &mut addrs);
             } else if ret < 0 {
@@ -212,7 +216,7 @@ fn describe(pending: &SockPending, kind: u16, ret: i64) -> Option<Found> {
         None => {
             // No BTF (or not a socket): fall back to what the caller's sockaddr says.
             flags |= FLAG_LOCAL_ADDR_UNKNOWN;
-            if kind == kind::ACCEPT {
+            if kind == EventKind::Accept.wire() {
                 if ret < 0 || pending.sockaddr == 0 {
                     return None;
                 }

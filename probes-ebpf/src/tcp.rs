@@ -7,7 +7,7 @@
 
 use aya_ebpf::programs::TracePointContext;
 use ringside_common::{
-    AF_INET, COMM_LEN, FLAG_BYTES_UNKNOWN, RecordHeader, SockAddrs, TcpCloseRecord, kind,
+    AF_INET, COMM_LEN, EventKind, FLAG_BYTES_UNKNOWN, RecordHeader, SockAddrs, TcpCloseRecord,
 };
 
 use crate::{
@@ -73,7 +73,7 @@ fn connecting(ctx: &TracePointContext, sock: u64) {
     }
     let mut header = empty_header();
     // SAFETY: `header` is a local, valid for writes.
-    unsafe { fill_header(&raw mut header, kind::CONNECT, 0) };
+    unsafe { fill_header(&raw mut header, EventKind::Connect.wire(), 0) };
     let mut owner = owner_from(&header, header.ts_ns);
     owner.active = 1;
     let _ = SOCK_OWNERS.insert(sock, owner, 0);
@@ -84,7 +84,7 @@ fn connecting(ctx: &TracePointContext, sock: u64) {
 /// connect record, which is written when the syscall returns.
 #[inline(always)]
 fn stash_connect_stack(ctx: &TracePointContext, tid: u32) {
-    if !wanted(kind::CONNECT) {
+    if !wanted(EventKind::Connect.wire()) {
         return;
     }
     let Some(scratch) = STACK_SCRATCH.get_ptr_mut(0) else {
@@ -124,7 +124,10 @@ fn closed(ctx: &TracePointContext, sock: u64, oldstate: i32) {
         return;
     };
     let _ = SOCK_OWNERS.remove(sock);
-    if !wanted(kind::TCP_CLOSE) || owner.pid == 0 || !passes_filter_for(owner.pid, &owner.comm) {
+    if !wanted(EventKind::TcpClose.wire())
+        || owner.pid == 0
+        || !passes_filter_for(owner.pid, &owner.comm)
+    {
         return;
     }
     let addrs = addresses(ctx);
@@ -132,7 +135,7 @@ fn closed(ctx: &TracePointContext, sock: u64, oldstate: i32) {
         return;
     }
     let Some((mut draft, record)) = Draft::start::<TcpCloseRecord>() else {
-        count_drop(kind::TCP_CLOSE);
+        count_drop(EventKind::TcpClose.wire());
         return;
     };
     let k = &config().kernel;
@@ -146,7 +149,7 @@ fn closed(ctx: &TracePointContext, sock: u64, oldstate: i32) {
     let kstack = draft.push_stack(ctx, StackKind::Kernel);
     // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
-        fill_header(&raw mut (*record).header, kind::TCP_CLOSE, flags);
+        fill_header(&raw mut (*record).header, EventKind::TcpClose.wire(), flags);
         let header = &raw mut (*record).header;
         (*header).pid = owner.pid;
         (*header).tid = owner.tid;
@@ -162,7 +165,7 @@ fn closed(ctx: &TracePointContext, sock: u64, oldstate: i32) {
         (*record).opened_actively = owner.active;
         (*record).kstack = kstack;
     }
-    draft.send(kind::TCP_CLOSE);
+    draft.send(EventKind::TcpClose.wire());
 }
 
 /// The connection's ends from the tracepoint record (ports there are host order already).

@@ -17,7 +17,9 @@ use aya_ebpf::{
         },
     },
 };
-use ringside_common::{FLAG_STACK_TOP_REACHED, MAX_STACK_BYTES, UserStackHeader, kind, user_stack};
+use ringside_common::{
+    FLAG_STACK_TOP_REACHED, MAX_STACK_BYTES, USER_STACK_KIND, UserStackHeader, user_stack,
+};
 
 use crate::{
     EVENTS, USER_STACK_SCRATCH,
@@ -77,7 +79,7 @@ pub fn send() -> u32 {
     unsafe {
         let (len, flags) = copy_stack(&raw mut (*scratch).bytes, sp, wanted);
         let header = &raw mut (*scratch).header;
-        (*header).kind = kind::USER_STACK;
+        (*header).kind = USER_STACK_KIND;
         (*header).flags = flags;
         (*header).len = len;
         (*header).pid = pid;
