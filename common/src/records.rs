@@ -13,22 +13,6 @@ pub const ARGC_MAX: u32 = 32;
 /// The deepest stack `bpf_get_stack` returns (`PERF_MAX_STACK_DEPTH`).
 pub const MAX_STACK_DEPTH: usize = 127;
 
-/// What a record describes: the first field of every record.
-pub mod kind {
-    pub const EXEC: u16 = 1;
-    pub const OPEN: u16 = 2;
-    pub const CONNECT: u16 = 3;
-    pub const ACCEPT: u16 = 4;
-    pub const TCP_CLOSE: u16 = 5;
-    pub const EXIT: u16 = 6;
-    pub const FORK: u16 = 7;
-    /// A copy of a thread's user registers and stack, sent just before the event it belongs to
-    /// ([`UserStackHeader`]); not an event of its own.
-    pub const USER_STACK: u16 = 8;
-    /// One past the largest kind: the length of per-kind counter arrays.
-    pub const COUNT: u32 = 9;
-}
-
 /// The exec's arguments did not all fit ([`ARGC_MAX`] or [`ARGV_LEN`]).
 pub const FLAG_ARGV_TRUNCATED: u16 = 1 << 0;
 /// The path or filename did not fit in [`PATH_LEN`] bytes.
@@ -46,7 +30,7 @@ pub const FLAG_REMOTE_ADDR_UNKNOWN: u16 = 1 << 5;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordHeader {
-    /// One of [`kind`].
+    /// What the record describes: a [`crate::EventKind`]'s wire value, or [`crate::USER_STACK_KIND`].
     pub kind: u16,
     /// `FLAG_*` bits.
     pub flags: u16,
@@ -132,7 +116,7 @@ pub const STACK_COPY_SLACK: usize = 4096;
 /// the thread's stack, so the copy holds all of it.
 pub const FLAG_STACK_TOP_REACHED: u16 = 1 << 0;
 
-/// The head of a [`kind::USER_STACK`] record, followed by `len` bytes of the user stack from
+/// The head of a [`crate::USER_STACK_KIND`] record, followed by `len` bytes of the user stack from
 /// `sp` upwards. Sent by the same program run as the event it belongs to, before it, so the
 /// reader always sees it first.
 #[repr(C)]

@@ -1,8 +1,6 @@
 //! The `--json` path's cost per event: decoding, counting, filtering and writing an event
 //! allocates nothing of its own (an event a second is cheap; hundreds of thousands are not).
 
-use ringside_common::kind;
-
 use super::output::{Ndjson, Output};
 use super::tally::Tally;
 use crate::clock::WallClock;
@@ -11,6 +9,7 @@ use crate::ingest::Batch;
 use crate::ingest::decode::{Record, decode_record};
 use crate::ingest::test_records::*;
 use crate::ingest::text_arena::TextArena;
+use crate::model::EventKind;
 
 /// Records as the probes write them with `--stacks none`, one process, a path each.
 fn records_without_stacks(count: usize) -> Vec<Vec<u8>> {
@@ -28,7 +27,7 @@ fn records_without_stacks(count: usize) -> Vec<Vec<u8>> {
             }
             2 => sock_bytes(&SockFields {
                 ustack: no_stack,
-                ..sock_record(kind::CONNECT)
+                ..sock_record(EventKind::Connect)
             }),
             3 => tcp_close_bytes(&TcpCloseFields {
                 kstack: no_stack,

@@ -14,7 +14,9 @@ use ringside_common::{
     PATH_LEN, RecordHeader, STACK_FRAMES_LEN, SockAddrs as WireAddrs, SockRecord, StackHead,
     TcpCloseRecord, open_syscall,
 };
-use ringside_common::{FLAG_STACK_TOP_REACHED, MAX_STACK_BYTES, UserStackHeader, kind, user_stack};
+use ringside_common::{
+    FLAG_STACK_TOP_REACHED, MAX_STACK_BYTES, USER_STACK_KIND, UserStackHeader, user_stack,
+};
 
 use super::text_arena::TextArena;
 use crate::clock::WallClock;
@@ -71,7 +73,7 @@ pub fn decode_record(
     clock: &WallClock,
     text: &mut TextArena,
 ) -> Result<Record, DecodeError> {
-    if bytes.len() >= 2 && Reader::new(bytes, 0).u16(0) == kind::USER_STACK {
+    if bytes.len() >= 2 && Reader::new(bytes, 0).u16(0) == USER_STACK_KIND {
         return decode_user_stack(bytes);
     }
     let event = decode_event(bytes, clock, text)?;
@@ -442,8 +444,8 @@ mod tests {
 
     use ringside_common::{
         AF_INET6, ARGV_LEN, FLAG_ARGV_TRUNCATED, FLAG_BYTES_UNKNOWN, FLAG_LOCAL_ADDR_UNKNOWN,
-        FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN, MAX_STACK_DEPTH, PATH_LEN,
-        SockAddrs as WireAddrs, Stack, kind, open_syscall,
+        FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN, KIND_SLOTS, MAX_STACK_DEPTH, PATH_LEN,
+        SockAddrs as WireAddrs, Stack, open_syscall,
     };
 
     use super::*;
@@ -470,7 +472,7 @@ mod tests {
 
     #[test]
     fn connects_carry_their_kernel_stack() {
-        let mut record = sock_record(kind::CONNECT);
+        let mut record = sock_record(EventKind::Connect);
         record.kstack = stack(&[0xffff_ffff_8100_1000, 0xffff_ffff_8100_2000]);
         let event = decode(&sock_bytes(&record), &clock()).unwrap();
         assert_eq!(
@@ -514,7 +516,7 @@ mod tests {
                 }),
             ),
             (
-                sock_bytes(&sock_record(kind::CONNECT)),
+                sock_bytes(&sock_record(EventKind::Connect)),
                 EventKind::Connect,
                 Details::Connect(SockInfo {
                     addrs: SockAddrs {
@@ -527,7 +529,7 @@ mod tests {
                 }),
             ),
             (
-                sock_bytes(&sock_record(kind::ACCEPT)),
+                sock_bytes(&sock_record(EventKind::Accept)),
                 EventKind::Accept,
                 Details::Accept(SockInfo {
                     addrs: SockAddrs {
@@ -591,7 +593,7 @@ mod tests {
         let clock = clock();
         let mut record = fork_record();
         record.header = RecordHeader {
-            kind: kind::FORK,
+            kind: EventKind::Fork.wire(),
             flags: 0,
             cpu: 0xfff,
             ts_ns: u64::from(u32::MAX) * 1_000 + 17,
@@ -898,13 +900,13 @@ mod tests {
             (inet_addrs(), FLAG_BYTES_UNKNOWN, v4_local, v4_remote),
         ];
         for (addrs, flags, local, remote) in cases {
-            for kind in [kind::CONNECT, kind::ACCEPT] {
+            for kind in [EventKind::Connect, EventKind::Accept] {
                 let mut record = sock_record(kind);
                 record.addrs = addrs;
                 record.header.flags = flags;
                 let info = sock_info(&sock_bytes(&record));
-                assert_eq!(info.addrs.local, local, "kind {kind} flags {flags:#x}");
-                assert_eq!(info.addrs.remote, remote, "kind {kind} flags {flags:#x}");
+                assert_eq!(info.addrs.local, local, "kind {kind:?} flags {flags:#x}");
+                assert_eq!(info.addrs.remote, remote, "kind {kind:?} flags {flags:#x}");
             }
             let mut record = tcp_close_record();
             record.addrs = addrs;
@@ -920,12 +922,12 @@ mod tests {
 
     #[test]
     fn socket_ret_fd_and_latency() {
-        let cases: &[(u16, i32, i32)] = &[
-            (kind::CONNECT, 0, 3),
-            (kind::CONNECT, -111, 3),
-            (kind::CONNECT, -115, 9),
-            (kind::ACCEPT, 12, 4),
-            (kind::ACCEPT, -11, 4),
+        let cases: &[(EventKind, i32, i32)] = &[
+            (EventKind::Connect, 0, 3),
+            (EventKind::Connect, -111, 3),
+            (EventKind::Connect, -115, 9),
+            (EventKind::Accept, 12, 4),
+            (EventKind::Accept, -11, 4),
         ];
         for &(kind, ret, fd) in cases {
             let mut record = sock_record(kind);
@@ -1027,38 +1029,37 @@ mod tests {
 
     /// Decodes `record` with its user and kernel stacks set; returns (ustack, kstack).
     fn stacks_of(
-        kind: u16,
+        kind: EventKind,
         ustack: Stack,
         kstack: Stack,
     ) -> Result<(Vec<u64>, Vec<u64>), DecodeError> {
         let bytes = match kind {
-            kind::EXEC => exec_bytes(&ExecFields {
+            EventKind::Exec => exec_bytes(&ExecFields {
                 ustack,
                 ..exec_record()
             }),
-            kind::OPEN => open_bytes(&OpenFields {
+            EventKind::Open => open_bytes(&OpenFields {
                 ustack,
                 ..open_record()
             }),
-            kind::CONNECT | kind::ACCEPT => sock_bytes(&SockFields {
+            EventKind::Connect | EventKind::Accept => sock_bytes(&SockFields {
                 ustack,
                 ..sock_record(kind)
             }),
-            kind::TCP_CLOSE => tcp_close_bytes(&TcpCloseFields {
+            EventKind::TcpClose => tcp_close_bytes(&TcpCloseFields {
                 kstack,
                 ..tcp_close_record()
             }),
-            kind::EXIT => exit_bytes(&ExitFields {
+            EventKind::Exit => exit_bytes(&ExitFields {
                 ustack,
                 kstack,
                 ..exit_record()
             }),
-            kind::FORK => fork_bytes(&ForkFields {
+            EventKind::Fork => fork_bytes(&ForkFields {
                 ustack,
                 kstack,
                 ..fork_record()
             }),
-            _ => unreachable!(),
         };
         decode(&bytes, &clock()).map(|event| (event.ustack, event.kstack))
     }
@@ -1068,49 +1069,43 @@ mod tests {
         let three = [0x1111, 0x2222, 0x3333];
         let two = [0xaaaa, 0xbbbb];
         let deepest: Vec<u64> = (1..=MAX_STACK_DEPTH as u64).collect();
-        let all = [
-            kind::EXEC,
-            kind::OPEN,
-            kind::CONNECT,
-            kind::ACCEPT,
-            kind::TCP_CLOSE,
-            kind::EXIT,
-            kind::FORK,
-        ];
-        for kind in all {
-            let has_user = kind != kind::TCP_CLOSE;
-            let has_kernel = matches!(kind, kind::TCP_CLOSE | kind::EXIT | kind::FORK);
+        for kind in EventKind::ALL {
+            let has_user = kind != EventKind::TcpClose;
+            let has_kernel = matches!(
+                kind,
+                EventKind::TcpClose | EventKind::Exit | EventKind::Fork
+            );
             let (ustack, kstack) = stacks_of(kind, stack(&three), stack(&two)).unwrap();
             let expect_user: &[u64] = if has_user { &three } else { &[] };
             let expect_kernel: &[u64] = if has_kernel { &two } else { &[] };
-            assert_eq!(ustack, expect_user, "kind {kind} ustack");
-            assert_eq!(kstack, expect_kernel, "kind {kind} kstack");
+            assert_eq!(ustack, expect_user, "kind {kind:?} ustack");
+            assert_eq!(kstack, expect_kernel, "kind {kind:?} kstack");
 
             // bytes = 0 (capture off) and negative (capture failed): no frames, not an error,
             // even though the frames array holds (stale) nonzero values.
             for bytes in [0, -14, -1, i32::MIN] {
                 let (ustack, kstack) =
                     stacks_of(kind, stack_bytes(bytes), stack_bytes(bytes)).unwrap();
-                assert!(ustack.is_empty(), "kind {kind} bytes {bytes}");
-                assert!(kstack.is_empty(), "kind {kind} bytes {bytes}");
+                assert!(ustack.is_empty(), "kind {kind:?} bytes {bytes}");
+                assert!(kstack.is_empty(), "kind {kind:?} bytes {bytes}");
             }
 
             // A partial frame is not a frame.
             let (ustack, kstack) = stacks_of(kind, stack_bytes(8 + 7), stack_bytes(8 + 7)).unwrap();
             if has_user {
-                assert_eq!(ustack, [0xdead_0000], "kind {kind}");
+                assert_eq!(ustack, [0xdead_0000], "kind {kind:?}");
             }
             if has_kernel {
-                assert_eq!(kstack, [0xdead_0000], "kind {kind}");
+                assert_eq!(kstack, [0xdead_0000], "kind {kind:?}");
             }
 
             // The deepest stack fits.
             let (ustack, kstack) = stacks_of(kind, stack(&deepest), stack(&deepest)).unwrap();
             if has_user {
-                assert_eq!(ustack, deepest, "kind {kind}");
+                assert_eq!(ustack, deepest, "kind {kind:?}");
             }
             if has_kernel {
-                assert_eq!(kstack, deepest, "kind {kind}");
+                assert_eq!(kstack, deepest, "kind {kind:?}");
             }
 
             // More than the deepest stack is corrupt.
@@ -1128,7 +1123,7 @@ mod tests {
                         len: bytes as usize,
                         max: MAX_STACK_DEPTH * 8,
                     }),
-                    "kind {kind} bytes {bytes}"
+                    "kind {kind:?} bytes {bytes}"
                 );
             }
         }
@@ -1144,9 +1139,9 @@ mod tests {
         let mut kind_zero = fork_bytes(&fork_record());
         kind_zero[..2].copy_from_slice(&0u16.to_ne_bytes());
         let mut kind_count = fork_bytes(&fork_record());
-        kind_count[..2].copy_from_slice(&(kind::COUNT as u16).to_ne_bytes());
+        kind_count[..2].copy_from_slice(&(KIND_SLOTS as u16).to_ne_bytes());
         let mut header_only = exec[..header_len].to_vec();
-        header_only[..2].copy_from_slice(&kind::EXIT.to_ne_bytes());
+        header_only[..2].copy_from_slice(&EventKind::Exit.wire().to_ne_bytes());
         let open_head = size_of::<OpenRecord>();
         let open_cut_in_head = open_bytes(&open_record())[..open_head - 1].to_vec();
         // The fork's tail: 8 bytes of user frames, then 8 of kernel frames.
@@ -1199,9 +1194,9 @@ mod tests {
             ("unknown kind 99", &unknown, DecodeError::UnknownKind(99)),
             ("kind 0", &kind_zero, DecodeError::UnknownKind(0)),
             (
-                "kind COUNT",
+                "kind KIND_SLOTS",
                 &kind_count,
-                DecodeError::UnknownKind(kind::COUNT as u16),
+                DecodeError::UnknownKind(KIND_SLOTS as u16),
             ),
             (
                 "a header alone",
@@ -1342,7 +1337,7 @@ mod tests {
     fn user_stack_bytes(len: u32, stack: &[u8]) -> Vec<u8> {
         let head = size_of::<UserStackHeader>();
         let mut bytes = Builder::zeroed(head)
-            .u16(offset_of!(UserStackHeader, kind), kind::USER_STACK)
+            .u16(offset_of!(UserStackHeader, kind), USER_STACK_KIND)
             .u16(offset_of!(UserStackHeader, flags), FLAG_STACK_TOP_REACHED)
             .u32(offset_of!(UserStackHeader, len), len)
             .u32(offset_of!(UserStackHeader, pid), 4242)

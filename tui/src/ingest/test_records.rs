@@ -8,8 +8,9 @@
 use std::mem::{offset_of, size_of};
 
 use ringside_common::{
-    ARGV_LEN, COMM_LEN, ExecRecord, ExitRecord, ForkRecord, MAX_STACK_DEPTH, OpenRecord, PATH_LEN,
-    RecordHeader, SockAddrs, SockRecord, Stack, StackHead, TcpCloseRecord, kind,
+    ARGV_LEN, COMM_LEN, EventKind, ExecRecord, ExitRecord, ForkRecord, MAX_STACK_DEPTH, OpenRecord,
+    PATH_LEN, RecordHeader, SockAddrs, SockRecord, Stack, StackHead, TcpCloseRecord,
+    USER_STACK_KIND,
 };
 
 /// Writes native-endian fields into a zeroed buffer.
@@ -318,7 +319,7 @@ pub fn stack_bytes(bytes: i32) -> Stack {
 pub fn exec_record() -> ExecFields {
     let argv = b"ls\0-l\0/tmp\0";
     ExecFields {
-        header: header(kind::EXEC, 0),
+        header: header(EventKind::Exec.wire(), 0),
         ret: 0,
         argc: 3,
         argv_len: argv.len() as u32,
@@ -333,7 +334,7 @@ pub fn exec_record() -> ExecFields {
 /// `openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC)` returning fd 3.
 pub fn open_record() -> OpenFields {
     OpenFields {
-        header: header(kind::OPEN, 0),
+        header: header(EventKind::Open.wire(), 0),
         ret: 3,
         dfd: -100,
         flags: 0o2000000,
@@ -358,10 +359,10 @@ pub fn inet_addrs() -> SockAddrs {
     }
 }
 
-/// A `connect` (or with `kind::ACCEPT`, an `accept`) that succeeded.
-pub fn sock_record(kind: u16) -> SockFields {
+/// A `connect` (or with `EventKind::Accept`, an `accept`) that succeeded.
+pub fn sock_record(kind: EventKind) -> SockFields {
     SockFields {
-        header: header(kind, 0),
+        header: header(kind.wire(), 0),
         ret: 0,
         fd: 5,
         addrs: inet_addrs(),
@@ -373,7 +374,7 @@ pub fn sock_record(kind: u16) -> SockFields {
 
 pub fn tcp_close_record() -> TcpCloseFields {
     TcpCloseFields {
-        header: header(kind::TCP_CLOSE, 0),
+        header: header(EventKind::TcpClose.wire(), 0),
         addrs: inet_addrs(),
         duration_ns: 1_500_000,
         tx_bytes: 512,
@@ -387,7 +388,7 @@ pub fn tcp_close_record() -> TcpCloseFields {
 
 pub fn exit_record() -> ExitFields {
     ExitFields {
-        header: header(kind::EXIT, 0),
+        header: header(EventKind::Exit.wire(), 0),
         exit_code: 3 << 8,
         lifetime_ns: 2_000_000_000,
         ustack: stack(&[]),
@@ -397,7 +398,7 @@ pub fn exit_record() -> ExitFields {
 
 pub fn fork_record() -> ForkFields {
     ForkFields {
-        header: header(kind::FORK, 0),
+        header: header(EventKind::Fork.wire(), 0),
         child_pid: 4300,
         clone_flags: 0x1200011,
         ustack: stack(&[0x401000]),
@@ -410,8 +411,8 @@ pub fn all_kinds() -> Vec<Vec<u8>> {
     vec![
         exec_bytes(&exec_record()),
         open_bytes(&open_record()),
-        sock_bytes(&sock_record(kind::CONNECT)),
-        sock_bytes(&sock_record(kind::ACCEPT)),
+        sock_bytes(&sock_record(EventKind::Connect)),
+        sock_bytes(&sock_record(EventKind::Accept)),
         tcp_close_bytes(&tcp_close_record()),
         exit_bytes(&exit_record()),
         fork_bytes(&fork_record()),
@@ -453,16 +454,11 @@ impl XorShift {
 pub fn random_records(seed: u64, count: usize) -> impl Iterator<Item = Vec<u8>> {
     let mut rng = XorShift::new(seed);
     let valid = all_kinds();
-    let kinds = [
-        kind::EXEC,
-        kind::OPEN,
-        kind::CONNECT,
-        kind::ACCEPT,
-        kind::TCP_CLOSE,
-        kind::EXIT,
-        kind::FORK,
-        kind::USER_STACK,
-    ];
+    let kinds: Vec<u16> = EventKind::ALL
+        .iter()
+        .map(|kind| kind.wire())
+        .chain([USER_STACK_KIND])
+        .collect();
     (0..count).map(move |_| {
         let mode = rng.below(4);
         if mode == 3 {
