@@ -18,7 +18,7 @@ pub use self::processes::ProcessTable;
 pub use self::store::{EventId, EventStore};
 use crate::filter::{Filter, KernelPart};
 use crate::model::frame::Stacks;
-use crate::model::{Event, EventKind};
+use crate::model::{Event, EventKind, Group};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pane {
@@ -48,17 +48,19 @@ impl Tab {
         }
     }
 
-    fn shows(self, kind: EventKind) -> bool {
+    /// The tab that shows a group's events, besides All.
+    pub fn of_group(group: Group) -> Tab {
+        match group {
+            Group::Process => Tab::Exec,
+            Group::Files => Tab::Files,
+            Group::Network => Tab::Network,
+        }
+    }
+
+    pub fn shows(self, kind: EventKind) -> bool {
         match self {
             Tab::All => true,
-            Tab::Exec => matches!(kind, EventKind::Exec | EventKind::Exit | EventKind::Fork),
-            Tab::Files => kind == EventKind::Open,
-            Tab::Network => {
-                matches!(
-                    kind,
-                    EventKind::Connect | EventKind::Accept | EventKind::TcpClose
-                )
-            }
+            Tab::Exec | Tab::Files | Tab::Network => Tab::of_group(kind.group()) == self,
         }
     }
 }

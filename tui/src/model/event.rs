@@ -23,8 +23,9 @@ pub use open::{Open, OpenSyscall};
 pub use sock::SockInfo;
 pub use tcp_close::TcpClose;
 
-/// The kinds of event ringside reports: declared with the probes' records, and used as is.
-pub use ringside_common::EventKind;
+/// The kinds of event ringside reports and their groups: declared with the probes' records,
+/// and used as they are.
+pub use ringside_common::{EventKind, Group};
 
 /// An event with the identity of the process that caused it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -9,4 +9,4 @@ pub mod tcp;
 pub mod text;
 pub mod user_stack;
 
-pub use event::{Event, EventKind};
+pub use event::{Event, EventKind, Group};
