@@ -9,8 +9,8 @@
 //! Every value is checked here (numbers, event types, addresses, errno names), so a filter that
 //! parses can always be evaluated. Nesting is capped so no input can exhaust the stack.
 
-use crate::model::EventKind;
 use crate::model::names::errno_name;
+use crate::model::{EventKind, Group};
 
 use super::FilterError;
 use super::ast::{Cmp, Cond, Expr, KindSet, NumField, TextField};
@@ -73,19 +73,6 @@ impl Field {
         Self::ALL.into_iter().find(|field| field.name() == name)
     }
 }
-
-/// `type=` values: the kinds by name, and groups of them.
-const TYPE_GROUPS: [(&str, &[EventKind]); 3] = [
-    ("files", &[EventKind::Open]),
-    (
-        "network",
-        &[EventKind::Connect, EventKind::Accept, EventKind::TcpClose],
-    ),
-    (
-        "process",
-        &[EventKind::Exec, EventKind::Exit, EventKind::Fork],
-    ),
-];
 
 pub(super) fn parse(text: &str) -> Result<Expr, FilterError> {
     if text.trim().is_empty() {
@@ -327,18 +314,26 @@ fn number(text: &str, field: &str, min: i64, max: i64) -> Result<i64, String> {
         .ok_or_else(|| format!("`{field}` must be from {min} to {max}, not {text}"))
 }
 
+/// `type=` values: a kind by name, or a group of kinds by the group's name.
 fn event_types(name: &str) -> Result<KindSet, String> {
     let lower = name.to_ascii_lowercase();
     if let Some(kind) = EventKind::from_name(&lower) {
         return Ok(KindSet::of(&[kind]));
     }
-    if let Some((_, kinds)) = TYPE_GROUPS.iter().find(|(group, _)| *group == lower) {
-        return Ok(KindSet::of(kinds));
+    if let Some(group) = Group::ALL.into_iter().find(|group| group.name() == lower) {
+        let kinds: Vec<EventKind> = EventKind::ALL
+            .into_iter()
+            .filter(|kind| kind.group() == group)
+            .collect();
+        return Ok(KindSet::of(&kinds));
     }
+    // The groups alphabetically, as the message has always listed them.
+    let mut groups = Group::ALL.map(Group::name);
+    groups.sort_unstable();
     let names: Vec<&str> = EventKind::ALL
         .iter()
         .map(|kind| kind.name())
-        .chain(TYPE_GROUPS.iter().map(|(group, _)| *group))
+        .chain(groups)
         .collect();
     Err(format!(
         "unknown event type `{name}` (types: {})",
