@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::filter::Ancestry;
 use crate::model::event::{Details, Exec, Exit, Fork};
-use crate::model::{Event, EventKind};
+use crate::model::{Event, EventKind, Group};
 
 /// Seconds of history kept for the sparkline.
 pub const HISTORY: usize = 16;
@@ -31,10 +31,6 @@ pub struct ProcessTable {
     by_pid: BTreeMap<u32, Process>,
 }
 
-fn kind_index(kind: EventKind) -> usize {
-    EventKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
-}
-
 impl ProcessTable {
     pub fn get(&self, pid: u32) -> Option<&Process> {
         self.by_pid.get(&pid)
@@ -47,7 +43,7 @@ impl ProcessTable {
     /// Takes in what an event says about processes.
     pub fn observe(&mut self, event: &Event) {
         let process = self.entry(event.pid, event.ppid, event.start_ns, &event.comm);
-        process.counts[kind_index(event.kind())] += 1;
+        process.counts[event.kind().index()] += 1;
         process.this_second += 1;
         match &event.details {
             Details::Exec(Exec { ret: 0, .. }) => process.comm = event.comm.to_vec(),
@@ -156,7 +152,16 @@ impl Process {
     }
 
     pub fn count(&self, kind: EventKind) -> u64 {
-        self.counts[kind_index(kind)]
+        self.counts[kind.index()]
+    }
+
+    /// Events of every kind in `group`.
+    pub fn group_count(&self, group: Group) -> u64 {
+        EventKind::ALL
+            .into_iter()
+            .filter(|kind| kind.group() == group)
+            .map(|kind| self.count(kind))
+            .sum()
     }
 }
 

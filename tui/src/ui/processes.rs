@@ -7,9 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::border;
+use crate::app::processes::Process;
 use crate::app::{App, Pane, Scope};
-use crate::model::EventKind;
 use crate::model::text::printable;
+use crate::model::{EventKind, Group};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -39,18 +40,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 " "
             };
             let indent = "  ".repeat(depth.min(12));
-            let network = process.count(EventKind::Connect)
-                + process.count(EventKind::Accept)
-                + process.count(EventKind::TcpClose);
-            let counts: Vec<String> = [
-                ("exec", process.count(EventKind::Exec)),
-                ("open", process.count(EventKind::Open)),
-                ("net", network),
-            ]
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(what, n)| format!("{what} {n}"))
-            .collect();
+            let counts: Vec<String> = Group::ALL
+                .into_iter()
+                .map(|group| counter(process, group))
+                .filter(|&(_, n)| n > 0)
+                .map(|(what, n)| format!("{what} {n}"))
+                .collect();
             let counts = counts.join(" ");
             Some(Line::from(vec![
                 Span::styled(
@@ -73,6 +68,16 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         .title(title)
         .border_style(border(app, Pane::Processes));
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// What a row counts of a group, and the word it shows before the count. Of the process group,
+/// the execs alone, as the pane has always shown: not its forks and exits.
+fn counter(process: &Process, group: Group) -> (&'static str, u64) {
+    match group {
+        Group::Process => ("exec", process.count(EventKind::Exec)),
+        Group::Files => ("open", process.group_count(Group::Files)),
+        Group::Network => ("net", process.group_count(Group::Network)),
+    }
 }
 
 /// Events per second over the last seconds, scaled to the busiest.
