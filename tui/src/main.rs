@@ -24,6 +24,8 @@ mod short_text;
 mod symbolize;
 mod terminal;
 mod ui;
+#[cfg(test)]
+mod wiring_tests;
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;

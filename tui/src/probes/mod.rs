@@ -1,6 +1,6 @@
 //! Loads, configures and attaches the eBPF probes, and owns them while they run.
 
-mod attachments;
+pub mod attachments;
 pub mod btf;
 pub mod filter;
 mod offsets;
