@@ -64,10 +64,6 @@ impl<'a> ByteFields<'a> {
         })
     }
 
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "for ingest::decode, whose reader moves here next")
-    )]
     pub fn i32(&self, at: usize) -> Option<i32> {
         let bytes = self.array(at)?;
         Some(match self.order {
