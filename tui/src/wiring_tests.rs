@@ -143,3 +143,27 @@ fn wire_values_name_each_kind_once() {
         "the user stack copy is a record kind, not an event kind"
     );
 }
+
+/// Each kind's event as the recording encodes it, pinned under the format's version: a kind
+/// added, or a field changed, changes these bytes, and the snapshot (named after
+/// `FORMAT_VERSION`) says to bump the version before the new bytes are accepted.
+#[test]
+fn the_recording_format_of_every_kind_is_pinned_to_its_version() {
+    use crate::recording::format::FORMAT_VERSION;
+
+    let mut text = String::from(
+        "A change below changes the recording format: bump FORMAT_VERSION in \
+         tui/src/recording/format.rs, then accept the new snapshot.\n",
+    );
+    for kind in EventKind::ALL {
+        let mut event = sample_event(kind);
+        event.time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let bytes = postcard::to_allocvec(&Entry::Event(event)).expect("encodes");
+        text.push_str(&format!(
+            "{}: {}\n",
+            kind.name(),
+            crate::output::json::fields::hex(&bytes)
+        ));
+    }
+    insta::assert_snapshot!(format!("recording_format_v{FORMAT_VERSION}"), text);
+}

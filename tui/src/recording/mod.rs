@@ -8,7 +8,7 @@
 //! anywhere still replays every entry flushed before the cut.
 
 mod error;
-mod format;
+pub mod format;
 mod reader;
 mod session;
 mod writer;
