@@ -282,11 +282,11 @@ async fn event_loop(
                     let notice = match key_recording.take() {
                         Some(active) => {
                             let drops = drop_names(source.drops());
-                            match active.finish(app.take_to_record(), app.store(), drops) {
-                                Ok(done) => {
-                                    app.set_recording(None);
-                                    done
-                                }
+                            let finished = active.finish(app.take_to_record(), app.store(), drops);
+                            // Stopped either way: the recording is gone from the title too.
+                            app.set_recording(None);
+                            match finished {
+                                Ok(done) => done,
                                 Err(error) => format!("recording: {error:#}"),
                             }
                         }
