@@ -1,8 +1,8 @@
 //! Every event kind is wired through: a probe record decodes to it, a probe attachment serves
 //! it, a tab and a `type=` group show it, its JSON `type` names it, a recording keeps it.
 //!
-//! A new kind in `ringside_common::kinds` fails to compile here (the sample record's `match`)
-//! until it has a record, then fails here at run time for whatever it still lacks.
+//! A new kind in `ringside_common::kinds` fails to compile in `test_records::record_of` (its
+//! `match`) until it has a record, then fails here at run time for whatever it still lacks.
 
 use std::time::SystemTime;
 
@@ -19,30 +19,7 @@ use crate::recording::{Entry, Header, RecordingReader, RecordingWriter};
 
 /// A record of `kind` as the probes write it, with a user stack wherever the record has one.
 fn sample_record(kind: EventKind) -> Vec<u8> {
-    let ustack = stack(&[0x401000, 0x402000]);
-    match kind {
-        EventKind::Exec => exec_bytes(&ExecFields {
-            ustack,
-            ..exec_record()
-        }),
-        EventKind::Open => open_bytes(&OpenFields {
-            ustack,
-            ..open_record()
-        }),
-        EventKind::Connect | EventKind::Accept => sock_bytes(&SockFields {
-            ustack,
-            ..sock_record(kind)
-        }),
-        EventKind::TcpClose => tcp_close_bytes(&tcp_close_record()),
-        EventKind::Exit => exit_bytes(&ExitFields {
-            ustack,
-            ..exit_record()
-        }),
-        EventKind::Fork => fork_bytes(&ForkFields {
-            ustack,
-            ..fork_record()
-        }),
-    }
+    record_of(kind, Some(stack(&[0x401000, 0x402000])), None)
 }
 
 fn sample_event(kind: EventKind) -> Event {

@@ -406,17 +406,63 @@ pub fn fork_record() -> ForkFields {
     }
 }
 
+/// A valid record of `kind`, as bytes, with `ustack` and `kstack` in place of the sample's
+/// stacks where the kind's record has them. Matched exhaustively: a new kind needs its builder.
+pub fn record_of(kind: EventKind, ustack: Option<Stack>, kstack: Option<Stack>) -> Vec<u8> {
+    match kind {
+        EventKind::Exec => {
+            let record = exec_record();
+            exec_bytes(&ExecFields {
+                ustack: ustack.unwrap_or(record.ustack),
+                ..record
+            })
+        }
+        EventKind::Open => {
+            let record = open_record();
+            open_bytes(&OpenFields {
+                ustack: ustack.unwrap_or(record.ustack),
+                ..record
+            })
+        }
+        EventKind::Connect | EventKind::Accept => {
+            let record = sock_record(kind);
+            sock_bytes(&SockFields {
+                ustack: ustack.unwrap_or(record.ustack),
+                ..record
+            })
+        }
+        EventKind::TcpClose => {
+            let record = tcp_close_record();
+            tcp_close_bytes(&TcpCloseFields {
+                kstack: kstack.unwrap_or(record.kstack),
+                ..record
+            })
+        }
+        EventKind::Exit => {
+            let record = exit_record();
+            exit_bytes(&ExitFields {
+                ustack: ustack.unwrap_or(record.ustack),
+                kstack: kstack.unwrap_or(record.kstack),
+                ..record
+            })
+        }
+        EventKind::Fork => {
+            let record = fork_record();
+            fork_bytes(&ForkFields {
+                ustack: ustack.unwrap_or(record.ustack),
+                kstack: kstack.unwrap_or(record.kstack),
+                ..record
+            })
+        }
+    }
+}
+
 /// One valid record of every kind, as bytes.
 pub fn all_kinds() -> Vec<Vec<u8>> {
-    vec![
-        exec_bytes(&exec_record()),
-        open_bytes(&open_record()),
-        sock_bytes(&sock_record(EventKind::Connect)),
-        sock_bytes(&sock_record(EventKind::Accept)),
-        tcp_close_bytes(&tcp_close_record()),
-        exit_bytes(&exit_record()),
-        fork_bytes(&fork_record()),
-    ]
+    EventKind::ALL
+        .into_iter()
+        .map(|kind| record_of(kind, None, None))
+        .collect()
 }
 
 /// A small deterministic generator (xorshift64) for fuzz-style loops.

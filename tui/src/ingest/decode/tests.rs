@@ -592,34 +592,7 @@ fn stacks_of(
     ustack: Stack,
     kstack: Stack,
 ) -> Result<(Vec<u64>, Vec<u64>), DecodeError> {
-    let bytes = match kind {
-        EventKind::Exec => exec_bytes(&ExecFields {
-            ustack,
-            ..exec_record()
-        }),
-        EventKind::Open => open_bytes(&OpenFields {
-            ustack,
-            ..open_record()
-        }),
-        EventKind::Connect | EventKind::Accept => sock_bytes(&SockFields {
-            ustack,
-            ..sock_record(kind)
-        }),
-        EventKind::TcpClose => tcp_close_bytes(&TcpCloseFields {
-            kstack,
-            ..tcp_close_record()
-        }),
-        EventKind::Exit => exit_bytes(&ExitFields {
-            ustack,
-            kstack,
-            ..exit_record()
-        }),
-        EventKind::Fork => fork_bytes(&ForkFields {
-            ustack,
-            kstack,
-            ..fork_record()
-        }),
-    };
+    let bytes = record_of(kind, Some(ustack), Some(kstack));
     decode(&bytes, &clock()).map(|event| (event.ustack, event.kstack))
 }
 
