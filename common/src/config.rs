@@ -57,7 +57,8 @@ pub struct TracepointOffsets {
     pub inet_daddr: u16,
     pub inet_saddr_v6: u16,
     pub inet_daddr_v6: u16,
-    pub _reserved: u16,
+    /// `sched:sched_process_exec`: the `__data_loc` of the filename the kernel executed.
+    pub exec_filename: u16,
 }
 const _: () = assert!(size_of::<TracepointOffsets>() == 38 * 2);
 
@@ -101,7 +102,7 @@ impl TracepointOffsets {
         inet_daddr: OFFSET_UNKNOWN,
         inet_saddr_v6: OFFSET_UNKNOWN,
         inet_daddr_v6: OFFSET_UNKNOWN,
-        _reserved: 0,
+        exec_filename: OFFSET_UNKNOWN,
     };
 }
 
@@ -131,9 +132,12 @@ pub struct KernelOffsets {
     pub sk_v6_rcv_saddr: u32,
     pub tcp_bytes_received: u32,
     pub tcp_bytes_acked: u32,
-    pub _reserved: u32,
+    /// `task_struct.mm`, then where the new image's argv lies (`mm_struct.arg_start/arg_end`).
+    pub task_mm: u32,
+    pub mm_arg_start: u32,
+    pub mm_arg_end: u32,
 }
-const _: () = assert!(size_of::<KernelOffsets>() == 22 * 4);
+const _: () = assert!(size_of::<KernelOffsets>() == 24 * 4);
 
 impl KernelOffsets {
     /// Every offset unknown: what a kernel without BTF gets.
@@ -159,7 +163,9 @@ impl KernelOffsets {
         sk_v6_rcv_saddr: KOFFSET_UNKNOWN,
         tcp_bytes_received: KOFFSET_UNKNOWN,
         tcp_bytes_acked: KOFFSET_UNKNOWN,
-        _reserved: 0,
+        task_mm: KOFFSET_UNKNOWN,
+        mm_arg_start: KOFFSET_UNKNOWN,
+        mm_arg_end: KOFFSET_UNKNOWN,
     };
 }
 
@@ -185,7 +191,7 @@ pub struct ProbeConfig {
     pub tp: TracepointOffsets,
     pub kernel: KernelOffsets,
 }
-const _: () = assert!(size_of::<ProbeConfig>() == 20 + 76 + 88);
+const _: () = assert!(size_of::<ProbeConfig>() == 20 + 76 + 96);
 
 /// The bit of a kind in [`ProbeConfig::events`].
 pub const fn event_bit(kind: u16) -> u32 {

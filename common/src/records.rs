@@ -25,6 +25,10 @@ pub const FLAG_LOCAL_ADDR_UNKNOWN: u16 = 1 << 3;
 pub const FLAG_BYTES_UNKNOWN: u16 = 1 << 4;
 /// The remote address of a socket could not be read.
 pub const FLAG_REMOTE_ADDR_UNKNOWN: u16 = 1 << 5;
+/// An exec's argv was read from the new image (`mm->arg_start..arg_end`) at
+/// `sched_process_exec`, where the kernel has just written it: all its strings, NUL-ended,
+/// without a count (the record's `argc` does not apply).
+pub const FLAG_ARGV_FROM_IMAGE: u16 = 1 << 6;
 
 /// The fields every record starts with.
 #[repr(C)]

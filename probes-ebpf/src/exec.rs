@@ -6,23 +6,27 @@
 use core::ffi::c_void;
 
 use aya_ebpf::{
+    EbpfContext,
     helpers::{
         bpf_probe_read_user,
-        generated::{bpf_probe_read_kernel, bpf_probe_read_user_str},
+        generated::{
+            bpf_probe_read_kernel, bpf_probe_read_kernel_str,
+            bpf_probe_read_user as bpf_probe_read_user_raw, bpf_probe_read_user_str,
+        },
     },
     programs::TracePointContext,
 };
 use ringside_common::{
-    ARGC_MAX, ARGV_LEN, EventKind, ExecRecord, FLAG_ARGV_TRUNCATED, FLAG_PATH_TRUNCATED,
-    FLAG_USER_READ_FAILED, PATH_LEN, Stack,
+    ARGC_MAX, ARGV_LEN, EventKind, ExecRecord, FLAG_ARGV_FROM_IMAGE, FLAG_ARGV_TRUNCATED,
+    FLAG_PATH_TRUNCATED, FLAG_USER_READ_FAILED, PATH_LEN, Stack,
 };
 
 use crate::{
     EXEC_PENDING, EXEC_SCRATCH,
     draft::Draft,
     kernel::{
-        StackKind, capture_stack, config, count_drop, current_ids, fill_header, now_ns,
-        passes_filter, passes_pid_filter, read_field,
+        StackKind, capture_stack, config, count_drop, current_ids, current_task, fill_header,
+        now_ns, passes_filter, passes_pid_filter, read_field, read_kernel,
     },
 };
 
@@ -170,8 +174,71 @@ pub fn succeeded(ctx: &TracePointContext) -> u32 {
     let Some(old_tid) = read_field::<i32, _>(ctx, config().tp.exec_old_pid) else {
         return 0;
     };
+    if let Some(pending) = EXEC_PENDING.get_ptr_mut(old_tid as u32) {
+        // SAFETY: a map value of one ExecPending, which no other program touches for this tid
+        // while its exec runs.
+        unsafe { read_from_image(ctx, pending) };
+    }
     send(old_tid as u32, 0);
     0
+}
+
+/// Replaces what the entry read with what the new image holds: the filename the kernel
+/// executed and argv as the kernel just copied it to the new stack. The entry may have found
+/// neither readable: a child that calls exec right after fork has not yet touched the pages
+/// where its string literals live, and a BPF program cannot fault them in. Kept as read at
+/// entry where the image cannot be read.
+///
+/// # Safety
+/// `pending` must be valid for writes.
+#[inline(always)]
+unsafe fn read_from_image(ctx: &TracePointContext, pending: *mut ExecPending) {
+    let tp = &config().tp;
+    let k = &config().kernel;
+    // SAFETY (this block): the destinations are the pending exec's own arrays, the bounds their
+    // sizes; the helpers check their source addresses and fail instead of faulting.
+    unsafe {
+        // `__data_loc char[] filename`: the string's offset in the record, in the low 16 bits.
+        if let Some(location) = read_field::<u32, _>(ctx, tp.exec_filename) {
+            let at = (ctx.as_ptr() as u64) + u64::from(location & 0xffff);
+            let read = bpf_probe_read_kernel_str(
+                (&raw mut (*pending).filename).cast::<c_void>(),
+                PATH_LEN as u32,
+                at as *const c_void,
+            );
+            if read > 0 {
+                (*pending).record.filename_len = (read - 1) as u32;
+            }
+        }
+        let mm = read_kernel::<u64>(current_task(), k.task_mm).unwrap_or(0);
+        let start = read_kernel::<u64>(mm, k.mm_arg_start).unwrap_or(0);
+        let end = read_kernel::<u64>(mm, k.mm_arg_end).unwrap_or(0);
+        if start == 0 || end <= start {
+            return;
+        }
+        let whole = end - start;
+        let len = if whole > ARGV_LEN as u64 {
+            ARGV_LEN as u32
+        } else {
+            whole as u32
+        };
+        let read = bpf_probe_read_user_raw(
+            (&raw mut (*pending).argv).cast::<c_void>(),
+            len,
+            start as *const c_void,
+        );
+        if read != 0 {
+            return;
+        }
+        let mut flags =
+            (*pending).record.header.flags & !(FLAG_ARGV_TRUNCATED | FLAG_USER_READ_FAILED);
+        flags |= FLAG_ARGV_FROM_IMAGE;
+        if whole > ARGV_LEN as u64 {
+            flags |= FLAG_ARGV_TRUNCATED;
+        }
+        (*pending).record.header.flags = flags;
+        (*pending).record.argv_len = len;
+    }
 }
 
 /// `sys_exit_execve` / `sys_exit_execveat`: only failures are left here; successes were sent by

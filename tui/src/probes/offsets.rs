@@ -80,6 +80,7 @@ pub fn tracepoint_layout(tracefs: &Tracefs) -> anyhow::Result<TracepointLayout> 
     }
     if let Some(f) = read("sched", "sched_process_exec")? {
         t.exec_old_pid = offset(&f, "old_pid")?;
+        t.exec_filename = offset(&f, "filename")?;
     }
     if let Some(f) = read("task", "task_newtask")? {
         (t.newtask_pid, t.newtask_clone_flags) = (offset(&f, "pid")?, offset(&f, "clone_flags")?);
@@ -162,6 +163,8 @@ fn read_kernel_offsets(btf: &KernelBtf) -> Result<KernelOffsets, BtfError> {
         sk_v6_rcv_saddr: sock("skc_v6_rcv_saddr")?,
         tcp_bytes_received: btf.member_offset("tcp_sock", &["bytes_received"])?,
         tcp_bytes_acked: btf.member_offset("tcp_sock", &["bytes_acked"])?,
-        _reserved: 0,
+        task_mm: task("mm")?,
+        mm_arg_start: btf.member_offset("mm_struct", &["arg_start"])?,
+        mm_arg_end: btf.member_offset("mm_struct", &["arg_end"])?,
     })
 }

@@ -4,9 +4,10 @@ use std::mem::offset_of;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ringside_common::{
-    AF_INET, AF_INET6, ARGV_LEN, ExecRecord, ExitRecord, FLAG_ARGV_TRUNCATED, FLAG_BYTES_UNKNOWN,
-    FLAG_LOCAL_ADDR_UNKNOWN, FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN, ForkRecord, OpenRecord,
-    PATH_LEN, SockAddrs as WireAddrs, SockRecord, TcpCloseRecord, open_syscall,
+    AF_INET, AF_INET6, ARGV_LEN, ExecRecord, ExitRecord, FLAG_ARGV_FROM_IMAGE, FLAG_ARGV_TRUNCATED,
+    FLAG_BYTES_UNKNOWN, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN,
+    ForkRecord, OpenRecord, PATH_LEN, SockAddrs as WireAddrs, SockRecord, TcpCloseRecord,
+    open_syscall,
 };
 
 use super::DecodeError;
@@ -31,9 +32,17 @@ pub fn exec(
     let argv_len = r.u32(offset_of!(ExecRecord, argv_len)) as usize;
     let filename = tail.take("filename", filename_len, PATH_LEN)?;
     let argv_bytes = tail.take("argv", argv_len, ARGV_LEN)?;
+    // Read at entry, `argc` strings; read from the new image, every NUL-ended string (the
+    // last one cut short when the image's argv did not fit).
+    let argc = if flags & FLAG_ARGV_FROM_IMAGE != 0 {
+        let strings = argv_bytes.iter().filter(|&&b| b == 0).count();
+        strings + usize::from(argv_bytes.last().is_some_and(|&b| b != 0))
+    } else {
+        r.u32(offset_of!(ExecRecord, argc)) as usize
+    };
     let argv = argv_bytes
         .split(|&b| b == 0)
-        .take(r.u32(offset_of!(ExecRecord, argc)) as usize)
+        .take(argc)
         .map(|arg| text.copy(arg))
         .collect();
     let details = Details::Exec(Exec {

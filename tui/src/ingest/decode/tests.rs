@@ -1,9 +1,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ringside_common::{
-    AF_INET6, ARGV_LEN, FLAG_ARGV_TRUNCATED, FLAG_BYTES_UNKNOWN, FLAG_LOCAL_ADDR_UNKNOWN,
-    FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN, KIND_SLOTS, MAX_STACK_DEPTH, PATH_LEN,
-    SockAddrs as WireAddrs, Stack, open_syscall,
+    AF_INET6, ARGV_LEN, FLAG_ARGV_FROM_IMAGE, FLAG_ARGV_TRUNCATED, FLAG_BYTES_UNKNOWN,
+    FLAG_LOCAL_ADDR_UNKNOWN, FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN, KIND_SLOTS,
+    MAX_STACK_DEPTH, PATH_LEN, SockAddrs as WireAddrs, Stack, open_syscall,
 };
 
 use super::*;
@@ -191,6 +191,34 @@ fn comm_stops_at_the_first_nul() {
         record.header.comm = buf(raw);
         let event = decode(&exit_bytes(&record), &clock()).unwrap();
         assert_eq!(event.comm, expected, "{raw:?}");
+    }
+}
+
+#[test]
+fn exec_argv_from_the_new_image_is_every_string_with_no_count() {
+    /// (argv bytes as the image holds them, expected arguments)
+    type Case = (&'static [u8], &'static [&'static [u8]]);
+    let cases: &[Case] = &[
+        (
+            b"echo\0x\0third arg with spaces\0",
+            &[b"echo", b"x", b"third arg with spaces"],
+        ),
+        (b"printf\0\0x\0", &[b"printf", b"", b"x"]),
+        // Cut at the buffer's end: the last argument is kept as far as it goes.
+        (b"echo\0abc", &[b"echo", b"abc"]),
+        (b"", &[]),
+    ];
+    for &(argv, expected) in cases {
+        let mut record = exec_record();
+        record.header.flags = FLAG_ARGV_FROM_IMAGE;
+        record.argv = buf(argv);
+        record.argv_len = argv.len() as u32;
+        record.argc = 0;
+        let Details::Exec(Exec { argv: got, .. }) = details(&exec_bytes(&record)) else {
+            panic!("not an exec");
+        };
+        let expected: Vec<Vec<u8>> = expected.iter().map(|a| a.to_vec()).collect();
+        assert_eq!(got, expected, "{argv:?}");
     }
 }
 
