@@ -92,6 +92,41 @@ fn exec_success_and_failures_arrive_with_argv_and_errno() {
     );
 }
 
+/// bcc #2627, Tracee #724: a child that calls exec right after fork has not touched the pages
+/// of its string literals, so they cannot be read at the exec's entry. The new image has them.
+#[test]
+fn a_forked_child_s_exec_of_string_literals_keeps_its_filename_and_argv() {
+    if !kernel_tests_enabled("a_forked_child_s_exec_of_string_literals_keeps_its_filename_and_argv")
+    {
+        return;
+    }
+    let program = &support::fixtures::fixtures().fork_execl;
+    let arg = format!("runtime-{}", nonce());
+
+    let ringside = Ringside::start(&["--events", "exec"]);
+    let mut parent = Command::new(program)
+        .arg(&arg)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run fork_execl");
+    let parent_pid = u64::from(parent.id());
+    assert!(parent.wait().expect("wait").success());
+
+    let echo = ringside.wait_for("the forked child's exec", |e| {
+        is_type(e, "exec") && e["ppid"] == parent_pid
+    });
+    assert_eq!(field(&echo, "filename"), "/bin/echo", "{echo}");
+    assert_eq!(
+        field(&echo, "argv"),
+        &json!(["echo", "x", arg, "third arg with spaces"]),
+        "{echo}"
+    );
+    assert_eq!(field(&echo, "ret"), 0);
+    assert!(echo.get("argv_truncated").is_none(), "{echo}");
+    let finished = ringside.stop();
+    assert!(finished.success, "{:?}", finished.stderr);
+}
+
 #[test]
 fn opens_arrive_with_path_flags_result_and_latency() {
     if !kernel_tests_enabled("opens_arrive_with_path_flags_result_and_latency") {

@@ -24,6 +24,8 @@ pub struct Fixtures {
     /// (`-fno-asynchronous-unwind-tables`): its frames can only be found by their frame
     /// pointers, libc's only by its tables.
     pub frame_pointers_no_tables: PathBuf,
+    /// fork_execl.c: a child that execs right after fork, with string literals for argv.
+    pub fork_execl: PathBuf,
 }
 
 fn source_dir() -> PathBuf {
@@ -136,6 +138,12 @@ pub fn fixtures() -> &'static Fixtures {
             dynsym_only,
             dynsym_only_debug,
             frame_pointers_no_tables,
+            fork_execl: compile(
+                "cc",
+                &["-O2"],
+                &src.join("fork_execl.c"),
+                &dir.join("fork-execl"),
+            ),
         }
     })
 }
