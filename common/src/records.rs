@@ -29,6 +29,9 @@ pub const FLAG_REMOTE_ADDR_UNKNOWN: u16 = 1 << 5;
 /// `sched_process_exec`, where the kernel has just written it: all its strings, NUL-ended,
 /// without a count (the record's `argc` does not apply).
 pub const FLAG_ARGV_FROM_IMAGE: u16 = 1 << 6;
+/// An exec's argument could not be read from the caller's memory, nor argv from the new image:
+/// the argv sent is what could be read, possibly none.
+pub const FLAG_ARGV_UNREADABLE: u16 = 1 << 7;
 
 /// The fields every record starts with.
 #[repr(C)]

@@ -18,7 +18,7 @@ use aya_ebpf::{
 };
 use ringside_common::{
     ARGC_MAX, ARGV_LEN, EventKind, ExecRecord, FLAG_ARGV_FROM_IMAGE, FLAG_ARGV_TRUNCATED,
-    FLAG_PATH_TRUNCATED, FLAG_USER_READ_FAILED, PATH_LEN, Stack,
+    FLAG_ARGV_UNREADABLE, FLAG_PATH_TRUNCATED, FLAG_USER_READ_FAILED, PATH_LEN, Stack,
 };
 
 use crate::{
@@ -132,7 +132,7 @@ unsafe fn read_argv(scratch: *mut ExecScratch, argv: u64) -> u16 {
             Ok(0) => break,
             Ok(arg) => arg,
             Err(_) => {
-                flags |= FLAG_USER_READ_FAILED;
+                flags |= FLAG_ARGV_UNREADABLE;
                 break;
             }
         };
@@ -150,7 +150,7 @@ unsafe fn read_argv(scratch: *mut ExecScratch, argv: u64) -> u16 {
             )
         };
         if read <= 0 {
-            flags |= FLAG_USER_READ_FAILED;
+            flags |= FLAG_ARGV_UNREADABLE;
             break;
         }
         offset += read as usize;
@@ -231,7 +231,7 @@ unsafe fn read_from_image(ctx: &TracePointContext, pending: *mut ExecPending) {
             return;
         }
         let mut flags =
-            (*pending).record.header.flags & !(FLAG_ARGV_TRUNCATED | FLAG_USER_READ_FAILED);
+            (*pending).record.header.flags & !(FLAG_ARGV_TRUNCATED | FLAG_ARGV_UNREADABLE);
         flags |= FLAG_ARGV_FROM_IMAGE;
         if whole > ARGV_LEN as u64 {
             flags |= FLAG_ARGV_TRUNCATED;

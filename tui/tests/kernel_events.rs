@@ -127,6 +127,38 @@ fn a_forked_child_s_exec_of_string_literals_keeps_its_filename_and_argv() {
     assert!(finished.success, "{:?}", finished.stderr);
 }
 
+/// An argv that cannot be read is flagged, never passed off as an empty command line.
+#[test]
+fn an_exec_whose_argv_cannot_be_read_says_so() {
+    if !kernel_tests_enabled("an_exec_whose_argv_cannot_be_read_says_so") {
+        return;
+    }
+    let dir = scratch_dir();
+    let missing = path_string(&dir.path().join(format!("missing-{}", nonce())));
+    let path = std::ffi::CString::new(missing.clone()).expect("path");
+    // The first argument's string at an address no process maps.
+    let argv: [*const libc::c_char; 2] = [std::ptr::dangling(), std::ptr::null()];
+    let envp: [*const libc::c_char; 1] = [std::ptr::null()];
+
+    let ringside = Ringside::start(&["--events", "exec"]);
+    // SAFETY: the arrays are NUL-terminated and outlive the call; the path does not exist, so
+    // execve returns instead of replacing this process, and only the kernel looks at argv.
+    let ret = unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    assert_eq!(ret, -1);
+
+    let failed = ringside.wait_for("the failed exec", |e| {
+        is_type(e, "exec") && e["filename"] == missing
+    });
+    assert_eq!(field(&failed, "argv_unreadable"), true, "{failed}");
+    assert_eq!(field(&failed, "argv"), &json!([]), "{failed}");
+    assert!(
+        field(&failed, "ret").as_i64().is_some_and(|r| r < 0),
+        "{failed}"
+    );
+    let finished = ringside.stop();
+    assert!(finished.success, "{:?}", finished.stderr);
+}
+
 #[test]
 fn opens_arrive_with_path_flags_result_and_latency() {
     if !kernel_tests_enabled("opens_arrive_with_path_flags_result_and_latency") {

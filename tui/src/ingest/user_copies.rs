@@ -155,6 +155,7 @@ mod tests {
             filename_truncated: false,
             argv: Vec::new(),
             argv_truncated: false,
+            argv_unreadable: false,
             ret: 0,
         }));
         exec.pid = e.pid;

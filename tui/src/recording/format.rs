@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 /// The first bytes of every recording.
 pub const MAGIC: [u8; 8] = *b"RINGSIDE";
 /// 2: user frames say how they were found and user stacks why they end (stack unwinding).
-pub const FORMAT_VERSION: u16 = 2;
+/// 3: an exec says whether its argv could not be read (`argv_unreadable`).
+pub const FORMAT_VERSION: u16 = 3;
 /// The magic and the version: the bytes before the zstd stream.
 pub const PREAMBLE_LEN: usize = MAGIC.len() + 2;
 /// A frame's payload is never longer: a longer length is damage, and is never allocated.

@@ -134,6 +134,7 @@ fn details(i: u64) -> Details {
                 format!("-c select {i}").into_bytes().into(),
             ],
             argv_truncated: i.is_multiple_of(2),
+            argv_unreadable: i.is_multiple_of(3),
             ret: 0,
         }),
         1 => Details::Open(Open {

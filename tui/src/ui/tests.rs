@@ -75,6 +75,7 @@ fn sample_events() -> Vec<Event> {
                     b"https://example.test/".to_vec().into(),
                 ],
                 argv_truncated: false,
+                argv_unreadable: false,
                 ret: 0,
             }),
         ),

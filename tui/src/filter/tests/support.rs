@@ -15,6 +15,7 @@ pub fn exec(filename: &str, ret: i32) -> Details {
         filename_truncated: false,
         argv: vec![filename.as_bytes().to_vec().into()],
         argv_truncated: false,
+        argv_unreadable: false,
         ret,
     })
 }

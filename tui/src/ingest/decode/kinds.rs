@@ -5,9 +5,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ringside_common::{
     AF_INET, AF_INET6, ARGV_LEN, ExecRecord, ExitRecord, FLAG_ARGV_FROM_IMAGE, FLAG_ARGV_TRUNCATED,
-    FLAG_BYTES_UNKNOWN, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN,
-    ForkRecord, OpenRecord, PATH_LEN, SockAddrs as WireAddrs, SockRecord, TcpCloseRecord,
-    open_syscall,
+    FLAG_ARGV_UNREADABLE, FLAG_BYTES_UNKNOWN, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_PATH_TRUNCATED,
+    FLAG_REMOTE_ADDR_UNKNOWN, ForkRecord, OpenRecord, PATH_LEN, SockAddrs as WireAddrs, SockRecord,
+    TcpCloseRecord, open_syscall,
 };
 
 use super::DecodeError;
@@ -50,6 +50,7 @@ pub fn exec(
         filename_truncated: flags & FLAG_PATH_TRUNCATED != 0,
         argv,
         argv_truncated: flags & FLAG_ARGV_TRUNCATED != 0,
+        argv_unreadable: flags & FLAG_ARGV_UNREADABLE != 0,
         ret: r.i32(offset_of!(ExecRecord, ret)),
     });
     Ok((details, Vec::new()))

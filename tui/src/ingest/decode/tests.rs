@@ -1,9 +1,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ringside_common::{
-    AF_INET6, ARGV_LEN, FLAG_ARGV_FROM_IMAGE, FLAG_ARGV_TRUNCATED, FLAG_BYTES_UNKNOWN,
-    FLAG_LOCAL_ADDR_UNKNOWN, FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN, KIND_SLOTS,
-    MAX_STACK_DEPTH, PATH_LEN, SockAddrs as WireAddrs, Stack, open_syscall,
+    AF_INET6, ARGV_LEN, FLAG_ARGV_FROM_IMAGE, FLAG_ARGV_TRUNCATED, FLAG_ARGV_UNREADABLE,
+    FLAG_BYTES_UNKNOWN, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN,
+    KIND_SLOTS, MAX_STACK_DEPTH, PATH_LEN, SockAddrs as WireAddrs, Stack, open_syscall,
 };
 
 use super::*;
@@ -57,6 +57,7 @@ fn every_kind_decodes_to_its_details() {
                     b"/tmp".to_vec().into(),
                 ],
                 argv_truncated: false,
+                argv_unreadable: false,
                 ret: 0,
             }),
         ),
@@ -303,18 +304,20 @@ fn exec_filename_is_cut_at_its_length() {
 
 #[test]
 fn exec_ret_and_truncation_flag() {
-    let cases: &[(u16, i32, bool)] = &[
-        (0, 0, false),
-        (FLAG_ARGV_TRUNCATED, 0, true),
-        (FLAG_PATH_TRUNCATED, -2, false),
-        (FLAG_ARGV_TRUNCATED | FLAG_PATH_TRUNCATED, -13, true),
+    let cases: &[(u16, i32, bool, bool)] = &[
+        (0, 0, false, false),
+        (FLAG_ARGV_TRUNCATED, 0, true, false),
+        (FLAG_PATH_TRUNCATED, -2, false, false),
+        (FLAG_ARGV_TRUNCATED | FLAG_PATH_TRUNCATED, -13, true, false),
+        (FLAG_ARGV_UNREADABLE, -14, false, true),
     ];
-    for &(flags, ret, truncated) in cases {
+    for &(flags, ret, truncated, unreadable) in cases {
         let mut record = exec_record();
         record.header.flags = flags;
         record.ret = ret;
         let Details::Exec(Exec {
             argv_truncated,
+            argv_unreadable,
             ret: got,
             ..
         }) = details(&exec_bytes(&record))
@@ -322,6 +325,7 @@ fn exec_ret_and_truncation_flag() {
             panic!("not an exec");
         };
         assert_eq!(argv_truncated, truncated, "flags {flags:#x}");
+        assert_eq!(argv_unreadable, unreadable, "flags {flags:#x}");
         assert_eq!(got, ret, "flags {flags:#x}");
     }
 }

@@ -15,6 +15,9 @@ pub struct Exec {
     pub argv: Vec<Bytes>,
     /// More arguments were passed than were kept.
     pub argv_truncated: bool,
+    /// Some argument could not be read: `argv` is what could be, possibly nothing, and never
+    /// passes for the whole command line.
+    pub argv_unreadable: bool,
     pub ret: i32,
 }
 
@@ -56,6 +59,9 @@ impl Exec {
         }
         if self.argv_truncated {
             map.serialize_entry("argv_truncated", &true)?;
+        }
+        if self.argv_unreadable {
+            map.serialize_entry("argv_unreadable", &true)?;
         }
         result(map, self.ret)
     }

@@ -7,13 +7,18 @@ use crate::model::sample::{event, time};
 use serde_json::json;
 
 fn exec(argv: &[&[u8]], argv_truncated: bool, ret: i32) -> Details {
-    Details::Exec(Exec {
+    Details::Exec(exec_details(argv, argv_truncated, ret))
+}
+
+fn exec_details(argv: &[&[u8]], argv_truncated: bool, ret: i32) -> Exec {
+    Exec {
         filename: b"/bin/ls".to_vec().into(),
         filename_truncated: false,
         argv: argv.iter().map(|a| a.to_vec().into()).collect(),
         argv_truncated,
+        argv_unreadable: false,
         ret,
-    })
+    }
 }
 
 fn open(flags: u32, ret: i32) -> Details {
@@ -160,6 +165,7 @@ fn non_utf8_bytes_survive_as_hex_beside_the_readable_text() {
         filename_truncated: false,
         argv: vec![b"x".to_vec().into(), b"\xc3".to_vec().into()],
         argv_truncated: false,
+        argv_unreadable: false,
         ret: 0,
     })));
     assert_eq!(exec["argv_hex"], json!(["78", "c3"]));
@@ -411,6 +417,13 @@ fn exec_fields() {
         (
             exec(&[b"ls"], false, -2),
             json!({"filename": "/bin/ls", "argv": ["ls"], "ret": -2, "error": "ENOENT"}),
+        ),
+        (
+            Details::Exec(Exec {
+                argv_unreadable: true,
+                ..exec_details(&[], false, -14)
+            }),
+            json!({"filename": "/bin/ls", "argv": [], "argv_unreadable": true, "ret": -14, "error": "EFAULT"}),
         ),
         (
             exec(&[b"ls"], false, -13),
@@ -724,6 +737,7 @@ fn strings_are_escaped_and_lossy() {
             filename_truncated: false,
             argv: vec![raw.to_vec().into(), b"x".to_vec().into()],
             argv_truncated: false,
+            argv_unreadable: false,
             ret: 0,
         }));
         event.comm = raw.to_vec().into();
