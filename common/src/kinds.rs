@@ -137,11 +137,19 @@ impl EventKind {
     }
 
     /// The kind's place in [`EventKind::ALL`]: an index for arrays with one entry per kind.
+    /// A table lookup: it runs for every event.
     pub const fn index(self) -> usize {
-        let mut i = 0;
-        while EventKind::ALL[i].wire() != self.wire() {
-            i += 1;
-        }
-        i
+        INDEX_BY_WIRE[self.wire() as usize]
     }
 }
+
+/// Each kind's place in [`EventKind::ALL`], by wire value; computed at compile time.
+const INDEX_BY_WIRE: [usize; KIND_SLOTS as usize] = {
+    let mut table = [usize::MAX; KIND_SLOTS as usize];
+    let mut i = 0;
+    while i < EventKind::ALL.len() {
+        table[EventKind::ALL[i].wire() as usize] = i;
+        i += 1;
+    }
+    table
+};

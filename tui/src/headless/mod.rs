@@ -118,7 +118,7 @@ pub async fn run(
         };
         let drops = probes.drops()?;
         for kind in &options.events {
-            let delivered = tally.delivered.get(kind).copied().unwrap_or(0);
+            let delivered = tally.delivered(*kind);
             stats.delivered.insert(kind.name(), delivered);
             stats
                 .dropped
@@ -192,7 +192,7 @@ fn print_summary(
     let drops = probes.drops()?;
     let mut stderr = std::io::stderr().lock();
     for kind in wanted {
-        let delivered = tally.delivered.get(kind).copied().unwrap_or(0);
+        let delivered = tally.delivered(*kind);
         let dropped = drops.get(kind).copied().unwrap_or(0);
         writeln!(
             stderr,

@@ -1,7 +1,5 @@
 //! What the headless pipeline counts on the way through, and the userspace part of `--filter`.
 
-use std::collections::BTreeMap;
-
 use crate::app::ProcessTable;
 use crate::filter::Filter;
 use crate::ingest::Batch;
@@ -12,8 +10,8 @@ pub struct Tally {
     /// The userspace part of `--filter`; the process table answers its `tree=`.
     filter: Filter,
     processes: ProcessTable,
-    /// Delivered by the kernel, per type (before the userspace filter).
-    pub delivered: BTreeMap<EventKind, u64>,
+    /// Delivered by the kernel, per kind's index (before the userspace filter).
+    delivered: [u64; EventKind::ALL.len()],
     pub malformed: u64,
     /// Delivered, then held back by the userspace part of `--filter`.
     pub filtered_out: u64,
@@ -28,13 +26,18 @@ impl Tally {
         Self {
             filter,
             processes: ProcessTable::default(),
-            delivered: BTreeMap::new(),
+            delivered: [0; EventKind::ALL.len()],
             malformed: 0,
             filtered_out: 0,
             stacks_timed_out: 0,
             latency: Sampler::default(),
             first_event_ms: None,
         }
+    }
+
+    /// Events of `kind` the kernel delivered.
+    pub fn delivered(&self, kind: EventKind) -> u64 {
+        self.delivered[kind.index()]
     }
 
     /// Counts a batch and returns the events that pass the filter.
@@ -49,7 +52,7 @@ impl Tally {
             self.first_event_ms = crate::runstats::ms_since_process_start();
         }
         batch.events.iter().filter(move |event| {
-            *self.delivered.entry(event.kind()).or_default() += 1;
+            self.delivered[event.kind().index()] += 1;
             self.latency
                 .add(batch.decoded_mono_ns.saturating_sub(event.mono_ns));
             self.processes.observe(event);
