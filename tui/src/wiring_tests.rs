@@ -15,7 +15,7 @@ use crate::ingest::test_records::*;
 use crate::model::{Event, EventKind, Group};
 use crate::output::json::event_to_json;
 use crate::probes::attachments::ATTACHMENTS;
-use crate::recording::{Entry, Header, RecordingReader, RecordingWriter};
+use crate::recording::{Entry, RecordingReader, RecordingWriter, session_header};
 
 /// A record of `kind` as the probes write it, with a user stack wherever the record has one.
 fn sample_record(kind: EventKind) -> Vec<u8> {
@@ -36,14 +36,7 @@ fn filter_matches(text: &str, event: &Event) -> bool {
 fn recorded(event: &Event) -> Event {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("kind.ringside");
-    let header = Header {
-        ringside_version: env!("CARGO_PKG_VERSION").to_string(),
-        hostname: "host".to_string(),
-        kernel: "6.12.0".to_string(),
-        started: SystemTime::UNIX_EPOCH,
-        filter: String::new(),
-        stacks: true,
-    };
+    let header = session_header("", true).expect("session header");
     let mut writer = RecordingWriter::create(&path, false, &header).expect("create");
     writer.write(&Entry::Event(event.clone())).expect("write");
     writer.finish().expect("finish");

@@ -196,50 +196,37 @@ fn comm_stops_at_the_first_nul() {
 }
 
 #[test]
-fn exec_argv_from_the_new_image_is_every_string_with_no_count() {
-    /// (argv bytes as the image holds them, expected arguments)
-    type Case = (&'static [u8], &'static [&'static [u8]]);
+fn exec_argv_is_split_on_nul_and_counted_by_argc_or_by_its_strings() {
+    const ENTRY: u16 = 0;
+    const IMAGE: u16 = FLAG_ARGV_FROM_IMAGE;
+    /// (where argv was read, argv bytes, argc, expected arguments)
+    type Case = (u16, &'static [u8], u32, &'static [&'static [u8]]);
     let cases: &[Case] = &[
+        // Read at entry: argc counts the arguments kept; later NUL-separated bytes are not
+        // arguments.
+        (ENTRY, b"ls\0-l\0/tmp\0", 3, &[b"ls", b"-l", b"/tmp"]),
+        (ENTRY, b"ls\0-l\0/tmp\0", 2, &[b"ls", b"-l"]),
+        (ENTRY, b"ls\0-l\0/tmp\0", 1, &[b"ls"]),
+        (ENTRY, b"", 0, &[]),
+        (ENTRY, b"ls\0", 0, &[]),
+        // Empty arguments are arguments.
+        (ENTRY, b"printf\0\0x\0", 3, &[b"printf", b"", b"x"]),
+        (ENTRY, b"a b\0c\td\0", 2, &[b"a b", b"c\td"]),
+        // Read from the new image: every NUL-ended string, whatever argc says.
         (
+            IMAGE,
             b"echo\0x\0third arg with spaces\0",
+            0,
             &[b"echo", b"x", b"third arg with spaces"],
         ),
-        (b"printf\0\0x\0", &[b"printf", b"", b"x"]),
+        (IMAGE, b"printf\0\0x\0", 0, &[b"printf", b"", b"x"]),
         // Cut at the buffer's end: the last argument is kept as far as it goes.
-        (b"echo\0abc", &[b"echo", b"abc"]),
-        (b"", &[]),
+        (IMAGE, b"echo\0abc", 0, &[b"echo", b"abc"]),
+        (IMAGE, b"", 0, &[]),
     ];
-    for &(argv, expected) in cases {
+    for &(flags, argv, argc, expected) in cases {
         let mut record = exec_record();
-        record.header.flags = FLAG_ARGV_FROM_IMAGE;
-        record.argv = buf(argv);
-        record.argv_len = argv.len() as u32;
-        record.argc = 0;
-        let Details::Exec(Exec { argv: got, .. }) = details(&exec_bytes(&record)) else {
-            panic!("not an exec");
-        };
-        let expected: Vec<Vec<u8>> = expected.iter().map(|a| a.to_vec()).collect();
-        assert_eq!(got, expected, "{argv:?}");
-    }
-}
-
-#[test]
-fn exec_argv_is_split_on_nul_and_limited_to_argc() {
-    /// (argv bytes, argc, expected arguments)
-    type Case = (&'static [u8], u32, &'static [&'static [u8]]);
-    let cases: &[Case] = &[
-        (b"ls\0-l\0/tmp\0", 3, &[b"ls", b"-l", b"/tmp"]),
-        // argc counts the arguments kept: later NUL-separated bytes are not arguments.
-        (b"ls\0-l\0/tmp\0", 2, &[b"ls", b"-l"]),
-        (b"ls\0-l\0/tmp\0", 1, &[b"ls"]),
-        (b"", 0, &[]),
-        (b"ls\0", 0, &[]),
-        // Empty arguments are arguments.
-        (b"printf\0\0x\0", 3, &[b"printf", b"", b"x"]),
-        (b"a b\0c\td\0", 2, &[b"a b", b"c\td"]),
-    ];
-    for &(argv, argc, expected) in cases {
-        let mut record = exec_record();
+        record.header.flags = flags;
         record.argv = buf(argv);
         record.argv_len = argv.len() as u32;
         record.argc = argc;
@@ -247,7 +234,7 @@ fn exec_argv_is_split_on_nul_and_limited_to_argc() {
             panic!("not an exec");
         };
         let expected: Vec<Vec<u8>> = expected.iter().map(|a| a.to_vec()).collect();
-        assert_eq!(got, expected, "{argv:?} argc {argc}");
+        assert_eq!(got, expected, "{argv:?} argc {argc} flags {flags:#x}");
     }
 }
 
