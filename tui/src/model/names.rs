@@ -177,6 +177,27 @@ impl OpenFlags {
     }
 }
 
+impl OpenFlags {
+    /// Calls `use_text` with the text of `flags`. The last flags' text is kept: the opens of a
+    /// busy process mostly share their flags, so most events format nothing.
+    pub fn with_text<R>(flags: u32, use_text: impl FnOnce(&str) -> R) -> R {
+        LAST_FLAGS.with_borrow_mut(|(cached, text)| {
+            if *cached != Some(flags) {
+                text.clear();
+                text.push_str(OpenFlags(flags).text().as_str());
+                *cached = Some(flags);
+            }
+            use_text(text)
+        })
+    }
+}
+
+thread_local! {
+    /// The last flags formatted, and their text.
+    static LAST_FLAGS: std::cell::RefCell<(Option<u32>, String)> =
+        const { std::cell::RefCell::new((None, String::new())) };
+}
+
 impl std::fmt::Display for OpenFlags {
     fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         out.write_str(self.text().as_str())
@@ -323,6 +344,16 @@ mod tests {
         assert!(all.starts_with("O_ACCMODE|O_CREAT|"), "{all}");
         assert!(all.contains("|O_TMPFILE|0x"), "{all}");
         assert!(all.len() < OpenFlagsText::new().capacity(), "{all}");
+    }
+
+    #[test]
+    fn kept_flags_text_follows_the_flags() {
+        let read = libc::O_RDONLY as u32 | libc::O_CLOEXEC as u32;
+        let write = (libc::O_WRONLY | libc::O_CREAT) as u32;
+        for flags in [read, read, write, read, write, write] {
+            let text = OpenFlags::with_text(flags, str::to_owned);
+            assert_eq!(text, OpenFlags(flags).to_string(), "{flags:#o}");
+        }
     }
 
     #[test]

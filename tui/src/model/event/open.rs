@@ -59,7 +59,7 @@ impl Open {
         if self.path_truncated {
             map.serialize_entry("path_truncated", &true)?;
         }
-        map.serialize_entry("flags", OpenFlags(self.flags).text().as_str())?;
+        OpenFlags::with_text(self.flags, |flags| map.serialize_entry("flags", flags))?;
         let mut mode = ShortText::<12>::new();
         mode.push_number(u64::from(self.mode), 8, 4);
         map.serialize_entry("mode", mode.as_str())?;
