@@ -59,8 +59,12 @@ pub struct TracepointOffsets {
     pub inet_daddr_v6: u16,
     /// `sched:sched_process_exec`: the `__data_loc` of the filename the kernel executed.
     pub exec_filename: u16,
+    /// `syscalls:sys_enter_connect`: the length of the caller's sockaddr.
+    pub connect_addrlen: u16,
+    /// Keeps the struct a multiple of 4 bytes, free of padding.
+    pub _reserved: u16,
 }
-const _: () = assert!(size_of::<TracepointOffsets>() == 38 * 2);
+const _: () = assert!(size_of::<TracepointOffsets>() == 40 * 2);
 
 impl TracepointOffsets {
     /// Every offset unknown: the start before format files are read.
@@ -103,6 +107,8 @@ impl TracepointOffsets {
         inet_saddr_v6: OFFSET_UNKNOWN,
         inet_daddr_v6: OFFSET_UNKNOWN,
         exec_filename: OFFSET_UNKNOWN,
+        connect_addrlen: OFFSET_UNKNOWN,
+        _reserved: 0,
     };
 }
 
@@ -136,8 +142,20 @@ pub struct KernelOffsets {
     pub task_mm: u32,
     pub mm_arg_start: u32,
     pub mm_arg_end: u32,
+    /// `sock.sk_protocol`: an IP socket's transport.
+    pub sk_protocol: u32,
+    /// `sk_buff` members, to find a UDP packet's headers and payload: `head` and the
+    /// `network_header` offset from it (sent packets), `data` (received packets, where it
+    /// points at the network header), the linear end `tail` (an offset from `head`), `len` and
+    /// the non-linear part's `data_len`.
+    pub skb_head: u32,
+    pub skb_data: u32,
+    pub skb_network_header: u32,
+    pub skb_tail: u32,
+    pub skb_len: u32,
+    pub skb_data_len: u32,
 }
-const _: () = assert!(size_of::<KernelOffsets>() == 24 * 4);
+const _: () = assert!(size_of::<KernelOffsets>() == 31 * 4);
 
 impl KernelOffsets {
     /// Every offset unknown: what a kernel without BTF gets.
@@ -166,6 +184,13 @@ impl KernelOffsets {
         task_mm: KOFFSET_UNKNOWN,
         mm_arg_start: KOFFSET_UNKNOWN,
         mm_arg_end: KOFFSET_UNKNOWN,
+        sk_protocol: KOFFSET_UNKNOWN,
+        skb_head: KOFFSET_UNKNOWN,
+        skb_data: KOFFSET_UNKNOWN,
+        skb_network_header: KOFFSET_UNKNOWN,
+        skb_tail: KOFFSET_UNKNOWN,
+        skb_len: KOFFSET_UNKNOWN,
+        skb_data_len: KOFFSET_UNKNOWN,
     };
 }
 
@@ -191,7 +216,7 @@ pub struct ProbeConfig {
     pub tp: TracepointOffsets,
     pub kernel: KernelOffsets,
 }
-const _: () = assert!(size_of::<ProbeConfig>() == 20 + 76 + 96);
+const _: () = assert!(size_of::<ProbeConfig>() == 20 + 80 + 124);
 
 /// The bit of a kind in [`ProbeConfig::events`].
 pub const fn event_bit(kind: u16) -> u32 {

@@ -45,6 +45,8 @@ event_kinds! {
     Exit = 6,
     /// A process was born.
     Fork = 7,
+    /// A DNS query a process sent to UDP port 53, paired with its response.
+    Dns = 9,
 }
 
 /// The kind of the record that carries a copy of a thread's user registers and stack, sent just
@@ -52,12 +54,22 @@ event_kinds! {
 pub const USER_STACK_KIND: u16 = 8;
 const _: () = assert!(EventKind::from_wire(USER_STACK_KIND).is_none());
 
+/// The kind of the record that carries a DNS response ([`crate::DnsRecord`]): seen where the
+/// packet arrives (softirq), not in a process; userspace pairs it with its query, a
+/// [`EventKind::Dns`] record, into one event.
+pub const DNS_RESPONSE_KIND: u16 = 10;
+const _: () = assert!(EventKind::from_wire(DNS_RESPONSE_KIND).is_none());
+
 /// One past the largest record kind: the length of arrays indexed by wire value (the probes'
 /// drop counters).
 pub const KIND_SLOTS: u32 = kind_slots();
 
 const fn kind_slots() -> u32 {
-    let mut largest = USER_STACK_KIND;
+    let mut largest = if USER_STACK_KIND > DNS_RESPONSE_KIND {
+        USER_STACK_KIND
+    } else {
+        DNS_RESPONSE_KIND
+    };
     let mut i = 0;
     while i < EventKind::ALL.len() {
         if EventKind::ALL[i].wire() > largest {
@@ -106,6 +118,7 @@ impl EventKind {
             EventKind::TcpClose => "tcp_close",
             EventKind::Exit => "exit",
             EventKind::Fork => "fork",
+            EventKind::Dns => "dns",
         }
     }
 
@@ -117,7 +130,9 @@ impl EventKind {
         match self {
             EventKind::Exec | EventKind::Exit | EventKind::Fork => Group::Process,
             EventKind::Open => Group::Files,
-            EventKind::Connect | EventKind::Accept | EventKind::TcpClose => Group::Network,
+            EventKind::Connect | EventKind::Accept | EventKind::TcpClose | EventKind::Dns => {
+                Group::Network
+            }
         }
     }
 
@@ -131,7 +146,8 @@ impl EventKind {
             | EventKind::Connect
             | EventKind::Accept
             | EventKind::Exit
-            | EventKind::Fork => true,
+            | EventKind::Fork
+            | EventKind::Dns => true,
             EventKind::TcpClose => false,
         }
     }

@@ -201,11 +201,16 @@ pub struct OpenRecord {
 }
 const _: () = assert!(size_of::<OpenRecord>() == 56 + 32 + 8);
 
-/// The address family values the probes report (`AF_INET`, `AF_INET6`).
+/// Address families the probes tell apart (`AF_UNIX`, `AF_INET`, `AF_INET6`); a record carries
+/// any other family's number as it is.
+pub const AF_UNIX: u16 = 1;
 pub const AF_INET: u16 = 2;
 pub const AF_INET6: u16 = 10;
+/// `sizeof(sockaddr_un.sun_path)`: the most bytes a unix socket address has.
+pub const UNIX_PATH_LEN: usize = 108;
 
-/// Addresses of one TCP connection. IPv4 addresses use the first 4 bytes; ports are host order.
+/// Addresses of one socket. IPv4 addresses use the first 4 bytes; ports are host order. Sockets
+/// of other families carry only `family`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SockAddrs {
@@ -218,8 +223,9 @@ pub struct SockAddrs {
 }
 const _: () = assert!(size_of::<SockAddrs>() == 40);
 
-/// An outgoing `connect` or an incoming `accept`/`accept4` on a TCP socket.
-/// Tail: the user stack's frames, the kernel stack's frames.
+/// An outgoing `connect` on a socket of any family, or an incoming `accept`/`accept4` on a TCP
+/// socket. Tail: the user stack's frames, the kernel stack's frames, the unix socket address
+/// (`unix_path_len` bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct SockRecord {
@@ -233,8 +239,48 @@ pub struct SockRecord {
     pub ustack: StackHead,
     /// connect: the kernel stack of its SYN_SENT transition (the TCP connect path); accept: none.
     pub kstack: StackHead,
+    /// IP sockets: the protocol (`IPPROTO_*`, 6 for TCP, 17 for UDP); 0 when unknown or not IP.
+    pub proto: u16,
+    /// The socket's type (`SOCK_STREAM` 1, `SOCK_DGRAM` 2, `SOCK_SEQPACKET` 5...); 0 when unknown.
+    pub sock_type: u16,
+    /// A connect to a unix socket: bytes of `sun_path` in the tail, as long as the caller's
+    /// `addrlen` says (at most [`UNIX_PATH_LEN`]); an abstract name starts with a NUL.
+    pub unix_path_len: u32,
 }
-const _: () = assert!(size_of::<SockRecord>() == 56 + 8 + 40 + 8 + 16);
+const _: () = assert!(size_of::<SockRecord>() == 56 + 8 + 40 + 8 + 16 + 8);
+
+/// Bytes of a DNS message's UDP payload a record carries at most: a classic DNS message.
+pub const DNS_PAYLOAD_MAX: usize = 512;
+/// The DNS port: queries go to it, responses come from it.
+pub const DNS_PORT: u16 = 53;
+
+/// A DNS message over UDP: a query a process sent to port 53 ([`crate::EventKind::Dns`], in the
+/// sender's thread, with its stacks) or a response from port 53 ([`crate::DNS_RESPONSE_KIND`],
+/// seen where the packet arrives: no process, no stacks). `addrs` is the client's end (local)
+/// and the server's (remote) either way. Tail: the user stack's frames, the kernel stack's
+/// frames, the payload (`payload_len` bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct DnsRecord {
+    pub header: RecordHeader,
+    pub addrs: SockAddrs,
+    /// The UDP payload's length on the wire.
+    pub wire_len: u32,
+    /// Bytes of the payload in the tail: at most [`DNS_PAYLOAD_MAX`], fewer when the packet
+    /// was not in one piece of memory.
+    pub payload_len: u32,
+    pub ustack: StackHead,
+    pub kstack: StackHead,
+}
+const _: () = assert!(size_of::<DnsRecord>() == 56 + 40 + 8 + 16);
+
+/// A DNS response as the probe reserves it in the ring: the head and room for the payload.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct DnsResponseRecord {
+    pub head: DnsRecord,
+    pub payload: [u8; DNS_PAYLOAD_MAX],
+}
 
 /// The end of a TCP session, attributed to the process that connected or accepted it.
 /// Tail: the kernel stack's frames.

@@ -7,10 +7,13 @@
 
 use core::ffi::c_void;
 
+use aya_ebpf::maps::PerCpuArray;
 use aya_ebpf::{
     EbpfContext,
     bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
-    helpers::generated::{bpf_probe_read_kernel, bpf_probe_read_user_str, bpf_ringbuf_output},
+    helpers::generated::{
+        bpf_probe_read_kernel, bpf_probe_read_user, bpf_probe_read_user_str, bpf_ringbuf_output,
+    },
 };
 use ringside_common::{ARGV_LEN, PATH_LEN, RECORD_MAX, STACK_FRAMES_LEN, Stack, StackHead};
 
@@ -44,7 +47,14 @@ impl Draft {
     /// field of the head: the scratch still holds the previous record.
     #[inline(always)]
     pub fn start<H>() -> Option<(Self, *mut H)> {
-        let base = RECORD_SCRATCH.get_ptr_mut(0)?.cast::<u8>();
+        Self::start_in(&RECORD_SCRATCH)
+    }
+
+    /// [`Draft::start`] in another scratch: for a probe that can run while a tracepoint program
+    /// on the same CPU is in the middle of its record (a packet sent from softirq).
+    #[inline(always)]
+    pub fn start_in<H>(scratch: &PerCpuArray<RecordScratch>) -> Option<(Self, *mut H)> {
+        let base = scratch.get_ptr_mut(0)?.cast::<u8>();
         Some((
             Self {
                 base,
@@ -102,6 +112,27 @@ impl Draft {
         // faulting on a bad source.
         let copied =
             unsafe { bpf_probe_read_kernel(self.end(), len as u32, src.cast::<c_void>()) } == 0;
+        if copied {
+            self.len += len;
+        }
+        copied
+    }
+
+    /// Appends `len` bytes (at most [`SECTION_MAX`]) copied from user memory; `false` when the
+    /// copy failed (then the section is left out).
+    #[inline(always)]
+    pub fn push_user(&mut self, src: u64, len: usize) -> bool {
+        let len = len & (SECTION_MAX * 2 - 1);
+        if len == 0 {
+            return true;
+        }
+        if len > SECTION_MAX {
+            return false;
+        }
+        // SAFETY: the destination has SECTION_MAX bytes of room; the helper fails instead of
+        // faulting on a bad source.
+        let copied =
+            unsafe { bpf_probe_read_user(self.end(), len as u32, src as *const c_void) } == 0;
         if copied {
             self.len += len;
         }

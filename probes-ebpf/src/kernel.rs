@@ -18,7 +18,7 @@ use ringside_common::{
 };
 
 use aya_ebpf::maps::lpm_trie::Key;
-use ringside_common::{AF_INET, FILTER_ADDR, SockAddrs};
+use ringside_common::{AF_INET, AF_INET6, FILTER_ADDR, SockAddrs};
 
 use crate::{
     CONFIG, DROPS, FILTER_COMMS, FILTER_MODE, FILTER_NETS_V4, FILTER_NETS_V6, FILTER_PIDS,
@@ -70,11 +70,15 @@ pub fn passes_filter_for(pid: u32, comm: &[u8; COMM_LEN]) -> bool {
     passes_pid_filter(pid) && (filter_mode() & FILTER_COMM == 0 || comm_in_filter(comm))
 }
 
-/// Whether a TCP event passes the address part of the filter: one of its ends is in the tries.
+/// Whether a socket event passes the address part of the filter: one of its ends is in the
+/// tries. A socket without IP addresses (a unix one) has no end there.
 #[inline(always)]
 pub fn addrs_pass(addrs: &SockAddrs) -> bool {
     if filter_mode() & FILTER_ADDR == 0 {
         return true;
+    }
+    if addrs.family != AF_INET && addrs.family != AF_INET6 {
+        return false;
     }
     let in_trie = |address: &[u8; 16]| {
         if addrs.family == AF_INET {

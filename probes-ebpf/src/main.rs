@@ -6,6 +6,7 @@
 #![no_std]
 #![no_main]
 
+mod dns;
 mod draft;
 mod exec;
 mod kernel;
@@ -17,9 +18,9 @@ mod user_stack;
 
 use aya_ebpf::{
     bindings::BPF_F_NO_PREALLOC,
-    macros::{map, tracepoint},
+    macros::{map, raw_tracepoint, tracepoint},
     maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
-    programs::TracePointContext,
+    programs::{RawTracePointContext, TracePointContext},
 };
 use ringside_common::{COMM_LEN, EventKind, KIND_SLOTS, ProbeConfig, Stack};
 
@@ -80,6 +81,10 @@ static STACK_SCRATCH: PerCpuArray<Stack> = PerCpuArray::with_max_entries(1, 0);
 /// Where every record is assembled before it is copied into the ring at its real length.
 #[map]
 static RECORD_SCRATCH: PerCpuArray<RecordScratch> = PerCpuArray::with_max_entries(1, 0);
+/// Where a DNS query's record is assembled: packets can be sent from softirq, in the middle of
+/// a tracepoint program's record in RECORD_SCRATCH.
+#[map]
+static DNS_SCRATCH: PerCpuArray<RecordScratch> = PerCpuArray::with_max_entries(1, 0);
 /// Where an exec's entry is read: too large for the 512-byte eBPF stack.
 #[map]
 static EXEC_SCRATCH: PerCpuArray<ExecScratch> = PerCpuArray::with_max_entries(1, 0);
@@ -159,6 +164,15 @@ pub fn task_newtask(ctx: TracePointContext) -> u32 {
 #[tracepoint]
 pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     process::exited(&ctx)
+}
+
+#[raw_tracepoint(tracepoint = "net_dev_queue")]
+pub fn net_dev_queue(ctx: RawTracePointContext) -> u32 {
+    dns::sent(&ctx)
+}
+#[raw_tracepoint(tracepoint = "netif_receive_skb")]
+pub fn netif_receive_skb(ctx: RawTracePointContext) -> u32 {
+    dns::received(&ctx)
 }
 
 #[cfg(not(test))]

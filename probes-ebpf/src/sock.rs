@@ -1,13 +1,15 @@
-//! TCP `connect` and `accept`/`accept4`: arguments kept at entry, one record at exit with the
-//! result, both addresses and the caller's user stack.
+//! `connect` on a socket of any family and TCP `accept`/`accept4`: arguments kept at entry, one
+//! record at exit with the result, the addresses and the caller's user stack.
 //!
-//! The remote address of a connect comes from the caller's sockaddr; everything else is read from
-//! the socket itself (fd table -> file -> socket -> sock), with offsets from kernel BTF.
+//! Every connect is reported, whatever its family or result, so that connects per process agree
+//! with a count of `sys_enter_connect`. The remote address of a connect comes from the caller's
+//! sockaddr (a unix socket's path, too); everything else is read from the socket itself (fd
+//! table -> file -> socket -> sock), with offsets from kernel BTF.
 
 use aya_ebpf::{helpers::bpf_probe_read_user, programs::TracePointContext};
 use ringside_common::{
-    AF_INET, AF_INET6, EventKind, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_REMOTE_ADDR_UNKNOWN, SockAddrs,
-    SockRecord, StackHead,
+    AF_INET, AF_INET6, AF_UNIX, EventKind, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_REMOTE_ADDR_UNKNOWN,
+    SockAddrs, SockRecord, StackHead, UNIX_PATH_LEN,
 };
 
 use crate::{
@@ -21,6 +23,8 @@ use crate::{
 };
 
 const SOCK_STREAM: u16 = 1;
+/// Where `sun_path` starts in a `sockaddr_un`, after `sun_family`.
+const SUN_PATH_OFFSET: u32 = 2;
 const EAGAIN: i64 = 11;
 const EBADF: i64 = 9;
 const ENOTSOCK: i64 = 88;
@@ -42,8 +46,11 @@ pub struct SockPending {
     fd: i32,
     /// The wire value of `EventKind::Connect` or `EventKind::Accept`.
     kind: u16,
-    /// connect: the destination's family, read at entry.
+    /// connect: the destination's family, read at entry; 0 when unreadable.
     family: u16,
+    /// connect: the length of the caller's sockaddr.
+    addrlen: u32,
+    _reserved: u32,
 }
 
 #[inline(always)]
@@ -68,16 +75,13 @@ pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
     ) else {
         return 0;
     };
-    // Unix-domain connects are far more common than TCP ones: drop them here, cheaply.
-    let family = if kind == EventKind::Connect.wire() {
+    let (family, addrlen) = if kind == EventKind::Connect.wire() {
         // SAFETY: bpf_probe_read_user checks the user address and fails instead of faulting.
         let family = unsafe { bpf_probe_read_user(sockaddr as *const u16) }.unwrap_or(0);
-        if family != AF_INET && family != AF_INET6 {
-            return 0;
-        }
-        family
+        let addrlen = read_field::<u64, _>(ctx, tp.connect_addrlen).unwrap_or(0);
+        (family, addrlen as u32)
     } else {
-        0
+        (0, 0)
     };
     let pending = SockPending {
         ts_ns: now_ns(),
@@ -85,6 +89,8 @@ pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
         fd: fd as i32,
         kind,
         family,
+        addrlen,
+        _reserved: 0,
     };
     if SOCK_PENDING.insert(tid, pending, 0).is_err() {
         count_drop(kind);
@@ -135,6 +141,7 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
     };
     let ustack = draft.push_stack(ctx, StackKind::User(snapshot));
     let kstack = take_connect_stack(&mut draft, kind);
+    let unix_path_len = push_unix_path(&mut draft, &pending, &found);
     // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
         fill_header(&raw mut (*record).header, kind, found.flags);
@@ -144,6 +151,9 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
         (*record).latency_ns = (*record).header.ts_ns.saturating_sub(pending.ts_ns);
         (*record).ustack = ustack;
         (*record).kstack = kstack;
+        (*record).proto = found.proto;
+        (*record).sock_type = found.sock_type;
+        (*record).unix_path_len = unix_path_len;
     }
     draft.send(kind);
     0
@@ -165,66 +175,148 @@ fn take_connect_stack(draft: &mut Draft, kind: u16) -> StackHead {
     head
 }
 
-/// What the exit learned about the connection.
+/// A unix connect's destination as the caller passed it, appended to the draft; returns its length
+/// (0 for other families, or when it could not be read).
+#[inline(always)]
+fn push_unix_path(draft: &mut Draft, pending: &SockPending, found: &Found) -> u32 {
+    if pending.kind != EventKind::Connect.wire()
+        || found.addrs.family != AF_UNIX
+        || pending.family != AF_UNIX
+        || pending.addrlen <= SUN_PATH_OFFSET
+    {
+        return 0;
+    }
+    let len = (pending.addrlen - SUN_PATH_OFFSET).min(UNIX_PATH_LEN as u32);
+    let src = pending.sockaddr + u64::from(SUN_PATH_OFFSET);
+    if draft.push_user(src, len as usize) {
+        len
+    } else {
+        0
+    }
+}
+
+/// What the exit learned about the socket.
 struct Found {
     addrs: SockAddrs,
     flags: u16,
     /// The `struct sock *`, 0 when unknown.
     sock: u64,
+    /// `IPPROTO_*` of an IP socket; 0 when unknown.
+    proto: u16,
+    /// `SOCK_*`; 0 when unknown.
+    sock_type: u16,
 }
 
-/// Addresses of the connection, or `None` when it is not a TCP connection over IP.
-#[inline(always)]
-fn describe(pending: &SockPending, kind: u16, ret: i64) -> Option<Found> {
-    let mut addrs = SockAddrs {
-        family: pending.family,
+fn no_addrs(family: u16) -> SockAddrs {
+    SockAddrs {
+        family,
         lport: 0,
         rport: 0,
         _reserved: 0,
         laddr: [0; 16],
         raddr: [0; 16],
-    };
-    let mut flags = 0;
-    // Which socket to look at: connect's, the accepted one, or (failed accept) the listener.
-    let fd = if kind == EventKind::Accept.wire() && ret >= 0 {
-        ret as i32
+    }
+}
+
+#[inline(always)]
+fn describe(pending: &SockPending, kind: u16, ret: i64) -> Option<Found> {
+    if kind == EventKind::Connect.wire() {
+        Some(describe_connect(pending, ret))
     } else {
-        pending.fd
+        describe_accept(pending, ret)
+    }
+}
+
+/// Whatever can be learned of a connect's socket: every connect is reported, even one on a
+/// bad fd or with an unreadable sockaddr.
+#[inline(always)]
+fn describe_connect(pending: &SockPending, ret: i64) -> Found {
+    let mut found = Found {
+        addrs: no_addrs(pending.family),
+        flags: 0,
+        sock: 0,
+        proto: 0,
+        sock_type: 0,
     };
+    let socket = if ret == -EBADF || ret == -ENOTSOCK {
+        None
+    } else {
+        socket_of_fd(pending.fd)
+    };
+    let k = &config().kernel;
+    match socket {
+        Some(Socket { sock, sock_type }) => {
+            found.sock = sock;
+            found.sock_type = sock_type;
+            if let Some(family) = read_kernel::<u16>(sock, k.sk_family) {
+                found.addrs.family = family;
+            }
+            if is_ip(found.addrs.family) {
+                found.proto = read_kernel::<u16>(sock, k.sk_protocol).unwrap_or(0);
+                if read_sock_addrs(sock, &mut found.addrs).is_none() {
+                    found.flags |= FLAG_LOCAL_ADDR_UNKNOWN;
+                }
+            }
+        }
+        None => found.flags |= FLAG_LOCAL_ADDR_UNKNOWN,
+    }
+    // The destination as asked (the sock only knows it once the connect went ahead), when the
+    // caller's sockaddr is of the socket's family.
+    if is_ip(found.addrs.family)
+        && (pending.family != found.addrs.family
+            || !read_user_remote(pending.sockaddr, &mut found.addrs))
+    {
+        found.flags |= FLAG_REMOTE_ADDR_UNKNOWN;
+    }
+    found
+}
+
+#[inline(always)]
+fn is_ip(family: u16) -> bool {
+    family == AF_INET || family == AF_INET6
+}
+
+/// Addresses of an accepted connection, or `None` when it is not a TCP connection over IP.
+#[inline(always)]
+fn describe_accept(pending: &SockPending, ret: i64) -> Option<Found> {
+    let mut addrs = no_addrs(pending.family);
+    let mut flags = 0;
+    // Which socket to look at: the accepted one, or (failed accept) the listener.
+    let fd = if ret >= 0 { ret as i32 } else { pending.fd };
     let sock = if ret == -EBADF || ret == -ENOTSOCK {
         None
     } else {
-        stream_sock_of_fd(fd)
+        socket_of_fd(fd)
     };
     match sock {
-        Some(Socket { sock, stream }) => {
-            if !stream {
+        Some(Socket { sock, sock_type }) => {
+            if sock_type != SOCK_STREAM {
                 return None;
             }
             read_sock_addrs(sock, &mut addrs)?;
-            if kind == EventKind::Connect.wire() {
-                // The destination as asked; the sock only knows it once the connect went ahead.
-                read_user_remote(pending.sockaddr, &mut addrs);
-            } else if ret < 0 {
+            if ret < 0 {
                 // A failed accept has no peer; what was read is the listener's own address.
                 addrs.raddr = [0; 16];
                 addrs.rport = 0;
                 flags |= FLAG_REMOTE_ADDR_UNKNOWN;
             }
-            Some(Found { addrs, flags, sock })
+            Some(Found {
+                addrs,
+                flags,
+                sock,
+                proto: IPPROTO_TCP,
+                sock_type,
+            })
         }
         None => {
             // No BTF (or not a socket): fall back to what the caller's sockaddr says.
             flags |= FLAG_LOCAL_ADDR_UNKNOWN;
-            if kind == EventKind::Accept.wire() {
-                if ret < 0 || pending.sockaddr == 0 {
-                    return None;
-                }
-                // SAFETY: bpf_probe_read_user checks the user address.
-                addrs.family =
-                    unsafe { bpf_probe_read_user(pending.sockaddr as *const u16) }.ok()?;
+            if ret < 0 || pending.sockaddr == 0 {
+                return None;
             }
-            if addrs.family != AF_INET && addrs.family != AF_INET6 {
+            // SAFETY: bpf_probe_read_user checks the user address.
+            addrs.family = unsafe { bpf_probe_read_user(pending.sockaddr as *const u16) }.ok()?;
+            if !is_ip(addrs.family) {
                 return None;
             }
             if !read_user_remote(pending.sockaddr, &mut addrs) {
@@ -234,19 +326,24 @@ fn describe(pending: &SockPending, kind: u16, ret: i64) -> Option<Found> {
                 addrs,
                 flags,
                 sock: 0,
+                proto: 0,
+                sock_type: 0,
             })
         }
     }
 }
 
+const IPPROTO_TCP: u16 = 6;
+
 struct Socket {
     sock: u64,
-    stream: bool,
+    /// `SOCK_*` of the `struct socket`.
+    sock_type: u16,
 }
 
 /// `current->files->fdt->fd[fd]->private_data` as a `struct socket`, and its `sk`.
 #[inline(always)]
-fn stream_sock_of_fd(fd: i32) -> Option<Socket> {
+fn socket_of_fd(fd: i32) -> Option<Socket> {
     let k = &config().kernel;
     let files = read_kernel::<u64>(current_task(), k.task_files)?;
     let fdt = read_kernel::<u64>(files, k.files_fdt)?;
@@ -261,7 +358,7 @@ fn stream_sock_of_fd(fd: i32) -> Option<Socket> {
     let sock = read_kernel::<u64>(socket, k.socket_sk)?;
     Some(Socket {
         sock,
-        stream: socket_type == SOCK_STREAM,
+        sock_type: socket_type,
     })
 }
 

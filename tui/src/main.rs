@@ -7,6 +7,7 @@ mod app;
 mod byte_fields;
 mod cli;
 mod clock;
+mod dns;
 mod filter;
 mod headless;
 mod ingest;

@@ -98,6 +98,10 @@ pub(super) enum NumField {
 pub(super) enum TextField {
     Comm,
     Path,
+    /// A unix socket's address, `@name` when abstract.
+    Unix,
+    /// The name a DNS query asked for.
+    Query,
     Error,
 }
 

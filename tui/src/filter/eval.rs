@@ -86,6 +86,8 @@ fn text(event: &Event, field: TextField) -> Option<Cow<'_, [u8]>> {
     match field {
         TextField::Comm => Some(Cow::Borrowed(&event.comm)),
         TextField::Path => event.details.path().map(Cow::Borrowed),
+        TextField::Unix => event.details.unix_path(),
+        TextField::Query => event.details.query().map(Cow::Borrowed),
         TextField::Error => {
             // As the JSON output names it: `E<n>` for codes without a name.
             let name = event.details.ret().and_then(error_name)?;

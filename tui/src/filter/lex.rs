@@ -66,9 +66,10 @@ impl Token {
     }
 }
 
-/// Characters of a bare word: enough for names, numbers, paths, globs and IPv6 addresses.
+/// Characters of a bare word: enough for names, numbers, paths, globs, IPv6 addresses and
+/// abstract unix socket names (`@name`).
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ':' | '*' | '?')
+    c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ':' | '*' | '?' | '@')
 }
 
 pub(super) struct Lexer {

@@ -31,6 +31,8 @@ enum Field {
     Uid,
     Type,
     Path,
+    Unix,
+    Query,
     Addr,
     Port,
     Ret,
@@ -38,7 +40,7 @@ enum Field {
 }
 
 impl Field {
-    const ALL: [Field; 11] = [
+    const ALL: [Field; 13] = [
         Field::Pid,
         Field::Ppid,
         Field::Tree,
@@ -46,6 +48,8 @@ impl Field {
         Field::Uid,
         Field::Type,
         Field::Path,
+        Field::Unix,
+        Field::Query,
         Field::Addr,
         Field::Port,
         Field::Ret,
@@ -61,6 +65,8 @@ impl Field {
             Field::Uid => "uid",
             Field::Type => "type",
             Field::Path => "path",
+            Field::Unix => "unix",
+            Field::Query => "query",
             Field::Addr => "addr",
             Field::Port => "port",
             Field::Ret => "ret",
@@ -219,7 +225,9 @@ fn check_operator(field: Field, op: Op) -> Result<(), String> {
         Field::Pid | Field::Ppid | Field::Uid | Field::Port | Field::Ret if op == Op::Match => {
             Err("`~` needs a text field".to_owned())
         }
-        Field::Comm | Field::Path | Field::Error if !equality && op != Op::Match => {
+        Field::Comm | Field::Path | Field::Unix | Field::Query | Field::Error
+            if !equality && op != Op::Match =>
+        {
             Err(format!("`{}` needs a number", op.symbol()))
         }
         _ => Ok(()),
@@ -272,6 +280,8 @@ fn build(field: Field, op: Op, value: String) -> Result<Cond, String> {
         }
         Field::Comm => Ok(text(TextField::Comm, value)),
         Field::Path => Ok(text(TextField::Path, value)),
+        Field::Unix => Ok(text(TextField::Unix, value)),
+        Field::Query => Ok(text(TextField::Query, value)),
         Field::Error => {
             // Names are upper case; users need not be.
             let mut value = value.to_ascii_uppercase();

@@ -21,8 +21,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
 use crate::clock::WallClock;
-use crate::model::Event;
+use crate::dns::pairing::DnsPairs;
 use crate::model::user_stack::UserCopy;
+use crate::model::{Event, EventKind};
 use copy_budget::{CopyBudget, DECODED_COPY_BYTES_MAX, Reservation};
 use decode::Record;
 use text_arena::TextArena;
@@ -88,6 +89,7 @@ pub async fn run(
         copies: UserCopies::default(),
         budget: CopyBudget::default(),
         reads: RingReads::default(),
+        dns: DnsPairs::default(),
     };
     let mut timer = tokio::time::interval(max_delay);
     // After a long drain, one tick is enough: ticks that were missed meanwhile found nothing new.
@@ -125,7 +127,11 @@ pub async fn run(
     // The probes are detached now: whatever is in the ring is the last of it.
     loop {
         let (batch, emptied) = reader.drain(ring.get_mut());
-        if !send(&tx, batch).await || emptied {
+        if !send(&tx, batch).await {
+            return Ok(reader.reads);
+        }
+        if emptied {
+            send(&tx, reader.finish()).await;
             return Ok(reader.reads);
         }
     }
@@ -158,6 +164,8 @@ struct Reader {
     copies: UserCopies,
     budget: CopyBudget,
     reads: RingReads,
+    /// DNS queries waiting for their responses.
+    dns: DnsPairs,
 }
 
 impl Reader {
@@ -177,20 +185,16 @@ impl Reader {
             self.reads.bytes += item.len() as u64;
             match decode::decode_record(&item, &self.clock, &mut self.text) {
                 Ok(Record::Event(event, snapshot)) => {
-                    let mut copy = self.copies.attach(&event, snapshot);
-                    let size = match &copy {
-                        UserCopy::Taken(taken) => taken.bytes.len(),
-                        _ => 0,
+                    let copy = self.copies.attach(&event, snapshot);
+                    let ready = if event.kind() == EventKind::Dns {
+                        // A query waits for its response; one may have to give way.
+                        self.dns.query(event, copy)
+                    } else {
+                        Some((event, copy))
                     };
-                    if size > 0 {
-                        if self.budget.try_reserve(size, DECODED_COPY_BYTES_MAX) {
-                            copy_bytes += size;
-                        } else {
-                            copy = UserCopy::Lost;
-                        }
+                    if let Some((event, copy)) = ready {
+                        self.deliver(&mut batch, event, copy, &mut copy_bytes);
                     }
-                    batch.user_copies.push(copy);
-                    batch.events.push(event);
                 }
                 Ok(Record::UserStack {
                     pid,
@@ -198,11 +202,19 @@ impl Reader {
                     key,
                     copy,
                 }) => self.copies.insert(pid, tid, key, copy),
+                Ok(Record::DnsResponse(response)) => {
+                    if let Some((event, copy)) = self.dns.response(response) {
+                        self.deliver(&mut batch, event, copy, &mut copy_bytes);
+                    }
+                }
                 Err(error) => {
                     tracing::warn!("skipping a malformed record: {error}");
                     batch.malformed += 1;
                 }
             }
+        }
+        for (event, copy) in self.dns.timed_out(crate::clock::mono_now_ns()) {
+            self.deliver(&mut batch, event, copy, &mut copy_bytes);
         }
         if self.reads.records > records_before {
             self.reads.drains += 1;
@@ -210,5 +222,41 @@ impl Reader {
         batch.copy_reservation = (copy_bytes > 0).then(|| self.budget.reservation(copy_bytes));
         batch.decoded_mono_ns = crate::clock::mono_now_ns();
         (batch, emptied)
+    }
+
+    /// Adds an event and its user stack copy to the batch; the copy is kept while the budget
+    /// has room, and counted lost past it.
+    fn deliver(
+        &mut self,
+        batch: &mut Batch,
+        event: Event,
+        mut copy: UserCopy,
+        copy_bytes: &mut usize,
+    ) {
+        let size = match &copy {
+            UserCopy::Taken(taken) => taken.bytes.len(),
+            _ => 0,
+        };
+        if size > 0 {
+            if self.budget.try_reserve(size, DECODED_COPY_BYTES_MAX) {
+                *copy_bytes += size;
+            } else {
+                copy = UserCopy::Lost;
+            }
+        }
+        batch.user_copies.push(copy);
+        batch.events.push(event);
+    }
+
+    /// The DNS queries still waiting for a response when tracing ends, unanswered.
+    fn finish(&mut self) -> Batch {
+        let mut batch = Batch::default();
+        let mut copy_bytes = 0;
+        for (event, copy) in self.dns.drain() {
+            self.deliver(&mut batch, event, copy, &mut copy_bytes);
+        }
+        batch.copy_reservation = (copy_bytes > 0).then(|| self.budget.reservation(copy_bytes));
+        batch.decoded_mono_ns = crate::clock::mono_now_ns();
+        batch
     }
 }

@@ -8,9 +8,9 @@
 use std::mem::{offset_of, size_of};
 
 use ringside_common::{
-    ARGV_LEN, COMM_LEN, EventKind, ExecRecord, ExitRecord, ForkRecord, MAX_STACK_DEPTH, OpenRecord,
-    PATH_LEN, RecordHeader, SockAddrs, SockRecord, Stack, StackHead, TcpCloseRecord,
-    USER_STACK_KIND,
+    ARGV_LEN, COMM_LEN, DNS_RESPONSE_KIND, DnsRecord, EventKind, ExecRecord, ExitRecord,
+    ForkRecord, MAX_STACK_DEPTH, OpenRecord, PATH_LEN, RecordHeader, SockAddrs, SockRecord, Stack,
+    StackHead, TcpCloseRecord, USER_STACK_KIND,
 };
 
 /// Writes native-endian fields into a zeroed buffer.
@@ -179,6 +179,10 @@ pub struct SockFields {
     pub latency_ns: u64,
     pub ustack: Stack,
     pub kstack: Stack,
+    pub proto: u16,
+    pub sock_type: u16,
+    /// A unix socket's `sun_path` as the caller passed it; its length goes in the head.
+    pub unix_addr: &'static [u8],
 }
 
 pub fn sock_bytes(r: &SockFields) -> Vec<u8> {
@@ -190,11 +194,106 @@ pub fn sock_bytes(r: &SockFields) -> Vec<u8> {
         .u64(offset_of!(SockRecord, latency_ns), r.latency_ns)
         .stack_head(offset_of!(SockRecord, ustack), &r.ustack)
         .stack_head(offset_of!(SockRecord, kstack), &r.kstack)
+        .u16(offset_of!(SockRecord, proto), r.proto)
+        .u16(offset_of!(SockRecord, sock_type), r.sock_type)
+        .u32(
+            offset_of!(SockRecord, unix_path_len),
+            r.unix_addr.len() as u32,
+        )
         .finish();
     TailBuilder::default()
         .stack(&r.ustack)
         .stack(&r.kstack)
+        .string(r.unix_addr, r.unix_addr.len() as u32)
         .after(head)
+}
+
+#[derive(Clone)]
+pub struct DnsFields {
+    pub header: RecordHeader,
+    pub addrs: SockAddrs,
+    pub payload: Vec<u8>,
+    pub ustack: Stack,
+    pub kstack: Stack,
+}
+
+pub fn dns_bytes(r: &DnsFields) -> Vec<u8> {
+    let len = r.payload.len() as u32;
+    let head = Builder::zeroed(size_of::<DnsRecord>())
+        .header(offset_of!(DnsRecord, header), &r.header)
+        .addrs(offset_of!(DnsRecord, addrs), &r.addrs)
+        .u32(offset_of!(DnsRecord, wire_len), len)
+        .u32(offset_of!(DnsRecord, payload_len), len)
+        .stack_head(offset_of!(DnsRecord, ustack), &r.ustack)
+        .stack_head(offset_of!(DnsRecord, kstack), &r.kstack)
+        .finish();
+    TailBuilder::default()
+        .stack(&r.ustack)
+        .stack(&r.kstack)
+        .string(&r.payload, len)
+        .after(head)
+}
+
+/// A DNS message: `id`, one question for `name` of `qtype`; a response (`rcode`) carries the
+/// `answers` as A records.
+pub fn dns_message(id: u16, name: &str, qtype: u16, response: Option<(u8, &[[u8; 4]])>) -> Vec<u8> {
+    let (flags, answers): (u16, &[[u8; 4]]) = match response {
+        Some((rcode, answers)) => (0x8180 | u16::from(rcode), answers),
+        None => (0x0100, &[]),
+    };
+    let mut bytes = Vec::new();
+    for field in [id, flags, 1, answers.len() as u16, 0, 0] {
+        bytes.extend_from_slice(&field.to_be_bytes());
+    }
+    for label in name.split('.') {
+        bytes.push(label.len() as u8);
+        bytes.extend_from_slice(label.as_bytes());
+    }
+    bytes.push(0);
+    bytes.extend_from_slice(&qtype.to_be_bytes());
+    bytes.extend_from_slice(&1u16.to_be_bytes());
+    for address in answers {
+        // The name as a pointer to the question's, type A, class IN, TTL 60.
+        bytes.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+        bytes.extend_from_slice(address);
+    }
+    bytes
+}
+
+/// `curl`'s query for `example.com` A, to 10.0.0.53:53.
+pub fn dns_query_record() -> DnsFields {
+    DnsFields {
+        header: header(EventKind::Dns.wire(), 0),
+        addrs: dns_addrs(),
+        payload: dns_message(0x1234, "example.com", 1, None),
+        ustack: stack(&[0x401000]),
+        kstack: stack(&[0xffff_ffff_8100_0000]),
+    }
+}
+
+/// The answer to [`dns_query_record`], arriving 12 ms later.
+pub fn dns_response_record(rcode: u8, answers: &[[u8; 4]]) -> DnsFields {
+    let mut header = header(DNS_RESPONSE_KIND, 0);
+    header.ts_ns += 12_000_000;
+    header.pid = 0;
+    DnsFields {
+        header,
+        addrs: dns_addrs(),
+        payload: dns_message(0x1234, "example.com", 1, Some((rcode, answers))),
+        ustack: stack(&[]),
+        kstack: stack(&[]),
+    }
+}
+
+fn dns_addrs() -> SockAddrs {
+    SockAddrs {
+        family: ringside_common::AF_INET,
+        lport: 40000,
+        rport: 53,
+        _reserved: 0,
+        laddr: buf::<16>(&[10, 0, 0, 1]),
+        raddr: buf::<16>(&[10, 0, 0, 53]),
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -369,6 +468,9 @@ pub fn sock_record(kind: EventKind) -> SockFields {
         latency_ns: 7_000,
         ustack: stack(&[0x401000]),
         kstack: stack(&[]),
+        proto: 6,
+        sock_type: 1,
+        unix_addr: b"",
     }
 }
 
@@ -449,6 +551,14 @@ pub fn record_of(kind: EventKind, ustack: Option<Stack>, kstack: Option<Stack>) 
         EventKind::Fork => {
             let record = fork_record();
             fork_bytes(&ForkFields {
+                ustack: ustack.unwrap_or(record.ustack),
+                kstack: kstack.unwrap_or(record.kstack),
+                ..record
+            })
+        }
+        EventKind::Dns => {
+            let record = dns_query_record();
+            dns_bytes(&DnsFields {
                 ustack: ustack.unwrap_or(record.ustack),
                 kstack: kstack.unwrap_or(record.kstack),
                 ..record

@@ -1,11 +1,13 @@
 //! One event, owned and decoded: what the ring buffer delivered, in terms a person reads.
 
 mod addrs;
+mod dns;
 mod exec;
 mod exit;
 mod fork;
 mod open;
 mod sock;
+mod socket;
 mod tcp_close;
 
 use std::time::SystemTime;
@@ -16,11 +18,13 @@ use serde::{Deserialize, Serialize};
 
 use super::frame::Stacks;
 pub use addrs::SockAddrs;
+pub use dns::{Dns, DnsOutcome};
 pub use exec::Exec;
 pub use exit::Exit;
 pub use fork::Fork;
 pub use open::{Open, OpenSyscall};
 pub use sock::SockInfo;
+pub use socket::Socket;
 pub use tcp_close::TcpClose;
 
 /// The kinds of event ringside reports and their groups: declared with the probes' records,
@@ -86,6 +90,8 @@ pub enum Details {
     TcpClose(TcpClose),
     Exit(Exit),
     Fork(Fork),
+    /// Boxed: larger than the others, and rarer.
+    Dns(Box<Dns>),
 }
 
 impl Details {
@@ -98,6 +104,7 @@ impl Details {
             Details::TcpClose(_) => EventKind::TcpClose,
             Details::Exit(_) => EventKind::Exit,
             Details::Fork(_) => EventKind::Fork,
+            Details::Dns(_) => EventKind::Dns,
         }
     }
 
@@ -110,6 +117,7 @@ impl Details {
             Details::TcpClose(close) => close.summary(),
             Details::Exit(exit) => exit.summary(),
             Details::Fork(fork) => fork.summary(),
+            Details::Dns(dns) => dns.summary(),
         }
     }
 
@@ -119,7 +127,7 @@ impl Details {
             Details::Exec(exec) => exec.ret(),
             Details::Open(open) => open.ret(),
             Details::Connect(sock) | Details::Accept(sock) => sock.ret(),
-            Details::TcpClose(_) | Details::Exit(_) | Details::Fork(_) => None,
+            Details::TcpClose(_) | Details::Exit(_) | Details::Fork(_) | Details::Dns(_) => None,
         }
     }
 
@@ -132,7 +140,44 @@ impl Details {
             | Details::Accept(_)
             | Details::TcpClose(_)
             | Details::Exit(_)
+            | Details::Fork(_)
+            | Details::Dns(_) => None,
+        }
+    }
+
+    /// The name a DNS query asked for, for `query` filters.
+    pub fn query(&self) -> Option<&[u8]> {
+        match self {
+            Details::Dns(dns) => Some(dns.query.as_bytes()),
+            Details::Exec(_)
+            | Details::Open(_)
+            | Details::Connect(_)
+            | Details::Accept(_)
+            | Details::TcpClose(_)
+            | Details::Exit(_)
             | Details::Fork(_) => None,
+        }
+    }
+
+    /// Whether the event is a failure a person should see in red: a result below 0, or a DNS
+    /// lookup that got no `NOERROR`.
+    pub fn failed(&self) -> bool {
+        match self {
+            Details::Dns(dns) => dns.failed(),
+            other => other.ret().is_some_and(|ret| ret < 0),
+        }
+    }
+
+    /// A unix socket's address (`@name` when abstract), for `unix` filters.
+    pub fn unix_path(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Details::Connect(sock) | Details::Accept(sock) => sock.unix_path(),
+            Details::Exec(_)
+            | Details::Open(_)
+            | Details::TcpClose(_)
+            | Details::Exit(_)
+            | Details::Fork(_)
+            | Details::Dns(_) => None,
         }
     }
 
@@ -141,6 +186,7 @@ impl Details {
         match self {
             Details::Connect(sock) | Details::Accept(sock) => sock.addrs(),
             Details::TcpClose(close) => close.addrs(),
+            Details::Dns(dns) => dns.addrs(),
             Details::Exec(_) | Details::Open(_) | Details::Exit(_) | Details::Fork(_) => None,
         }
     }
@@ -154,6 +200,7 @@ impl Details {
             Details::TcpClose(close) => close.json_fields(map),
             Details::Exit(exit) => exit.json_fields(map),
             Details::Fork(fork) => fork.json_fields(map),
+            Details::Dns(dns) => dns.json_fields(map),
         }
     }
 
@@ -165,7 +212,12 @@ impl Details {
             | Details::Accept(_)
             | Details::TcpClose(_)
             | Details::Exit(_)
-            | Details::Fork(_) => {}
+            | Details::Fork(_)
+            | Details::Dns(_) => {}
         }
     }
 }
+
+// The TUI keeps up to `--max-events` of these: a kind that grows an event past this boxes
+// its rarer fields.
+const _: () = assert!(size_of::<Event>() <= 256);

@@ -4,10 +4,21 @@ use std::collections::BTreeSet;
 
 use crate::model::EventKind;
 
+/// How a program attaches to its tracepoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hook {
+    /// Reads the tracepoint's record, whose layout comes from its tracefs `format` file.
+    Tracepoint,
+    /// Gets the tracepoint's arguments as they are (`TP_PROTO`): no record is built, so a
+    /// tracepoint that fires for every packet costs little when the program has nothing to do.
+    Raw,
+}
+
 pub struct Attachment {
     pub program: &'static str,
     pub category: &'static str,
     pub tracepoint: &'static str,
+    pub hook: Hook,
     /// Attach when any of these kinds is wanted.
     pub serves: &'static [EventKind],
     /// Attach whatever is wanted: bookkeeping other probes rely on.
@@ -24,12 +35,25 @@ const fn serving(
         program,
         category,
         tracepoint,
+        hook: Hook::Tracepoint,
         serves,
         always: false,
     }
 }
 
-use EventKind::{Accept, Connect, Exec, Exit, Fork, Open, TcpClose};
+const fn raw(
+    program: &'static str,
+    category: &'static str,
+    tracepoint: &'static str,
+    serves: &'static [EventKind],
+) -> Attachment {
+    Attachment {
+        hook: Hook::Raw,
+        ..serving(program, category, tracepoint, serves)
+    }
+}
+
+use EventKind::{Accept, Connect, Dns, Exec, Exit, Fork, Open, TcpClose};
 
 pub const ATTACHMENTS: &[Attachment] = &[
     serving("sys_enter_execve", "syscalls", "sys_enter_execve", &[Exec]),
@@ -97,6 +121,9 @@ pub const ATTACHMENTS: &[Attachment] = &[
         "inet_sock_set_state",
         &[Connect, TcpClose],
     ),
+    // DNS queries as they leave, responses as they arrive: packets, not system calls.
+    raw("net_dev_queue", "net", "net_dev_queue", &[Dns]),
+    raw("netif_receive_skb", "net", "netif_receive_skb", &[Dns]),
     // New processes join a traced tree here, so it attaches for `--tree` too.
     serving("task_newtask", "task", "task_newtask", &[Fork]),
     // Exits clean up per-thread state and the pid filter.
@@ -104,6 +131,7 @@ pub const ATTACHMENTS: &[Attachment] = &[
         program: "sched_process_exit",
         category: "sched",
         tracepoint: "sched_process_exit",
+        hook: Hook::Tracepoint,
         serves: &[Exit],
         always: true,
     },

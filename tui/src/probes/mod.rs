@@ -10,8 +10,9 @@ pub mod tracefs;
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context as _, anyhow};
+use attachments::Hook;
 use aya::maps::{MapData, PerCpuArray, RingBuf};
-use aya::programs::TracePoint;
+use aya::programs::{Program, RawTracePoint, TracePoint};
 use aya::{Ebpf, EbpfLoader};
 use ringside_common::{ProbeConfig, event_bit};
 
@@ -106,20 +107,30 @@ pub fn load(options: &ProbeOptions) -> anyhow::Result<Probes> {
     };
     let tree = options.filter.tree && !options.filter.pids.is_empty();
     for attachment in attachments::needed(&options.events, tree) {
-        if layout
-            .missing
-            .contains(&(attachment.category, attachment.tracepoint))
-        {
-            let name = format!("{}:{}", attachment.category, attachment.tracepoint);
-            tracing::warn!("tracepoint {name} is absent on this kernel");
-            probes.missing.push((name, attachment.serves.to_vec()));
-            continue;
+        let name = format!("{}:{}", attachment.category, attachment.tracepoint);
+        match attachment.hook {
+            Hook::Tracepoint => {
+                if layout
+                    .missing
+                    .contains(&(attachment.category, attachment.tracepoint))
+                {
+                    tracing::warn!("tracepoint {name} is absent on this kernel");
+                    probes.missing.push((name, attachment.serves.to_vec()));
+                    continue;
+                }
+                probes.attach(
+                    attachment.program,
+                    attachment.category,
+                    attachment.tracepoint,
+                )?;
+            }
+            Hook::Raw => {
+                if let Err(error) = probes.attach_raw(attachment.program, attachment.tracepoint) {
+                    tracing::warn!("raw tracepoint {name} could not be attached: {error:#}");
+                    probes.missing.push((name, attachment.serves.to_vec()));
+                }
+            }
         }
-        probes.attach(
-            attachment.program,
-            attachment.category,
-            attachment.tracepoint,
-        )?;
     }
     filter::add_late_descendants(&mut probes.ebpf, &options.filter)?;
     Ok(probes)
@@ -149,6 +160,27 @@ impl Probes {
         prog.attach(category, tracepoint).with_context(|| {
             format!("attaching {program} to tracepoint {category}:{tracepoint}")
         })?;
+        self.attached += 1;
+        Ok(())
+    }
+
+    fn attach_raw(&mut self, program: &'static str, tracepoint: &str) -> anyhow::Result<()> {
+        let prog: &mut RawTracePoint = self
+            .ebpf
+            .program_mut(program)
+            .with_context(|| format!("the probes object has no program {program}"))?
+            .try_into()?;
+        if self.loaded.insert(program) {
+            prog.load().map_err(|error| {
+                tracing::error!("the kernel rejected probe {program}: {error:?}");
+                anyhow!(
+                    "the kernel rejected probe {program}: {} (verifier log in the log file)",
+                    first_line(&error)
+                )
+            })?;
+        }
+        prog.attach(tracepoint)
+            .with_context(|| format!("attaching {program} to raw tracepoint {tracepoint}"))?;
         self.attached += 1;
         Ok(())
     }
@@ -192,11 +224,13 @@ impl Probes {
                 if !loaded.contains(name) {
                     continue;
                 }
-                let Ok(program) = <&mut TracePoint>::try_from(program) else {
-                    continue;
-                };
                 scope.spawn(move || {
-                    if let Err(error) = program.unload() {
+                    let unloaded = match program {
+                        Program::TracePoint(program) => program.unload(),
+                        Program::RawTracePoint(program) => program.unload(),
+                        _ => Ok(()),
+                    };
+                    if let Err(error) = unloaded {
                         tracing::warn!("detaching {name}: {error}");
                     }
                 });

@@ -71,6 +71,7 @@ pub fn tracepoint_layout(tracefs: &Tracefs) -> anyhow::Result<TracepointLayout> 
     }
     if let Some(f) = read("syscalls", "sys_enter_connect")? {
         (t.connect_fd, t.connect_uservaddr) = (offset(&f, "fd")?, offset(&f, "uservaddr")?);
+        t.connect_addrlen = offset(&f, "addrlen")?;
     }
     if let Some(f) = read("syscalls", "sys_enter_accept")? {
         (t.accept_fd, t.accept_sockaddr) = (offset(&f, "fd")?, offset(&f, "upeer_sockaddr")?);
@@ -141,6 +142,7 @@ pub fn kernel_offsets(btf: Result<KernelBtf, BtfError>) -> (KernelOffsets, Optio
 fn read_kernel_offsets(btf: &KernelBtf) -> Result<KernelOffsets, BtfError> {
     let task = |member: &str| btf.member_offset("task_struct", &[member]);
     let sock = |member: &str| btf.member_offset("sock", &["__sk_common", member]);
+    let skb = |member: &str| btf.member_offset("sk_buff", &[member]);
     Ok(KernelOffsets {
         task_tgid: task("tgid")?,
         task_real_parent: task("real_parent")?,
@@ -166,5 +168,12 @@ fn read_kernel_offsets(btf: &KernelBtf) -> Result<KernelOffsets, BtfError> {
         task_mm: task("mm")?,
         mm_arg_start: btf.member_offset("mm_struct", &["arg_start"])?,
         mm_arg_end: btf.member_offset("mm_struct", &["arg_end"])?,
+        sk_protocol: btf.member_offset("sock", &["sk_protocol"])?,
+        skb_head: skb("head")?,
+        skb_data: skb("data")?,
+        skb_network_header: skb("network_header")?,
+        skb_tail: skb("tail")?,
+        skb_len: skb("len")?,
+        skb_data_len: skb("data_len")?,
     })
 }

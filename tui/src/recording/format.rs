@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: [u8; 8] = *b"RINGSIDE";
 /// 2: user frames say how they were found and user stacks why they end (stack unwinding).
 /// 3: an exec says whether its argv could not be read (`argv_unreadable`).
-pub const FORMAT_VERSION: u16 = 3;
+/// 4: connects of every family: a socket's family, transport, type and unix address.
+pub const FORMAT_VERSION: u16 = 4;
 /// The magic and the version: the bytes before the zstd stream.
 pub const PREAMBLE_LEN: usize = MAGIC.len() + 2;
 /// A frame's payload is never longer: a longer length is damage, and is never allocated.

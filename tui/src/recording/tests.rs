@@ -124,6 +124,7 @@ fn details(i: u64) -> Details {
         ret: if i.is_multiple_of(3) { -111 } else { 0 },
         fd: 7,
         latency_ns: 1_000 + i,
+        socket: Socket::tcp(false),
     };
     match i % 7 {
         0 => Details::Exec(Exec {

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Row, Table};
 use super::border;
 use crate::app::{App, Pane};
 use crate::model::Event;
+use crate::model::event::Details;
 use crate::model::names::error_name;
 use crate::model::text::printable;
 
@@ -77,11 +78,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
 
 fn row(event: &Event, selected: bool, wide: bool) -> Row<'static> {
     let ret = event.details.ret();
-    let failed = ret.is_some_and(|r| r < 0);
-    let result = match (ret, ret.and_then(error_name)) {
-        (_, Some(error)) => format!("✗ {error}"),
-        (Some(r), None) => r.to_string(),
-        (None, None) => String::new(),
+    let failed = event.details.failed();
+    let result = match (&event.details, ret, ret.and_then(error_name)) {
+        (Details::Dns(dns), _, _) if failed => format!("✗ {}", dns.rcode()),
+        (_, _, Some(error)) => format!("✗ {error}"),
+        (_, Some(r), None) => r.to_string(),
+        (_, None, None) => String::new(),
     };
     let summary = event.summary();
     let cells: Vec<String> = if wide {

@@ -91,6 +91,7 @@ fn sample_events() -> Vec<Event> {
                 ret: -111,
                 fd: 4,
                 latency_ns: 90_000,
+                socket: Socket::tcp(false),
             }),
         ),
         event(6, 300, 1, "\x1b[2Jevil", open("/tmp/\x1b]0;pwned\x07", 5)),

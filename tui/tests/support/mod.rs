@@ -4,6 +4,7 @@
     reason = "each test binary uses a different part of this module"
 )]
 
+pub mod dns_responder;
 pub mod fixtures;
 pub mod pty;
 pub mod stacks;

@@ -295,3 +295,74 @@ fn match_all_matches_everything() {
         assert!(filter.matches(&event, &tree()), "{name}");
     }
 }
+
+/// A unix connect to `path`, and a DNS lookup of `name`.
+fn socket_and_dns_events() -> Vec<(&'static str, Event)> {
+    let unix = |addr: &[u8]| {
+        Details::Connect(crate::model::event::SockInfo {
+            socket: crate::model::event::Socket {
+                family: 1,
+                proto: 0,
+                sock_type: 1,
+                unix_addr: Some(addr.into()),
+            },
+            ..sock(
+                SockAddrs {
+                    local: None,
+                    remote: None,
+                },
+                0,
+            )
+        })
+    };
+    let dns = |name: &str, rcode| {
+        Details::Dns(Box::new(crate::model::event::Dns {
+            addrs: v4_addrs(),
+            id: 1,
+            query: name.to_owned(),
+            qtype: 1,
+            outcome: crate::model::event::DnsOutcome::Answered(rcode),
+            answers: Vec::new(),
+            answers_cut: false,
+            latency_ns: Some(1),
+        }))
+    };
+    vec![
+        ("nscd", event(unix(b"/run/nscd/socket\0"))),
+        ("abstract", event(unix(b"\0/tmp/.X11-unix/X0"))),
+        ("open", event(open("/run/nscd/socket", 3))),
+        ("found", event(dns("api.example.com", 0))),
+        ("nxdomain", event(dns("nope.example.org", 3))),
+    ]
+}
+
+#[test]
+fn unix_matches_socket_paths_and_path_does_not() {
+    let events = socket_and_dns_events();
+    let cases: &[(&str, &[&str])] = &[
+        ("unix=/run/nscd/socket", &["nscd"]),
+        ("unix~/run/*", &["nscd"]),
+        ("unix~@*", &["abstract"]),
+        ("unix=@/tmp/.X11-unix/X0", &["abstract"]),
+        ("path=/run/nscd/socket", &["open"]),
+        ("type=network and not unix~*", &["found", "nxdomain"]),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(matching(text, &events), *expected, "{text}");
+    }
+}
+
+#[test]
+fn query_matches_the_name_a_lookup_asked_for() {
+    let events = socket_and_dns_events();
+    let cases: &[(&str, &[&str])] = &[
+        ("query=api.example.com", &["found"]),
+        ("query~*.example.*", &["found", "nxdomain"]),
+        ("query~*.org", &["nxdomain"]),
+        ("type=dns", &["found", "nxdomain"]),
+        ("query!=api.example.com", &["nxdomain"]),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(matching(text, &events), *expected, "{text}");
+    }
+}

@@ -39,6 +39,7 @@ pub fn sock(addrs: SockAddrs, ret: i32) -> SockInfo {
         ret,
         fd: 5,
         latency_ns: 1_000,
+        socket: Socket::tcp(false),
     }
 }
 

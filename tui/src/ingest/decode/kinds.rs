@@ -4,10 +4,10 @@ use std::mem::offset_of;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ringside_common::{
-    AF_INET, AF_INET6, ARGV_LEN, ExecRecord, ExitRecord, FLAG_ARGV_FROM_IMAGE, FLAG_ARGV_TRUNCATED,
-    FLAG_ARGV_UNREADABLE, FLAG_BYTES_UNKNOWN, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_PATH_TRUNCATED,
-    FLAG_REMOTE_ADDR_UNKNOWN, ForkRecord, OpenRecord, PATH_LEN, SockAddrs as WireAddrs, SockRecord,
-    TcpCloseRecord, open_syscall,
+    AF_INET, AF_INET6, AF_UNIX, ARGV_LEN, ExecRecord, ExitRecord, FLAG_ARGV_FROM_IMAGE,
+    FLAG_ARGV_TRUNCATED, FLAG_ARGV_UNREADABLE, FLAG_BYTES_UNKNOWN, FLAG_LOCAL_ADDR_UNKNOWN,
+    FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN, ForkRecord, OpenRecord, PATH_LEN,
+    SockAddrs as WireAddrs, SockRecord, TcpCloseRecord, UNIX_PATH_LEN, open_syscall,
 };
 
 use super::DecodeError;
@@ -15,7 +15,7 @@ use super::head::Head;
 use super::tail::Tail;
 use crate::ingest::text_arena::TextArena;
 use crate::model::event::{
-    Details, EventKind, Exec, Exit, Fork, Open, OpenSyscall, SockAddrs, SockInfo, TcpClose,
+    Details, EventKind, Exec, Exit, Fork, Open, OpenSyscall, SockAddrs, SockInfo, Socket, TcpClose,
 };
 use crate::model::tcp::payload_bytes;
 
@@ -88,18 +88,27 @@ pub fn sock(
     kind: EventKind,
     flags: u16,
 ) -> Result<Decoded, DecodeError> {
+    let kstack = tail.frames(r, offset_of!(SockRecord, kstack), "kernel stack")?;
+    let unix_addr_len = r.u32(offset_of!(SockRecord, unix_path_len)) as usize;
+    let unix_addr = tail.take("unix socket address", unix_addr_len, UNIX_PATH_LEN)?;
+    let family = r.u16(offset_of!(SockRecord, addrs) + offset_of!(WireAddrs, family));
     let info = SockInfo {
         addrs: sock_addrs(r, offset_of!(SockRecord, addrs), flags),
         ret: r.i32(offset_of!(SockRecord, ret)),
         fd: r.i32(offset_of!(SockRecord, fd)),
         latency_ns: r.u64(offset_of!(SockRecord, latency_ns)),
+        socket: Socket {
+            family,
+            proto: r.u16(offset_of!(SockRecord, proto)),
+            sock_type: r.u16(offset_of!(SockRecord, sock_type)),
+            unix_addr: (family == AF_UNIX).then(|| unix_addr.into()),
+        },
     };
     let details = if kind == EventKind::Connect {
         Details::Connect(info)
     } else {
         Details::Accept(info)
     };
-    let kstack = tail.frames(r, offset_of!(SockRecord, kstack), "kernel stack")?;
     Ok((details, kstack))
 }
 
@@ -139,7 +148,7 @@ pub fn fork(r: &Head<'_>, tail: &mut Tail<'_>) -> Result<Decoded, DecodeError> {
     Ok((details, kstack))
 }
 
-fn sock_addrs(r: &Head<'_>, base: usize, flags: u16) -> SockAddrs {
+pub fn sock_addrs(r: &Head<'_>, base: usize, flags: u16) -> SockAddrs {
     let at = |field: usize| base + field;
     let family = r.u16(at(offset_of!(WireAddrs, family)));
     let ip = |offset: usize| -> Option<IpAddr> {

@@ -5,6 +5,7 @@
 //! fixes. Every slice is bounds-checked, so a short or corrupt record is a typed error, never a
 //! panic and never `unsafe`.
 
+mod dns;
 mod head;
 mod kinds;
 mod tail;
@@ -14,13 +15,14 @@ mod tests;
 use std::mem::{offset_of, size_of};
 
 use ringside_common::{
-    ExecRecord, ExitRecord, FLAG_STACK_TOP_REACHED, ForkRecord, MAX_STACK_BYTES, OpenRecord,
-    RecordHeader, SockRecord, StackHead, TcpCloseRecord, USER_STACK_KIND, UserStackHeader,
-    user_stack,
+    DNS_RESPONSE_KIND, DnsRecord, ExecRecord, ExitRecord, FLAG_STACK_TOP_REACHED, ForkRecord,
+    MAX_STACK_BYTES, OpenRecord, RecordHeader, SockRecord, StackHead, TcpCloseRecord,
+    USER_STACK_KIND, UserStackHeader, user_stack,
 };
 
 use super::text_arena::TextArena;
 use crate::clock::WallClock;
+use crate::dns::pairing::DnsResponse;
 use crate::model::event::{Event, EventKind};
 use crate::model::user_stack::UserStackCopy;
 use head::Head;
@@ -51,6 +53,9 @@ pub enum DecodeError {
         len: usize,
         max: usize,
     },
+    /// A packet to or from port 53 that is not a DNS message.
+    #[error("{0}")]
+    Dns(crate::dns::message::MalformedDns),
 }
 
 /// What one ring-buffer record holds.
@@ -66,6 +71,8 @@ pub enum Record {
         key: u32,
         copy: UserStackCopy,
     },
+    /// A DNS response, for the query it answers.
+    DnsResponse(DnsResponse),
 }
 
 /// Decodes one record of any kind; its text goes into `text`'s shared buffers.
@@ -74,8 +81,10 @@ pub fn decode_record(
     clock: &WallClock,
     text: &mut TextArena,
 ) -> Result<Record, DecodeError> {
-    if bytes.len() >= 2 && Head::new(bytes).u16(0) == USER_STACK_KIND {
-        return decode_user_stack(bytes);
+    match (bytes.len() >= 2).then(|| Head::new(bytes).u16(0)) {
+        Some(USER_STACK_KIND) => return decode_user_stack(bytes),
+        Some(DNS_RESPONSE_KIND) => return dns::response(bytes).map(Record::DnsResponse),
+        _ => {}
     }
     let event = decode_event(bytes, clock, text)?;
     let snapshot = user_stack_at(event.kind()).map_or(user_stack::NONE, |at| {
@@ -92,6 +101,7 @@ fn user_stack_at(kind: EventKind) -> Option<usize> {
         EventKind::Connect | EventKind::Accept => Some(offset_of!(SockRecord, ustack)),
         EventKind::Fork => Some(offset_of!(ForkRecord, ustack)),
         EventKind::Exit => Some(offset_of!(ExitRecord, ustack)),
+        EventKind::Dns => Some(offset_of!(DnsRecord, ustack)),
         EventKind::TcpClose => None,
     }
 }
@@ -174,6 +184,7 @@ fn decode_event(
         EventKind::TcpClose => kinds::tcp_close(&record, &mut tail, flags)?,
         EventKind::Exit => kinds::exit(&record, &mut tail)?,
         EventKind::Fork => kinds::fork(&record, &mut tail)?,
+        EventKind::Dns => dns::query(&record, &mut tail)?,
     };
     Ok(Event {
         time: clock.wall(mono_ns),
@@ -193,7 +204,8 @@ fn decode_event(
             | EventKind::Accept
             | EventKind::TcpClose
             | EventKind::Exit
-            | EventKind::Fork => mono_ns,
+            | EventKind::Fork
+            | EventKind::Dns => mono_ns,
         },
         details,
         ustack,
@@ -211,5 +223,6 @@ pub fn head_size(kind: EventKind) -> usize {
         EventKind::TcpClose => size_of::<TcpCloseRecord>(),
         EventKind::Exit => size_of::<ExitRecord>(),
         EventKind::Fork => size_of::<ForkRecord>(),
+        EventKind::Dns => size_of::<DnsRecord>(),
     }
 }

@@ -86,6 +86,7 @@ fn every_kind_decodes_to_its_details() {
                 ret: 0,
                 fd: 5,
                 latency_ns: 7_000,
+                socket: Socket::tcp(false),
             }),
         ),
         (
@@ -99,6 +100,7 @@ fn every_kind_decodes_to_its_details() {
                 ret: 0,
                 fd: 5,
                 latency_ns: 7_000,
+                socket: Socket::tcp(false),
             }),
         ),
         (
@@ -624,7 +626,7 @@ fn stacks_hold_the_frames_written_in_order() {
         let has_user = kind != EventKind::TcpClose;
         let has_kernel = matches!(
             kind,
-            EventKind::TcpClose | EventKind::Exit | EventKind::Fork
+            EventKind::TcpClose | EventKind::Exit | EventKind::Fork | EventKind::Dns
         );
         let (ustack, kstack) = stacks_of(kind, stack(&three), stack(&two)).unwrap();
         let expect_user: &[u64] = if has_user { &three } else { &[] };

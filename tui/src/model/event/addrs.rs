@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::output::json::fields::AsText;
 
-/// Both ends of a TCP connection; `None` where the kernel could not tell.
+/// Both ends of an IP socket; `None` where the kernel could not tell, or the socket is not IP.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SockAddrs {
     pub local: Option<(IpAddr, u16)>,
@@ -28,9 +28,14 @@ impl SockAddrs {
         self.local.into_iter().chain(self.remote)
     }
 
-    /// `family`, then `laddr`/`lport` and `raddr`/`rport` where known.
+    /// `family`, then the ends ([`SockAddrs::json_ends`]).
     pub fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         map.serialize_entry("family", self.family())?;
+        self.json_ends(map)
+    }
+
+    /// `laddr`/`lport` and `raddr`/`rport` where known.
+    pub fn json_ends<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         if let Some((ip, port)) = self.local {
             map.serialize_entry("laddr", &AsText(ip))?;
             map.serialize_entry("lport", &port)?;

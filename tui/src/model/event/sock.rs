@@ -1,9 +1,12 @@
-//! A connect or an accept: the socket's ends and the call's result.
+//! A connect (on a socket of any family) or an accept (TCP): the socket's ends and the call's
+//! result.
 
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
 use super::addrs::{SockAddrs, endpoint};
+use super::socket::Socket;
+use crate::model::text::printable;
 use crate::output::json::fields::result;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -13,15 +16,32 @@ pub struct SockInfo {
     pub ret: i32,
     pub fd: i32,
     pub latency_ns: u64,
+    /// The socket's family, transport and type; a unix socket's address.
+    pub socket: Socket,
 }
 
 impl SockInfo {
-    /// A connect: where it went.
+    /// A connect: where it went; a transport other than TCP, or a family other than IP,
+    /// is named first (`udp 10.0.0.2:53`, `unix /run/nscd/socket`).
     pub fn connect_summary(&self) -> String {
         let remote = self.addrs.remote.map(endpoint);
-        remote
+        let place = remote
             .or_else(|| self.addrs.local.map(endpoint))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if let Some(path) = self.socket.unix_path() {
+            return format!("unix {}", printable(&path));
+        }
+        let prefix = match self.socket.proto_name() {
+            Some(proto) if proto == "tcp" => return place,
+            Some(proto) => proto,
+            None if self.socket.is_ip() => return place,
+            None => self.socket.family_name(),
+        };
+        if place.is_empty() {
+            prefix.into_owned()
+        } else {
+            format!("{prefix} {place}")
+        }
     }
 
     /// An accept: who came in, and where.
@@ -43,8 +63,14 @@ impl SockInfo {
         Some(&self.addrs)
     }
 
+    /// What `unix` filters look at.
+    pub fn unix_path(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
+        self.socket.unix_path()
+    }
+
     pub fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        self.addrs.json_fields(map)?;
+        self.socket.json_fields(map)?;
+        self.addrs.json_ends(map)?;
         map.serialize_entry("fd", &self.fd)?;
         result(map, self.ret)?;
         map.serialize_entry("latency_ns", &self.latency_ns)

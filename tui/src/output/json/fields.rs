@@ -49,6 +49,7 @@ pub fn text_entry<M: SerializeMap>(
         "comm" => "comm_hex",
         "filename" => "filename_hex",
         "path" => "path_hex",
+        "unix_path" => "unix_path_hex",
         _ => "bytes_hex",
     };
     map.serialize_entry(hex_key, &hex(bytes))

@@ -52,11 +52,13 @@ fn v6_addrs() -> SockAddrs {
 }
 
 fn sock(addrs: SockAddrs, ret: i32) -> SockInfo {
+    let v6 = addrs.family() == "inet6";
     SockInfo {
         addrs,
         ret,
         fd: 5,
         latency_ns: 7_000,
+        socket: Socket::tcp(v6),
     }
 }
 
@@ -280,6 +282,8 @@ fn keys_per_type_in_the_documented_order() {
             Details::Connect(sock(v4_addrs(), -115)),
             &[
                 "family",
+                "proto",
+                "socktype",
                 "laddr",
                 "lport",
                 "raddr",
@@ -294,6 +298,8 @@ fn keys_per_type_in_the_documented_order() {
             Details::Accept(sock(v4_addrs(), 6)),
             &[
                 "family",
+                "proto",
+                "socktype",
                 "laddr",
                 "lport",
                 "raddr",
@@ -322,6 +328,21 @@ fn keys_per_type_in_the_documented_order() {
             &["exit_code", "signal", "core_dumped", "lifetime_ns"],
         ),
         (fork(), &["child_pid"]),
+        (
+            dns(DnsOutcome::Answered(0), Some(12_000_000)),
+            &[
+                "family",
+                "laddr",
+                "lport",
+                "server",
+                "id",
+                "query",
+                "qtype",
+                "rcode",
+                "answers",
+                "latency_ns",
+            ],
+        ),
     ];
     for (details, expected) in cases {
         let json = json_of(details.clone());
@@ -543,7 +564,7 @@ fn connect_and_accept_fields() {
             v4_addrs(),
             0,
             json!({
-                "family": "inet", "laddr": "10.0.0.1", "lport": 40000,
+                "family": "inet", "proto": "tcp", "socktype": "stream", "laddr": "10.0.0.1", "lport": 40000,
                 "raddr": "93.184.216.34", "rport": 443, "fd": 5, "ret": 0, "latency_ns": 7_000,
             }),
         ),
@@ -551,7 +572,7 @@ fn connect_and_accept_fields() {
             v6_addrs(),
             -111,
             json!({
-                "family": "inet6", "laddr": "::1", "lport": 1, "raddr": "2001:db8::443",
+                "family": "inet6", "proto": "tcp", "socktype": "stream", "laddr": "::1", "lport": 1, "raddr": "2001:db8::443",
                 "rport": 65_535, "fd": 5, "ret": -111, "error": "ECONNREFUSED",
                 "latency_ns": 7_000,
             }),
@@ -563,7 +584,7 @@ fn connect_and_accept_fields() {
             },
             -115,
             json!({
-                "family": "inet", "raddr": "93.184.216.34", "rport": 443, "fd": 5,
+                "family": "inet", "proto": "tcp", "socktype": "stream", "raddr": "93.184.216.34", "rport": 443, "fd": 5,
                 "ret": -115, "error": "EINPROGRESS", "latency_ns": 7_000,
             }),
         ),
@@ -575,7 +596,7 @@ fn connect_and_accept_fields() {
             },
             0,
             json!({
-                "family": "inet6", "raddr": "2001:db8::443", "rport": 65_535, "fd": 5,
+                "family": "inet6", "proto": "tcp", "socktype": "stream", "raddr": "2001:db8::443", "rport": 65_535, "fd": 5,
                 "ret": 0, "latency_ns": 7_000,
             }),
         ),
@@ -586,7 +607,7 @@ fn connect_and_accept_fields() {
             },
             -11,
             json!({
-                "family": "inet", "laddr": "10.0.0.1", "lport": 40000, "fd": 5, "ret": -11,
+                "family": "inet", "proto": "tcp", "socktype": "stream", "laddr": "10.0.0.1", "lport": 40000, "fd": 5, "ret": -11,
                 "error": "EAGAIN", "latency_ns": 7_000,
             }),
         ),
@@ -598,7 +619,7 @@ fn connect_and_accept_fields() {
             },
             0,
             json!({
-                "family": "inet", "laddr": "0.0.0.0", "lport": 0, "raddr": "93.184.216.34",
+                "family": "inet", "proto": "tcp", "socktype": "stream", "laddr": "0.0.0.0", "lport": 0, "raddr": "93.184.216.34",
                 "rport": 443, "fd": 5, "ret": 0, "latency_ns": 7_000,
             }),
         ),
@@ -610,7 +631,7 @@ fn connect_and_accept_fields() {
             },
             0,
             json!({
-                "family": "inet6", "laddr": "::ffff:127.0.0.1", "lport": 80, "fd": 5,
+                "family": "inet6", "proto": "tcp", "socktype": "stream", "laddr": "::ffff:127.0.0.1", "lport": 80, "fd": 5,
                 "ret": 0, "latency_ns": 7_000,
             }),
         ),
@@ -622,6 +643,126 @@ fn connect_and_accept_fields() {
         let accept = json_of(Details::Accept(sock(addrs, ret)));
         assert_eq!(accept["type"], "accept");
         assert_fields(&accept, &expected);
+    }
+}
+
+#[test]
+fn connects_of_other_families_name_their_socket() {
+    let unix = |addr: &[u8], sock_type| Socket {
+        family: 1,
+        proto: 0,
+        sock_type,
+        unix_addr: Some(addr.into()),
+    };
+    let no_ends = SockAddrs {
+        local: None,
+        remote: None,
+    };
+    let connect = |socket: Socket, addrs: SockAddrs, ret: i32| {
+        json_of(Details::Connect(SockInfo {
+            socket,
+            ..sock(addrs, ret)
+        }))
+    };
+    let cases = [
+        (
+            connect(unix(b"/run/nscd/socket\0", 1), no_ends.clone(), -2),
+            json!({
+                "family": "unix", "socktype": "stream", "unix_path": "/run/nscd/socket",
+                "fd": 5, "ret": -2, "error": "ENOENT", "latency_ns": 7_000,
+            }),
+        ),
+        (
+            connect(unix(b"\0ringside-test", 2), no_ends.clone(), 0),
+            json!({
+                "family": "unix", "socktype": "dgram", "unix_path": "@ringside-test",
+                "fd": 5, "ret": 0, "latency_ns": 7_000,
+            }),
+        ),
+        (
+            connect(
+                Socket {
+                    family: 2,
+                    proto: 17,
+                    sock_type: 2,
+                    unix_addr: None,
+                },
+                v4_addrs(),
+                0,
+            ),
+            json!({
+                "family": "inet", "proto": "udp", "socktype": "dgram", "laddr": "10.0.0.1",
+                "lport": 40000, "raddr": "93.184.216.34", "rport": 443, "fd": 5, "ret": 0,
+                "latency_ns": 7_000,
+            }),
+        ),
+        (
+            // A bad fd: nothing is known of the socket but the family the caller asked for.
+            connect(
+                Socket {
+                    family: 16,
+                    ..Socket::default()
+                },
+                no_ends,
+                -9,
+            ),
+            json!({
+                "family": "netlink", "fd": 5, "ret": -9, "error": "EBADF", "latency_ns": 7_000,
+            }),
+        ),
+    ];
+    for (json, expected) in cases {
+        assert_fields(&json, &expected);
+    }
+}
+
+fn dns(outcome: DnsOutcome, latency_ns: Option<u64>) -> Details {
+    Details::Dns(Box::new(Dns {
+        addrs: v4_addrs(),
+        id: 7,
+        query: "example.com".to_owned(),
+        qtype: 28,
+        outcome,
+        answers: vec!["www.example.com".to_owned(), "2001:db8::1".to_owned()],
+        answers_cut: false,
+        latency_ns,
+    }))
+}
+
+#[test]
+fn dns_fields() {
+    let cases = [
+        (
+            dns(DnsOutcome::Answered(0), Some(12_000_000)),
+            json!({
+                "family": "inet", "laddr": "10.0.0.1", "lport": 40000,
+                "server": "93.184.216.34:443", "id": 7, "query": "example.com", "qtype": "AAAA",
+                "rcode": "NOERROR", "answers": ["www.example.com", "2001:db8::1"],
+                "latency_ns": 12_000_000,
+            }),
+        ),
+        (
+            dns(DnsOutcome::Answered(3), Some(1_000)),
+            json!({
+                "family": "inet", "laddr": "10.0.0.1", "lport": 40000,
+                "server": "93.184.216.34:443", "id": 7, "query": "example.com", "qtype": "AAAA",
+                "rcode": "NXDOMAIN", "answers": ["www.example.com", "2001:db8::1"],
+                "latency_ns": 1_000,
+            }),
+        ),
+        (
+            dns(DnsOutcome::Timeout, None),
+            json!({
+                "family": "inet", "laddr": "10.0.0.1", "lport": 40000,
+                "server": "93.184.216.34:443", "id": 7, "query": "example.com", "qtype": "AAAA",
+                "rcode": "timeout", "answers": ["www.example.com", "2001:db8::1"],
+            }),
+        ),
+    ];
+    for (details, expected) in cases {
+        let json = json_of(details);
+        assert_eq!(json["type"], "dns");
+        assert_fields(&json, &expected);
     }
 }
 
