@@ -318,3 +318,59 @@ fn a_click_selects_the_row_drawn_under_it() {
     app.update(click(100, line("300 \\e[2Jevil")));
     assert_eq!(app.selected_process(), Some(300));
 }
+
+fn lookup(seq: u64, query: &str, rcode: u8, answers: &[&str]) -> Event {
+    let addrs = SockAddrs {
+        local: Some((IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 51000)),
+        remote: Some((IpAddr::V4(Ipv4Addr::new(10, 0, 0, 53)), 53)),
+    };
+    event(
+        seq,
+        200,
+        100,
+        "curl",
+        Details::Dns(Box::new(Dns {
+            addrs,
+            id: 1,
+            query: query.to_owned(),
+            qtype: 1,
+            outcome: DnsOutcome::Answered(rcode),
+            answers: answers.iter().map(|a| (*a).to_owned()).collect(),
+            answers_cut: false,
+            latency_ns: Some(12_000_000),
+        })),
+    )
+}
+
+#[test]
+fn a_dns_lookup_is_one_row_and_nxdomain_is_red() {
+    let mut app = App::new(1000, Filter::match_all(), "live".into());
+    app.update(Msg::Resize(200, 12));
+    app.update(Msg::Events(
+        vec![
+            lookup(1, "example.com", 0, &["93.184.216.34"]),
+            lookup(2, "nope.example", 3, &[]),
+        ],
+        0,
+    ));
+    let mut terminal = Terminal::new(TestBackend::new(200, 12)).unwrap();
+    terminal.draw(|frame| super::draw(frame, &app)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let row_of = |needle: &str| {
+        (0..buffer.area.height)
+            .find(|&y| {
+                let line: String = (0..buffer.area.width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect();
+                line.contains(needle)
+            })
+            .unwrap_or_else(|| panic!("no row shows {needle:?}:\n{}", terminal.backend()))
+    };
+    let found = row_of("A example.com → 93.184.216.34 (12 ms)");
+    let failed = row_of("A nope.example NXDOMAIN (12 ms)");
+    let colour = |y: u16| buffer[(12, y)].fg;
+    assert_eq!(colour(failed), ratatui::style::Color::Red);
+    assert_ne!(colour(found), ratatui::style::Color::Red);
+    let text = terminal.backend().to_string();
+    assert!(text.contains("✗ NXDOMAIN"), "{text}");
+}
