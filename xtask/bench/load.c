@@ -8,6 +8,11 @@
  *   connect N PORT     listens on 127.0.0.1:PORT (0: any free port), then N times: connect,
  *                      accept, close both ends. The client end closes with SO_LINGER 0 (a RST),
  *                      so no TIME_WAIT sockets pile up and exhaust the ephemeral ports.
+ *   write N PATH       opens PATH (O_WRONLY | O_CREAT | O_TRUNC) once, before the loop, then N
+ *                      times: write(2) of 4096 bytes. Every 256 writes an lseek(fd, 0, SEEK_SET)
+ *                      takes the offset back to the start, so the file stays at 1 MiB (in the page
+ *                      cache) however large N is. write(2), not pwrite(2): the storm is about the
+ *                      system call a resolver makes on a connected socket.
  *
  * --wait   print "ready pid=<pid>" on stdout, then wait for a line on stdin before the loop:
  *          the bench starts its tracer on this pid meanwhile, so start-up (ld.so opens) is over.
@@ -45,7 +50,7 @@ static void die(const char *what) {
 static void usage(void) {
     fprintf(stderr,
             "usage: load [--wait] open N PATH | seq-open N DIR | exec N | connect N PORT"
-            " [--rate OPS_PER_SEC]\n");
+            " | write N PATH [--rate OPS_PER_SEC]\n");
     exit(1);
 }
 
@@ -129,6 +134,30 @@ static void run_connect(uint64_t n) {
     }
 }
 
+static int write_fd;
+
+/* Writes per lseek back to the start: 256 * 4096 bytes, a file of 1 MiB. */
+#define WRITES_PER_REWIND 256
+
+static void open_for_writes(const char *path) {
+    write_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (write_fd < 0) die(path);
+}
+
+static void run_write(uint64_t n) {
+    static char block[4096];
+    memset(block, 'w', sizeof block);
+    for (uint64_t i = 0; i < n; i++) {
+        pace(i);
+        if (i > 0 && i % WRITES_PER_REWIND == 0 && lseek(write_fd, 0, SEEK_SET) < 0) die("lseek");
+        ssize_t done = write(write_fd, block, sizeof block);
+        if (done != (ssize_t)sizeof block) {
+            if (done >= 0) errno = EIO;
+            die("write");
+        }
+    }
+}
+
 int main(int argc, char **argv) {
     int wait_for_go = 0;
     double rate = 0;
@@ -154,6 +183,7 @@ int main(int argc, char **argv) {
     int need = strcmp(mode, "exec") == 0 ? 2 : 3;
     if (nargs != need) usage();
     if (strcmp(mode, "connect") == 0) listen_loopback(atoi(args[2]));
+    else if (strcmp(mode, "write") == 0) open_for_writes(args[2]);
     else if (strcmp(mode, "open") != 0 && strcmp(mode, "seq-open") != 0 && strcmp(mode, "exec") != 0)
         usage();
 
@@ -172,6 +202,7 @@ int main(int argc, char **argv) {
     if (strcmp(mode, "open") == 0) run_open(n, args[2]);
     else if (strcmp(mode, "seq-open") == 0) run_seq_open(n, args[2]);
     else if (strcmp(mode, "exec") == 0) run_exec(n);
+    else if (strcmp(mode, "write") == 0) run_write(n);
     else run_connect(n);
     uint64_t elapsed = now_ns() - start;
     printf("ops=%llu elapsed_ns=%llu ns_per_op=%.1f\n", (unsigned long long)n,

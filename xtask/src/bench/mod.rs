@@ -110,6 +110,11 @@ impl Bench {
         if self.quick { quick } else { full }
     }
 
+    /// The load generator's comm, as bpftrace's `comm` sees it.
+    pub fn load_comm(&self) -> String {
+        comm_of(&self.load)
+    }
+
     /// A progress line on stderr (stdout carries only the tables).
     pub fn progress(&self, text: &str) {
         eprintln!(
@@ -410,6 +415,20 @@ fn file_stamp(started: &str) -> String {
     started.replace(['-', ':'], "")
 }
 
+/// The comm of a process that executed `path`: the file name, cut to the kernel's 15 bytes
+/// (TASK_COMM_LEN - 1).
+pub fn comm_of(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut end = name.len().min(15);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_owned()
+}
+
 /// Nanoseconds for people: `2510 ns`, `61.2 µs`, `1.21 ms`.
 pub fn human_ns(ns: f64) -> String {
     if !ns.is_finite() {
@@ -479,6 +498,15 @@ mod tests {
         let human = humantime::format_rfc3339_seconds(started).to_string();
         assert_eq!(human, "2026-11-25T03:13:35Z");
         assert_eq!(file_stamp(&human), "20261125T031335Z");
+    }
+
+    #[test]
+    fn comms_are_file_names_cut_to_15_bytes() {
+        assert_eq!(comm_of(Path::new("/usr/bin/python3")), "python3");
+        assert_eq!(
+            comm_of(Path::new("/x/a-very-long-program-name")),
+            "a-very-long-pro"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
-//! Syscall overhead: storms of open+close, fork+exec and loopback connect+accept+close, timed by
-//! the load generator itself, untraced and under each tracer, in alternating repetitions. Every
-//! ratio is traced / untraced of the same repetition, so slow phases of a noisy machine hit both
-//! sides of a ratio.
+//! Syscall overhead: storms of open+close, fork+exec, loopback connect+accept+close and writes to
+//! a file, timed by the load generator itself, untraced and under each tracer, in alternating
+//! repetitions. Every ratio is traced / untraced of the same repetition, so slow phases of a
+//! noisy machine hit both sides of a ratio.
 
 use std::ffi::OsString;
 
@@ -18,16 +18,19 @@ enum Storm {
     Open,
     Exec,
     Connect,
+    /// write(2) to a scratch file: a system call ringside reports nothing about.
+    Write,
 }
 
 impl Storm {
-    const ALL: [Storm; 3] = [Storm::Open, Storm::Exec, Storm::Connect];
+    const ALL: [Storm; 4] = [Storm::Open, Storm::Exec, Storm::Connect, Storm::Write];
 
     fn name(self) -> &'static str {
         match self {
             Storm::Open => "open",
             Storm::Exec => "exec",
             Storm::Connect => "connect",
+            Storm::Write => "write",
         }
     }
 
@@ -36,6 +39,7 @@ impl Storm {
             Storm::Open => "open+close /dev/null",
             Storm::Exec => "fork+exec /bin/true+wait",
             Storm::Connect => "loopback connect+accept+close",
+            Storm::Write => "write 4 KiB to a 1 MiB scratch file (lseek every 256)",
         }
     }
 
@@ -45,26 +49,33 @@ impl Storm {
             Storm::Open => bench.size(200_000, 100_000),
             Storm::Exec => bench.size(500, 250),
             Storm::Connect => bench.size(6_000, 3_000),
+            Storm::Write => bench.size(400_000, 200_000),
         }
     }
 
-    fn load_args(self, ops: u64) -> Vec<OsString> {
-        let ops = ops.to_string();
-        let args: Vec<&str> = match self {
-            Storm::Open => vec!["open", &ops, "/dev/null"],
-            Storm::Exec => vec!["exec", &ops],
-            Storm::Connect => vec!["connect", &ops, "0"],
-        };
-        args.into_iter().map(OsString::from).collect()
+    fn load_args(self, bench: &Bench, ops: u64) -> Vec<OsString> {
+        let ops = OsString::from(ops.to_string());
+        match self {
+            Storm::Open => vec!["open".into(), ops, "/dev/null".into()],
+            Storm::Exec => vec!["exec".into(), ops],
+            Storm::Connect => vec!["connect".into(), ops, "0".into()],
+            // A file on the bench's disk, not /dev/null: a write that reaches the page cache.
+            Storm::Write => vec![
+                "write".into(),
+                ops,
+                bench.scratch.join("write-storm").into(),
+            ],
+        }
     }
 
     /// bpftrace printing, for each event ringside reports during this storm, the same kind of
     /// line: who (pid, comm) and the main argument. bpftrace 0.17 spells tracepoint arguments
-    /// `args->field`.
-    fn bpftrace_script(self) -> &'static str {
+    /// `args->field`. `load_comm` is the load generator's comm, for the write storm, whose
+    /// script watches the load's writes only (a machine writes all the time).
+    fn bpftrace_script(self, load_comm: &str) -> String {
         match self {
             Storm::Open => {
-                r#"tracepoint:syscalls:sys_enter_openat { printf("%d %s %s\n", pid, comm, str(args->filename)); }"#
+                r#"tracepoint:syscalls:sys_enter_openat { printf("%d %s %s\n", pid, comm, str(args->filename)); }"#.to_owned()
             }
             // Each iteration: a fork, an exec, ld.so's opens in the child, and the child's exit.
             Storm::Exec => concat!(
@@ -72,30 +83,41 @@ impl Storm {
                 r#"tracepoint:sched:sched_process_fork { printf("fork %d %s %d\n", pid, comm, args->child_pid); } "#,
                 r#"tracepoint:sched:sched_process_exit { printf("exit %d %s\n", pid, comm); } "#,
                 r#"tracepoint:syscalls:sys_enter_openat { printf("open %d %s %s\n", pid, comm, str(args->filename)); }"#
-            ),
+            )
+            .to_owned(),
             // Each iteration: a connect, an accept and two TCP sessions closing.
             Storm::Connect => concat!(
                 r#"tracepoint:syscalls:sys_enter_connect { printf("connect %d %s %d\n", pid, comm, args->fd); } "#,
                 r#"tracepoint:syscalls:sys_exit_accept4 { printf("accept %d %s %d\n", pid, comm, args->ret); } "#,
                 r#"tracepoint:syscalls:sys_exit_accept { printf("accept %d %s %d\n", pid, comm, args->ret); } "#,
                 r#"tracepoint:sock:inet_sock_set_state /args->newstate == 7/ { printf("tcp_close %d %s %d %d\n", pid, comm, args->sport, args->dport); }"#
+            )
+            .to_owned(),
+            // ringside reports nothing here: this is what a tool that watches writes costs.
+            Storm::Write => format!(
+                r#"tracepoint:syscalls:sys_enter_write /comm == "{load_comm}"/ {{ printf("write %d %s %d %d\n", pid, comm, args->fd, args->count); }}"#
             ),
         }
     }
 
     /// bpftrace counting the same events in a map, printing nothing until it exits.
-    fn bpftrace_count_script(self) -> &'static str {
+    fn bpftrace_count_script(self, load_comm: &str) -> String {
         match self {
-            Storm::Open => "tracepoint:syscalls:sys_enter_openat { @opens = count(); }",
+            Storm::Open => "tracepoint:syscalls:sys_enter_openat { @opens = count(); }".to_owned(),
             Storm::Exec => concat!(
                 "tracepoint:syscalls:sys_enter_execve, tracepoint:sched:sched_process_fork, ",
                 "tracepoint:sched:sched_process_exit, tracepoint:syscalls:sys_enter_openat ",
                 "{ @events[probe] = count(); }"
-            ),
+            )
+            .to_owned(),
             Storm::Connect => concat!(
                 "tracepoint:syscalls:sys_enter_connect, tracepoint:syscalls:sys_exit_accept4, ",
                 "tracepoint:syscalls:sys_exit_accept, tracepoint:sock:inet_sock_set_state ",
                 "{ @events[probe] = count(); }"
+            )
+            .to_owned(),
+            Storm::Write => format!(
+                r#"tracepoint:syscalls:sys_enter_write /comm == "{load_comm}"/ {{ @writes = count(); }}"#
             ),
         }
     }
@@ -219,6 +241,7 @@ fn target(placement: Placement, storm: Storm, variant: &str) -> Option<f64> {
         (Placement::PinnedApart, Storm::Open, "stacks") => Some(1.8),
         (Placement::PinnedApart, Storm::Exec, "stacks") => Some(1.10),
         (Placement::PinnedApart, Storm::Connect, "stacks") => Some(1.15),
+        (Placement::PinnedApart, Storm::Write, "events" | "stacks") => Some(1.05),
         (Placement::Shared, Storm::Open, "events") => Some(1.6),
         (Placement::Shared, Storm::Open, "stacks" | "tui") => Some(2.0),
         (Placement::Shared, Storm::Exec, "events" | "stacks" | "tui") => Some(1.10),
@@ -229,11 +252,13 @@ fn target(placement: Placement, storm: Storm, variant: &str) -> Option<f64> {
 }
 
 /// ringside's own CPU per delivered event, pinned apart (issue 13): `--json --stacks none`, and
-/// with stacks unwound and symbolized.
-fn cpu_target_ns(placement: Placement, variant: &str) -> Option<f64> {
-    match (placement, variant) {
-        (Placement::PinnedApart, "events") => Some(1_000.0),
-        (Placement::PinnedApart, "stacks") => Some(3_000.0),
+/// with stacks unwound and symbolized. None for the write storm: it makes no events, so the few
+/// the rest of the machine makes meanwhile would carry all of ringside's idle CPU.
+fn cpu_target_ns(placement: Placement, storm: Storm, variant: &str) -> Option<f64> {
+    match (placement, storm, variant) {
+        (_, Storm::Write, _) => None,
+        (Placement::PinnedApart, _, "events") => Some(1_000.0),
+        (Placement::PinnedApart, _, "stacks") => Some(3_000.0),
         _ => None,
     }
 }
@@ -285,7 +310,7 @@ impl Run {
 }
 
 fn run_one(bench: &Bench, storm: Storm, variant: &Variant, placement: Placement) -> Result<Run> {
-    let load_args = storm.load_args(storm.ops(bench));
+    let load_args = storm.load_args(bench, storm.ops(bench));
     let pinning = placement.pinning();
     let load_cpu = pinning.map(|cpus| cpus.load);
     let tracer_cpu = pinning.map(|cpus| cpus.tracer);
@@ -328,11 +353,12 @@ fn run_one(bench: &Bench, storm: Storm, variant: &Variant, placement: Placement)
             ))
         }
         Tracer::BpftraceCount | Tracer::BpftracePrint => {
+            let comm = bench.load_comm();
             let script = match variant.tracer {
-                Tracer::BpftraceCount => storm.bpftrace_count_script(),
-                _ => storm.bpftrace_script(),
+                Tracer::BpftraceCount => storm.bpftrace_count_script(&comm),
+                _ => storm.bpftrace_script(&comm),
             };
-            let (result, stats) = load_under_bpftrace(bench, script, &load_args, pinning)?;
+            let (result, stats) = load_under_bpftrace(bench, &script, &load_args, pinning)?;
             Ok(Run {
                 dropped: Some(stats.lost),
                 ..Run::untraced(result.ns_per_op())
@@ -372,6 +398,17 @@ pub fn run(bench: &Bench) -> Result<Section> {
             .to_owned(),
         "connect storm: the client closes with SO_LINGER 0 (RST), so no TIME_WAIT sockets pile up; \
          ringside reports 4 events per iteration (connect, accept, 2 tcp_close)."
+            .to_owned(),
+        "write storm: write(2) of 4 KiB to a 1 MiB file in the bench's scratch directory (an \
+         lseek back to its start every 256 writes). ringside reports nothing about it: the ratio \
+         is what ringside's probes cost an unrelated system call, the syscall tracepoints' slow \
+         path included (any attached syscalls:* tracepoint sends every system call of every task \
+         through it). A file write reaches no network device: a socket write would also pay \
+         ringside's raw tracepoints on net_dev_queue and netif_receive_skb (a few header reads \
+         per packet). bpftrace's rows watch the load's sys_enter_write (filtered on its comm): \
+         what a tool tracing writes costs. No CPU/event or ring B/event: the events ringside \
+         delivers meanwhile are the rest of the machine's (its CPU per write is \
+         ringside_cpu_ns_per_op in the results file)."
             .to_owned(),
         "CPU/event: CPU time of all ringside's threads during the storm (from \
          /proc/<pid>/task/*/sched) divided by the events it delivered. ring B/event: the bytes \
@@ -448,7 +485,7 @@ fn run_placement(bench: &Bench, placement: Placement) -> Result<(Table, Vec<Chec
     for storm in Storm::ALL {
         let ops = storm.ops(bench);
         // Warm-up, not counted: page cache, the dynamic loader's caches, socket slabs.
-        Load::spawn_on(bench, &storm.load_args(ops), load_cpu)?.run()?;
+        Load::spawn_on(bench, &storm.load_args(bench, ops), load_cpu)?.run()?;
         let mut runs: Vec<Vec<Run>> = variants.iter().map(|_| Vec::new()).collect();
         for rep in 0..bench.reps {
             // Rotate the order each repetition, so no tracer always runs first or last.
@@ -481,8 +518,8 @@ fn run_placement(bench: &Bench, placement: Placement) -> Result<(Table, Vec<Chec
             json!({
                 "what": storm.what(),
                 "ops_per_run": ops,
-                "bpftrace_script": storm.bpftrace_script(),
-                "bpftrace_count_script": storm.bpftrace_count_script(),
+                "bpftrace_script": storm.bpftrace_script(&bench.load_comm()),
+                "bpftrace_count_script": storm.bpftrace_count_script(&bench.load_comm()),
                 "variants": variants_json,
             }),
         );
@@ -548,7 +585,7 @@ impl Row {
             ring_bytes,
             target,
             status,
-            cpu_target: cpu_target_ns(placement, variant.key),
+            cpu_target: cpu_target_ns(placement, storm, variant.key),
         }
     }
 
@@ -577,11 +614,15 @@ impl Row {
             self.status.map_or(String::new(), |s| s.word().to_owned()),
             spread(&self.events).map_or(String::new(), |e| format!("{:.0}", e.median)),
             self.dropped.map_or(String::new(), |d| d.to_string()),
+            // The write storm makes no events: per event would divide ringside's idle CPU by
+            // whatever else the machine did.
             self.cpu_per_event_spread
                 .as_ref()
+                .filter(|_| storm != Storm::Write)
                 .map_or(String::new(), |s| human_ns(s.median)),
             self.ring_bytes_spread
                 .as_ref()
+                .filter(|_| storm != Storm::Write)
                 .map_or(String::new(), |s| format!("{:.0}", s.median)),
         ]
     }
