@@ -6,6 +6,7 @@
 //! pseudo-terminal (`tui`): its own costs in the UI family (`ui`), and the storms it slows down
 //! as one more tracer in `overhead`.
 
+mod counts;
 mod latency;
 mod loss;
 mod overhead;
@@ -61,6 +62,8 @@ enum Family {
     /// User stacks without frame pointers: copy cost per event, unwind cost per frame, and the
     /// copy size real programs need.
     Unwind,
+    /// Connect counts per process, ringside against bpftrace, over a real workload.
+    Counts,
 }
 
 impl Family {
@@ -72,6 +75,7 @@ impl Family {
             Family::Symbolize => "symbolize",
             Family::Ui => "ui",
             Family::Unwind => "unwind",
+            Family::Counts => "counts",
         }
     }
 
@@ -83,6 +87,7 @@ impl Family {
             Family::Symbolize => symbolize::run(bench),
             Family::Ui => ui::run(bench),
             Family::Unwind => unwind::run(bench),
+            Family::Counts => counts::run(bench),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! summary collected), bpftrace (the anchor), the load generator, and readings from /proc.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -305,21 +305,16 @@ pub fn load_under_bpftrace(
         ],
         None => Vec::new(),
     };
-    // -c splits its command on spaces.
-    let words: Vec<String> = taskset
+    let words: Vec<&OsStr> = taskset
         .iter()
         .map(OsString::as_os_str)
         .chain(std::iter::once(bench.load.as_os_str()))
         .chain(load_args.iter().map(OsString::as_os_str))
-        .map(|w| w.to_string_lossy().into_owned())
         .collect();
-    if words.iter().any(|w| w.contains(char::is_whitespace)) {
-        bail!("bpftrace -c cannot run a command with spaces in its words: {words:?}");
-    }
     let mut command = command_on(program, pinned.map(|cpus| cpus.tracer));
     command
         .args(["-o", "/dev/null", "-c"])
-        .arg(words.join(" "))
+        .arg(bpftrace_command_line(&words)?)
         .arg("-e")
         .arg(script)
         .stdin(Stdio::null())
@@ -358,6 +353,97 @@ pub fn load_under_bpftrace(
                 .join("\n")
         ),
     }
+}
+
+/// The words of a command as `bpftrace -c` takes them: joined by spaces, which it splits on, so
+/// no word may hold one (hence full paths).
+fn bpftrace_command_line(words: &[&OsStr]) -> Result<String> {
+    let words: Vec<String> = words
+        .iter()
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
+    if words.iter().any(|w| w.contains(char::is_whitespace)) {
+        bail!("bpftrace -c cannot run a command with spaces in its words: {words:?}");
+    }
+    Ok(words.join(" "))
+}
+
+/// What bpftrace printed around a command it ran.
+pub struct BpftraceRun {
+    /// Its stdout: `Attaching N probes...`, the command's own output, and the maps it printed
+    /// at exit (`@name[key]: value`).
+    pub stdout: Vec<String>,
+    pub stderr: Vec<String>,
+    pub stats: BpftraceStats,
+}
+
+/// Any command run by bpftrace: `bpftrace -c "<words>" -e <script>`, with the output on a pipe
+/// ([`load_under_bpftrace`] is this for the load generator, with the events thrown away). bpftrace
+/// starts the command once its probes are attached, exits when it ends and prints its maps.
+pub fn command_under_bpftrace(
+    bench: &Bench,
+    words: &[&OsStr],
+    script: &str,
+) -> Result<BpftraceRun> {
+    let program = bench
+        .bpftrace
+        .as_ref()
+        .context("bpftrace is not installed")?;
+    let mut command = Command::new(program);
+    command
+        .arg("-c")
+        .arg(bpftrace_command_line(words)?)
+        .arg("-e")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let shown = cmd::show(&command);
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    let (_, stdout) = line_reader(child.stdout.take().context("bpftrace's stdout")?);
+    let (_, stderr) = line_reader(child.stderr.take().context("bpftrace's stderr")?);
+    let exited = wait_or_kill(&mut child, STOP_TIMEOUT)?;
+    let status = child.wait()?;
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    if !exited || !status.success() {
+        bail!(
+            "`{shown}` failed ({status}{}):\n{}",
+            if exited {
+                ""
+            } else {
+                ", killed after a timeout"
+            },
+            stdout
+                .iter()
+                .chain(&stderr)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    let lost = lost_events(&stderr);
+    Ok(BpftraceRun {
+        stdout,
+        stderr,
+        stats: BpftraceStats { lost },
+    })
+}
+
+/// The entries of one bpftrace map as it prints them at exit, `@name[k1, k2]: value`, keyed by
+/// their integer keys (entries whose keys or value are not integers are left out).
+pub fn bpftrace_map(stdout: &[String], name: &str) -> BTreeMap<Vec<i64>, u64> {
+    let prefix = format!("@{name}[");
+    stdout
+        .iter()
+        .filter_map(|line| {
+            let (keys, value) = line.trim().strip_prefix(&prefix)?.split_once("]: ")?;
+            let keys: Option<Vec<i64>> = keys.split(',').map(|k| k.trim().parse().ok()).collect();
+            Some((keys?, value.trim().parse().ok()?))
+        })
+        .collect()
 }
 
 /// What bpftrace reported about itself.
@@ -620,6 +706,27 @@ mod tests {
         ];
         let stderr: Vec<String> = stderr.iter().map(|l| l.to_string()).collect();
         assert_eq!(lost_events(&stderr), 15);
+    }
+
+    #[test]
+    fn bpftrace_maps() {
+        let stdout = [
+            "Attaching 2 probes...",
+            "pid=4242",
+            "@connects[4242]: 25",
+            "@connects[17]: 1",
+            "@results[4242, -2]: 2",
+            "@results[4242, 0]: 22",
+            "@other[4242]: 3",
+        ];
+        let stdout: Vec<String> = stdout.iter().map(|l| l.to_string()).collect();
+        let connects = bpftrace_map(&stdout, "connects");
+        assert_eq!(connects.len(), 2);
+        assert_eq!(connects[&vec![4242]], 25);
+        let results = bpftrace_map(&stdout, "results");
+        assert_eq!(results[&vec![4242, -2]], 2);
+        assert_eq!(results[&vec![4242, 0]], 22);
+        assert!(bpftrace_map(&stdout, "missing").is_empty());
     }
 
     #[test]
