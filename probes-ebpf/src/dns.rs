@@ -166,6 +166,7 @@ fn send_response(datagram: &Datagram) {
         (*head).header.uid = 0;
         (*head).header.start_ns = 0;
         (*head).header.comm = [0; 16];
+        (*head).header.cgroup_id = 0;
         (*head).addrs = datagram.addrs;
         (*head).wire_len = datagram.wire_len;
         (*head).ustack = StackHead::default();

@@ -55,6 +55,20 @@ pub struct Cli {
     #[arg(global = true, long, requires = "pid")]
     pub tree: bool,
 
+    /// Only events of processes in this cgroup or below it: its path below the cgroup2 mount,
+    /// e.g. /system.slice/nginx.service (repeatable). Enforced in the kernel.
+    #[arg(global = true, long, value_name = "PATH")]
+    pub cgroup: Vec<String>,
+
+    /// Only events of this systemd unit, e.g. nginx.service (repeatable). Enforced in the kernel.
+    #[arg(global = true, long, value_name = "NAME")]
+    pub unit: Vec<String>,
+
+    /// Only events of this container: its id, or a prefix of 12 or more hex digits
+    /// (repeatable). Enforced in the kernel.
+    #[arg(global = true, long, value_name = "ID", value_parser = parse_container)]
+    pub container: Vec<String>,
+
     /// Only events of processes with this command name (repeatable; the kernel keeps 15 bytes).
     #[arg(global = true, long, value_name = "NAME", value_parser = parse_comm)]
     pub comm: Vec<String>,
@@ -177,6 +191,13 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         ));
     }
     Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+fn parse_container(id: &str) -> Result<String, String> {
+    if id.len() < 12 || id.len() > 64 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err("a container id is 12 to 64 hex digits (a prefix of the full id)".into());
+    }
+    Ok(id.to_ascii_lowercase())
 }
 
 fn parse_comm(name: &str) -> Result<String, String> {

@@ -5,6 +5,7 @@
 mod allocations;
 mod app;
 mod byte_fields;
+mod cgroups;
 mod cli;
 mod clock;
 mod dns;
@@ -36,6 +37,7 @@ use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
 use crate::filter::Filter;
+use crate::filter::cgroup::{CgroupField, CgroupMatch};
 use crate::model::EventKind;
 use crate::probes::{KernelFilter, ProbeOptions};
 
@@ -117,6 +119,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `--cgroup`, `--unit` and `--container`: a process in any of them is traced.
+fn cgroup_flags(cli: &Cli) -> Vec<CgroupMatch> {
+    let flag = |field, values: &[String]| {
+        values
+            .iter()
+            .map(move |value| CgroupMatch::exact(field, value))
+            .collect::<Vec<_>>()
+    };
+    [
+        flag(CgroupField::Path, &cli.cgroup),
+        flag(CgroupField::Unit, &cli.unit),
+        flag(CgroupField::Container, &cli.container),
+    ]
+    .concat()
+}
+
 /// What the probes capture: the command-line filters and the expression's kernel part both
 /// narrow them.
 fn probe_options(cli: &Cli, filter: &Filter) -> ProbeOptions {
@@ -130,6 +148,7 @@ fn probe_options(cli: &Cli, filter: &Filter) -> ProbeOptions {
         tree: cli.tree,
         comms: cli.comm.clone(),
         nets: Vec::new(),
+        cgroups: cgroup_flags(cli),
     };
     kernel.narrow_by(KernelFilter::from(filter.kernel_part()));
     ProbeOptions {

@@ -2,6 +2,7 @@
 //! start time, so a reused pid starts a new process instead of merging with the old one.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use crate::filter::Ancestry;
 use crate::model::event::{Details, Exec, Exit, Fork};
@@ -24,6 +25,19 @@ pub struct Process {
     /// Events per second, oldest first.
     pub history: VecDeque<u32>,
     this_second: u32,
+    /// The unit or container its latest event came from.
+    pub unit: Option<Arc<str>>,
+}
+
+/// A line of the Processes pane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProcessRow {
+    /// A unit or container heading its processes (`u`); `None` for processes in neither.
+    Unit(Option<Arc<str>>),
+    Process {
+        depth: usize,
+        pid: u32,
+    },
 }
 
 #[derive(Default)]
@@ -45,6 +59,11 @@ impl ProcessTable {
         let process = self.entry(event.pid, event.ppid, event.start_ns, &event.comm);
         process.counts[event.kind().index()] += 1;
         process.this_second += 1;
+        if let Some(label) = event.cgroup.as_ref().and_then(|info| info.label.as_ref())
+            && process.unit.as_ref() != Some(label)
+        {
+            process.unit = Some(Arc::clone(label));
+        }
         match &event.details {
             Details::Exec(Exec { ret: 0, .. }) => process.comm = event.comm.to_vec(),
             Details::Exit(Exit { .. }) => process.exited_ticks = Some(0),
@@ -95,8 +114,46 @@ impl ProcessTable {
             .retain(|_, p| p.exited_ticks.is_none_or(|ticks| ticks < EXITED_TTL));
     }
 
+    /// The pane's lines: the tree, or with `by_unit` the processes under their unit or
+    /// container (those of neither last). `only` keeps one unit's.
+    pub fn rows(&self, by_unit: bool, only: Option<&str>) -> Vec<ProcessRow> {
+        let in_scope = |pid: &u32| {
+            only.is_none_or(|unit| {
+                self.by_pid
+                    .get(pid)
+                    .is_some_and(|p| p.unit.as_deref() == Some(unit))
+            })
+        };
+        if !by_unit {
+            return self
+                .tree()
+                .into_iter()
+                .filter(|(_, pid)| in_scope(pid))
+                .map(|(depth, pid)| ProcessRow::Process { depth, pid })
+                .collect();
+        }
+        let mut groups: BTreeMap<Option<Arc<str>>, Vec<u32>> = BTreeMap::new();
+        for process in self.by_pid.values().filter(|p| in_scope(&p.pid)) {
+            groups
+                .entry(process.unit.clone())
+                .or_default()
+                .push(process.pid);
+        }
+        // Named units first, in order; processes of no unit at the end.
+        let unnamed = groups.remove(&None);
+        let mut rows = Vec::with_capacity(self.by_pid.len() + groups.len() + 1);
+        for (unit, pids) in groups.into_iter().chain(unnamed.map(|pids| (None, pids))) {
+            rows.push(ProcessRow::Unit(unit));
+            rows.extend(
+                pids.into_iter()
+                    .map(|pid| ProcessRow::Process { depth: 1, pid }),
+            );
+        }
+        rows
+    }
+
     /// The tree in display order: (depth, pid). Roots are processes whose parent is unknown.
-    pub fn rows(&self) -> Vec<(usize, u32)> {
+    fn tree(&self) -> Vec<(usize, u32)> {
         let mut children: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
         let mut roots = Vec::new();
         for process in self.by_pid.values() {
@@ -148,6 +205,7 @@ impl Process {
             counts: [0; EventKind::ALL.len()],
             history: VecDeque::with_capacity(HISTORY),
             this_second: 0,
+            unit: None,
         }
     }
 
@@ -207,7 +265,7 @@ mod tests {
         }));
         (fork.pid, fork.ppid) = (1, 0);
         table.observe(&fork);
-        assert_eq!(table.rows(), vec![(0, 1), (1, 2)]);
+        assert_eq!(table.tree(), vec![(0, 1), (1, 2)]);
         table.observe(&exit_of(2, 5, b"child"));
         for _ in 0..EXITED_TTL {
             table.tick();

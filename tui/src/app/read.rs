@@ -50,8 +50,14 @@ impl App {
         self.tab
     }
 
-    pub fn scope(&self) -> Option<Scope> {
-        self.scope
+    pub fn scope(&self) -> Option<&Scope> {
+        self.scope.as_ref()
+    }
+
+    /// Whether the Events pane shows its unit column, at this width: as `c` set it, or when
+    /// there is room.
+    pub fn unit_column(&self, width: u16) -> bool {
+        self.unit_column.unwrap_or(width >= 140)
     }
 
     pub fn focus(&self) -> Pane {

@@ -7,7 +7,9 @@ use std::net::IpAddr;
 
 use aya::maps::lpm_trie::{Key, LpmTrie};
 use aya::maps::{Array, HashMap, MapData};
-use ringside_common::{COMM_LEN, FILTER_ADDR, FILTER_COMM, FILTER_PID, FILTER_TREE};
+use ringside_common::{COMM_LEN, FILTER_ADDR, FILTER_CGROUP, FILTER_COMM, FILTER_PID, FILTER_TREE};
+
+use crate::filter::cgroup::CgroupMatch;
 
 use crate::procfs;
 
@@ -19,6 +21,8 @@ pub struct KernelFilter {
     pub comms: Vec<String>,
     /// TCP events need an end in one of these prefixes (network, prefix length).
     pub nets: Vec<(IpAddr, u8)>,
+    /// Only processes in a cgroup one of these matches, or below one, are traced.
+    pub cgroups: Vec<CgroupMatch>,
 }
 
 impl KernelFilter {
@@ -35,6 +39,9 @@ impl KernelFilter {
         if self.nets.is_empty() {
             self.nets = other.nets;
         }
+        if self.cgroups.is_empty() {
+            self.cgroups = other.cgroups;
+        }
     }
 
     fn mode(&self) -> u32 {
@@ -50,6 +57,9 @@ impl KernelFilter {
         }
         if !self.nets.is_empty() {
             mode |= FILTER_ADDR;
+        }
+        if !self.cgroups.is_empty() {
+            mode |= FILTER_CGROUP;
         }
         mode
     }
@@ -89,12 +99,40 @@ pub fn apply(ebpf: &mut Ebpf, filter: &KernelFilter) -> anyhow::Result<()> {
             .context("adding a command name to the kernel filter")?;
     }
     write_nets(ebpf, &filter.nets)?;
+    write_cgroups(ebpf, &filter.cgroups)?;
     let mut mode: Array<&mut MapData, u32> = Array::try_from(
         ebpf.map_mut("FILTER_MODE")
             .context("probe map FILTER_MODE")?,
     )?;
     mode.set(0, filter.mode(), 0)
         .context("setting the kernel filter mode")?;
+    Ok(())
+}
+
+/// Fills the cgroup set with the ids of the cgroups the conditions match and of every cgroup
+/// below them; the probes add cgroups made below them later.
+fn write_cgroups(ebpf: &mut Ebpf, conditions: &[CgroupMatch]) -> anyhow::Result<()> {
+    if conditions.is_empty() {
+        return Ok(());
+    }
+    let mount = crate::cgroups::resolve::cgroup2_mount().context(
+        "a cgroup filter needs the cgroup2 filesystem, and none is mounted \
+         (mount -t cgroup2 none /sys/fs/cgroup/unified)",
+    )?;
+    let ids = crate::cgroups::matching_ids(&mount, |info| {
+        conditions.iter().any(|condition| condition.matches(info))
+    });
+    if ids.is_empty() {
+        tracing::warn!("no cgroup matches the cgroup filter yet: nothing is traced until one does");
+    }
+    let mut set: HashMap<&mut MapData, u64, u8> = HashMap::try_from(
+        ebpf.map_mut("FILTER_CGROUPS")
+            .context("probe map FILTER_CGROUPS")?,
+    )?;
+    for id in ids {
+        set.insert(id, 1, 0)
+            .context("adding a cgroup to the kernel filter (more than 16,384 match?)")?;
+    }
     Ok(())
 }
 
@@ -173,6 +211,14 @@ pub fn replace(ebpf: &mut Ebpf, filter: &KernelFilter) -> anyhow::Result<()> {
         let _ = comms.remove(&comm);
     }
     clear_nets(ebpf)?;
+    let mut cgroups: HashMap<&mut MapData, u64, u8> = HashMap::try_from(
+        ebpf.map_mut("FILTER_CGROUPS")
+            .context("probe map FILTER_CGROUPS")?,
+    )?;
+    let stale: Vec<u64> = cgroups.keys().filter_map(Result::ok).collect();
+    for id in stale {
+        let _ = cgroups.remove(&id);
+    }
     apply(ebpf, filter)
 }
 
@@ -190,6 +236,7 @@ impl From<crate::filter::KernelPart> for KernelFilter {
             tree: !roots.is_empty(),
             comms: part.comms.unwrap_or_default().into_iter().collect(),
             nets: part.nets.unwrap_or_default().into_iter().collect(),
+            cgroups: part.cgroups.unwrap_or_default(),
         }
     }
 }
