@@ -225,3 +225,45 @@ fn a_cgroup_made_after_start_under_a_filtered_one_is_followed_and_resolved() {
     ringside.stop();
     drop((late, slice));
 }
+
+#[test]
+fn a_unit_started_after_ringside_is_found_and_traced() {
+    if !kernel_tests_enabled("a_unit_started_after_ringside_is_found_and_traced") {
+        return;
+    }
+    let mount = cgroup2_mount();
+    let tag = nonce();
+    let slice = TestCgroup::make(&mount, &format!("/ringside-restart-{tag}.slice"));
+    let unit = format!("ringside-restarted-{tag}.service");
+    let dir = scratch_dir();
+    // The unit does not exist yet: a service that starts (or restarts, in a new cgroup beside
+    // the old one) after ringside did.
+    let ringside = Ringside::start(&["--events", "open", "--unit", &unit]);
+    let service = TestCgroup::make(&mount, &format!("{}/{unit}", slice.path));
+    // ringside looks for new matching cgroups once a second: open until one is seen.
+    let deadline = std::time::Instant::now() + support::PATIENCE;
+    let mut attempt = 0;
+    let seen = loop {
+        attempt += 1;
+        let marker = dir.path().join(format!("attempt-{attempt}"));
+        let mut opener = waiting_opener(&marker);
+        service.add(opener.id());
+        go(&mut opener);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let path = path_string(&marker);
+        if let Some(open) = ringside
+            .matching(|e| is_type(e, "open") && e["path"] == path)
+            .pop()
+        {
+            break open;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no open from the unit started after ringside within {:?}",
+            support::PATIENCE
+        );
+    };
+    assert_eq!(field(&seen, "unit"), &unit);
+    ringside.stop();
+    drop((service, slice));
+}

@@ -99,7 +99,9 @@ pub fn apply(ebpf: &mut Ebpf, filter: &KernelFilter) -> anyhow::Result<()> {
             .context("adding a command name to the kernel filter")?;
     }
     write_nets(ebpf, &filter.nets)?;
-    write_cgroups(ebpf, &filter.cgroups)?;
+    if !filter.cgroups.is_empty() && add_matching_cgroups(ebpf, &filter.cgroups)? == 0 {
+        tracing::warn!("no cgroup matches the cgroup filter yet: nothing is traced until one does");
+    }
     let mut mode: Array<&mut MapData, u32> = Array::try_from(
         ebpf.map_mut("FILTER_MODE")
             .context("probe map FILTER_MODE")?,
@@ -109,12 +111,9 @@ pub fn apply(ebpf: &mut Ebpf, filter: &KernelFilter) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Fills the cgroup set with the ids of the cgroups the conditions match and of every cgroup
-/// below them; the probes add cgroups made below them later.
-fn write_cgroups(ebpf: &mut Ebpf, conditions: &[CgroupMatch]) -> anyhow::Result<()> {
-    if conditions.is_empty() {
-        return Ok(());
-    }
+/// Adds to the cgroup set the ids of the cgroups the conditions match and of every cgroup
+/// below them (the probes add cgroups made below them later); returns how many match.
+pub fn add_matching_cgroups(ebpf: &mut Ebpf, conditions: &[CgroupMatch]) -> anyhow::Result<usize> {
     let mount = crate::cgroups::resolve::cgroup2_mount().context(
         "a cgroup filter needs the cgroup2 filesystem, and none is mounted \
          (mount -t cgroup2 none /sys/fs/cgroup/unified)",
@@ -122,18 +121,17 @@ fn write_cgroups(ebpf: &mut Ebpf, conditions: &[CgroupMatch]) -> anyhow::Result<
     let ids = crate::cgroups::matching_ids(&mount, |info| {
         conditions.iter().any(|condition| condition.matches(info))
     });
-    if ids.is_empty() {
-        tracing::warn!("no cgroup matches the cgroup filter yet: nothing is traced until one does");
-    }
     let mut set: HashMap<&mut MapData, u64, u8> = HashMap::try_from(
         ebpf.map_mut("FILTER_CGROUPS")
             .context("probe map FILTER_CGROUPS")?,
     )?;
-    for id in ids {
-        set.insert(id, 1, 0)
-            .context("adding a cgroup to the kernel filter (more than 16,384 match?)")?;
+    for &id in &ids {
+        if set.get(&id, 0).is_err() {
+            set.insert(id, 1, 0)
+                .context("adding a cgroup to the kernel filter (more than 16,384 match?)")?;
+        }
     }
-    Ok(())
+    Ok(ids.len())
 }
 
 /// Fills the prefix tries. An IPv4 prefix also goes in as its IPv4-mapped IPv6 form, which is

@@ -47,6 +47,8 @@ pub struct Probes {
     pub missing: Vec<(String, Vec<EventKind>)>,
     /// Why kernel struct offsets are unknown, when they are (no BTF).
     pub btf_problem: Option<String>,
+    /// The cgroup conditions of the kernel filter, to look for new cgroups they match.
+    cgroup_filter: Vec<crate::filter::cgroup::CgroupMatch>,
 }
 
 /// Unread bytes at which the probes wake ringside: an eighth of the ring, so that a burst is
@@ -104,6 +106,7 @@ pub fn load(options: &ProbeOptions) -> anyhow::Result<Probes> {
         attached: 0,
         missing: Vec::new(),
         btf_problem,
+        cgroup_filter: options.filter.cgroups.clone(),
     };
     let tree = options.filter.tree && !options.filter.pids.is_empty();
     for attachment in attachments::needed(&options.events, tree) {
@@ -209,8 +212,21 @@ impl Probes {
 
     /// Narrows (or widens) what the probes report, while they run.
     pub fn set_filter(&mut self, filter: &KernelFilter) -> anyhow::Result<()> {
+        self.cgroup_filter = filter.cgroups.clone();
         filter::replace(&mut self.ebpf, filter)?;
         filter::add_late_descendants(&mut self.ebpf, filter)
+    }
+
+    /// Adds to the cgroup filter the cgroups made since it was set that its conditions match
+    /// but that are not below a traced one (a service restarted gets a new cgroup beside the
+    /// old); the probes follow those below a traced one by themselves. Called once a second.
+    pub fn refresh_cgroup_filter(&mut self) {
+        if self.cgroup_filter.is_empty() {
+            return;
+        }
+        if let Err(error) = filter::add_matching_cgroups(&mut self.ebpf, &self.cgroup_filter) {
+            tracing::warn!("refreshing the cgroup filter: {error:#}");
+        }
     }
 
     /// Stops every probe; maps stay readable so the last records and drop counts can be read.
