@@ -43,6 +43,21 @@ pub struct Cli {
     #[arg(global = true, long)]
     pub json: bool,
 
+    /// Print folded stacks to stdout at the end (no TUI): one line per distinct stack,
+    /// `comm;outermost;...;innermost;type count`, for flamegraph.pl and inferno. Live (until
+    /// --duration or Ctrl-C) or with `replay`; honours --filter.
+    #[arg(global = true, long)]
+    pub folded: bool,
+
+    /// Write an SVG flame graph of the events' stacks to this file at the end (no TUI).
+    #[arg(global = true, long, value_name = "OUT.svg")]
+    pub flamegraph: Option<PathBuf>,
+
+    /// Write a gzipped pprof profile of the events' stacks to this file at the end (no TUI),
+    /// for `go tool pprof` and Grafana Pyroscope: one sample per event.
+    #[arg(global = true, long, value_name = "OUT.pb.gz")]
+    pub pprof: Option<PathBuf>,
+
     /// Stop after this many seconds.
     #[arg(global = true, long, value_name = "SECS", value_parser = parse_duration)]
     pub duration: Option<std::time::Duration>,

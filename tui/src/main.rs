@@ -9,6 +9,7 @@ mod cgroups;
 mod cli;
 mod clock;
 mod dns;
+mod export;
 mod filter;
 mod headless;
 mod ingest;
@@ -69,8 +70,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let exports = export::Exports {
+        folded: cli.folded,
+        flamegraph: cli.flamegraph.clone(),
+        pprof: cli.pprof.clone(),
+    };
+    if exports.any() && cli.json {
+        anyhow::bail!(
+            "--json and the stack exports (--folded, --flamegraph, --pprof) both write stdout: choose one"
+        );
+    }
     if let Some(Command::Replay { file }) = &cli.command {
-        return if cli.json {
+        return if exports.any() {
+            replay::to_output(file, &filter, &mut export::StackExport::new(exports))
+        } else if cli.json {
             replay::to_json(file, &filter)
         } else {
             runtime.block_on(interactive::run_replay(file.clone(), filter, max_events))
@@ -99,6 +112,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 output.display()
             );
             result
+        }
+        _ if exports.any() => {
+            let settings = headless::Settings {
+                duration: cli.duration,
+                stats_file: cli.stats_file.clone(),
+                // The exports are about stacks: give symbols time to resolve.
+                symbol_wait: Duration::from_secs(5),
+                mode: "export",
+            };
+            let mut output = export::StackExport::new(exports);
+            runtime.block_on(headless::run(options, filter, settings, &mut output))
         }
         _ if cli.json => {
             let settings = headless::Settings {
