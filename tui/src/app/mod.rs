@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use tui_input::Input;
 
-pub use self::processes::{ProcessRow, ProcessTable};
+pub use self::processes::{ProcessRow, ProcessSort, ProcessTable};
 pub use self::store::{EventId, EventStore};
 use crate::filter::{Filter, KernelPart};
 use crate::model::frame::Stacks;
@@ -146,6 +146,8 @@ pub struct App {
     group_by_unit: bool,
     /// `c`: the Events pane's unit column shown or hidden; `None` shows it when there is room.
     unit_column: Option<bool>,
+    /// `s`: how the Processes pane orders its processes.
+    process_sort: ProcessSort,
     focus: Pane,
     process_cursor: usize,
     processes: ProcessTable,
@@ -188,6 +190,7 @@ impl App {
             tree_scope: true,
             group_by_unit: false,
             unit_column: None,
+            process_sort: ProcessSort::Tree,
             focus: Pane::Events,
             process_cursor: 0,
             processes: ProcessTable::default(),
@@ -262,7 +265,8 @@ impl App {
             Some(Scope::Unit(label)) => Some(&**label),
             _ => None,
         };
-        self.processes.rows(self.group_by_unit, only)
+        self.processes
+            .rows(self.group_by_unit, only, self.process_sort)
     }
 
     /// The line the Processes pane's cursor is on.

@@ -4,7 +4,8 @@
 use std::collections::VecDeque;
 
 use super::{
-    App, EventId, EventStore, Pane, ProcessTable, Prompt, RecordingStatus, Scope, Stats, Tab,
+    App, EventId, EventStore, Pane, ProcessSort, ProcessTable, Prompt, RecordingStatus, Scope,
+    Stats, Tab,
 };
 use crate::filter::Filter;
 
@@ -58,6 +59,10 @@ impl App {
     /// there is room.
     pub fn unit_column(&self, width: u16) -> bool {
         self.unit_column.unwrap_or(width >= 140)
+    }
+
+    pub fn process_sort(&self) -> ProcessSort {
+        self.process_sort
     }
 
     pub fn focus(&self) -> Pane {

@@ -151,6 +151,7 @@ impl App {
                     self.set_scope(Some(self.scope_for(pid)));
                 }
             }
+            KeyCode::Char('s') => self.process_sort = self.process_sort.next(),
             KeyCode::Char('u') if !ctrl => {
                 self.group_by_unit = !self.group_by_unit;
                 self.process_cursor = 0;
@@ -312,7 +313,9 @@ impl App {
         };
         let hit = |id: &EventId| {
             self.store.get(*id).is_some_and(|e| {
-                e.summary().contains(&term) || String::from_utf8_lossy(&e.comm).contains(&term)
+                e.summary().contains(&term)
+                    || String::from_utf8_lossy(&e.comm).contains(&term)
+                    || stack_mentions(e, &term)
             })
         };
         // Past the last match the search wraps around, as in a pager.
@@ -371,6 +374,23 @@ impl App {
             _ => self.dirty = false,
         }
     }
+}
+
+/// Whether a frame of the event's symbolized stacks (a function, inlined ones included, or its
+/// file) contains `term`: `/read_settings` finds the events whose stack passes through it.
+fn stack_mentions(event: &Event, term: &str) -> bool {
+    let Some(stacks) = event.stacks.as_deref() else {
+        return false;
+    };
+    stacks.user.iter().chain(&stacks.kernel).any(|frame| {
+        let has = |text: &Option<Arc<str>>| text.as_deref().is_some_and(|t| t.contains(term));
+        has(&frame.symbol)
+            || has(&frame.file)
+            || frame
+                .inlined
+                .iter()
+                .any(|inlined| inlined.symbol.contains(term))
+    })
 }
 
 fn next_pane(pane: Pane, steps: usize) -> Pane {

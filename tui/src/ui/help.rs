@@ -25,6 +25,10 @@ const KEYS: &[(&str, &str)] = &[
         "Processes by unit/container (Enter on one scopes every pane)",
     ),
     ("c", "show / hide the Events pane's unit/container column"),
+    (
+        "s",
+        "sort Processes: tree / events / failures / rate / name",
+    ),
     ("1 2 3 4", "all / exec / files / network"),
     ("/  n N", "search (incremental), next / previous match"),
     (

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::border;
 use crate::app::processes::Process;
-use crate::app::{App, Pane, ProcessRow, Scope};
+use crate::app::{App, Pane, ProcessRow, ProcessSort, Scope};
 use crate::model::text::printable;
 use crate::model::{EventKind, Group};
 
@@ -69,7 +69,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Some(Scope::Unit(unit)) => format!(" scope: unit {} ", printable(unit.as_bytes())),
         None => String::new(),
     };
-    let title = format!(" Processes {}{scope}", app.processes().len());
+    let sort = match app.process_sort() {
+        ProcessSort::Tree => String::new(),
+        sort => format!(" by {}", sort.name()),
+    };
+    let title = format!(" Processes {}{sort}{scope}", app.processes().len());
     let block = Block::new()
         .borders(Borders::ALL)
         .title(title)

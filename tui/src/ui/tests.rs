@@ -455,3 +455,61 @@ fn c_toggles_the_unit_column() {
     assert!(shown.contains("UNIT"), "{shown}");
     assert!(shown.contains("postgresql.service"), "{shown}");
 }
+
+#[test]
+fn s_sorts_the_processes_by_events_failures_rate_and_name() {
+    let mut app = app();
+    app.update(key(KeyCode::Tab));
+    let pids = |app: &App| -> Vec<u32> {
+        app.process_rows()
+            .into_iter()
+            .filter_map(|row| match row {
+                crate::app::ProcessRow::Process { pid, .. } => Some(pid),
+                crate::app::ProcessRow::Unit(_) => None,
+            })
+            .collect()
+    };
+    app.update(key(KeyCode::Char('s')));
+    // curl (200) has the most events, then bash (100) and 300.
+    assert_eq!(pids(&app)[0], 200, "by events");
+    assert!(screen(&app, 120, 40).contains("Processes 3 by events"));
+    app.update(key(KeyCode::Char('s')));
+    // Failures: curl's ENOENT open and refused connect.
+    assert_eq!(pids(&app)[0], 200, "by failures");
+    app.update(key(KeyCode::Char('s')));
+    app.update(key(KeyCode::Char('s')));
+    // By name: bash, curl, then the escape-named one.
+    assert_eq!(pids(&app), [300, 100, 200], "by name (bytes order)");
+    app.update(key(KeyCode::Char('s')));
+    assert!(!screen(&app, 120, 40).contains(" by "), "back to the tree");
+}
+
+#[test]
+fn search_finds_an_event_by_a_function_of_its_stack() {
+    let mut app = app();
+    // Symbolize the first event only: its stack passes through inner_open and raw_syscall.
+    app.update(key(KeyCode::Char('g')));
+    let first = app.selected_id().unwrap();
+    app.update(Msg::Stacks(vec![(first, symbolized())]));
+    app.update(key(KeyCode::Char('G')));
+    for msg in [key(KeyCode::Char('/'))]
+        .into_iter()
+        .chain("raw_syscall".chars().map(|c| key(KeyCode::Char(c))))
+        .chain([key(KeyCode::Enter)])
+    {
+        app.update(msg);
+    }
+    assert_eq!(app.selected_id(), Some(first));
+}
+
+#[test]
+fn a_long_details_pane_has_a_scrollbar() {
+    let mut app = app();
+    app.update(key(KeyCode::Char('g')));
+    let id = app.selected_id().unwrap();
+    app.update(Msg::Stacks(vec![(id, symbolized())]));
+    let text = screen(&app, 120, 40);
+    // The pane holds fewer lines than the event has: the bar's arrows show.
+    assert!(text.contains('▼') && text.contains('▲'), "{text}");
+    insta::assert_snapshot!(text);
+}
