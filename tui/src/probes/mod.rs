@@ -146,19 +146,10 @@ impl Probes {
         category: &str,
         tracepoint: &str,
     ) -> anyhow::Result<()> {
-        let prog: &mut TracePoint = self
-            .ebpf
-            .program_mut(program)
-            .with_context(|| format!("the probes object has no program {program}"))?
-            .try_into()?;
-        if self.loaded.insert(program) {
-            prog.load().map_err(|error| {
-                tracing::error!("the kernel rejected probe {program}: {error:?}");
-                anyhow!(
-                    "the kernel rejected probe {program}: {} (verifier log in the log file)",
-                    first_line(&error)
-                )
-            })?;
+        let first = self.loaded.insert(program);
+        let prog: &mut TracePoint = self.program(program)?;
+        if first {
+            prog.load().map_err(|error| rejected(program, &error))?;
         }
         prog.attach(category, tracepoint).with_context(|| {
             format!("attaching {program} to tracepoint {category}:{tracepoint}")
@@ -168,24 +159,27 @@ impl Probes {
     }
 
     fn attach_raw(&mut self, program: &'static str, tracepoint: &str) -> anyhow::Result<()> {
-        let prog: &mut RawTracePoint = self
-            .ebpf
-            .program_mut(program)
-            .with_context(|| format!("the probes object has no program {program}"))?
-            .try_into()?;
-        if self.loaded.insert(program) {
-            prog.load().map_err(|error| {
-                tracing::error!("the kernel rejected probe {program}: {error:?}");
-                anyhow!(
-                    "the kernel rejected probe {program}: {} (verifier log in the log file)",
-                    first_line(&error)
-                )
-            })?;
+        let first = self.loaded.insert(program);
+        let prog: &mut RawTracePoint = self.program(program)?;
+        if first {
+            prog.load().map_err(|error| rejected(program, &error))?;
         }
         prog.attach(tracepoint)
             .with_context(|| format!("attaching {program} to raw tracepoint {tracepoint}"))?;
         self.attached += 1;
         Ok(())
+    }
+
+    /// The probes object's program `name`, as the type it is attached as.
+    fn program<'a, P>(&'a mut self, name: &str) -> anyhow::Result<&'a mut P>
+    where
+        &'a mut P: TryFrom<&'a mut Program, Error = aya::programs::ProgramError>,
+    {
+        let program = self
+            .ebpf
+            .program_mut(name)
+            .with_context(|| format!("the probes object has no program {name}"))?;
+        Ok(program.try_into()?)
     }
 
     /// The ring buffer the probes write to; can be taken once.
@@ -253,6 +247,15 @@ impl Probes {
             }
         });
     }
+}
+
+/// A program the verifier refused: its whole log goes to the log file, one line to the user.
+fn rejected(program: &str, error: &aya::programs::ProgramError) -> anyhow::Error {
+    tracing::error!("the kernel rejected probe {program}: {error:?}");
+    anyhow!(
+        "the kernel rejected probe {program}: {} (verifier log in the log file)",
+        first_line(error)
+    )
 }
 
 /// aya's load errors carry the whole verifier log; the terminal gets one line of it.
