@@ -179,7 +179,7 @@ impl Draft {
 /// interrupt; on a VM an exit to the hypervisor); what stays below the mark is read on
 /// ringside's timer (`--max-delay`).
 #[inline(always)]
-fn wakeup(size: usize) -> u64 {
+pub fn wakeup(size: usize) -> u64 {
     let unread = EVENTS.query(u64::from(BPF_RB_AVAIL_DATA));
     let mark = u64::from(config().wakeup_bytes);
     if unread < mark && unread + size as u64 >= mark {
