@@ -154,8 +154,17 @@ pub struct KernelOffsets {
     pub skb_tail: u32,
     pub skb_len: u32,
     pub skb_data_len: u32,
+    /// Where a new cgroup's id and its parent's are: `cgroup.kn`, `kernfs_node.id`,
+    /// `cgroup.self.parent` (the parent's `cgroup_subsys_state`), `cgroup_subsys_state.cgroup`,
+    /// and which hierarchy it is in (`cgroup.root`, `cgroup_root.hierarchy_id`; 0 is cgroup2).
+    pub cgroup_kn: u32,
+    pub kernfs_node_id: u32,
+    pub cgroup_parent_css: u32,
+    pub css_cgroup: u32,
+    pub cgroup_root: u32,
+    pub cgroup_root_hierarchy_id: u32,
 }
-const _: () = assert!(size_of::<KernelOffsets>() == 31 * 4);
+const _: () = assert!(size_of::<KernelOffsets>() == 37 * 4);
 
 impl KernelOffsets {
     /// Every offset unknown: what a kernel without BTF gets.
@@ -191,6 +200,12 @@ impl KernelOffsets {
         skb_tail: KOFFSET_UNKNOWN,
         skb_len: KOFFSET_UNKNOWN,
         skb_data_len: KOFFSET_UNKNOWN,
+        cgroup_kn: KOFFSET_UNKNOWN,
+        kernfs_node_id: KOFFSET_UNKNOWN,
+        cgroup_parent_css: KOFFSET_UNKNOWN,
+        css_cgroup: KOFFSET_UNKNOWN,
+        cgroup_root: KOFFSET_UNKNOWN,
+        cgroup_root_hierarchy_id: KOFFSET_UNKNOWN,
     };
 }
 
@@ -216,7 +231,7 @@ pub struct ProbeConfig {
     pub tp: TracepointOffsets,
     pub kernel: KernelOffsets,
 }
-const _: () = assert!(size_of::<ProbeConfig>() == 20 + 80 + 124);
+const _: () = assert!(size_of::<ProbeConfig>() == 20 + 80 + 148);
 
 /// The bit of a kind in [`ProbeConfig::events`].
 pub const fn event_bit(kind: u16) -> u32 {
@@ -230,6 +245,9 @@ pub const FILTER_COMM: u32 = 1 << 1;
 pub const FILTER_TREE: u32 = 1 << 2;
 /// TCP events are reported only when one of their ends is in the address tries.
 pub const FILTER_ADDR: u32 = 1 << 3;
+/// Only processes in the cgroups of `FILTER_CGROUPS` are traced; cgroups created under one of
+/// them join the set when they are made.
+pub const FILTER_CGROUP: u32 = 1 << 4;
 
 #[cfg(feature = "user")]
 mod pod {

@@ -55,8 +55,11 @@ pub struct RecordHeader {
     /// pid is reused. 0 when unknown.
     pub start_ns: u64,
     pub comm: [u8; COMM_LEN],
+    /// The process's cgroup v2 id (`bpf_get_current_cgroup_id`): the inode number of its
+    /// directory in the cgroup2 filesystem. 0 when unknown (a DNS response).
+    pub cgroup_id: u64,
 }
-const _: () = assert!(size_of::<RecordHeader>() == 56);
+const _: () = assert!(size_of::<RecordHeader>() == 64);
 
 /// Frames as `bpf_get_stack` wrote them, innermost first: where the probes take a stack before
 /// it goes into a record (a record carries a [`StackHead`] and only the frames written).
@@ -171,7 +174,7 @@ pub struct ExecRecord {
     pub stack_ns: u64,
     pub ustack: StackHead,
 }
-const _: () = assert!(size_of::<ExecRecord>() == 56 + 24 + 8);
+const _: () = assert!(size_of::<ExecRecord>() == 64 + 24 + 8);
 
 /// Which system call opened a file.
 pub mod open_syscall {
@@ -199,7 +202,7 @@ pub struct OpenRecord {
     pub path_len: u32,
     pub ustack: StackHead,
 }
-const _: () = assert!(size_of::<OpenRecord>() == 56 + 32 + 8);
+const _: () = assert!(size_of::<OpenRecord>() == 64 + 32 + 8);
 
 /// Address families the probes tell apart (`AF_UNIX`, `AF_INET`, `AF_INET6`); a record carries
 /// any other family's number as it is.
@@ -247,7 +250,7 @@ pub struct SockRecord {
     /// `addrlen` says (at most [`UNIX_PATH_LEN`]); an abstract name starts with a NUL.
     pub unix_path_len: u32,
 }
-const _: () = assert!(size_of::<SockRecord>() == 56 + 8 + 40 + 8 + 16 + 8);
+const _: () = assert!(size_of::<SockRecord>() == 64 + 8 + 40 + 8 + 16 + 8);
 
 /// Bytes of a DNS message's UDP payload a record carries at most: a classic DNS message.
 pub const DNS_PAYLOAD_MAX: usize = 512;
@@ -272,7 +275,7 @@ pub struct DnsRecord {
     pub ustack: StackHead,
     pub kstack: StackHead,
 }
-const _: () = assert!(size_of::<DnsRecord>() == 56 + 40 + 8 + 16);
+const _: () = assert!(size_of::<DnsRecord>() == 64 + 40 + 8 + 16);
 
 /// A DNS response as the probe reserves it in the ring: the head and room for the payload.
 #[repr(C)]
@@ -302,7 +305,7 @@ pub struct TcpCloseRecord {
     pub opened_actively: u32,
     pub kstack: StackHead,
 }
-const _: () = assert!(size_of::<TcpCloseRecord>() == 56 + 40 + 32 + 8);
+const _: () = assert!(size_of::<TcpCloseRecord>() == 64 + 40 + 32 + 8);
 
 /// A process (not a thread) ended. Tail: the user stack's frames, the kernel stack's frames.
 #[repr(C)]
@@ -317,7 +320,7 @@ pub struct ExitRecord {
     pub ustack: StackHead,
     pub kstack: StackHead,
 }
-const _: () = assert!(size_of::<ExitRecord>() == 56 + 16 + 16);
+const _: () = assert!(size_of::<ExitRecord>() == 64 + 16 + 16);
 
 /// A process created another process (threads are not reported).
 /// Tail: the user stack's frames, the kernel stack's frames.
@@ -331,7 +334,7 @@ pub struct ForkRecord {
     pub ustack: StackHead,
     pub kstack: StackHead,
 }
-const _: () = assert!(size_of::<ForkRecord>() == 56 + 16 + 16);
+const _: () = assert!(size_of::<ForkRecord>() == 64 + 16 + 16);
 
 /// The largest record the probes send: an exec with both strings full.
 pub const RECORD_MAX: usize = size_of::<ExecRecord>() + STACK_FRAMES_LEN + PATH_LEN + ARGV_LEN;

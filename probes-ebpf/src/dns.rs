@@ -14,7 +14,7 @@ use ringside_common::{
 
 use crate::{
     DNS_SCRATCH, EVENTS,
-    draft::{Draft, StackKind},
+    draft::{Draft, StackKind, wakeup},
     kernel::{
         addrs_pass, config, count_drop, current_ids, fill_header, passes_filter, read_kernel,
         wanted,
@@ -166,6 +166,7 @@ fn send_response(datagram: &Datagram) {
         (*head).header.uid = 0;
         (*head).header.start_ns = 0;
         (*head).header.comm = [0; 16];
+        (*head).header.cgroup_id = 0;
         (*head).addrs = datagram.addrs;
         (*head).wire_len = datagram.wire_len;
         (*head).ustack = StackHead::default();
@@ -179,7 +180,8 @@ fn send_response(datagram: &Datagram) {
             ) == 0;
         (*head).payload_len = if copied { len as u32 } else { 0 };
     }
-    entry.submit(0);
+    // Like every record: no wakeup unless it takes the unread data across the mark.
+    entry.submit(wakeup(core::mem::size_of::<DnsResponseRecord>()));
 }
 
 /// The UDP datagram whose network header is at `network` (headers are always in the linear

@@ -101,27 +101,27 @@ impl Draft {
     /// value; `false` when the copy failed (then the section is left out).
     #[inline(always)]
     pub fn push_kernel(&mut self, src: *const u8, len: usize) -> bool {
-        let len = len & (SECTION_MAX * 2 - 1);
-        if len == 0 {
-            return true;
-        }
-        if len > SECTION_MAX {
-            return false;
-        }
-        // SAFETY: the destination has SECTION_MAX bytes of room; the helper fails instead of
-        // faulting on a bad source.
-        let copied =
-            unsafe { bpf_probe_read_kernel(self.end(), len as u32, src.cast::<c_void>()) } == 0;
-        if copied {
-            self.len += len;
-        }
-        copied
+        // SAFETY: the helper fails instead of faulting on a bad source, and `push_with` gives
+        // it a destination with room for `len`.
+        self.push_with(len, |dst, len| unsafe {
+            bpf_probe_read_kernel(dst, len, src.cast::<c_void>())
+        })
     }
 
     /// Appends `len` bytes (at most [`SECTION_MAX`]) copied from user memory; `false` when the
     /// copy failed (then the section is left out).
     #[inline(always)]
     pub fn push_user(&mut self, src: u64, len: usize) -> bool {
+        // SAFETY: as for `push_kernel`, with the user-memory helper.
+        self.push_with(len, |dst, len| unsafe {
+            bpf_probe_read_user(dst, len, src as *const c_void)
+        })
+    }
+
+    /// Appends `len` bytes (bounded for the verifier) that `read(destination, len)` copies,
+    /// when it returns 0.
+    #[inline(always)]
+    fn push_with(&mut self, len: usize, read: impl FnOnce(*mut c_void, u32) -> i64) -> bool {
         let len = len & (SECTION_MAX * 2 - 1);
         if len == 0 {
             return true;
@@ -129,10 +129,8 @@ impl Draft {
         if len > SECTION_MAX {
             return false;
         }
-        // SAFETY: the destination has SECTION_MAX bytes of room; the helper fails instead of
-        // faulting on a bad source.
-        let copied =
-            unsafe { bpf_probe_read_user(self.end(), len as u32, src as *const c_void) } == 0;
+        // The destination has SECTION_MAX bytes of room (see `end`).
+        let copied = read(self.end(), len as u32) == 0;
         if copied {
             self.len += len;
         }
@@ -181,7 +179,7 @@ impl Draft {
 /// interrupt; on a VM an exit to the hypervisor); what stays below the mark is read on
 /// ringside's timer (`--max-delay`).
 #[inline(always)]
-fn wakeup(size: usize) -> u64 {
+pub fn wakeup(size: usize) -> u64 {
     let unread = EVENTS.query(u64::from(BPF_RB_AVAIL_DATA));
     let mark = u64::from(config().wakeup_bytes);
     if unread < mark && unread + size as u64 >= mark {

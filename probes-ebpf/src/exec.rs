@@ -26,7 +26,7 @@ use crate::{
     draft::Draft,
     kernel::{
         StackKind, capture_stack, config, count_drop, current_ids, current_task, fill_header,
-        now_ns, passes_filter, passes_pid_filter, read_field, read_kernel,
+        now_ns, passes_filter, passes_filter_but_comm, read_field, read_kernel,
     },
 };
 
@@ -58,7 +58,7 @@ pub struct ExecScratch {
 pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
     let (pid, tid) = current_ids();
     // The command name changes with the exec, so its filter is applied when the result is sent.
-    if !passes_pid_filter(pid) {
+    if !passes_filter_but_comm(pid) {
         return 0;
     }
     let tp = &config().tp;

@@ -8,20 +8,22 @@ use aya_ebpf::{
     bindings::BPF_F_USER_STACK,
     helpers::{
         bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_uid_gid,
-        bpf_probe_read_kernel, generated::bpf_get_current_task,
-        generated::bpf_get_smp_processor_id, generated::bpf_get_stack, generated::bpf_ktime_get_ns,
+        bpf_probe_read_kernel, generated::bpf_get_current_cgroup_id,
+        generated::bpf_get_current_task, generated::bpf_get_smp_processor_id,
+        generated::bpf_get_stack, generated::bpf_ktime_get_ns,
     },
 };
 use ringside_common::{
-    CAPTURE_KERNEL_STACK, CAPTURE_USER_STACK, COMM_LEN, FILTER_COMM, FILTER_PID, KOFFSET_UNKNOWN,
-    ProbeConfig, RecordHeader, STACK_FRAMES_LEN, Stack, StackHead, event_bit,
+    CAPTURE_KERNEL_STACK, CAPTURE_USER_STACK, COMM_LEN, FILTER_CGROUP, FILTER_COMM, FILTER_PID,
+    KOFFSET_UNKNOWN, ProbeConfig, RecordHeader, STACK_FRAMES_LEN, Stack, StackHead, event_bit,
 };
 
 use aya_ebpf::maps::lpm_trie::Key;
 use ringside_common::{AF_INET, AF_INET6, FILTER_ADDR, SockAddrs};
 
 use crate::{
-    CONFIG, DROPS, FILTER_COMMS, FILTER_MODE, FILTER_NETS_V4, FILTER_NETS_V6, FILTER_PIDS,
+    CONFIG, DROPS, FILTER_CGROUPS, FILTER_COMMS, FILTER_MODE, FILTER_NETS_V4, FILTER_NETS_V6,
+    FILTER_PIDS,
 };
 
 /// The configuration userspace wrote at load time.
@@ -61,13 +63,35 @@ pub fn current_comm() -> [u8; COMM_LEN] {
 /// Whether the current process's events pass the kernel-side filter; ringside's never do.
 #[inline(always)]
 pub fn passes_filter(pid: u32) -> bool {
-    passes_pid_filter(pid) && (filter_mode() & FILTER_COMM == 0 || comm_in_filter(&current_comm()))
+    passes_filter_but_comm(pid)
+        && (filter_mode() & FILTER_COMM == 0 || comm_in_filter(&current_comm()))
 }
 
 /// [`passes_filter`] for a process other than the current one (a socket's owner).
 #[inline(always)]
-pub fn passes_filter_for(pid: u32, comm: &[u8; COMM_LEN]) -> bool {
-    passes_pid_filter(pid) && (filter_mode() & FILTER_COMM == 0 || comm_in_filter(comm))
+pub fn passes_filter_for(pid: u32, comm: &[u8; COMM_LEN], cgroup_id: u64) -> bool {
+    passes_pid_filter(pid)
+        && cgroup_passes(cgroup_id)
+        && (filter_mode() & FILTER_COMM == 0 || comm_in_filter(comm))
+}
+
+/// [`passes_filter`] but for the command name: for probes that check it later (an exec changes
+/// it).
+#[inline(always)]
+pub fn passes_filter_but_comm(pid: u32) -> bool {
+    passes_pid_filter(pid) && cgroup_passes(current_cgroup_id())
+}
+
+/// Whether a process in cgroup `id` passes the cgroup part of the filter.
+#[inline(always)]
+fn cgroup_passes(id: u64) -> bool {
+    filter_mode() & FILTER_CGROUP == 0 || FILTER_CGROUPS.get_ptr(id).is_some()
+}
+
+#[inline(always)]
+pub fn current_cgroup_id() -> u64 {
+    // SAFETY: the helper takes no arguments and cannot fail.
+    unsafe { bpf_get_current_cgroup_id() }
 }
 
 /// Whether a socket event passes the address part of the filter: one of its ends is in the
@@ -91,9 +115,9 @@ pub fn addrs_pass(addrs: &SockAddrs) -> bool {
     in_trie(&addrs.laddr) || in_trie(&addrs.raddr)
 }
 
-/// The pid half of [`passes_filter`], for probes that check the command name later.
+/// The pid part of the filter (ringside itself never passes).
 #[inline(always)]
-pub fn passes_pid_filter(pid: u32) -> bool {
+fn passes_pid_filter(pid: u32) -> bool {
     pid != config().self_pid && (filter_mode() & FILTER_PID == 0 || pid_in_filter(pid))
 }
 
@@ -143,6 +167,7 @@ pub unsafe fn fill_header(header: *mut RecordHeader, kind: u16, flags: u16) {
         (*header).uid = bpf_get_current_uid_gid() as u32;
         (*header).start_ns = process_start_ns(task);
         (*header).comm = current_comm();
+        (*header).cgroup_id = current_cgroup_id();
     }
 }
 

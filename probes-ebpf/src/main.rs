@@ -6,6 +6,7 @@
 #![no_std]
 #![no_main]
 
+mod cgroup;
 mod dns;
 mod draft;
 mod exec;
@@ -54,6 +55,10 @@ static FILTER_PIDS: HashMap<u32, u8> = HashMap::with_max_entries(16384, 0);
 /// Command names to trace when `FILTER_COMM` is set.
 #[map]
 static FILTER_COMMS: HashMap<[u8; COMM_LEN], u8> = HashMap::with_max_entries(256, 0);
+
+/// cgroup v2 ids to trace when `FILTER_CGROUP` is set; cgroups made under one join it.
+#[map]
+static FILTER_CGROUPS: HashMap<u64, u8> = HashMap::with_max_entries(16384, 0);
 
 /// Address prefixes to trace when `FILTER_ADDR` is set (IPv4-mapped IPv6 prefixes included).
 #[map]
@@ -173,6 +178,11 @@ pub fn net_dev_queue(ctx: RawTracePointContext) -> u32 {
 #[raw_tracepoint(tracepoint = "netif_receive_skb")]
 pub fn netif_receive_skb(ctx: RawTracePointContext) -> u32 {
     dns::received(&ctx)
+}
+
+#[raw_tracepoint(tracepoint = "cgroup_mkdir")]
+pub fn cgroup_mkdir(ctx: RawTracePointContext) -> u32 {
+    cgroup::made(&ctx)
 }
 
 #[cfg(not(test))]

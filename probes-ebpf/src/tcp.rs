@@ -40,6 +40,7 @@ pub struct SockOwner {
     active: u32,
     _reserved: u32,
     comm: [u8; COMM_LEN],
+    cgroup_id: u64,
 }
 
 #[inline(always)]
@@ -126,7 +127,7 @@ fn closed(ctx: &TracePointContext, sock: u64, oldstate: i32) {
     let _ = SOCK_OWNERS.remove(sock);
     if !wanted(EventKind::TcpClose.wire())
         || owner.pid == 0
-        || !passes_filter_for(owner.pid, &owner.comm)
+        || !passes_filter_for(owner.pid, &owner.comm, owner.cgroup_id)
     {
         return;
     }
@@ -157,6 +158,7 @@ fn closed(ctx: &TracePointContext, sock: u64, oldstate: i32) {
         (*header).uid = owner.uid;
         (*header).start_ns = owner.start_ns;
         (*header).comm = owner.comm;
+        (*header).cgroup_id = owner.cgroup_id;
         (*record).addrs = addrs;
         (*record).duration_ns = (*header).ts_ns.saturating_sub(owner.born_ns);
         (*record).tx_bytes = tx.unwrap_or(0);
@@ -205,6 +207,7 @@ fn owner_from(header: &RecordHeader, born_ns: u64) -> SockOwner {
         active: 0,
         _reserved: 0,
         comm: header.comm,
+        cgroup_id: header.cgroup_id,
     }
 }
 
@@ -221,5 +224,6 @@ pub fn empty_header() -> RecordHeader {
         uid: 0,
         start_ns: 0,
         comm: [0; COMM_LEN],
+        cgroup_id: 0,
     }
 }

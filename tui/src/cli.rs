@@ -43,6 +43,21 @@ pub struct Cli {
     #[arg(global = true, long)]
     pub json: bool,
 
+    /// Print folded stacks to stdout at the end (no TUI): one line per distinct stack,
+    /// `comm;outermost;...;innermost;type count`, for flamegraph.pl and inferno. Live (until
+    /// --duration or Ctrl-C) or with `replay`; honours --filter.
+    #[arg(global = true, long)]
+    pub folded: bool,
+
+    /// Write an SVG flame graph of the events' stacks to this file at the end (no TUI).
+    #[arg(global = true, long, value_name = "OUT.svg")]
+    pub flamegraph: Option<PathBuf>,
+
+    /// Write a gzipped pprof profile of the events' stacks to this file at the end (no TUI),
+    /// for `go tool pprof` and Grafana Pyroscope: one sample per event.
+    #[arg(global = true, long, value_name = "OUT.pb.gz")]
+    pub pprof: Option<PathBuf>,
+
     /// Stop after this many seconds.
     #[arg(global = true, long, value_name = "SECS", value_parser = parse_duration)]
     pub duration: Option<std::time::Duration>,
@@ -54,6 +69,20 @@ pub struct Cli {
     /// With --pid: also every descendant, including ones born later.
     #[arg(global = true, long, requires = "pid")]
     pub tree: bool,
+
+    /// Only events of processes in this cgroup or below it: its path below the cgroup2 mount,
+    /// e.g. /system.slice/nginx.service (repeatable). Enforced in the kernel.
+    #[arg(global = true, long, value_name = "PATH")]
+    pub cgroup: Vec<String>,
+
+    /// Only events of this systemd unit, e.g. nginx.service (repeatable). Enforced in the kernel.
+    #[arg(global = true, long, value_name = "NAME")]
+    pub unit: Vec<String>,
+
+    /// Only events of this container: its id, or a prefix of 12 or more hex digits
+    /// (repeatable). Enforced in the kernel.
+    #[arg(global = true, long, value_name = "ID", value_parser = parse_container)]
+    pub container: Vec<String>,
 
     /// Only events of processes with this command name (repeatable; the kernel keeps 15 bytes).
     #[arg(global = true, long, value_name = "NAME", value_parser = parse_comm)]
@@ -177,6 +206,13 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         ));
     }
     Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+fn parse_container(id: &str) -> Result<String, String> {
+    if id.len() < 12 || id.len() > 64 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err("a container id is 12 to 64 hex digits (a prefix of the full id)".into());
+    }
+    Ok(id.to_ascii_lowercase())
 }
 
 fn parse_comm(name: &str) -> Result<String, String> {

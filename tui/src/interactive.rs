@@ -158,6 +158,12 @@ impl Source<'_> {
         }
     }
 
+    fn refresh_cgroup_filter(&mut self) {
+        if let Source::Live(probes, _) = self {
+            probes.refresh_cgroup_filter();
+        }
+    }
+
     fn set_filter(&mut self, part: KernelPart) {
         let Source::Live(probes, base) = self else {
             return;
@@ -216,6 +222,7 @@ async fn event_loop(
             _ = signals.terminate.recv() => vec![Action::Quit],
             _ = signals.hangup.recv() => vec![Action::Quit],
             _ = second.tick() => {
+                source.refresh_cgroup_filter();
                 let stats = Stats {
                     kernel_drops: source.drops(),
                     cpu_percent: cpu.percent(),

@@ -5,9 +5,11 @@
 mod allocations;
 mod app;
 mod byte_fields;
+mod cgroups;
 mod cli;
 mod clock;
 mod dns;
+mod export;
 mod filter;
 mod headless;
 mod ingest;
@@ -36,6 +38,7 @@ use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
 use crate::filter::Filter;
+use crate::filter::cgroup::{CgroupField, CgroupMatch};
 use crate::model::EventKind;
 use crate::probes::{KernelFilter, ProbeOptions};
 
@@ -67,8 +70,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let exports = export::Exports {
+        folded: cli.folded,
+        flamegraph: cli.flamegraph.clone(),
+        pprof: cli.pprof.clone(),
+    };
+    if exports.any() && cli.json {
+        anyhow::bail!(
+            "--json and the stack exports (--folded, --flamegraph, --pprof) both write stdout: choose one"
+        );
+    }
     if let Some(Command::Replay { file }) = &cli.command {
-        return if cli.json {
+        return if exports.any() {
+            replay::to_output(file, &filter, &mut export::StackExport::new(exports))
+        } else if cli.json {
             replay::to_json(file, &filter)
         } else {
             runtime.block_on(interactive::run_replay(file.clone(), filter, max_events))
@@ -98,6 +113,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             result
         }
+        _ if exports.any() => {
+            let settings = headless::Settings {
+                duration: cli.duration,
+                stats_file: cli.stats_file.clone(),
+                // The exports are about stacks: give symbols time to resolve.
+                symbol_wait: Duration::from_secs(5),
+                mode: "export",
+            };
+            let mut output = export::StackExport::new(exports);
+            runtime.block_on(headless::run(options, filter, settings, &mut output))
+        }
         _ if cli.json => {
             let settings = headless::Settings {
                 duration: cli.duration,
@@ -117,6 +143,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `--cgroup`, `--unit` and `--container`: a process in any of them is traced.
+fn cgroup_flags(cli: &Cli) -> Vec<CgroupMatch> {
+    let flag = |field, values: &[String]| {
+        values
+            .iter()
+            .map(move |value| CgroupMatch::exact(field, value))
+            .collect::<Vec<_>>()
+    };
+    [
+        flag(CgroupField::Path, &cli.cgroup),
+        flag(CgroupField::Unit, &cli.unit),
+        flag(CgroupField::Container, &cli.container),
+    ]
+    .concat()
+}
+
 /// What the probes capture: the command-line filters and the expression's kernel part both
 /// narrow them.
 fn probe_options(cli: &Cli, filter: &Filter) -> ProbeOptions {
@@ -130,6 +172,7 @@ fn probe_options(cli: &Cli, filter: &Filter) -> ProbeOptions {
         tree: cli.tree,
         comms: cli.comm.clone(),
         nets: Vec::new(),
+        cgroups: cgroup_flags(cli),
     };
     kernel.narrow_by(KernelFilter::from(filter.kernel_part()));
     ProbeOptions {

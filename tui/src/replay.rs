@@ -2,7 +2,6 @@
 //! privileges: nothing here touches the kernel.
 
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -10,9 +9,9 @@ use tokio::sync::mpsc;
 
 use crate::app::ProcessTable;
 use crate::filter::Filter;
+use crate::headless::output::{Ndjson, Output};
 use crate::ingest::Batch;
 use crate::model::EventKind;
-use crate::output::json::JsonEvent;
 use crate::recording::{Entry, Header, RecordingReader};
 
 /// Events handed to the TUI per message.
@@ -20,22 +19,22 @@ const BATCH: usize = 4096;
 
 /// Prints the recording's events that pass `filter` as the same NDJSON as live `--json`.
 pub fn to_json(path: &Path, filter: &Filter) -> anyhow::Result<()> {
+    to_output(path, filter, &mut Ndjson::new())
+}
+
+/// Hands the recording's events that pass `filter` to `output` (NDJSON, the stack exports),
+/// then the drop counts it recorded; a damaged recording is read up to the damage.
+pub fn to_output(path: &Path, filter: &Filter, output: &mut dyn Output) -> anyhow::Result<()> {
     let mut reader = RecordingReader::open(path)?;
     let mut processes = ProcessTable::default();
-    let mut out = BufWriter::new(std::io::stdout().lock());
     let mut drops = BTreeMap::new();
     let damage = loop {
         match reader.next_entry() {
             Ok(Some(Entry::Event(event))) => {
                 processes.observe(&event);
-                if filter.matches(&event, &processes) {
-                    serde_json::to_writer(&mut out, &JsonEvent(&event))?;
-                    if let Err(error) = out.write_all(b"\n") {
-                        if error.kind() == std::io::ErrorKind::BrokenPipe {
-                            return Ok(());
-                        }
-                        return Err(error).context("writing events to stdout");
-                    }
+                if filter.matches(&event, &processes) && !output.write(&event)? {
+                    // The reader of stdout has gone (`| head`): nothing more to say.
+                    return Ok(());
                 }
             }
             Ok(Some(Entry::Drops(counts))) => drops = counts,
@@ -44,7 +43,10 @@ pub fn to_json(path: &Path, filter: &Filter) -> anyhow::Result<()> {
             Err(error) => break Some(error),
         }
     };
-    out.flush()?;
+    if !output.flush()? {
+        return Ok(());
+    }
+    output.finish(drops.clone())?;
     let cut_short = damage.is_none() && !reader.complete();
     report(path, reader.header(), &drops, damage)?;
     if cut_short {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use tui_input::Input;
 
-pub use self::processes::ProcessTable;
+pub use self::processes::{ProcessRow, ProcessSort, ProcessTable};
 pub use self::store::{EventId, EventStore};
 use crate::filter::{Filter, KernelPart};
 use crate::model::frame::Stacks;
@@ -65,11 +65,13 @@ impl Tab {
     }
 }
 
-/// What a selected process narrows the Events pane to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a selected process, or unit, narrows the panes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scope {
     Process(u32),
     Tree(u32),
+    /// A systemd unit or container, by its label (`nginx.service`, `docker:0123456789ab`).
+    Unit(Arc<str>),
 }
 
 /// A line being typed at the bottom of the screen.
@@ -140,6 +142,12 @@ pub struct App {
     scope: Option<Scope>,
     /// `t`: a selected process scopes to its whole subtree rather than itself.
     tree_scope: bool,
+    /// `u`: the Processes pane groups processes by unit or container instead of by parent.
+    group_by_unit: bool,
+    /// `c`: the Events pane's unit column shown or hidden; `None` shows it when there is room.
+    unit_column: Option<bool>,
+    /// `s`: how the Processes pane orders its processes.
+    process_sort: ProcessSort,
     focus: Pane,
     process_cursor: usize,
     processes: ProcessTable,
@@ -180,6 +188,9 @@ impl App {
             tab: Tab::All,
             scope: None,
             tree_scope: true,
+            group_by_unit: false,
+            unit_column: None,
+            process_sort: ProcessSort::Tree,
             focus: Pane::Events,
             process_cursor: 0,
             processes: ProcessTable::default(),
@@ -232,22 +243,43 @@ impl App {
     /// Whether the Events pane shows this event under the current tab, scope and filter.
     fn shows(&self, event: &Event) -> bool {
         self.tab.shows(event.kind())
-            && match self.scope {
+            && match &self.scope {
                 None => true,
-                Some(Scope::Process(pid)) => event.pid == pid,
+                Some(Scope::Process(pid)) => event.pid == *pid,
                 Some(Scope::Tree(root)) => {
                     use crate::filter::Ancestry as _;
-                    self.processes.is_descendant_or_self(event.pid, root)
+                    self.processes.is_descendant_or_self(event.pid, *root)
                 }
+                Some(Scope::Unit(label)) => event
+                    .cgroup
+                    .as_ref()
+                    .and_then(|info| info.label.as_ref())
+                    .is_some_and(|unit| unit == label),
             }
             && self.filter.matches(event, &self.processes)
     }
 
-    /// The process the Processes pane's cursor is on.
-    pub fn selected_process(&self) -> Option<u32> {
+    /// The Processes pane's lines: the tree or the units (`u`), within a unit scope.
+    pub fn process_rows(&self) -> Vec<ProcessRow> {
+        let only = match &self.scope {
+            Some(Scope::Unit(label)) => Some(&**label),
+            _ => None,
+        };
         self.processes
-            .rows()
-            .get(self.process_cursor)
-            .map(|&(_, pid)| pid)
+            .rows(self.group_by_unit, only, self.process_sort)
+    }
+
+    /// The line the Processes pane's cursor is on.
+    fn selected_process_row(&self) -> Option<ProcessRow> {
+        self.process_rows().get(self.process_cursor).cloned()
+    }
+
+    /// The process the Processes pane's cursor is on.
+    #[cfg(test)]
+    pub fn selected_process(&self) -> Option<u32> {
+        match self.selected_process_row()? {
+            ProcessRow::Process { pid, .. } => Some(pid),
+            ProcessRow::Unit(_) => None,
+        }
     }
 }

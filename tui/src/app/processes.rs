@@ -2,6 +2,7 @@
 //! start time, so a reused pid starts a new process instead of merging with the old one.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use crate::filter::Ancestry;
 use crate::model::event::{Details, Exec, Exit, Fork};
@@ -24,6 +25,60 @@ pub struct Process {
     /// Events per second, oldest first.
     pub history: VecDeque<u32>,
     this_second: u32,
+    /// The unit or container its latest event came from.
+    pub unit: Option<Arc<str>>,
+    /// Events that failed (a result below 0, a DNS lookup without an answer).
+    pub failures: u64,
+}
+
+/// How the Processes pane orders its processes (`s` cycles through them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProcessSort {
+    /// As a tree by parent (by pid within a unit).
+    #[default]
+    Tree,
+    /// Most events first.
+    Events,
+    /// Most failures first.
+    Failures,
+    /// Most events in the last second first.
+    Rate,
+    /// By command name.
+    Name,
+}
+
+impl ProcessSort {
+    pub fn next(self) -> Self {
+        match self {
+            ProcessSort::Tree => ProcessSort::Events,
+            ProcessSort::Events => ProcessSort::Failures,
+            ProcessSort::Failures => ProcessSort::Rate,
+            ProcessSort::Rate => ProcessSort::Name,
+            ProcessSort::Name => ProcessSort::Tree,
+        }
+    }
+
+    /// What the pane's title says.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProcessSort::Tree => "tree",
+            ProcessSort::Events => "events",
+            ProcessSort::Failures => "failures",
+            ProcessSort::Rate => "rate",
+            ProcessSort::Name => "name",
+        }
+    }
+}
+
+/// A line of the Processes pane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProcessRow {
+    /// A unit or container heading its processes (`u`); `None` for processes in neither.
+    Unit(Option<Arc<str>>),
+    Process {
+        depth: usize,
+        pid: u32,
+    },
 }
 
 #[derive(Default)]
@@ -45,6 +100,12 @@ impl ProcessTable {
         let process = self.entry(event.pid, event.ppid, event.start_ns, &event.comm);
         process.counts[event.kind().index()] += 1;
         process.this_second += 1;
+        process.failures += u64::from(event.details.failed());
+        if let Some(label) = event.cgroup.as_ref().and_then(|info| info.label.as_ref())
+            && process.unit.as_ref() != Some(label)
+        {
+            process.unit = Some(Arc::clone(label));
+        }
         match &event.details {
             Details::Exec(Exec { ret: 0, .. }) => process.comm = event.comm.to_vec(),
             Details::Exit(Exit { .. }) => process.exited_ticks = Some(0),
@@ -95,8 +156,77 @@ impl ProcessTable {
             .retain(|_, p| p.exited_ticks.is_none_or(|ticks| ticks < EXITED_TTL));
     }
 
+    /// The pane's lines: the tree, or with `by_unit` the processes under their unit or
+    /// container (those of neither last). `only` keeps one unit's.
+    pub fn rows(&self, by_unit: bool, only: Option<&str>, sort: ProcessSort) -> Vec<ProcessRow> {
+        let in_scope = |pid: &u32| {
+            only.is_none_or(|unit| {
+                self.by_pid
+                    .get(pid)
+                    .is_some_and(|p| p.unit.as_deref() == Some(unit))
+            })
+        };
+        if !by_unit && sort == ProcessSort::Tree {
+            return self
+                .tree()
+                .into_iter()
+                .filter(|(_, pid)| in_scope(pid))
+                .map(|(depth, pid)| ProcessRow::Process { depth, pid })
+                .collect();
+        }
+        if !by_unit {
+            let mut pids: Vec<u32> = self.by_pid.keys().copied().filter(in_scope).collect();
+            self.sort(&mut pids, sort);
+            return pids
+                .into_iter()
+                .map(|pid| ProcessRow::Process { depth: 0, pid })
+                .collect();
+        }
+        let mut groups: BTreeMap<Option<Arc<str>>, Vec<u32>> = BTreeMap::new();
+        for process in self.by_pid.values().filter(|p| in_scope(&p.pid)) {
+            groups
+                .entry(process.unit.clone())
+                .or_default()
+                .push(process.pid);
+        }
+        // Named units first, in order; processes of no unit at the end.
+        let unnamed = groups.remove(&None);
+        let mut rows = Vec::with_capacity(self.by_pid.len() + groups.len() + 1);
+        for (unit, mut pids) in groups.into_iter().chain(unnamed.map(|pids| (None, pids))) {
+            self.sort(&mut pids, sort);
+            rows.push(ProcessRow::Unit(unit));
+            rows.extend(
+                pids.into_iter()
+                    .map(|pid| ProcessRow::Process { depth: 1, pid }),
+            );
+        }
+        rows
+    }
+
+    /// Orders `pids` by `sort`, the largest first; ties (and the tree order) by pid.
+    fn sort(&self, pids: &mut [u32], sort: ProcessSort) {
+        let key = |pid: &u32| -> u64 {
+            let Some(p) = self.by_pid.get(pid) else {
+                return 0;
+            };
+            match sort {
+                ProcessSort::Tree | ProcessSort::Name => 0,
+                ProcessSort::Events => p.counts.iter().sum(),
+                ProcessSort::Failures => p.failures,
+                ProcessSort::Rate => u64::from(p.history.back().copied().unwrap_or(0)),
+            }
+        };
+        match sort {
+            ProcessSort::Name => pids.sort_by(|a, b| {
+                let name = |pid: &u32| self.by_pid.get(pid).map(|p| p.comm.clone());
+                name(a).cmp(&name(b)).then(a.cmp(b))
+            }),
+            _ => pids.sort_by(|a, b| key(b).cmp(&key(a)).then(a.cmp(b))),
+        }
+    }
+
     /// The tree in display order: (depth, pid). Roots are processes whose parent is unknown.
-    pub fn rows(&self) -> Vec<(usize, u32)> {
+    fn tree(&self) -> Vec<(usize, u32)> {
         let mut children: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
         let mut roots = Vec::new();
         for process in self.by_pid.values() {
@@ -148,6 +278,8 @@ impl Process {
             counts: [0; EventKind::ALL.len()],
             history: VecDeque::with_capacity(HISTORY),
             this_second: 0,
+            unit: None,
+            failures: 0,
         }
     }
 
@@ -207,7 +339,7 @@ mod tests {
         }));
         (fork.pid, fork.ppid) = (1, 0);
         table.observe(&fork);
-        assert_eq!(table.rows(), vec![(0, 1), (1, 2)]);
+        assert_eq!(table.tree(), vec![(0, 1), (1, 2)]);
         table.observe(&exit_of(2, 5, b"child"));
         for _ in 0..EXITED_TTL {
             table.tick();

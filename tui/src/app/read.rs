@@ -4,7 +4,8 @@
 use std::collections::VecDeque;
 
 use super::{
-    App, EventId, EventStore, Pane, ProcessTable, Prompt, RecordingStatus, Scope, Stats, Tab,
+    App, EventId, EventStore, Pane, ProcessSort, ProcessTable, Prompt, RecordingStatus, Scope,
+    Stats, Tab,
 };
 use crate::filter::Filter;
 
@@ -50,8 +51,18 @@ impl App {
         self.tab
     }
 
-    pub fn scope(&self) -> Option<Scope> {
-        self.scope
+    pub fn scope(&self) -> Option<&Scope> {
+        self.scope.as_ref()
+    }
+
+    /// Whether the Events pane shows its unit column, at this width: as `c` set it, or when
+    /// there is room.
+    pub fn unit_column(&self, width: u16) -> bool {
+        self.unit_column.unwrap_or(width >= 140)
+    }
+
+    pub fn process_sort(&self) -> ProcessSort {
+        self.process_sort
     }
 
     pub fn focus(&self) -> Pane {

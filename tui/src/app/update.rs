@@ -9,7 +9,7 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler as _;
 
 use super::layout::Areas;
-use super::{Action, App, EventId, Msg, Pane, Prompt, Scope, Stats, Tab};
+use super::{Action, App, EventId, Msg, Pane, ProcessRow, Prompt, Scope, Stats, Tab};
 use crate::filter::Filter;
 use crate::model::Event;
 use crate::model::frame::Stacks;
@@ -94,7 +94,7 @@ impl App {
         // Stacks no event refers to any more; once a second, not on every answer.
         self.stack_pool
             .retain(|stacks| Arc::strong_count(stacks) > 1);
-        let rows = self.processes.len();
+        let rows = self.process_rows().len();
         self.process_cursor = self.process_cursor.min(rows.saturating_sub(1));
     }
 
@@ -134,7 +134,7 @@ impl App {
             KeyCode::Char('?') => self.show_help = true,
             KeyCode::Esc if self.zoom_details => self.zoom_details = false,
             KeyCode::Esc if self.scope.is_some() => self.set_scope(None),
-            KeyCode::Enter if self.focus == Pane::Processes => self.scope_to_selected_process(),
+            KeyCode::Enter if self.focus == Pane::Processes => self.scope_to_selected_row(),
             KeyCode::Enter => self.zoom_details = !self.zoom_details,
             KeyCode::Tab => self.focus = next_pane(self.focus, 1),
             KeyCode::BackTab => self.focus = next_pane(self.focus, 2),
@@ -150,6 +150,17 @@ impl App {
                 if let Some(Scope::Process(pid) | Scope::Tree(pid)) = self.scope {
                     self.set_scope(Some(self.scope_for(pid)));
                 }
+            }
+            KeyCode::Char('s') => self.process_sort = self.process_sort.next(),
+            KeyCode::Char('u') if !ctrl => {
+                self.group_by_unit = !self.group_by_unit;
+                self.process_cursor = 0;
+            }
+            KeyCode::Char('c') => {
+                let width = Areas::of(self.size.0, self.size.1, self.zoom_details)
+                    .events
+                    .width;
+                self.unit_column = Some(!self.unit_column(width));
             }
             KeyCode::Char(c @ '1'..='4') => {
                 let index = usize::from(c as u8 - b'1');
@@ -238,7 +249,7 @@ impl App {
                 self.move_to(target);
             }
             Pane::Processes => {
-                let rows = self.processes.len();
+                let rows = self.process_rows().len();
                 self.process_cursor = self
                     .process_cursor
                     .saturating_add_signed(delta)
@@ -266,12 +277,19 @@ impl App {
         }
     }
 
-    fn scope_to_selected_process(&mut self) {
-        if let Some(pid) = self.selected_process() {
-            let scope = self.scope_for(pid);
-            let same = self.scope == Some(scope);
-            self.set_scope(if same { None } else { Some(scope) });
-        }
+    /// Enter in the Processes pane: scope to the process (or its tree) or the unit under the
+    /// cursor; again on the same one, unscope.
+    fn scope_to_selected_row(&mut self) {
+        let scope = match self.selected_process_row() {
+            Some(ProcessRow::Process { pid, .. }) => self.scope_for(pid),
+            Some(ProcessRow::Unit(Some(label))) => Scope::Unit(label),
+            Some(ProcessRow::Unit(None)) | None => return,
+        };
+        let same = self.scope.as_ref() == Some(&scope);
+        self.set_scope(if same { None } else { Some(scope) });
+        // A unit scope leaves only its processes in the pane.
+        let rows = self.process_rows().len();
+        self.process_cursor = self.process_cursor.min(rows.saturating_sub(1));
     }
 
     fn set_scope(&mut self, scope: Option<Scope>) {
@@ -295,7 +313,9 @@ impl App {
         };
         let hit = |id: &EventId| {
             self.store.get(*id).is_some_and(|e| {
-                e.summary().contains(&term) || String::from_utf8_lossy(&e.comm).contains(&term)
+                e.summary().contains(&term)
+                    || String::from_utf8_lossy(&e.comm).contains(&term)
+                    || stack_mentions(e, &term)
             })
         };
         // Past the last match the search wraps around, as in a pager.
@@ -345,7 +365,8 @@ impl App {
                 } else if inside(areas.processes) {
                     self.focus = Pane::Processes;
                     let clicked = self.processes_window(areas.processes).item_at(mouse.row);
-                    self.process_cursor = clicked.min(self.processes.len().saturating_sub(1));
+                    let rows = self.process_rows().len();
+                    self.process_cursor = clicked.min(rows.saturating_sub(1));
                 } else if inside(areas.details) {
                     self.focus = Pane::Details;
                 }
@@ -353,6 +374,23 @@ impl App {
             _ => self.dirty = false,
         }
     }
+}
+
+/// Whether a frame of the event's symbolized stacks (a function, inlined ones included, or its
+/// file) contains `term`: `/read_settings` finds the events whose stack passes through it.
+fn stack_mentions(event: &Event, term: &str) -> bool {
+    let Some(stacks) = event.stacks.as_deref() else {
+        return false;
+    };
+    stacks.user.iter().chain(&stacks.kernel).any(|frame| {
+        let has = |text: &Option<Arc<str>>| text.as_deref().is_some_and(|t| t.contains(term));
+        has(&frame.symbol)
+            || has(&frame.file)
+            || frame
+                .inlined
+                .iter()
+                .any(|inlined| inlined.symbol.contains(term))
+    })
 }
 
 fn next_pane(pane: Pane, steps: usize) -> Pane {

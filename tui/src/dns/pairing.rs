@@ -107,13 +107,7 @@ impl DnsPairs {
     /// after its query timed out, or was sent before tracing began).
     pub fn response(&mut self, response: DnsResponse) -> Option<(Event, UserCopy)> {
         let key = Key::of(&response.addrs, response.message.id)?;
-        let queue = self.waiting.get_mut(&key)?;
-        let Waiting { mut event, copy } = queue.pop_front()?;
-        if queue.is_empty() {
-            self.waiting.remove(&key);
-        }
-        self.len -= 1;
-        self.copy_bytes -= copy_size(&copy);
+        let Waiting { mut event, copy } = self.take(&key)?;
         if let Some(at) = self.order.iter().position(|(_, k)| *k == key) {
             self.order.remove(at);
         }
@@ -147,19 +141,25 @@ impl DnsPairs {
         done
     }
 
+    /// The first query waiting under `key`, out of the map and the counts.
+    fn take(&mut self, key: &Key) -> Option<Waiting> {
+        let queue = self.waiting.get_mut(key)?;
+        let waiting = queue.pop_front()?;
+        if queue.is_empty() {
+            self.waiting.remove(key);
+        }
+        self.len -= 1;
+        self.copy_bytes -= copy_size(&waiting.copy);
+        Some(waiting)
+    }
+
     fn pop_oldest(
         &mut self,
         outcome: DnsOutcome,
         ended_ns: Option<u64>,
     ) -> Option<(Event, UserCopy)> {
         let (_, key) = self.order.pop_front()?;
-        let queue = self.waiting.get_mut(&key)?;
-        let Waiting { mut event, copy } = queue.pop_front()?;
-        if queue.is_empty() {
-            self.waiting.remove(&key);
-        }
-        self.len -= 1;
-        self.copy_bytes -= copy_size(&copy);
+        let Waiting { mut event, copy } = self.take(&key)?;
         if let Details::Dns(dns) = &mut event.details {
             dns.outcome = outcome;
         }

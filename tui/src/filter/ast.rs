@@ -83,6 +83,10 @@ pub(super) enum Cond {
         net: Cidr,
         negated: bool,
     },
+    Cgroup {
+        matcher: super::cgroup::CgroupMatch,
+        negated: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -48,6 +48,11 @@ fn condition(cond: &Cond, event: &Event, ancestry: &dyn Ancestry) -> bool {
             decide(text, test, *negated)
         }
         Cond::Type { kinds, negated } => kinds.contains(event.kind()) != *negated,
+        Cond::Cgroup { matcher, negated } => {
+            // A cgroup whose path is unknown has none of the fields.
+            let known = event.cgroup.as_deref().filter(|info| info.path.is_some());
+            decide(known, |info| matcher.matches(info), *negated)
+        }
         Cond::Addr { net, negated } => decide(
             ends(event).map(|(ip, _)| ip),
             |ip: IpAddr| net.contains(ip),

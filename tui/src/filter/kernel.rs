@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use ringside_common::COMM_LEN;
 
 use super::ast::{Cmp, Cond, Expr, NumField, TextField};
+use super::cgroup::CgroupMatch;
 use super::text::TextPattern;
 
 /// Which processes the kernel traces.
@@ -30,10 +31,17 @@ pub struct KernelPart {
     /// TCP events must have an end in one of these prefixes `(network, prefix length)`; other
     /// events are not restricted by it (they have no address to match).
     pub nets: Option<BTreeSet<(std::net::IpAddr, u8)>>,
+    /// The process must be in a cgroup one of these matches (or under one).
+    pub cgroups: Option<Vec<CgroupMatch>>,
 }
 
 pub(super) fn kernel_part(expr: &Expr) -> KernelPart {
-    let Restriction { procs, comms, nets } = restriction(expr);
+    let Restriction {
+        procs,
+        comms,
+        nets,
+        cgroups,
+    } = restriction(expr);
     let non_empty = |set: BTreeSet<u32>| (!set.is_empty()).then_some(set);
     let (pids, tree_roots) = match procs {
         Some(procs) => (non_empty(procs.pids), non_empty(procs.roots)),
@@ -44,6 +52,7 @@ pub(super) fn kernel_part(expr: &Expr) -> KernelPart {
         tree_roots,
         comms,
         nets,
+        cgroups,
     }
 }
 
@@ -54,6 +63,8 @@ struct Restriction {
     comms: Option<BTreeSet<String>>,
     /// Prefixes a TCP event must have an end in.
     nets: Option<BTreeSet<(std::net::IpAddr, u8)>>,
+    /// Cgroup conditions, one of which the process's cgroup meets.
+    cgroups: Option<Vec<CgroupMatch>>,
 }
 
 /// A process passes if its pid is in `pids` or it is in the tree of one of `roots`;
@@ -76,6 +87,7 @@ fn restriction(expr: &Expr) -> Restriction {
                     comms: both_comms(acc.comms, next.comms),
                     // Either side alone is a sound superset; prefixes do not intersect simply.
                     nets: acc.nets.or(next.nets),
+                    cgroups: acc.cgroups.or(next.cgroups),
                 })
         }
         Expr::Or(items) => {
@@ -88,6 +100,10 @@ fn restriction(expr: &Expr) -> Restriction {
                 }),
                 comms: either(acc.comms, next.comms, |a, b| a.union(&b).cloned().collect()),
                 nets: either(acc.nets, next.nets, |a, b| a.union(&b).copied().collect()),
+                cgroups: either(acc.cgroups, next.cgroups, |mut a, b| {
+                    a.extend(b);
+                    a
+                }),
             })
         }
         // Negations describe what is excluded, which the kernel cannot use.
@@ -112,6 +128,7 @@ fn condition(cond: &Cond) -> Restriction {
                 }),
                 comms: None,
                 nets: None,
+                cgroups: None,
             },
             Err(_) => Restriction::default(),
         },
@@ -125,6 +142,7 @@ fn condition(cond: &Cond) -> Restriction {
             }),
             comms: None,
             nets: None,
+            cgroups: None,
         },
         Cond::Text {
             field: TextField::Comm,
@@ -134,12 +152,20 @@ fn condition(cond: &Cond) -> Restriction {
             procs: None,
             comms: Some(BTreeSet::from([name.clone()])),
             nets: None,
+            cgroups: None,
         },
         Cond::Addr {
             net,
             negated: false,
         } => Restriction {
             nets: Some(BTreeSet::from([net.network_and_prefix()])),
+            ..Restriction::default()
+        },
+        Cond::Cgroup {
+            matcher,
+            negated: false,
+        } => Restriction {
+            cgroups: Some(vec![matcher.clone()]),
             ..Restriction::default()
         },
         _ => Restriction::default(),

@@ -16,6 +16,7 @@
 //! false, `!=` included: `ret!=0` means "has a result, and it is not 0".
 
 mod ast;
+pub mod cgroup;
 pub(super) mod cidr;
 mod eval;
 mod kernel;

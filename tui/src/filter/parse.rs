@@ -14,6 +14,7 @@ use crate::model::{EventKind, Group};
 
 use super::FilterError;
 use super::ast::{Cmp, Cond, Expr, KindSet, NumField, TextField};
+use super::cgroup::{CgroupField, CgroupMatch};
 use super::cidr::Cidr;
 use super::lex::{Lexer, Op, Token, TokenKind, error};
 use super::text::TextPattern;
@@ -33,6 +34,9 @@ enum Field {
     Path,
     Unix,
     Query,
+    Cgroup,
+    Unit,
+    Container,
     Addr,
     Port,
     Ret,
@@ -40,7 +44,7 @@ enum Field {
 }
 
 impl Field {
-    const ALL: [Field; 13] = [
+    const ALL: [Field; 16] = [
         Field::Pid,
         Field::Ppid,
         Field::Tree,
@@ -50,6 +54,9 @@ impl Field {
         Field::Path,
         Field::Unix,
         Field::Query,
+        Field::Cgroup,
+        Field::Unit,
+        Field::Container,
         Field::Addr,
         Field::Port,
         Field::Ret,
@@ -67,6 +74,9 @@ impl Field {
             Field::Path => "path",
             Field::Unix => "unix",
             Field::Query => "query",
+            Field::Cgroup => "cgroup",
+            Field::Unit => "unit",
+            Field::Container => "container",
             Field::Addr => "addr",
             Field::Port => "port",
             Field::Ret => "ret",
@@ -225,7 +235,14 @@ fn check_operator(field: Field, op: Op) -> Result<(), String> {
         Field::Pid | Field::Ppid | Field::Uid | Field::Port | Field::Ret if op == Op::Match => {
             Err("`~` needs a text field".to_owned())
         }
-        Field::Comm | Field::Path | Field::Unix | Field::Query | Field::Error
+        Field::Comm
+        | Field::Path
+        | Field::Unix
+        | Field::Query
+        | Field::Cgroup
+        | Field::Unit
+        | Field::Container
+        | Field::Error
             if !equality && op != Op::Match =>
         {
             Err(format!("`{}` needs a number", op.symbol()))
@@ -282,6 +299,22 @@ fn build(field: Field, op: Op, value: String) -> Result<Cond, String> {
         Field::Path => Ok(text(TextField::Path, value)),
         Field::Unix => Ok(text(TextField::Unix, value)),
         Field::Query => Ok(text(TextField::Query, value)),
+        Field::Cgroup | Field::Unit | Field::Container => {
+            let field = match field {
+                Field::Cgroup => CgroupField::Path,
+                Field::Unit => CgroupField::Unit,
+                _ => CgroupField::Container,
+            };
+            let pattern = if op == Op::Match {
+                TextPattern::matching(value)
+            } else {
+                TextPattern::Exact(value)
+            };
+            Ok(Cond::Cgroup {
+                matcher: CgroupMatch::new(field, pattern),
+                negated,
+            })
+        }
         Field::Error => {
             // Names are upper case; users need not be.
             let mut value = value.to_ascii_uppercase();

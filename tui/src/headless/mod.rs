@@ -77,6 +77,7 @@ pub async fn run(
     let duration = settings.duration;
     let deadline = tokio::time::sleep(duration.unwrap_or(Duration::MAX));
     tokio::pin!(deadline);
+    let mut second = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             biased;
@@ -84,6 +85,7 @@ pub async fn run(
             _ = terminate.recv() => break,
             _ = hangup.recv() => break,
             () = &mut deadline, if duration.is_some() => break,
+            _ = second.tick() => probes.refresh_cgroup_filter(),
             item = annotated.recv() => match item {
                 Some(item) => if !deliver(item, &mut tally, output).await? { break },
                 None => break,

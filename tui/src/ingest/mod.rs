@@ -20,6 +20,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
+use crate::cgroups::Cgroups;
 use crate::clock::WallClock;
 use crate::dns::pairing::DnsPairs;
 use crate::model::user_stack::UserCopy;
@@ -90,6 +91,7 @@ pub async fn run(
         budget: CopyBudget::default(),
         reads: RingReads::default(),
         dns: DnsPairs::default(),
+        cgroups: Cgroups::new(),
     };
     let mut timer = tokio::time::interval(max_delay);
     // After a long drain, one tick is enough: ticks that were missed meanwhile found nothing new.
@@ -166,6 +168,8 @@ struct Reader {
     reads: RingReads,
     /// DNS queries waiting for their responses.
     dns: DnsPairs,
+    /// What each event's cgroup id names.
+    cgroups: Cgroups,
 }
 
 impl Reader {
@@ -229,10 +233,11 @@ impl Reader {
     fn deliver(
         &mut self,
         batch: &mut Batch,
-        event: Event,
+        mut event: Event,
         mut copy: UserCopy,
         copy_bytes: &mut usize,
     ) {
+        event.cgroup = self.cgroups.info(event.cgroup_id);
         let size = match &copy {
             UserCopy::Taken(taken) => taken.bytes.len(),
             _ => 0,

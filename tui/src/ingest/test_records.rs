@@ -53,6 +53,7 @@ impl Builder {
             .u32(base + offset_of!(RecordHeader, uid), h.uid)
             .u64(base + offset_of!(RecordHeader, start_ns), h.start_ns)
             .put(base + offset_of!(RecordHeader, comm), &h.comm)
+            .u64(base + offset_of!(RecordHeader, cgroup_id), h.cgroup_id)
     }
 
     pub fn addrs(&mut self, base: usize, a: &SockAddrs) -> &mut Self {
@@ -391,6 +392,7 @@ pub fn header(kind: u16, flags: u16) -> RecordHeader {
         uid: 1000,
         start_ns: 987_654_321,
         comm: buf::<COMM_LEN>(b"worker"),
+        cgroup_id: 7_061,
     }
 }
 

@@ -49,6 +49,11 @@ pub struct Event {
     /// decoded events share their batch's buffers ([`crate::ingest::text_arena`]); whatever
     /// keeps an event for long takes its own copy ([`Event::own_text`]).
     pub comm: Bytes,
+    /// The process's cgroup v2 id; 0 when unknown.
+    pub cgroup_id: u64,
+    /// What the id names (path, unit, container), shared by every event of that cgroup;
+    /// `None` until resolved, or when the id is 0.
+    pub cgroup: Option<std::sync::Arc<crate::cgroups::CgroupInfo>>,
     pub details: Details,
     /// When the stacks were taken (CLOCK_MONOTONIC ns): the event's own time, except for an exec,
     /// whose stack is taken at its entry, in the image it replaces.

@@ -21,6 +21,8 @@ pub fn event(details: Details) -> Event {
         uid: 1000,
         start_ns: 500,
         comm: b"worker".to_vec().into(),
+        cgroup_id: 0,
+        cgroup: None,
         stack_mono_ns: 1_000,
         details,
         ustack: vec![],

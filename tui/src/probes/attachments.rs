@@ -124,6 +124,11 @@ pub const ATTACHMENTS: &[Attachment] = &[
     // DNS queries as they leave, responses as they arrive: packets, not system calls.
     raw("net_dev_queue", "net", "net_dev_queue", &[Dns]),
     raw("netif_receive_skb", "net", "netif_receive_skb", &[Dns]),
+    // New cgroups under a traced one join the cgroup filter here.
+    Attachment {
+        always: true,
+        ..raw("cgroup_mkdir", "cgroup", "cgroup_mkdir", &[])
+    },
     // New processes join a traced tree here, so it attaches for `--tree` too.
     serving("task_newtask", "task", "task_newtask", &[Fork]),
     // Exits clean up per-thread state and the pid filter.

@@ -7,7 +7,9 @@ use std::net::IpAddr;
 
 use aya::maps::lpm_trie::{Key, LpmTrie};
 use aya::maps::{Array, HashMap, MapData};
-use ringside_common::{COMM_LEN, FILTER_ADDR, FILTER_COMM, FILTER_PID, FILTER_TREE};
+use ringside_common::{COMM_LEN, FILTER_ADDR, FILTER_CGROUP, FILTER_COMM, FILTER_PID, FILTER_TREE};
+
+use crate::filter::cgroup::CgroupMatch;
 
 use crate::procfs;
 
@@ -19,6 +21,8 @@ pub struct KernelFilter {
     pub comms: Vec<String>,
     /// TCP events need an end in one of these prefixes (network, prefix length).
     pub nets: Vec<(IpAddr, u8)>,
+    /// Only processes in a cgroup one of these matches, or below one, are traced.
+    pub cgroups: Vec<CgroupMatch>,
 }
 
 impl KernelFilter {
@@ -35,6 +39,9 @@ impl KernelFilter {
         if self.nets.is_empty() {
             self.nets = other.nets;
         }
+        if self.cgroups.is_empty() {
+            self.cgroups = other.cgroups;
+        }
     }
 
     fn mode(&self) -> u32 {
@@ -50,6 +57,9 @@ impl KernelFilter {
         }
         if !self.nets.is_empty() {
             mode |= FILTER_ADDR;
+        }
+        if !self.cgroups.is_empty() {
+            mode |= FILTER_CGROUP;
         }
         mode
     }
@@ -89,6 +99,9 @@ pub fn apply(ebpf: &mut Ebpf, filter: &KernelFilter) -> anyhow::Result<()> {
             .context("adding a command name to the kernel filter")?;
     }
     write_nets(ebpf, &filter.nets)?;
+    if !filter.cgroups.is_empty() && add_matching_cgroups(ebpf, &filter.cgroups)? == 0 {
+        tracing::warn!("no cgroup matches the cgroup filter yet: nothing is traced until one does");
+    }
     let mut mode: Array<&mut MapData, u32> = Array::try_from(
         ebpf.map_mut("FILTER_MODE")
             .context("probe map FILTER_MODE")?,
@@ -96,6 +109,29 @@ pub fn apply(ebpf: &mut Ebpf, filter: &KernelFilter) -> anyhow::Result<()> {
     mode.set(0, filter.mode(), 0)
         .context("setting the kernel filter mode")?;
     Ok(())
+}
+
+/// Adds to the cgroup set the ids of the cgroups the conditions match and of every cgroup
+/// below them (the probes add cgroups made below them later); returns how many match.
+pub fn add_matching_cgroups(ebpf: &mut Ebpf, conditions: &[CgroupMatch]) -> anyhow::Result<usize> {
+    let mount = crate::cgroups::resolve::cgroup2_mount().context(
+        "a cgroup filter needs the cgroup2 filesystem, and none is mounted \
+         (mount -t cgroup2 none /sys/fs/cgroup/unified)",
+    )?;
+    let ids = crate::cgroups::matching_ids(&mount, |info| {
+        conditions.iter().any(|condition| condition.matches(info))
+    });
+    let mut set: HashMap<&mut MapData, u64, u8> = HashMap::try_from(
+        ebpf.map_mut("FILTER_CGROUPS")
+            .context("probe map FILTER_CGROUPS")?,
+    )?;
+    for &id in &ids {
+        if set.get(&id, 0).is_err() {
+            set.insert(id, 1, 0)
+                .context("adding a cgroup to the kernel filter (more than 16,384 match?)")?;
+        }
+    }
+    Ok(ids.len())
 }
 
 /// Fills the prefix tries. An IPv4 prefix also goes in as its IPv4-mapped IPv6 form, which is
@@ -173,6 +209,14 @@ pub fn replace(ebpf: &mut Ebpf, filter: &KernelFilter) -> anyhow::Result<()> {
         let _ = comms.remove(&comm);
     }
     clear_nets(ebpf)?;
+    let mut cgroups: HashMap<&mut MapData, u64, u8> = HashMap::try_from(
+        ebpf.map_mut("FILTER_CGROUPS")
+            .context("probe map FILTER_CGROUPS")?,
+    )?;
+    let stale: Vec<u64> = cgroups.keys().filter_map(Result::ok).collect();
+    for id in stale {
+        let _ = cgroups.remove(&id);
+    }
     apply(ebpf, filter)
 }
 
@@ -190,6 +234,7 @@ impl From<crate::filter::KernelPart> for KernelFilter {
             tree: !roots.is_empty(),
             comms: part.comms.unwrap_or_default().into_iter().collect(),
             nets: part.nets.unwrap_or_default().into_iter().collect(),
+            cgroups: part.cgroups.unwrap_or_default(),
         }
     }
 }

@@ -47,6 +47,8 @@ pub struct Probes {
     pub missing: Vec<(String, Vec<EventKind>)>,
     /// Why kernel struct offsets are unknown, when they are (no BTF).
     pub btf_problem: Option<String>,
+    /// The cgroup conditions of the kernel filter, to look for new cgroups they match.
+    cgroup_filter: Vec<crate::filter::cgroup::CgroupMatch>,
 }
 
 /// Unread bytes at which the probes wake ringside: an eighth of the ring, so that a burst is
@@ -104,6 +106,7 @@ pub fn load(options: &ProbeOptions) -> anyhow::Result<Probes> {
         attached: 0,
         missing: Vec::new(),
         btf_problem,
+        cgroup_filter: options.filter.cgroups.clone(),
     };
     let tree = options.filter.tree && !options.filter.pids.is_empty();
     for attachment in attachments::needed(&options.events, tree) {
@@ -143,19 +146,10 @@ impl Probes {
         category: &str,
         tracepoint: &str,
     ) -> anyhow::Result<()> {
-        let prog: &mut TracePoint = self
-            .ebpf
-            .program_mut(program)
-            .with_context(|| format!("the probes object has no program {program}"))?
-            .try_into()?;
-        if self.loaded.insert(program) {
-            prog.load().map_err(|error| {
-                tracing::error!("the kernel rejected probe {program}: {error:?}");
-                anyhow!(
-                    "the kernel rejected probe {program}: {} (verifier log in the log file)",
-                    first_line(&error)
-                )
-            })?;
+        let first = self.loaded.insert(program);
+        let prog: &mut TracePoint = self.program(program)?;
+        if first {
+            prog.load().map_err(|error| rejected(program, &error))?;
         }
         prog.attach(category, tracepoint).with_context(|| {
             format!("attaching {program} to tracepoint {category}:{tracepoint}")
@@ -165,24 +159,27 @@ impl Probes {
     }
 
     fn attach_raw(&mut self, program: &'static str, tracepoint: &str) -> anyhow::Result<()> {
-        let prog: &mut RawTracePoint = self
-            .ebpf
-            .program_mut(program)
-            .with_context(|| format!("the probes object has no program {program}"))?
-            .try_into()?;
-        if self.loaded.insert(program) {
-            prog.load().map_err(|error| {
-                tracing::error!("the kernel rejected probe {program}: {error:?}");
-                anyhow!(
-                    "the kernel rejected probe {program}: {} (verifier log in the log file)",
-                    first_line(&error)
-                )
-            })?;
+        let first = self.loaded.insert(program);
+        let prog: &mut RawTracePoint = self.program(program)?;
+        if first {
+            prog.load().map_err(|error| rejected(program, &error))?;
         }
         prog.attach(tracepoint)
             .with_context(|| format!("attaching {program} to raw tracepoint {tracepoint}"))?;
         self.attached += 1;
         Ok(())
+    }
+
+    /// The probes object's program `name`, as the type it is attached as.
+    fn program<'a, P>(&'a mut self, name: &str) -> anyhow::Result<&'a mut P>
+    where
+        &'a mut P: TryFrom<&'a mut Program, Error = aya::programs::ProgramError>,
+    {
+        let program = self
+            .ebpf
+            .program_mut(name)
+            .with_context(|| format!("the probes object has no program {name}"))?;
+        Ok(program.try_into()?)
     }
 
     /// The ring buffer the probes write to; can be taken once.
@@ -209,8 +206,21 @@ impl Probes {
 
     /// Narrows (or widens) what the probes report, while they run.
     pub fn set_filter(&mut self, filter: &KernelFilter) -> anyhow::Result<()> {
+        self.cgroup_filter = filter.cgroups.clone();
         filter::replace(&mut self.ebpf, filter)?;
         filter::add_late_descendants(&mut self.ebpf, filter)
+    }
+
+    /// Adds to the cgroup filter the cgroups made since it was set that its conditions match
+    /// but that are not below a traced one (a service restarted gets a new cgroup beside the
+    /// old); the probes follow those below a traced one by themselves. Called once a second.
+    pub fn refresh_cgroup_filter(&mut self) {
+        if self.cgroup_filter.is_empty() {
+            return;
+        }
+        if let Err(error) = filter::add_matching_cgroups(&mut self.ebpf, &self.cgroup_filter) {
+            tracing::warn!("refreshing the cgroup filter: {error:#}");
+        }
     }
 
     /// Stops every probe; maps stay readable so the last records and drop counts can be read.
@@ -237,6 +247,15 @@ impl Probes {
             }
         });
     }
+}
+
+/// A program the verifier refused: its whole log goes to the log file, one line to the user.
+fn rejected(program: &str, error: &aya::programs::ProgramError) -> anyhow::Error {
+    tracing::error!("the kernel rejected probe {program}: {error:?}");
+    anyhow!(
+        "the kernel rejected probe {program}: {} (verifier log in the log file)",
+        first_line(error)
+    )
 }
 
 /// aya's load errors carry the whole verifier log; the terminal gets one line of it.

@@ -175,5 +175,11 @@ fn read_kernel_offsets(btf: &KernelBtf) -> Result<KernelOffsets, BtfError> {
         skb_tail: skb("tail")?,
         skb_len: skb("len")?,
         skb_data_len: skb("data_len")?,
+        cgroup_kn: btf.member_offset("cgroup", &["kn"])?,
+        kernfs_node_id: btf.member_offset("kernfs_node", &["id"])?,
+        cgroup_parent_css: btf.member_offset("cgroup", &["self", "parent"])?,
+        css_cgroup: btf.member_offset("cgroup_subsys_state", &["cgroup"])?,
+        cgroup_root: btf.member_offset("cgroup", &["root"])?,
+        cgroup_root_hierarchy_id: btf.member_offset("cgroup_root", &["hierarchy_id"])?,
     })
 }

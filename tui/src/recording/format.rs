@@ -15,7 +15,8 @@ pub const MAGIC: [u8; 8] = *b"RINGSIDE";
 /// 2: user frames say how they were found and user stacks why they end (stack unwinding).
 /// 3: an exec says whether its argv could not be read (`argv_unreadable`).
 /// 4: connects of every family: a socket's family, transport, type and unix address.
-pub const FORMAT_VERSION: u16 = 4;
+/// 5: every event's cgroup id, and the path, unit and container it names.
+pub const FORMAT_VERSION: u16 = 5;
 /// The magic and the version: the bytes before the zstd stream.
 pub const PREAMBLE_LEN: usize = MAGIC.len() + 2;
 /// A frame's payload is never longer: a longer length is damage, and is never allocated.
@@ -49,6 +50,11 @@ pub struct ProcessInfo {
 
 /// One entry of a recording: a frame after the header.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "an entry lives only while it is written or read; boxing the event would cost an \
+              allocation per event recorded"
+)]
 pub enum Entry {
     Event(crate::model::Event),
     Process(ProcessInfo),

@@ -187,6 +187,17 @@ fn event(i: u64) -> Event {
         event.kstack = stacks.kernel.iter().map(|frame| frame.addr).collect();
         event.stacks = Some(stacks);
     }
+    // Cgroups of every shape: a service, a container, one gone before it was resolved.
+    event.cgroup_id = 9_000 + i % 3;
+    event.cgroup = Some(Arc::new(match i % 3 {
+        0 => crate::cgroups::CgroupInfo::of_path("/system.slice/postgresql.service"),
+        1 => crate::cgroups::CgroupInfo::of_path(&format!(
+            "/kubepods.slice/kubepods-pod1f0a2b3c_4d5e_6f70_8192_a3b4c5d6e7f8.slice/\
+             cri-containerd-{}.scope",
+            "ab".repeat(32)
+        )),
+        _ => crate::cgroups::CgroupInfo::default(),
+    }));
     event
 }
 

@@ -2,10 +2,12 @@
 //! arrive; syscall-entry and tracing frames are folded into one line.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Margin, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{
+    Block, Borders, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState, Wrap,
+};
 
 use super::border;
 use crate::app::{App, Pane};
@@ -24,11 +26,24 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         .borders(Borders::ALL)
         .title(" Details (Enter: zoom) ")
         .border_style(border(app, Pane::Details));
+    let total = lines.len();
     let paragraph = Paragraph::new(lines)
         .block(block)
         .wrap(Wrap { trim: false })
         .scroll((app.detail_scroll(), 0));
     frame.render_widget(paragraph, area);
+    // Where the view is in the event's lines (wrapped lines count once: close enough to
+    // show there is more, and how far down the view is).
+    let visible = usize::from(area.height.saturating_sub(2));
+    if total > visible {
+        let mut state = ScrollbarState::new(total.saturating_sub(visible))
+            .position(usize::from(app.detail_scroll()));
+        frame.render_stateful_widget(
+            Scrollbar::new(ScrollbarOrientation::VerticalRight),
+            area.inner(Margin::new(0, 1)),
+            &mut state,
+        );
+    }
 }
 
 /// The event as key: value lines, then its stacks.

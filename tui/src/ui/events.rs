@@ -16,8 +16,11 @@ use crate::model::text::printable;
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let window = app.events_window(area);
     let first = window.first;
-    // TIME needs room; COMM and RESULT always stay.
-    let wide = area.width >= 110;
+    // TIME needs room; COMM and RESULT always stay; UNIT when there is room, or `c`.
+    let columns = Columns {
+        time: area.width >= 110,
+        unit: app.unit_column(area.width),
+    };
     let body: Vec<Row<'_>> = app
         .visible()
         .range(first.min(app.visible().len())..)
@@ -25,32 +28,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         .enumerate()
         .filter_map(|(offset, &id)| {
             let event = app.store().get(id)?;
-            Some(row(event, first + offset == app.cursor(), wide))
+            Some(row(event, first + offset == app.cursor(), columns))
         })
         .collect();
-    let widths: &[Constraint] = if wide {
-        &[
-            Constraint::Length(12),
-            Constraint::Length(7),
-            Constraint::Length(15),
-            Constraint::Length(9),
-            Constraint::Min(10),
-            Constraint::Length(14),
-        ]
-    } else {
-        &[
-            Constraint::Length(7),
-            Constraint::Length(12),
-            Constraint::Length(9),
-            Constraint::Min(10),
-            Constraint::Length(14),
-        ]
-    };
-    let header = if wide {
-        Row::new(["TIME", "PID", "COMM", "TYPE", "SUMMARY", "RESULT"])
-    } else {
-        Row::new(["PID", "COMM", "TYPE", "SUMMARY", "RESULT"])
-    };
+    let widths = columns.widths();
+    let header = Row::new(columns.titles());
     let mode = if app.paused() {
         "PAUSED"
     } else if app.follow() {
@@ -76,7 +58,47 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     frame.render_widget(table, area);
 }
 
-fn row(event: &Event, selected: bool, wide: bool) -> Row<'static> {
+/// Which of the optional columns the pane shows.
+#[derive(Clone, Copy)]
+struct Columns {
+    time: bool,
+    unit: bool,
+}
+
+impl Columns {
+    fn titles(self) -> Vec<&'static str> {
+        let mut titles = Vec::with_capacity(7);
+        if self.time {
+            titles.push("TIME");
+        }
+        titles.extend(["PID", "COMM"]);
+        if self.unit {
+            titles.push("UNIT");
+        }
+        titles.extend(["TYPE", "SUMMARY", "RESULT"]);
+        titles
+    }
+
+    fn widths(self) -> Vec<Constraint> {
+        let mut widths = Vec::with_capacity(7);
+        if self.time {
+            widths.push(Constraint::Length(12));
+        }
+        widths.push(Constraint::Length(7));
+        widths.push(Constraint::Length(if self.time { 15 } else { 12 }));
+        if self.unit {
+            widths.push(Constraint::Length(22));
+        }
+        widths.extend([
+            Constraint::Length(9),
+            Constraint::Min(10),
+            Constraint::Length(14),
+        ]);
+        widths
+    }
+}
+
+fn row(event: &Event, selected: bool, columns: Columns) -> Row<'static> {
     let ret = event.details.ret();
     let failed = event.details.failed();
     let result = match (&event.details, ret, ret.and_then(error_name)) {
@@ -86,24 +108,20 @@ fn row(event: &Event, selected: bool, wide: bool) -> Row<'static> {
         (_, None, None) => String::new(),
     };
     let summary = event.summary();
-    let cells: Vec<String> = if wide {
-        vec![
-            time_of_day(event),
-            event.pid.to_string(),
-            printable(&event.comm).into_owned(),
-            event.kind().name().to_owned(),
-            summary,
-            result,
-        ]
-    } else {
-        vec![
-            event.pid.to_string(),
-            printable(&event.comm).into_owned(),
-            event.kind().name().to_owned(),
-            summary,
-            result,
-        ]
-    };
+    let mut cells: Vec<String> = Vec::with_capacity(7);
+    if columns.time {
+        cells.push(time_of_day(event));
+    }
+    cells.push(event.pid.to_string());
+    cells.push(printable(&event.comm).into_owned());
+    if columns.unit {
+        let unit = event.cgroup.as_ref().and_then(|info| info.label.as_deref());
+        cells.push(
+            unit.map(|u| printable(u.as_bytes()).into_owned())
+                .unwrap_or_default(),
+        );
+    }
+    cells.extend([event.kind().name().to_owned(), summary, result]);
     let mut style = Style::new();
     if failed {
         style = style.fg(Color::Red);

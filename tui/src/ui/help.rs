@@ -13,13 +13,22 @@ const KEYS: &[(&str, &str)] = &[
     ("Tab  Shift-Tab", "next / previous pane"),
     (
         "Enter",
-        "details full screen; in Processes: scope events to it",
+        "details full screen; in Processes: scope to the process or unit",
     ),
     (
         "Esc",
         "leave details / clear the process scope / cancel a prompt",
     ),
     ("t", "scope to the process's whole tree, or to it alone"),
+    (
+        "u",
+        "Processes by unit/container (Enter on one scopes every pane)",
+    ),
+    ("c", "show / hide the Events pane's unit/container column"),
+    (
+        "s",
+        "sort Processes: tree / events / failures / rate / name",
+    ),
     ("1 2 3 4", "all / exec / files / network"),
     ("/  n N", "search (incremental), next / previous match"),
     (

@@ -1,4 +1,5 @@
-//! The Processes pane: the tree of processes seen, with counts and a rate sparkline.
+//! The Processes pane: the tree of processes seen, or the processes under their unit or
+//! container (`u`), with counts and a rate sparkline.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::border;
 use crate::app::processes::Process;
-use crate::app::{App, Pane, Scope};
+use crate::app::{App, Pane, ProcessRow, ProcessSort, Scope};
 use crate::model::text::printable;
 use crate::model::{EventKind, Group};
 
@@ -16,22 +17,27 @@ const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let window = app.processes_window(area);
-    let tree = app.processes().rows();
-    let lines: Vec<Line<'_>> = tree
+    let rows = app.process_rows();
+    let lines: Vec<Line<'_>> = rows
         .iter()
         .enumerate()
         .skip(window.first)
         .take(window.rows)
-        .filter_map(|(index, &(depth, pid))| {
+        .filter_map(|(index, row)| {
+            let selected = index == app.process_cursor() && app.focus() == Pane::Processes;
+            let (depth, pid) = match row {
+                ProcessRow::Unit(unit) => return Some(unit_line(app, unit.as_deref(), selected)),
+                ProcessRow::Process { depth, pid } => (*depth, *pid),
+            };
             let process = app.processes().get(pid)?;
             let mut style = Style::new();
             if process.exited_ticks.is_some() {
                 style = style.fg(Color::DarkGray);
             }
-            if matches!(app.scope(), Some(Scope::Process(p) | Scope::Tree(p)) if p == pid) {
+            if matches!(app.scope(), Some(Scope::Process(p) | Scope::Tree(p)) if *p == pid) {
                 style = style.fg(Color::Yellow);
             }
-            if index == app.process_cursor() && app.focus() == Pane::Processes {
+            if selected {
                 style = style.add_modifier(Modifier::REVERSED);
             }
             let marker = if process.exited_ticks.is_some() {
@@ -60,14 +66,35 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let scope = match app.scope() {
         Some(Scope::Tree(pid)) => format!(" scope: tree {pid} "),
         Some(Scope::Process(pid)) => format!(" scope: pid {pid} "),
+        Some(Scope::Unit(unit)) => format!(" scope: unit {} ", printable(unit.as_bytes())),
         None => String::new(),
     };
-    let title = format!(" Processes {}{scope}", app.processes().len());
+    let sort = match app.process_sort() {
+        ProcessSort::Tree => String::new(),
+        sort => format!(" by {}", sort.name()),
+    };
+    let title = format!(" Processes {}{sort}{scope}", app.processes().len());
     let block = Block::new()
         .borders(Borders::ALL)
         .title(title)
         .border_style(border(app, Pane::Processes));
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// A unit's or container's heading (`u`); Enter on it scopes every pane to it.
+fn unit_line(app: &App, unit: Option<&str>, selected: bool) -> Line<'static> {
+    let mut style = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
+    if unit.is_some() && matches!(app.scope(), Some(Scope::Unit(u)) if Some(&**u) == unit) {
+        style = style.fg(Color::Yellow);
+    }
+    if selected {
+        style = style.add_modifier(Modifier::REVERSED);
+    }
+    let name = unit.map_or_else(
+        || "(no unit)".to_owned(),
+        |u| printable(u.as_bytes()).into_owned(),
+    );
+    Line::styled(format!("▾ {name}"), style)
 }
 
 /// What a row counts of a group, and the word it shows before the count. Of the process group,

@@ -25,6 +25,8 @@ fn event(seq: u64, pid: u32, ppid: u32, comm: &str, details: Details) -> Event {
         uid: 0,
         start_ns: u64::from(pid) * 1000,
         comm: comm.as_bytes().to_vec().into(),
+        cgroup_id: 0,
+        cgroup: None,
         stack_mono_ns: seq,
         ustack: vec![0x401000, 0x402000, 0x403000],
         kstack: Vec::new(),
@@ -373,4 +375,141 @@ fn a_dns_lookup_is_one_row_and_nxdomain_is_red() {
     assert_ne!(colour(found), ratatui::style::Color::Red);
     let text = terminal.backend().to_string();
     assert!(text.contains("✗ NXDOMAIN"), "{text}");
+}
+
+/// Two services and a container, each with a process or two, and a process of none.
+fn unit_events() -> Vec<Event> {
+    let in_unit = |seq: u64, pid: u32, comm: &str, path: &str| {
+        let mut e = event(
+            seq,
+            pid,
+            1,
+            comm,
+            Details::Exit(Exit {
+                status: 0,
+                lifetime_ns: 1_000_000,
+            }),
+        );
+        e.cgroup_id = 1000 + u64::from(pid);
+        e.cgroup = Some(std::sync::Arc::new(crate::cgroups::CgroupInfo::of_path(
+            path,
+        )));
+        e
+    };
+    let id = "4f1b2c3d5e6f7a8b".repeat(4);
+    vec![
+        in_unit(1, 10, "nginx", "/system.slice/nginx.service"),
+        in_unit(2, 11, "nginx", "/system.slice/nginx.service"),
+        in_unit(3, 20, "postgres", "/system.slice/postgresql.service"),
+        in_unit(4, 30, "redis", &format!("/system.slice/docker-{id}.scope")),
+        event(
+            5,
+            40,
+            1,
+            "loose",
+            Details::Exit(Exit {
+                status: 0,
+                lifetime_ns: 1,
+            }),
+        ),
+    ]
+}
+
+#[test]
+fn processes_group_by_unit_and_enter_scopes_every_pane_to_one() {
+    let mut app = App::new(1000, Filter::match_all(), "live".into());
+    app.update(Msg::Resize(160, 30));
+    app.update(Msg::Events(unit_events(), 0));
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Char('u')));
+    // Units in order, each with its processes; the process of no unit last.
+    let grouped = screen(&app, 160, 30);
+    for line in ["▾ docker:4f1b2c3d5e6f", "▾ nginx.service", "▾ (no unit)"] {
+        assert!(grouped.contains(line), "{line} missing:\n{grouped}");
+    }
+    // The second heading (after docker's and its process) is nginx.service: Enter scopes
+    // every pane to it.
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Enter));
+    app.update(key(KeyCode::Char('c')));
+    assert_eq!(
+        app.scope(),
+        Some(&crate::app::Scope::Unit("nginx.service".into()))
+    );
+    assert_eq!(app.visible().len(), 2, "only nginx's two events");
+    insta::assert_snapshot!(screen(&app, 160, 30));
+    // Esc returns to everything.
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.visible().len(), 5);
+}
+
+#[test]
+fn c_toggles_the_unit_column() {
+    let mut app = App::new(1000, Filter::match_all(), "live".into());
+    app.update(Msg::Resize(120, 20));
+    app.update(Msg::Events(unit_events(), 0));
+    assert!(!screen(&app, 120, 20).contains("UNIT"), "no room for it");
+    app.update(key(KeyCode::Char('c')));
+    let shown = screen(&app, 120, 20);
+    assert!(shown.contains("UNIT"), "{shown}");
+    assert!(shown.contains("postgresql.service"), "{shown}");
+}
+
+#[test]
+fn s_sorts_the_processes_by_events_failures_rate_and_name() {
+    let mut app = app();
+    app.update(key(KeyCode::Tab));
+    let pids = |app: &App| -> Vec<u32> {
+        app.process_rows()
+            .into_iter()
+            .filter_map(|row| match row {
+                crate::app::ProcessRow::Process { pid, .. } => Some(pid),
+                crate::app::ProcessRow::Unit(_) => None,
+            })
+            .collect()
+    };
+    app.update(key(KeyCode::Char('s')));
+    // curl (200) has the most events, then bash (100) and 300.
+    assert_eq!(pids(&app)[0], 200, "by events");
+    assert!(screen(&app, 120, 40).contains("Processes 3 by events"));
+    app.update(key(KeyCode::Char('s')));
+    // Failures: curl's ENOENT open and refused connect.
+    assert_eq!(pids(&app)[0], 200, "by failures");
+    app.update(key(KeyCode::Char('s')));
+    app.update(key(KeyCode::Char('s')));
+    // By name: bash, curl, then the escape-named one.
+    assert_eq!(pids(&app), [300, 100, 200], "by name (bytes order)");
+    app.update(key(KeyCode::Char('s')));
+    assert!(!screen(&app, 120, 40).contains(" by "), "back to the tree");
+}
+
+#[test]
+fn search_finds_an_event_by_a_function_of_its_stack() {
+    let mut app = app();
+    // Symbolize the first event only: its stack passes through inner_open and raw_syscall.
+    app.update(key(KeyCode::Char('g')));
+    let first = app.selected_id().unwrap();
+    app.update(Msg::Stacks(vec![(first, symbolized())]));
+    app.update(key(KeyCode::Char('G')));
+    for msg in [key(KeyCode::Char('/'))]
+        .into_iter()
+        .chain("raw_syscall".chars().map(|c| key(KeyCode::Char(c))))
+        .chain([key(KeyCode::Enter)])
+    {
+        app.update(msg);
+    }
+    assert_eq!(app.selected_id(), Some(first));
+}
+
+#[test]
+fn a_long_details_pane_has_a_scrollbar() {
+    let mut app = app();
+    app.update(key(KeyCode::Char('g')));
+    let id = app.selected_id().unwrap();
+    app.update(Msg::Stacks(vec![(id, symbolized())]));
+    let text = screen(&app, 120, 40);
+    // The pane holds fewer lines than the event has: the bar's arrows show.
+    assert!(text.contains('▼') && text.contains('▲'), "{text}");
+    insta::assert_snapshot!(text);
 }

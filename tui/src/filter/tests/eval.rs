@@ -366,3 +366,47 @@ fn query_matches_the_name_a_lookup_asked_for() {
         assert_eq!(matching(text, &events), *expected, "{text}");
     }
 }
+
+/// Events of a service, of a docker container, of a process whose cgroup is gone, and of one
+/// whose cgroup is unknown.
+fn cgroup_events() -> Vec<(&'static str, Event)> {
+    use crate::cgroups::CgroupInfo;
+    use std::sync::Arc;
+    let in_cgroup = |path: &str| {
+        let mut e = event(open("/etc/hosts", 3));
+        e.cgroup = Some(Arc::new(CgroupInfo::of_path(path)));
+        e
+    };
+    let id = "0123456789abcdef".repeat(4);
+    let mut gone = event(open("/etc/hosts", 3));
+    gone.cgroup = Some(Arc::new(CgroupInfo::default()));
+    vec![
+        ("nginx", in_cgroup("/system.slice/nginx.service")),
+        (
+            "docker",
+            in_cgroup(&format!("/system.slice/docker-{id}.scope")),
+        ),
+        ("gone", gone),
+        ("unknown", event(open("/etc/hosts", 3))),
+    ]
+}
+
+#[test]
+fn cgroup_unit_and_container_match_what_the_path_names() {
+    let events = cgroup_events();
+    let cases: &[(&str, &[&str])] = &[
+        ("unit=nginx.service", &["nginx"]),
+        ("unit~docker-*", &["docker"]),
+        ("cgroup=/system.slice/nginx.service", &["nginx"]),
+        ("cgroup~/system.slice/*", &["nginx", "docker"]),
+        // A prefix of 12 hex digits is enough; fewer is not.
+        ("container=0123456789ab", &["docker"]),
+        ("container=0123456789a", &[]),
+        ("unit!=nginx.service", &["docker"]),
+        // A cgroup whose path is unknown has none of the fields.
+        ("not unit~*", &["gone", "unknown"]),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(matching(text, &events), *expected, "{text}");
+    }
+}

@@ -65,6 +65,7 @@ fn table() {
                 tree_roots: set(&[2]),
                 comms: strings(&["x"]),
                 nets: None,
+                cgroups: None,
             },
         ),
         (
@@ -270,4 +271,18 @@ fn the_kernel_part_never_drops_a_match() {
     // The property was exercised, not vacuously true.
     assert!(restricted > 500, "{restricted}");
     assert!(matched > 10_000, "{matched}");
+}
+
+#[test]
+fn cgroup_conditions_go_to_the_kernel_only_where_implied() {
+    let has_cgroups = |text: &str| part(text).cgroups.map(|c| c.len());
+    assert_eq!(has_cgroups("unit=nginx.service"), Some(1));
+    assert_eq!(
+        has_cgroups("unit=a.service or container=0123456789ab"),
+        Some(2)
+    );
+    assert_eq!(has_cgroups("cgroup~/system.slice/* and type=open"), Some(1));
+    assert_eq!(has_cgroups("unit=a.service or type=open"), None);
+    assert_eq!(has_cgroups("unit!=a.service"), None);
+    assert_eq!(has_cgroups("not unit=a.service"), None);
 }

@@ -10,8 +10,8 @@ fn expr(text: &str) -> crate::filter::ast::Expr {
     }
 }
 
-const FIELDS: &str =
-    "fields: pid, ppid, tree, comm, uid, type, path, unix, query, addr, port, ret, error";
+const FIELDS: &str = "fields: pid, ppid, tree, comm, uid, type, path, unix, query, cgroup, unit, container, addr, \
+     port, ret, error";
 const TYPES: &str =
     "types: exec, open, connect, accept, tcp_close, exit, fork, dns, files, network, process";
 const OPERATORS: &str = "(=, !=, ~, <, >, <=, >=)";

@@ -196,6 +196,8 @@ fn decode_event(
         uid: header.u32(offset_of!(RecordHeader, uid)),
         start_ns: header.u64(offset_of!(RecordHeader, start_ns)),
         comm: text.copy(c_string(header.bytes(offset_of!(RecordHeader, comm), 16))),
+        cgroup_id: header.u64(offset_of!(RecordHeader, cgroup_id)),
+        cgroup: None,
         stack_mono_ns: match kind {
             // Taken at the exec's entry, in the image it replaces.
             EventKind::Exec => record.u64(offset_of!(ExecRecord, stack_ns)),

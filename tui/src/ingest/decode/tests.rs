@@ -146,6 +146,7 @@ fn every_kind_decodes_to_its_details() {
         assert_eq!(event.ppid, 1, "{kind:?}");
         assert_eq!(event.uid, 1000, "{kind:?}");
         assert_eq!(event.start_ns, 987_654_321, "{kind:?}");
+        assert_eq!(event.cgroup_id, 7_061, "{kind:?}");
         assert_eq!(&event.comm[..], b"worker", "{kind:?}");
     }
 }
@@ -165,6 +166,7 @@ fn header_fields_are_carried_over() {
         uid: 65_534,
         start_ns: u64::MAX - 1,
         comm: *b"0123456789abcdef",
+        cgroup_id: u64::MAX - 2,
     };
     let event = decode(&fork_bytes(&record), &clock).unwrap();
     assert_eq!(event.cpu, 0xfff);
@@ -172,6 +174,7 @@ fn header_fields_are_carried_over() {
     assert_eq!(event.time, clock.wall(u64::from(u32::MAX) * 1_000 + 17));
     assert_eq!(event.pid, u32::MAX);
     assert_eq!(event.tid, 0x1234_5678);
+    assert_eq!(event.cgroup_id, u64::MAX - 2);
     assert_eq!(event.ppid, 0x0765_4321);
     assert_eq!(event.uid, 65_534);
     assert_eq!(event.start_ns, u64::MAX - 1);
@@ -732,16 +735,16 @@ fn errors() {
     });
 
     let cases: Vec<(&str, &[u8], DecodeError)> = vec![
-        ("empty", &[], DecodeError::TooShort { len: 0, min: 56 }),
+        ("empty", &[], DecodeError::TooShort { len: 0, min: 64 }),
         (
             "10 bytes",
             &exec[..10],
-            DecodeError::TooShort { len: 10, min: 56 },
+            DecodeError::TooShort { len: 10, min: 64 },
         ),
         (
             "one short of a header",
             &exec[..header_len - 1],
-            DecodeError::TooShort { len: 55, min: 56 },
+            DecodeError::TooShort { len: 63, min: 64 },
         ),
         ("unknown kind 99", &unknown, DecodeError::UnknownKind(99)),
         ("kind 0", &kind_zero, DecodeError::UnknownKind(0)),
@@ -755,7 +758,7 @@ fn errors() {
             &header_only,
             DecodeError::ShorterThanHead {
                 kind: "exit",
-                len: 56,
+                len: 64,
                 head: size_of::<ExitRecord>(),
             },
         ),

@@ -38,6 +38,12 @@ impl Serialize for JsonEvent<'_> {
         map.serialize_entry("uid", &event.uid)?;
         text_entry(&mut map, "comm", &event.comm)?;
         map.serialize_entry("cpu", &event.cpu)?;
+        if event.cgroup_id != 0 {
+            map.serialize_entry("cgroup_id", &event.cgroup_id)?;
+        }
+        if let Some(cgroup) = &event.cgroup {
+            cgroup.json_fields(&mut map)?;
+        }
         event.details.json_fields(&mut map)?;
         frames::stacks(&mut map, event)?;
         map.end()

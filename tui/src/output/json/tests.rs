@@ -935,3 +935,42 @@ fn decoded_random_records_always_render() {
     }
     assert!(rendered > 1_000, "{rendered} rendered");
 }
+
+#[test]
+fn cgroup_fields_name_the_unit_and_container_or_say_the_path_is_unknown() {
+    let id = "4f1b2c3d".repeat(8);
+    let docker = crate::cgroups::CgroupInfo::of_path(&format!("/system.slice/docker-{id}.scope"));
+    let json = event_to_json(&Event {
+        cgroup_id: 4242,
+        cgroup: Some(std::sync::Arc::new(docker)),
+        ..event(fork())
+    });
+    assert_eq!(json["cgroup_id"], 4242);
+    assert_eq!(json["cgroup"], format!("/system.slice/docker-{id}.scope"));
+    assert_eq!(json["unit"], format!("docker-{id}.scope"));
+    assert_eq!(json["container"], id);
+    assert_eq!(json["container_runtime"], "docker");
+    assert!(json.get("pod").is_none(), "{json}");
+
+    let service = crate::cgroups::CgroupInfo::of_path("/system.slice/nginx.service");
+    let json = event_to_json(&Event {
+        cgroup_id: 7,
+        cgroup: Some(std::sync::Arc::new(service)),
+        ..event(fork())
+    });
+    assert_eq!(json["unit"], "nginx.service");
+    assert!(json.get("container").is_none(), "{json}");
+
+    // A cgroup gone before it was looked up: its id, and a word that the path is unknown.
+    let json = event_to_json(&Event {
+        cgroup_id: 99,
+        cgroup: Some(std::sync::Arc::new(crate::cgroups::CgroupInfo::default())),
+        ..event(fork())
+    });
+    assert_eq!(json["cgroup_id"], 99);
+    assert_eq!(json["cgroup_unknown"], true);
+    assert!(json.get("cgroup").is_none(), "{json}");
+    let keys = keys(&json);
+    let at = |key: &str| keys.iter().position(|k| *k == key).unwrap();
+    assert!(at("cpu") < at("cgroup_id") && at("cgroup_id") < at("child_pid"));
+}
