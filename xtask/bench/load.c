@@ -13,6 +13,10 @@
  *                      takes the offset back to the start, so the file stays at 1 MiB (in the page
  *                      cache) however large N is. write(2), not pwrite(2): the storm is about the
  *                      system call a resolver makes on a connected socket.
+ *   send N PORT        listens on 127.0.0.1:PORT (0: any free port), connects to itself with
+ *                      TCP_NODELAY, then N times: write(2) of 512 bytes to the client end and a
+ *                      read of them at the server end: every write is a packet through the
+ *                      loopback device, where ringside's DNS probes look at every packet.
  *
  * --wait   print "ready pid=<pid>" on stdout, then wait for a line on stdin before the loop:
  *          the bench starts its tracer on this pid meanwhile, so start-up (ld.so opens) is over.
@@ -27,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +55,7 @@ static void die(const char *what) {
 static void usage(void) {
     fprintf(stderr,
             "usage: load [--wait] open N PATH | seq-open N DIR | exec N | connect N PORT"
-            " | write N PATH [--rate OPS_PER_SEC]\n");
+            " | write N PATH | send N PORT [--rate OPS_PER_SEC]\n");
     exit(1);
 }
 
@@ -158,6 +163,40 @@ static void run_write(uint64_t n) {
     }
 }
 
+static int send_client, send_server;
+
+static void connect_to_self(void) {
+    send_client = socket(AF_INET, SOCK_STREAM, 0);
+    if (send_client < 0) die("socket");
+    int one = 1;
+    if (setsockopt(send_client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) die("TCP_NODELAY");
+    if (connect(send_client, (struct sockaddr *)&bound, sizeof bound) < 0) die("connect");
+    send_server = accept(listener, NULL, NULL);
+    if (send_server < 0) die("accept");
+}
+
+static void run_send(uint64_t n) {
+    static char block[512];
+    memset(block, 's', sizeof block);
+    for (uint64_t i = 0; i < n; i++) {
+        pace(i);
+        ssize_t done = write(send_client, block, sizeof block);
+        if (done != (ssize_t)sizeof block) {
+            if (done >= 0) errno = EIO;
+            die("write");
+        }
+        size_t got = 0;
+        while (got < sizeof block) {
+            ssize_t r = read(send_server, block, sizeof block - got);
+            if (r <= 0) {
+                if (r == 0) errno = EPIPE;
+                die("read");
+            }
+            got += (size_t)r;
+        }
+    }
+}
+
 int main(int argc, char **argv) {
     int wait_for_go = 0;
     double rate = 0;
@@ -184,6 +223,10 @@ int main(int argc, char **argv) {
     if (nargs != need) usage();
     if (strcmp(mode, "connect") == 0) listen_loopback(atoi(args[2]));
     else if (strcmp(mode, "write") == 0) open_for_writes(args[2]);
+    else if (strcmp(mode, "send") == 0) {
+        listen_loopback(atoi(args[2]));
+        connect_to_self();
+    }
     else if (strcmp(mode, "open") != 0 && strcmp(mode, "seq-open") != 0 && strcmp(mode, "exec") != 0)
         usage();
 
@@ -203,6 +246,7 @@ int main(int argc, char **argv) {
     else if (strcmp(mode, "seq-open") == 0) run_seq_open(n, args[2]);
     else if (strcmp(mode, "exec") == 0) run_exec(n);
     else if (strcmp(mode, "write") == 0) run_write(n);
+    else if (strcmp(mode, "send") == 0) run_send(n);
     else run_connect(n);
     uint64_t elapsed = now_ns() - start;
     printf("ops=%llu elapsed_ns=%llu ns_per_op=%.1f\n", (unsigned long long)n,

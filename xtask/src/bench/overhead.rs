@@ -20,10 +20,25 @@ enum Storm {
     Connect,
     /// write(2) to a scratch file: a system call ringside reports nothing about.
     Write,
+    /// write(2) to a loopback TCP socket and a read at the other end: a packet each, which the
+    /// DNS probes look at and pass by.
+    Send,
 }
 
 impl Storm {
-    const ALL: [Storm; 4] = [Storm::Open, Storm::Exec, Storm::Connect, Storm::Write];
+    const ALL: [Storm; 5] = [
+        Storm::Open,
+        Storm::Exec,
+        Storm::Connect,
+        Storm::Write,
+        Storm::Send,
+    ];
+
+    /// Storms of system calls ringside reports nothing about: what its probes cost the rest of
+    /// the system.
+    fn silent(self) -> bool {
+        matches!(self, Storm::Write | Storm::Send)
+    }
 
     fn name(self) -> &'static str {
         match self {
@@ -31,6 +46,7 @@ impl Storm {
             Storm::Exec => "exec",
             Storm::Connect => "connect",
             Storm::Write => "write",
+            Storm::Send => "send",
         }
     }
 
@@ -40,6 +56,7 @@ impl Storm {
             Storm::Exec => "fork+exec /bin/true+wait",
             Storm::Connect => "loopback connect+accept+close",
             Storm::Write => "write 4 KiB to a 1 MiB scratch file (lseek every 256)",
+            Storm::Send => "write 512 B to a loopback TCP socket (NODELAY) + read it",
         }
     }
 
@@ -50,6 +67,7 @@ impl Storm {
             Storm::Exec => bench.size(500, 250),
             Storm::Connect => bench.size(6_000, 3_000),
             Storm::Write => bench.size(400_000, 200_000),
+            Storm::Send => bench.size(100_000, 50_000),
         }
     }
 
@@ -65,6 +83,7 @@ impl Storm {
                 ops,
                 bench.scratch.join("write-storm").into(),
             ],
+            Storm::Send => vec!["send".into(), ops, "0".into()],
         }
     }
 
@@ -94,7 +113,7 @@ impl Storm {
             )
             .to_owned(),
             // ringside reports nothing here: this is what a tool that watches writes costs.
-            Storm::Write => format!(
+            Storm::Write | Storm::Send => format!(
                 r#"tracepoint:syscalls:sys_enter_write /comm == "{load_comm}"/ {{ printf("write %d %s %d %d\n", pid, comm, args->fd, args->count); }}"#
             ),
         }
@@ -116,7 +135,7 @@ impl Storm {
                 "{ @events[probe] = count(); }"
             )
             .to_owned(),
-            Storm::Write => format!(
+            Storm::Write | Storm::Send => format!(
                 r#"tracepoint:syscalls:sys_enter_write /comm == "{load_comm}"/ {{ @writes = count(); }}"#
             ),
         }
@@ -241,7 +260,7 @@ fn target(placement: Placement, storm: Storm, variant: &str) -> Option<f64> {
         (Placement::PinnedApart, Storm::Open, "stacks") => Some(1.8),
         (Placement::PinnedApart, Storm::Exec, "stacks") => Some(1.10),
         (Placement::PinnedApart, Storm::Connect, "stacks") => Some(1.15),
-        (Placement::PinnedApart, Storm::Write, "events" | "stacks") => Some(1.05),
+        (Placement::PinnedApart, Storm::Write | Storm::Send, "events" | "stacks") => Some(1.05),
         (Placement::Shared, Storm::Open, "events") => Some(1.6),
         (Placement::Shared, Storm::Open, "stacks" | "tui") => Some(2.0),
         (Placement::Shared, Storm::Exec, "events" | "stacks" | "tui") => Some(1.10),
@@ -256,7 +275,7 @@ fn target(placement: Placement, storm: Storm, variant: &str) -> Option<f64> {
 /// the rest of the machine makes meanwhile would carry all of ringside's idle CPU.
 fn cpu_target_ns(placement: Placement, storm: Storm, variant: &str) -> Option<f64> {
     match (placement, storm, variant) {
-        (_, Storm::Write, _) => None,
+        (_, storm, _) if storm.silent() => None,
         (Placement::PinnedApart, _, "events") => Some(1_000.0),
         (Placement::PinnedApart, _, "stacks") => Some(3_000.0),
         _ => None,
@@ -403,9 +422,11 @@ pub fn run(bench: &Bench) -> Result<Section> {
          lseek back to its start every 256 writes). ringside reports nothing about it: the ratio \
          is what ringside's probes cost an unrelated system call, the syscall tracepoints' slow \
          path included (any attached syscalls:* tracepoint sends every system call of every task \
-         through it). A file write reaches no network device: a socket write would also pay \
-         ringside's raw tracepoints on net_dev_queue and netif_receive_skb (a few header reads \
-         per packet). bpftrace's rows watch the load's sys_enter_write (filtered on its comm): \
+         through it). A file write reaches no network device. The send storm is the socket \
+         side: write(2) of 512 bytes to a loopback TCP socket with TCP_NODELAY and a read at the \
+         other end, a packet each way through the raw tracepoints on net_dev_queue and \
+         netif_receive_skb where ringside looks for DNS (a few header reads per packet). \
+         bpftrace's rows watch the load's sys_enter_write (filtered on its comm): \
          what a tool tracing writes costs. No CPU/event or ring B/event: the events ringside \
          delivers meanwhile are the rest of the machine's (its CPU per write is \
          ringside_cpu_ns_per_op in the results file)."
@@ -618,11 +639,11 @@ impl Row {
             // whatever else the machine did.
             self.cpu_per_event_spread
                 .as_ref()
-                .filter(|_| storm != Storm::Write)
+                .filter(|_| !storm.silent())
                 .map_or(String::new(), |s| human_ns(s.median)),
             self.ring_bytes_spread
                 .as_ref()
-                .filter(|_| storm != Storm::Write)
+                .filter(|_| !storm.silent())
                 .map_or(String::new(), |s| format!("{:.0}", s.median)),
         ]
     }
