@@ -23,7 +23,7 @@ Examples:
 ringside needs root (CAP_BPF and CAP_PERFMON) to load its kernel probes.";
 
 #[derive(Debug, Parser)]
-#[command(name = "ringside", version, about, after_help = EXAMPLES)]
+#[command(name = "ringside", version = crate::version::LONG, about, after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -25,6 +25,7 @@ mod short_text;
 mod symbolize;
 mod terminal;
 mod ui;
+mod version;
 #[cfg(test)]
 mod wiring_tests;
 
