@@ -155,6 +155,20 @@ pub enum Command {
         /// A recording made by `ringside record` or the TUI's `r` key.
         file: PathBuf,
     },
+    /// Print a completion script for SHELL to stdout, e.g.
+    /// `ringside completions bash > /usr/share/bash-completion/completions/ringside`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (ringside.8 and one per subcommand) into DIR; packaging uses it.
+    #[command(hide = true)]
+    Manpages {
+        /// An existing directory.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 fn parse_kind(name: &str) -> Result<EventKind, String> {

@@ -16,6 +16,7 @@ mod key_recording;
 mod logging;
 mod model;
 mod output;
+mod packaging;
 mod probes;
 mod procfs;
 mod recording;
@@ -42,6 +43,21 @@ use crate::probes::{KernelFilter, ProbeOptions};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Packaging's commands only print: they need no log file.
+    let generated = match &cli.command {
+        Some(Command::Completions { shell }) => Some(packaging::completions(*shell)),
+        Some(Command::Manpages { dir }) => Some(packaging::man_pages(dir)),
+        _ => None,
+    };
+    if let Some(result) = generated {
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("ringside: error: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let log_path = cli.log_file.clone().unwrap_or_else(logging::default_path);
     if let Err(error) = logging::init(&log_path) {
         eprintln!("ringside: warning: running without a log file: {error:#}");
