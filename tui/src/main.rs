@@ -41,6 +41,13 @@ use crate::filter::Filter;
 use crate::model::EventKind;
 use crate::probes::{KernelFilter, ProbeOptions};
 
+/// musl's malloc made ringside's userspace spend more than twice the CPU per event of the glibc
+/// build (README, "Performance"); mimalloc brings the static build back to glibc's. Test builds
+/// are glibc and count allocations instead (`allocations.rs`).
+#[cfg(all(target_env = "musl", not(test)))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Packaging's commands only print: they need no log file.
