@@ -3,7 +3,10 @@
 //! - `target/dist/ringside`: static (`x86_64-unknown-linux-musl`), probes embedded, stripped;
 //! - `target/dist/ringside.debug`: its debug info, named by the binary's `.gnu_debuglink`;
 //! - `target/dist/ringside_<version>_amd64.deb`: the same binary, its man pages and completions.
+//!
+//! With `--check` it then proves them usable (`check/`): `cargo xtask test` runs that last.
 
+mod check;
 mod deb;
 mod static_build;
 
@@ -11,13 +14,18 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use crate::{cmd, setup};
 
 #[derive(Args)]
-pub struct DistArgs {}
+pub struct DistArgs {
+    /// Then check them: the binary traces and replays in an empty chroot, ldd calls it static,
+    /// and the package installs, runs and is removed again. Needs root.
+    #[arg(long)]
+    check: bool,
+}
 
 /// What `cargo xtask dist` made.
 pub struct Dist {
@@ -29,10 +37,25 @@ pub struct Dist {
     pub deb: PathBuf,
 }
 
-pub fn dist(_args: &DistArgs) -> Result<()> {
+pub fn dist(args: &DistArgs) -> Result<()> {
+    if args.check && !cmd::is_root()? {
+        bail!(
+            "the checks chroot, load eBPF probes and install a package: \
+             run `cargo xtask dist --check` as root"
+        );
+    }
     setup::setup()?;
-    build()?;
+    let dist = build()?;
+    if args.check {
+        check_built(&dist)?;
+    }
     Ok(())
+}
+
+/// The step `cargo xtask test` ends with (after setup): build, then check.
+pub fn build_and_check() -> Result<()> {
+    let dist = build()?;
+    check_built(&dist)
 }
 
 /// Builds the static binary, splits off its debug info and packages it; prints what it made.
@@ -48,6 +71,16 @@ fn build() -> Result<Dist> {
     println!("{}  {}", deb.display(), size(&deb)?);
     eprintln!("dist: done in {:.0} s", started.elapsed().as_secs_f64());
     Ok(Dist { binary, debug, deb })
+}
+
+fn check_built(dist: &Dist) -> Result<()> {
+    let started = Instant::now();
+    check::check(dist)?;
+    eprintln!(
+        "dist: checks passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// A file's size in MiB and bytes, e.g. "7.9 MiB (8283648 bytes)".
