@@ -12,6 +12,8 @@ use crate::cmd;
 use crate::dist::deb;
 
 const INSTALLED: &str = "/usr/bin/ringside";
+/// The installed ringside's log, removed after its run.
+const LOG: &str = "/tmp/ringside-dist-check.log";
 
 pub fn check(deb: &Path) -> Result<()> {
     fields(deb)?;
@@ -43,13 +45,15 @@ pub fn check(deb: &Path) -> Result<()> {
     let marker = Marker::new("package");
     let mut ringside = Command::new(INSTALLED);
     ringside.args(["--json", "--events", "exec", "--duration", "3"]);
-    ringside.args(["--log-file", "/tmp/ringside-dist-check.log"]);
+    ringside.args(["--log-file", LOG]);
     let run = traced::run(
         ringside,
         "the installed ringside",
         Duration::from_secs(3),
         || cmd::run(Command::new("/bin/true").arg(&marker.token)),
-    )?;
+    );
+    let _ = std::fs::remove_file(LOG);
+    let run = run?;
     let exec_seen = run
         .stdout
         .iter()
