@@ -41,9 +41,9 @@ use crate::filter::Filter;
 use crate::model::EventKind;
 use crate::probes::{KernelFilter, ProbeOptions};
 
-/// musl's malloc made ringside's userspace spend more than twice the CPU per event of the glibc
-/// build (README, "Performance"); mimalloc brings the static build back to glibc's. Test builds
-/// are glibc and count allocations instead (`allocations.rs`).
+/// In the static build musl's malloc cost ringside a quarter of its CPU per event, most of it in
+/// the kernel (returning memory eagerly); mimalloc takes that away (README, "Performance").
+/// Test builds are glibc and count allocations instead (`allocations.rs`).
 #[cfg(all(target_env = "musl", not(test)))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
