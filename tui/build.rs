@@ -11,6 +11,9 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, anyhow, bail};
 use aya_build::{Package, Toolchain};
 
+#[path = "build/version.rs"]
+mod version;
+
 /// Set in the child copy of this script: it runs aya-build itself.
 const CHILD: &str = "RINGSIDE_BUILD_PROBES_CHILD";
 
@@ -18,6 +21,7 @@ fn main() -> anyhow::Result<()> {
     if std::env::var_os(CHILD).is_some() {
         return build_probes();
     }
+    version::emit()?;
     let output = Command::new(std::env::current_exe().context("finding the build script")?)
         .env(CHILD, "1")
         .stdin(Stdio::null())

@@ -23,7 +23,7 @@ Examples:
 ringside needs root (CAP_BPF and CAP_PERFMON) to load its kernel probes.";
 
 #[derive(Debug, Parser)]
-#[command(name = "ringside", version, about, after_help = EXAMPLES)]
+#[command(name = "ringside", version = crate::version::LONG, about, after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -183,6 +183,20 @@ pub enum Command {
     Replay {
         /// A recording made by `ringside record` or the TUI's `r` key.
         file: PathBuf,
+    },
+    /// Print a completion script for SHELL to stdout, e.g.
+    /// `ringside completions bash > /usr/share/bash-completion/completions/ringside`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (ringside.8 and one per subcommand) into DIR; packaging uses it.
+    #[command(hide = true)]
+    Manpages {
+        /// An existing directory.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
     },
 }
 

@@ -18,6 +18,7 @@ mod key_recording;
 mod logging;
 mod model;
 mod output;
+mod packaging;
 mod probes;
 mod procfs;
 mod recording;
@@ -27,6 +28,7 @@ mod short_text;
 mod symbolize;
 mod terminal;
 mod ui;
+mod version;
 #[cfg(test)]
 mod wiring_tests;
 
@@ -42,8 +44,30 @@ use crate::filter::cgroup::{CgroupField, CgroupMatch};
 use crate::model::EventKind;
 use crate::probes::{KernelFilter, ProbeOptions};
 
+/// In the static build musl's malloc cost ringside a quarter of its CPU per event, most of it in
+/// the kernel (returning memory eagerly); mimalloc takes that away (README, "Performance").
+/// Test builds are glibc and count allocations instead (`allocations.rs`).
+#[cfg(all(target_env = "musl", not(test)))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Packaging's commands only print: they need no log file.
+    let generated = match &cli.command {
+        Some(Command::Completions { shell }) => Some(packaging::completions(*shell)),
+        Some(Command::Manpages { dir }) => Some(packaging::man_pages(dir)),
+        _ => None,
+    };
+    if let Some(result) = generated {
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("ringside: error: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let log_path = cli.log_file.clone().unwrap_or_else(logging::default_path);
     if let Err(error) = logging::init(&log_path) {
         eprintln!("ringside: warning: running without a log file: {error:#}");

@@ -47,18 +47,8 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 
 /// Runs a command and returns its stdout; on failure the error carries its stderr.
 pub fn output(cmd: &mut Command) -> Result<String> {
-    let out = cmd
-        .output()
-        .with_context(|| format!("could not start `{}`", show(cmd)))?;
-    if !out.status.success() {
-        bail!(
-            "`{}` failed ({}): {}",
-            show(cmd),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    String::from_utf8(out.stdout).with_context(|| format!("`{}` printed non-UTF-8", show(cmd)))
+    let stdout = output_bytes(cmd)?;
+    String::from_utf8(stdout).with_context(|| format!("`{}` printed non-UTF-8", show(cmd)))
 }
 
 /// Whether we run with effective uid 0. Read from /proc rather than through libc so xtask needs
@@ -83,4 +73,44 @@ pub fn find_on_path(name: &str) -> Option<PathBuf> {
         .find(|path| {
             fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
+}
+
+/// Where cargo puts the build: CARGO_TARGET_DIR (relative to the workspace root, where we run
+/// cargo) or the workspace's target/.
+pub fn target_dir() -> PathBuf {
+    let root = workspace_root();
+    env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir))
+}
+
+/// `ldd`'s verdict on a binary: its output (stdout and stderr) trimmed. For a static binary
+/// it is "not a dynamic executable" (and exit status 1) or "statically linked".
+pub fn ldd(binary: &Path) -> Result<String> {
+    let out = Command::new("ldd")
+        .arg(binary)
+        .output()
+        .context("running ldd (Debian's libc-bin)")?;
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    Ok(text.trim().to_owned())
+}
+
+/// Whether `ldd`'s verdict says the binary loads no shared library.
+pub fn ldd_says_static(verdict: &str) -> bool {
+    verdict.contains("not a dynamic executable") || verdict.contains("statically linked")
+}
+
+/// Runs a command and returns its stdout as bytes; on failure the error carries its stderr.
+pub fn output_bytes(cmd: &mut Command) -> Result<Vec<u8>> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not start `{}`", show(cmd)))?;
+    if !out.status.success() {
+        bail!(
+            "`{}` failed ({}): {}",
+            show(cmd),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(out.stdout)
 }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod cmd;
+mod dist;
 // The TUI's pty tests use the same harness; a test's support file is no crate to depend on.
 #[path = "../../tui/tests/support/pty.rs"]
 #[expect(dead_code, reason = "only the pty tests resize the terminal")]
@@ -26,8 +27,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Install what is missing: rust-src for nightly, bpf-linker built against the nightly's
-    /// LLVM, and the Debian packages the tests use. Fast when everything is there.
+    /// Install what is missing: rust-src for nightly, the musl target, bpf-linker built against
+    /// the nightly's LLVM, and the Debian packages the builds and tests use. Fast when
+    /// everything is there.
     Setup,
     /// Set up, build ringside (release) and run it as root (through sudo if needed).
     Run {
@@ -35,9 +37,13 @@ enum Task {
         #[arg(last = true)]
         args: Vec<OsString>,
     },
-    /// Set up, then check formatting, run clippy and run every test, kernel tests included.
-    /// Needs root.
+    /// Set up, then check formatting, run clippy and run every test, kernel tests included, and
+    /// finally `cargo xtask dist --check`. Needs root.
     Test,
+    /// Set up, then build the static binary target/dist/ringside (musl, probes embedded,
+    /// stripped), its debug file target/dist/ringside.debug and the Debian package
+    /// target/dist/ringside_<version>_amd64.deb. Prints their paths and sizes.
+    Dist(dist::DistArgs),
     /// Set up, build ringside (release) and measure what it costs: syscall overhead against an
     /// untraced baseline and bpftrace, throughput and loss, latency, symbolization. Needs root.
     /// Prints a table; writes target/bench/results-<time>.json and target/bench/latest.json.
@@ -58,6 +64,7 @@ fn main() -> anyhow::Result<()> {
         Task::Setup => setup::setup(),
         Task::Run { args } => run::run(&args),
         Task::Test => test::test(),
+        Task::Dist(args) => dist::dist(&args),
         Task::Bench(args) => bench::bench(args),
         Task::Screenshots => screenshots::screenshots(),
         Task::Soak(args) => soak::soak(&args),

@@ -1,6 +1,6 @@
 //! `cargo xtask run`: set up, build ringside in release mode and run it as root.
 
-use std::{ffi::OsString, io, os::unix::process::CommandExt, path::PathBuf, process::Command};
+use std::{ffi::OsString, io, os::unix::process::CommandExt, process::Command};
 
 use anyhow::{Context, Result, bail};
 
@@ -11,7 +11,7 @@ pub fn run(args: &[OsString]) -> Result<()> {
     eprintln!("run: building ringside (release)");
     cmd::run(cmd::cargo().args(["build", "--release", "-p", "ringside"]))?;
 
-    let binary = target_dir().join("release/ringside");
+    let binary = cmd::target_dir().join("release/ringside");
     let root = cmd::is_root()?;
     // Build as the user (target/ stays theirs); only ringside itself runs as root.
     let mut ringside = if root {
@@ -33,11 +33,4 @@ pub fn run(args: &[OsString]) -> Result<()> {
         );
     }
     Err(err).with_context(|| format!("could not start `{}`", cmd::show(&ringside)))
-}
-
-/// Where cargo put the build: CARGO_TARGET_DIR (relative to the workspace root, where we ran
-/// cargo) or the workspace's target/.
-fn target_dir() -> PathBuf {
-    let root = cmd::workspace_root();
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir))
 }

@@ -24,7 +24,8 @@ const BPF_LINKER_VERSION: &str = "0.13.0";
 /// the compilers and binutils build and strip the stack tests' fixtures; util-linux gives the
 /// tests setpriv and unshare; libc6-dbg puts libc's debug file under /usr/lib/debug, which the
 /// unwinding tests resolve libc's internal frames from; linux-perf is perf, to profile where a
-/// traced system call's time goes (`perf record -C 0 -g` beside a pinned load).
+/// traced system call's time goes (`perf record -C 0 -g` beside a pinned load); musl-tools is
+/// musl-gcc, which compiles the C parts (zstd, ring) of the static build (`cargo xtask dist`).
 const DEBIAN_PACKAGES: &[&str] = &[
     "tmux",
     "bpftrace",
@@ -36,10 +37,15 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "fonts-dejavu-core",
     "libc6-dbg",
     "linux-perf",
+    "musl-tools",
 ];
+
+/// The target of the static binary `cargo xtask dist` builds.
+pub const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 
 pub fn setup() -> Result<()> {
     rust_src()?;
+    musl_target()?;
     bpf_linker()?;
     debian_packages()?;
     Ok(())
@@ -76,6 +82,21 @@ fn rust_src() -> Result<()> {
         NIGHTLY,
     ]))?;
     report(what, "installed");
+    Ok(())
+}
+
+/// The static build's standard library, for the toolchain cargo builds ringside with. No
+/// `--toolchain`: rustup then picks the one a nested `cargo build` picks too.
+fn musl_target() -> Result<()> {
+    let what = format!("rust target {MUSL_TARGET}");
+    let installed = cmd::output(Command::new("rustup").args(["target", "list", "--installed"]))
+        .context("the static build needs rustup to add its target")?;
+    if installed.lines().any(|line| line.trim() == MUSL_TARGET) {
+        report(&what, "present");
+        return Ok(());
+    }
+    cmd::run(Command::new("rustup").args(["target", "add", MUSL_TARGET]))?;
+    report(&what, "installed");
     Ok(())
 }
 

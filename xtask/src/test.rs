@@ -2,13 +2,25 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::{cmd, setup};
+use crate::{cmd, dist, setup};
 
-/// One check: a cargo command and the environment it needs.
+/// One check: what it runs.
 struct Step {
     title: &'static str,
-    cargo_args: &'static [&'static str],
-    env: &'static [(&'static str, &'static str)],
+    action: Action,
+}
+
+enum Action {
+    /// A cargo command and the environment it needs.
+    Cargo {
+        args: &'static [&'static str],
+        env: &'static [(&'static str, &'static str)],
+    },
+    /// Work xtask does itself, and the `cargo xtask` command that repeats it alone.
+    Xtask {
+        command: &'static str,
+        run: fn() -> Result<()>,
+    },
 }
 
 /// The checks, in order. To add one (a bench smoke, say), add a line here.
@@ -18,40 +30,63 @@ struct Step {
 const STEPS: &[Step] = &[
     Step {
         title: "formatting",
-        cargo_args: &["fmt", "--all", "--", "--check"],
-        env: &[],
+        action: Action::Cargo {
+            args: &["fmt", "--all", "--", "--check"],
+            env: &[],
+        },
     },
     Step {
         title: "clippy",
-        cargo_args: &[
-            "clippy",
-            "--workspace",
-            "--exclude",
-            "probes-ebpf",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        env: &[],
+        action: Action::Cargo {
+            args: &[
+                "clippy",
+                "--workspace",
+                "--exclude",
+                "probes-ebpf",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            env: &[],
+        },
     },
     Step {
         title: "tests, kernel tests required",
-        cargo_args: &["test", "--workspace", "--exclude", "probes-ebpf"],
-        // Kernel tests skip themselves when unprivileged; here a skip must be a failure.
-        env: &[("RINGSIDE_KERNEL_TESTS", "require")],
+        action: Action::Cargo {
+            args: &["test", "--workspace", "--exclude", "probes-ebpf"],
+            // Kernel tests skip themselves when unprivileged; here a skip must be a failure.
+            env: &[("RINGSIDE_KERNEL_TESTS", "require")],
+        },
+    },
+    Step {
+        title: "static binary and package",
+        action: Action::Xtask {
+            command: "cargo xtask dist --check",
+            run: dist::build_and_check,
+        },
     },
 ];
 
 impl Step {
     /// What a person would type to repeat this step alone.
     fn command_line(&self) -> String {
-        let env = self.env.iter().map(|(k, v)| format!("{k}={v} "));
-        format!(
-            "{}cargo {}",
-            env.collect::<String>(),
-            self.cargo_args.join(" ")
-        )
+        match &self.action {
+            Action::Cargo { args, env } => {
+                let env = env.iter().map(|(k, v)| format!("{k}={v} "));
+                format!("{}cargo {}", env.collect::<String>(), args.join(" "))
+            }
+            Action::Xtask { command, .. } => (*command).to_owned(),
+        }
+    }
+
+    fn run(&self) -> Result<()> {
+        match &self.action {
+            Action::Cargo { args, env } => {
+                cmd::run(cmd::cargo().args(*args).envs(env.iter().copied()))
+            }
+            Action::Xtask { run, .. } => run(),
+        }
     }
 }
 
@@ -65,8 +100,6 @@ pub fn test() -> Result<()> {
     }
     setup::setup()?;
     for (i, step) in STEPS.iter().enumerate() {
-        let mut cargo = cmd::cargo();
-        cargo.args(step.cargo_args).envs(step.env.iter().copied());
         eprintln!(
             "\n==> [{}/{}] {}: {}",
             i + 1,
@@ -74,7 +107,8 @@ pub fn test() -> Result<()> {
             step.title,
             step.command_line()
         );
-        cmd::run(&mut cargo).with_context(|| format!("step `{}` failed", step.title))?;
+        step.run()
+            .with_context(|| format!("step `{}` failed", step.title))?;
     }
     eprintln!("\n==> all {} steps passed", STEPS.len());
     Ok(())

@@ -41,6 +41,10 @@ pub struct BenchArgs {
     /// Use target/release/ringside as it is, without `cargo build --release -p ringside`.
     #[arg(long)]
     no_build: bool,
+    /// Measure this ringside binary instead, as it is (no build): e.g. target/dist/ringside,
+    /// the static build of `cargo xtask dist`, against the glibc build's figures.
+    #[arg(long, value_name = "PATH")]
+    ringside: Option<PathBuf>,
     /// Run only these measurement families, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "FAMILIES")]
     only: Vec<Family>,
@@ -246,7 +250,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let started = SystemTime::now();
     let clock = Instant::now();
     setup::setup()?;
-    if !args.no_build {
+    if !args.no_build && args.ringside.is_none() {
         eprintln!("bench: building ringside (release)");
         cmd::run(cmd::cargo().args(["build", "--release", "-p", "ringside"]))?;
     }
@@ -370,7 +374,11 @@ fn prepare(args: &BenchArgs, started: Instant) -> Result<Bench> {
     Ok(Bench {
         quick,
         reps,
-        ringside: target.join("release/ringside"),
+        ringside: match &args.ringside {
+            Some(path) => fs::canonicalize(path)
+                .with_context(|| format!("--ringside {}: no such binary", path.display()))?,
+            None => target.join("release/ringside"),
+        },
         load,
         bpftrace,
         dir,
