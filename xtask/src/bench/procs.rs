@@ -316,43 +316,17 @@ pub fn load_under_bpftrace(
         .args(["-o", "/dev/null", "-c"])
         .arg(bpftrace_command_line(&words)?)
         .arg("-e")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .arg(script);
     let shown = cmd::show(&command);
-    let mut child = command
-        .spawn()
-        .with_context(|| format!("could not start `{shown}`"))?;
-    let (_, stdout) = line_reader(child.stdout.take().context("bpftrace's stdout")?);
-    let (_, stderr) = line_reader(child.stderr.take().context("bpftrace's stderr")?);
-    let exited = wait_or_kill(&mut child, STOP_TIMEOUT)?;
-    let status = child.wait()?;
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
-    let result = stdout.iter().find_map(|line| LoadResult::parse(line));
-    match result {
-        Some(result) if exited && status.success() => Ok((
-            result,
-            BpftraceStats {
-                lost: lost_events(&stderr),
-            },
-        )),
-        _ => bail!(
-            "`{shown}` failed ({status}{}):\n{}",
-            if exited {
-                ""
-            } else {
-                ", killed after a timeout"
-            },
-            stdout
-                .iter()
-                .chain(&stderr)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    }
+    let run = run_bpftrace(command)?;
+    let result = run.stdout.iter().find_map(|line| LoadResult::parse(line));
+    let result = result.with_context(|| {
+        format!(
+            "`{shown}` printed no load result:\n{}",
+            run.stdout.join("\n")
+        )
+    })?;
+    Ok((result, run.stats))
 }
 
 /// The words of a command as `bpftrace -c` takes them: joined by spaces, which it splits on, so
@@ -394,7 +368,14 @@ pub fn command_under_bpftrace(
         .arg("-c")
         .arg(bpftrace_command_line(words)?)
         .arg("-e")
-        .arg(script)
+        .arg(script);
+    run_bpftrace(command)
+}
+
+/// Runs a bpftrace `command` to its end with stdin closed and its output read on pipes; an
+/// error, with all it printed, unless it exits successfully in time.
+fn run_bpftrace(mut command: Command) -> Result<BpftraceRun> {
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -409,19 +390,15 @@ pub fn command_under_bpftrace(
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
     if !exited || !status.success() {
+        let timeout = if exited {
+            ""
+        } else {
+            ", killed after a timeout"
+        };
+        let printed: Vec<String> = stdout.iter().chain(&stderr).cloned().collect();
         bail!(
-            "`{shown}` failed ({status}{}):\n{}",
-            if exited {
-                ""
-            } else {
-                ", killed after a timeout"
-            },
-            stdout
-                .iter()
-                .chain(&stderr)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n")
+            "`{shown}` failed ({status}{timeout}):\n{}",
+            printed.join("\n")
         );
     }
     let lost = lost_events(&stderr);
