@@ -173,6 +173,25 @@ impl Details {
         }
     }
 
+    /// What the Events pane's RESULT column says: `✗ ENOENT` or `✗ NXDOMAIN` for a failure,
+    /// the result otherwise (an fd), nothing for kinds without one.
+    pub fn result_text(&self) -> String {
+        if let Details::Dns(dns) = self {
+            return if dns.failed() {
+                format!("✗ {}", dns.rcode())
+            } else {
+                String::new()
+            };
+        }
+        match self.ret() {
+            Some(ret) => match crate::model::names::error_name(ret) {
+                Some(error) => format!("✗ {error}"),
+                None => ret.to_string(),
+            },
+            None => String::new(),
+        }
+    }
+
     /// A unix socket's address (`@name` when abstract), for `unix` filters.
     pub fn unix_path(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
         match self {

@@ -9,8 +9,6 @@ use ratatui::widgets::{Block, Borders, Row, Table};
 use super::border;
 use crate::app::{App, Pane};
 use crate::model::Event;
-use crate::model::event::Details;
-use crate::model::names::error_name;
 use crate::model::text::printable;
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
@@ -99,14 +97,8 @@ impl Columns {
 }
 
 fn row(event: &Event, selected: bool, columns: Columns) -> Row<'static> {
-    let ret = event.details.ret();
     let failed = event.details.failed();
-    let result = match (&event.details, ret, ret.and_then(error_name)) {
-        (Details::Dns(dns), _, _) if failed => format!("✗ {}", dns.rcode()),
-        (_, _, Some(error)) => format!("✗ {error}"),
-        (_, Some(r), None) => r.to_string(),
-        (_, None, None) => String::new(),
-    };
+    let result = event.details.result_text();
     let summary = event.summary();
     let mut cells: Vec<String> = Vec::with_capacity(7);
     if columns.time {
