@@ -43,15 +43,8 @@ pub fn call_chain(event: &Event) -> Vec<Func> {
 }
 
 fn push_frame(chain: &mut Vec<Func>, frame: &Frame, kernel: bool) {
-    let name = match (&frame.symbol, &frame.module) {
-        (Some(symbol), _) => symbol.to_string(),
-        // Addresses differ between runs of one binary (ASLR): the module alone lets stacks
-        // through the same unnamed code merge.
-        (None, Some(module)) => format!("[{module}]"),
-        (None, None) => format!("{:#x}", frame.addr),
-    };
     chain.push(Func {
-        name,
+        name: frame.display_name().into_owned(),
         file: frame.file.as_deref().map(str::to_owned),
         line: frame.line,
         kernel,

@@ -143,6 +143,17 @@ impl Frame {
             ..Frame::default()
         }
     }
+
+    /// The name views and exports give the frame: its symbol; else its module, since addresses
+    /// differ between runs of one binary (ASLR) and the module alone lets stacks through the
+    /// same unnamed code merge; else its address.
+    pub fn display_name(&self) -> std::borrow::Cow<'_, str> {
+        match (&self.symbol, &self.module) {
+            (Some(symbol), _) => std::borrow::Cow::Borrowed(symbol),
+            (None, Some(module)) => format!("[{module}]").into(),
+            (None, None) => format!("{:#x}", self.addr).into(),
+        }
+    }
 }
 
 /// Both stacks of an event, symbolized.

@@ -27,7 +27,7 @@ pub struct Dns {
 }
 
 /// How a query ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DnsOutcome {
     /// A response came, with this RCODE.
     Answered(u8),
@@ -37,16 +37,23 @@ pub enum DnsOutcome {
     Unanswered,
 }
 
-impl Dns {
+impl DnsOutcome {
     /// `NOERROR`, `NXDOMAIN`, ... (`RCODE<n>` for others), `timeout` or `unanswered`.
-    pub fn rcode(&self) -> String {
-        match self.outcome {
+    pub fn name(self) -> String {
+        match self {
             DnsOutcome::Answered(rcode) => rcode_name(rcode)
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("RCODE{rcode}")),
             DnsOutcome::Timeout => "timeout".to_owned(),
             DnsOutcome::Unanswered => "unanswered".to_owned(),
         }
+    }
+}
+
+impl Dns {
+    /// `NOERROR`, `NXDOMAIN`, ... (`RCODE<n>` for others), `timeout` or `unanswered`.
+    pub fn rcode(&self) -> String {
+        self.outcome.name()
     }
 
     /// `A`, `AAAA`, ... or the number.
