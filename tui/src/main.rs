@@ -25,6 +25,7 @@ mod recording;
 mod replay;
 mod runstats;
 mod short_text;
+mod stacks;
 mod symbolize;
 mod terminal;
 mod ui;

@@ -1,0 +1,141 @@
+//! Failures first: failed events grouped by kind, error and the innermost interesting frame,
+//! largest first, so `open ENOENT ← read_settings ← start_service ×54` tops the view.
+
+use std::collections::{HashMap, HashSet};
+
+use super::key::FrameKey;
+use super::keys::{KeyId, StackKeys};
+use crate::app::EventId;
+use crate::model::event::{Details, DnsOutcome};
+use crate::model::{Event, EventKind};
+
+/// How an event failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Failure {
+    /// A syscall's `-errno`.
+    Errno(i32),
+    /// A DNS lookup without a `NOERROR` answer.
+    Dns(DnsOutcome),
+}
+
+impl Failure {
+    pub fn of(event: &Event) -> Option<Failure> {
+        match &event.details {
+            Details::Dns(dns) if dns.failed() => Some(Failure::Dns(dns.outcome)),
+            details => details.ret().filter(|&ret| ret < 0).map(Failure::Errno),
+        }
+    }
+
+    /// `ENOENT`, `NXDOMAIN`, `timeout`.
+    pub fn name(self) -> String {
+        match self {
+            Failure::Errno(ret) => {
+                crate::model::names::error_name(ret).unwrap_or_else(|| ret.to_string())
+            }
+            Failure::Dns(outcome) => outcome.name(),
+        }
+    }
+}
+
+/// One (kind, failure, frame) and its events.
+#[derive(Clone, Debug)]
+pub struct FailureRow {
+    pub kind: EventKind,
+    pub failure: Failure,
+    /// The innermost interesting frame; `None` for events without a symbolized stack.
+    pub frame: Option<FrameKey>,
+    /// Its caller, when every event of the row has the same one.
+    pub caller: Option<FrameKey>,
+    /// Events of the row came from more than one caller.
+    pub callers_differ: bool,
+    /// The frame's number in the stack keys, which the row's scope matches on.
+    pub frame_id: u32,
+    pub count: u64,
+    pub processes: usize,
+    /// The newest event: the Details pane shows it.
+    pub newest: EventId,
+}
+
+impl FailureRow {
+    /// `open ENOENT ← read_settings ← start_service`.
+    pub fn describe(&self) -> String {
+        let mut text = format!("{} {}", self.kind.name(), self.failure.name());
+        match &self.frame {
+            Some(frame) => {
+                text.push_str(" ← ");
+                text.push_str(&frame.name);
+            }
+            None => text.push_str(" ← [no stack]"),
+        }
+        if self.callers_differ {
+            text.push_str(" ← (several callers)");
+        } else if let Some(caller) = &self.caller {
+            text.push_str(" ← ");
+            text.push_str(&caller.name);
+        }
+        text
+    }
+}
+
+pub struct FailureTable {
+    /// Largest first.
+    pub rows: Vec<FailureRow>,
+    /// Failed events, every row together.
+    pub events: u64,
+}
+
+#[derive(Default)]
+pub(super) struct Builder {
+    rows: Vec<FailureRow>,
+    pids: Vec<HashSet<u32>>,
+    index: HashMap<(EventKind, Failure, u32), usize>,
+}
+
+impl Builder {
+    pub(super) fn add(
+        &mut self,
+        id: EventId,
+        event: &Event,
+        failure: Failure,
+        key: KeyId,
+        keys: &StackKeys,
+    ) {
+        let info = keys.info(key);
+        let kind = event.kind();
+        let at = *self
+            .index
+            .entry((kind, failure, info.frame_id))
+            .or_insert_with(|| {
+                self.rows.push(FailureRow {
+                    kind,
+                    failure,
+                    frame: info.frame.clone(),
+                    caller: info.caller.clone(),
+                    callers_differ: false,
+                    frame_id: info.frame_id,
+                    count: 0,
+                    processes: 0,
+                    newest: id,
+                });
+                self.pids.push(HashSet::new());
+                self.rows.len() - 1
+            });
+        let row = &mut self.rows[at];
+        row.count += 1;
+        row.newest = row.newest.max(id);
+        row.callers_differ |= row.caller != info.caller;
+        self.pids[at].insert(event.pid);
+    }
+
+    pub(super) fn finish(mut self) -> FailureTable {
+        for (row, pids) in self.rows.iter_mut().zip(&self.pids) {
+            row.processes = pids.len();
+        }
+        self.rows
+            .sort_by(|a, b| b.count.cmp(&a.count).then(b.newest.cmp(&a.newest)));
+        FailureTable {
+            events: self.rows.iter().map(|r| r.count).sum(),
+            rows: self.rows,
+        }
+    }
+}
