@@ -14,7 +14,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
-use crate::app::{Action, App, EventId, Msg, Stats};
+use crate::app::{Action, App, EventId, Msg, Stats, View};
 use crate::clock::WallClock;
 use crate::filter::Filter;
 use crate::filter::KernelPart;
@@ -199,6 +199,8 @@ async fn event_loop(
     let symbolizer = *symbolizer;
     let mut latency = Sampler::default();
     let mut frames = Sampler::default();
+    // Frames of the stack views, their regrouping included.
+    let mut stack_frames = Sampler::default();
     let mut key_recording: Option<KeyRecording> = None;
     let mut keys = crossterm::event::EventStream::new();
     let (stacks_tx, mut stacks) = mpsc::unbounded_channel::<Vec<(EventId, Stacks)>>();
@@ -240,8 +242,13 @@ async fn event_loop(
             _ = render.tick() => {
                 if app.take_dirty() {
                     let started = std::time::Instant::now();
+                    app.refresh_stack_views();
                     terminal.draw(|frame| ui::draw(frame, app))?;
-                    frames.add(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX));
+                    let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                    match app.view() {
+                        View::Events => frames.add(took),
+                        View::Stacks | View::Flame | View::Failures => stack_frames.add(took),
+                    }
                 }
                 Vec::new()
             }
@@ -279,6 +286,7 @@ async fn event_loop(
                 Action::Quit => {
                     run_stats.latency_ns = latency.percentiles();
                     run_stats.frame_ns = frames.percentiles();
+                    run_stats.stacks_frame_ns = stack_frames.percentiles();
                     if let Some(active) = key_recording.take() {
                         let drops = drop_names(source.drops());
                         active.finish(app.take_to_record(), app.store(), drops)?;

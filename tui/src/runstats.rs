@@ -68,8 +68,10 @@ pub struct RunStats {
     pub dropped: BTreeMap<&'static str, u64>,
     /// From the kernel's timestamp to the event decoded in userspace.
     pub latency_ns: Percentiles,
-    /// Time to draw one TUI frame.
+    /// Time to draw one TUI frame of the Events view.
     pub frame_ns: Percentiles,
+    /// Time to draw one frame of the Stacks, Flame or Failures view, regrouping included.
+    pub stacks_frame_ns: Percentiles,
     /// From start (process launch) to the first event decoded.
     pub first_event_ms: Option<f64>,
     pub retained_events: usize,

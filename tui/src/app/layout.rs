@@ -3,9 +3,12 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
+use super::View;
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Areas {
     pub title: Rect,
+    /// The Events pane, or the list or flame graph of the view shown in its place.
     pub events: Rect,
     /// Empty on narrow terminals.
     pub processes: Rect,
@@ -18,7 +21,7 @@ pub struct Areas {
 const NARROW: u16 = 100;
 
 impl Areas {
-    pub fn of(width: u16, height: u16, zoom_details: bool) -> Self {
+    pub fn of(width: u16, height: u16, zoom_details: bool, view: View) -> Self {
         let screen = Rect::new(0, 0, width, height);
         let [title, body, status, footer] = Layout::vertical([
             Constraint::Length(1),
@@ -27,6 +30,16 @@ impl Areas {
             Constraint::Length(1),
         ])
         .areas(screen);
+        if view == View::Flame {
+            // The flame graph needs every row; it says itself what is selected.
+            return Self {
+                title,
+                events: body,
+                status,
+                footer,
+                ..Self::default()
+            };
+        }
         if zoom_details {
             return Self {
                 title,
@@ -38,7 +51,7 @@ impl Areas {
         }
         let [top, details] =
             Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body);
-        let (events, processes) = if width < NARROW {
+        let (events, processes) = if width < NARROW || view != View::Events {
             (top, Rect::default())
         } else {
             let [events, processes] =
@@ -73,13 +86,25 @@ mod tests {
             (400, 120),
         ] {
             for zoom in [false, true] {
-                let areas = Areas::of(width, height, zoom);
-                assert!(areas.events.intersection(areas.processes).area() == 0);
-                assert!(areas.events.intersection(areas.details).area() == 0);
-                assert!(areas.footer.bottom() <= height.max(1));
+                for view in View::ALL {
+                    let areas = Areas::of(width, height, zoom, view);
+                    assert!(areas.events.intersection(areas.processes).area() == 0);
+                    assert!(areas.events.intersection(areas.details).area() == 0);
+                    assert!(areas.footer.bottom() <= height.max(1));
+                }
             }
         }
-        assert_eq!(Areas::of(90, 30, false).processes, Rect::default());
-        assert!(Areas::of(200, 50, false).processes.width > 60);
+        assert_eq!(
+            Areas::of(90, 30, false, View::Events).processes,
+            Rect::default()
+        );
+        assert!(Areas::of(200, 50, false, View::Events).processes.width > 60);
+        let stacks = Areas::of(200, 50, false, View::Stacks);
+        assert_eq!(
+            (stacks.events.width, stacks.processes),
+            (200, Rect::default())
+        );
+        let flame = Areas::of(200, 50, false, View::Flame);
+        assert_eq!((flame.events.height, flame.details), (47, Rect::default()));
     }
 }

@@ -48,6 +48,12 @@ impl App {
         ListWindow::new(area, EVENTS_ABOVE, self.cursor)
     }
 
+    /// The Stacks or Failures view's window when it is drawn in `area` (a header, like the
+    /// Events pane).
+    pub fn view_window(&self, area: Rect) -> ListWindow {
+        ListWindow::new(area, EVENTS_ABOVE, self.view_cursor())
+    }
+
     /// The Processes pane's window when the pane is drawn in `area`.
     pub fn processes_window(&self, area: Rect) -> ListWindow {
         ListWindow::new(area, PROCESSES_ABOVE, self.process_cursor)

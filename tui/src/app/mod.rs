@@ -8,6 +8,7 @@ pub mod processes;
 mod read;
 pub mod store;
 mod update;
+mod views;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -16,9 +17,12 @@ use tui_input::Input;
 
 pub use self::processes::{ProcessRow, ProcessSort, ProcessTable};
 pub use self::store::{EventId, EventStore};
+use self::views::StackViewState;
+pub use self::views::View;
 use crate::filter::{Filter, KernelPart};
 use crate::model::frame::Stacks;
 use crate::model::{Event, EventKind, Group};
+use crate::stacks::{Failure, KeyId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pane {
@@ -72,6 +76,33 @@ pub enum Scope {
     Tree(u32),
     /// A systemd unit or container, by its label (`nginx.service`, `docker:0123456789ab`).
     Unit(Arc<str>),
+    /// The events of row `number` of the Stacks view: one stack key.
+    Stack {
+        number: usize,
+        key: KeyId,
+    },
+    /// The events of row `number` of the Failures view.
+    Failure {
+        number: usize,
+        kind: EventKind,
+        failure: Failure,
+        /// The innermost interesting frame's number in the stack keys.
+        frame_id: u32,
+    },
+}
+
+impl Scope {
+    /// `tree 4242`, `unit nginx.service`, `stack #3`: what the panes' titles say.
+    pub fn label(&self) -> String {
+        use crate::model::text::printable;
+        match self {
+            Scope::Process(pid) => format!("pid {pid}"),
+            Scope::Tree(pid) => format!("tree {pid}"),
+            Scope::Unit(unit) => format!("unit {}", printable(unit.as_bytes())),
+            Scope::Stack { number, .. } => format!("stack #{number}"),
+            Scope::Failure { number, .. } => format!("failure #{number}"),
+        }
+    }
 }
 
 /// A line being typed at the bottom of the screen.
@@ -139,6 +170,9 @@ pub struct App {
     prompt: Option<Prompt>,
     search: Option<String>,
     tab: Tab,
+    /// `5`-`7`: a stack view in place of the Events and Processes panes.
+    view: View,
+    stack_state: StackViewState,
     scope: Option<Scope>,
     /// `t`: a selected process scopes to its whole subtree rather than itself.
     tree_scope: bool,
@@ -186,6 +220,8 @@ impl App {
             prompt: None,
             search: None,
             tab: Tab::All,
+            view: View::Events,
+            stack_state: StackViewState::default(),
             scope: None,
             tree_scope: true,
             group_by_unit: false,
@@ -255,6 +291,7 @@ impl App {
                     .as_ref()
                     .and_then(|info| info.label.as_ref())
                     .is_some_and(|unit| unit == label),
+                Some(Scope::Stack { .. } | Scope::Failure { .. }) => self.stack_scope_shows(event),
             }
             && self.filter.matches(event, &self.processes)
     }

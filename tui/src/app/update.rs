@@ -9,7 +9,7 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler as _;
 
 use super::layout::Areas;
-use super::{Action, App, EventId, Msg, Pane, ProcessRow, Prompt, Scope, Stats, Tab};
+use super::{Action, App, EventId, Msg, Pane, ProcessRow, Prompt, Scope, Stats, Tab, View};
 use crate::filter::Filter;
 use crate::model::Event;
 use crate::model::frame::Stacks;
@@ -94,12 +94,13 @@ impl App {
         // Stacks no event refers to any more; once a second, not on every answer.
         self.stack_pool
             .retain(|stacks| Arc::strong_count(stacks) > 1);
+        self.tick_stack_views();
         let rows = self.process_rows().len();
         self.process_cursor = self.process_cursor.min(rows.saturating_sub(1));
     }
 
     /// Recomputes which events the Events pane shows, keeping the selection where it can.
-    fn rebuild_view(&mut self) {
+    pub(super) fn rebuild_view(&mut self) {
         let selected = self.selected_id();
         let visible: std::collections::VecDeque<EventId> = self
             .store
@@ -108,6 +109,7 @@ impl App {
             .map(|(id, _)| id)
             .collect();
         self.visible = visible;
+        self.stack_state.stale = true;
         self.cursor = match (self.follow, selected) {
             (false, Some(id)) => self.visible.partition_point(|&v| v < id),
             _ => self.visible.len().saturating_sub(1),
@@ -128,16 +130,27 @@ impl App {
             return Vec::new();
         }
         let page = self.page();
+        if !ctrl && !self.zoom_details && self.on_view_key(key.code) {
+            return Vec::new();
+        }
         match key.code {
             KeyCode::Char('q') => return vec![Action::Quit],
             KeyCode::Char('r') => return vec![Action::ToggleRecording],
             KeyCode::Char('?') => self.show_help = true,
             KeyCode::Esc if self.zoom_details => self.zoom_details = false,
+            KeyCode::Esc
+                if matches!(
+                    self.scope,
+                    Some(Scope::Stack { .. } | Scope::Failure { .. })
+                ) =>
+            {
+                self.leave_stack_scope()
+            }
             KeyCode::Esc if self.scope.is_some() => self.set_scope(None),
             KeyCode::Enter if self.focus == Pane::Processes => self.scope_to_selected_row(),
             KeyCode::Enter => self.zoom_details = !self.zoom_details,
-            KeyCode::Tab => self.focus = next_pane(self.focus, 1),
-            KeyCode::BackTab => self.focus = next_pane(self.focus, 2),
+            KeyCode::Tab => self.cycle_focus(1),
+            KeyCode::BackTab => self.cycle_focus(2),
             KeyCode::Char(' ') | KeyCode::Char('p') => self.toggle_pause(),
             KeyCode::Char('f') => {
                 self.prompt = Some(Prompt::Filter(Input::new(self.filter.text().to_owned())))
@@ -157,15 +170,19 @@ impl App {
                 self.process_cursor = 0;
             }
             KeyCode::Char('c') => {
-                let width = Areas::of(self.size.0, self.size.1, self.zoom_details)
-                    .events
-                    .width;
+                let width = self.areas().events.width;
                 self.unit_column = Some(!self.unit_column(width));
             }
             KeyCode::Char(c @ '1'..='4') => {
                 let index = usize::from(c as u8 - b'1');
                 self.tab = Tab::ALL[index];
+                self.show_view(View::Events);
                 self.rebuild_view();
+            }
+            KeyCode::Char(c @ '5'..='7') => {
+                if let Some(&(_, view)) = View::STACK_VIEWS.iter().find(|(key, _)| *key == c) {
+                    self.show_view(view);
+                }
             }
             KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
             KeyCode::Up | KeyCode::Char('k') => self.move_by(-1),
@@ -238,11 +255,14 @@ impl App {
 
     /// The rows the Events pane shows at once, whichever pane a page key moves.
     fn page(&self) -> isize {
-        let events = Areas::of(self.size.0, self.size.1, self.zoom_details).events;
+        let events = self.areas().events;
         isize::try_from(self.events_window(events).rows.max(1)).unwrap_or(1)
     }
 
     fn move_by(&mut self, delta: isize) {
+        if self.focus == Pane::Events && self.move_view_cursor(delta) {
+            return;
+        }
         match self.focus {
             Pane::Events => {
                 let target = self.cursor.saturating_add_signed(delta);
@@ -292,7 +312,7 @@ impl App {
         self.process_cursor = self.process_cursor.min(rows.saturating_sub(1));
     }
 
-    fn set_scope(&mut self, scope: Option<Scope>) {
+    pub(super) fn set_scope(&mut self, scope: Option<Scope>) {
         self.scope = scope;
         self.rebuild_view();
     }
@@ -337,7 +357,7 @@ impl App {
     }
 
     fn on_mouse(&mut self, mouse: MouseEvent) {
-        let areas = Areas::of(self.size.0, self.size.1, self.zoom_details);
+        let areas = self.areas();
         let inside = |area: ratatui::layout::Rect| {
             area.contains(ratatui::layout::Position::new(mouse.column, mouse.row))
         };
@@ -358,7 +378,12 @@ impl App {
                 self.move_by(delta);
             }
             MouseEventKind::Down(MouseButton::Left) => {
-                if inside(areas.events) {
+                if inside(areas.events) && self.view != View::Events {
+                    self.focus = Pane::Events;
+                    let clicked = self.view_window(areas.events).item_at(mouse.row);
+                    let delta = clicked as isize - self.view_cursor() as isize;
+                    self.move_view_cursor(delta);
+                } else if inside(areas.events) {
                     self.focus = Pane::Events;
                     let clicked = self.events_window(areas.events).item_at(mouse.row);
                     self.move_to(clicked);
@@ -393,8 +418,28 @@ fn stack_mentions(event: &Event, term: &str) -> bool {
     })
 }
 
-fn next_pane(pane: Pane, steps: usize) -> Pane {
-    const ORDER: [Pane; 3] = [Pane::Events, Pane::Processes, Pane::Details];
-    let index = ORDER.iter().position(|p| *p == pane).unwrap_or(0);
-    ORDER[(index + steps) % ORDER.len()]
+impl App {
+    /// Where the panes are now.
+    pub(super) fn areas(&self) -> Areas {
+        Areas::of(self.size.0, self.size.1, self.zoom_details, self.view)
+    }
+
+    /// Tab: the next pane on screen, `steps` along the cycle.
+    fn cycle_focus(&mut self, steps: usize) {
+        const ORDER: [Pane; 3] = [Pane::Events, Pane::Processes, Pane::Details];
+        let areas = self.areas();
+        let shown = |pane: &Pane| match pane {
+            Pane::Events => true,
+            Pane::Processes => areas.processes.width > 0,
+            Pane::Details => areas.details.width > 0,
+        };
+        let mut index = ORDER.iter().position(|p| *p == self.focus).unwrap_or(0);
+        for _ in 0..ORDER.len() {
+            index = (index + steps) % ORDER.len();
+            if shown(&ORDER[index]) {
+                break;
+            }
+        }
+        self.focus = ORDER[index];
+    }
 }

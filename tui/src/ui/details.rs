@@ -10,7 +10,7 @@ use ratatui::widgets::{
 };
 
 use super::border;
-use crate::app::{App, Pane};
+use crate::app::{App, Pane, View};
 use crate::model::Event;
 use crate::model::event::{Details, Exec};
 use crate::model::frame::{Fold, FoundBy, Frame as StackFrame, StackEnd};
@@ -18,13 +18,16 @@ use crate::model::text::printable;
 use crate::output::json::event_to_json;
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let lines = match app.selected() {
+    let lines = match app.detail_event() {
         Some(event) => lines(event),
         None => vec![Line::from("No event selected.")],
     };
     let block = Block::new()
         .borders(Borders::ALL)
-        .title(" Details (Enter: zoom) ")
+        .title(match app.view() {
+            View::Stacks | View::Failures => " Details: the newest event of the selected row ",
+            View::Events | View::Flame => " Details (Enter: zoom) ",
+        })
         .border_style(border(app, Pane::Details));
     let total = lines.len();
     let paragraph = Paragraph::new(lines)

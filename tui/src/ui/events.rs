@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Row, Table};
 
 use super::border;
-use crate::app::{App, Pane};
+use crate::app::{App, Pane, Scope};
 use crate::model::Event;
 use crate::model::text::printable;
 
@@ -38,13 +38,16 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     } else {
         "scrolled"
     };
-    let title = format!(
+    let mut title = format!(
         " Events [{}] {}/{} {} ",
         app.tab().name(),
         app.visible().len(),
         app.store().len(),
         mode
     );
+    if let Some(scope @ (Scope::Stack { .. } | Scope::Failure { .. })) = app.scope() {
+        title.push_str(&format!("· scope: {} (Esc: back) ", scope.label()));
+    }
     let table = Table::new(body, widths.iter().copied())
         .header(header.style(Style::new().add_modifier(Modifier::BOLD)))
         .block(

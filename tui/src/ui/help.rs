@@ -17,7 +17,7 @@ const KEYS: &[(&str, &str)] = &[
     ),
     (
         "Esc",
-        "leave details / clear the process scope / cancel a prompt",
+        "leave details / clear the scope (back to the stack view) / cancel a prompt",
     ),
     ("t", "scope to the process's whole tree, or to it alone"),
     (
@@ -29,7 +29,23 @@ const KEYS: &[(&str, &str)] = &[
         "s",
         "sort Processes: tree / events / failures / rate / name",
     ),
-    ("1 2 3 4", "all / exec / files / network"),
+    ("1 2 3 4", "events: all / exec / files / network"),
+    (
+        "5",
+        "Stacks: events grouped by stack; Enter shows a stack's events, Esc returns",
+    ),
+    (
+        "6",
+        "Flame graph: arrows select a frame, Enter zooms in, Esc zooms out",
+    ),
+    (
+        "7",
+        "Failures: failed events by kind, error and frame; Enter shows them",
+    ),
+    (
+        "s u + -",
+        "in Stacks: sort; user stacks only; group by fewer / more innermost frames",
+    ),
     ("/  n N", "search (incremental), next / previous match"),
     (
         "f",
@@ -49,7 +65,7 @@ const KEYS: &[(&str, &str)] = &[
 ];
 
 pub fn draw(frame: &mut Frame<'_>, screen: Rect) {
-    let width = 92.min(screen.width);
+    let width = 96.min(screen.width);
     let height = (KEYS.len() as u16 + 2).min(screen.height);
     let area = Rect::new(
         screen.x + (screen.width - width) / 2,

@@ -2,10 +2,15 @@
 
 pub mod details;
 pub mod events;
+mod failures;
+mod flame;
 mod help;
 pub mod processes;
+mod stacks;
 mod status;
 
+#[cfg(test)]
+mod stack_view_tests;
 #[cfg(test)]
 mod tests;
 
@@ -13,19 +18,25 @@ use ratatui::Frame;
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::app::layout::Areas;
-use crate::app::{App, Pane};
+use crate::app::{App, Pane, View};
 
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let size = frame.area();
-    let areas = Areas::of(size.width, size.height, app.zoom_details());
+    let areas = Areas::of(size.width, size.height, app.zoom_details(), app.view());
     status::title(frame, areas.title, app);
-    if !app.zoom_details() {
-        events::draw(frame, areas.events, app);
-        if areas.processes.width > 0 {
-            processes::draw(frame, areas.processes, app);
-        }
+    match app.view() {
+        View::Flame => flame::draw(frame, areas.events, app),
+        _ if app.zoom_details() => {}
+        View::Events => events::draw(frame, areas.events, app),
+        View::Stacks => stacks::draw(frame, areas.events, app),
+        View::Failures => failures::draw(frame, areas.events, app),
     }
-    details::draw(frame, areas.details, app);
+    if areas.processes.width > 0 {
+        processes::draw(frame, areas.processes, app);
+    }
+    if areas.details.height > 0 {
+        details::draw(frame, areas.details, app);
+    }
     status::status_bar(frame, areas.status, app);
     status::footer(frame, areas.footer, app);
     if app.show_help() {

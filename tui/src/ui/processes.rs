@@ -63,12 +63,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             ]))
         })
         .collect();
-    let scope = match app.scope() {
-        Some(Scope::Tree(pid)) => format!(" scope: tree {pid} "),
-        Some(Scope::Process(pid)) => format!(" scope: pid {pid} "),
-        Some(Scope::Unit(unit)) => format!(" scope: unit {} ", printable(unit.as_bytes())),
-        None => String::new(),
-    };
+    let scope = app
+        .scope()
+        .map(|scope| format!(" scope: {} ", scope.label()))
+        .unwrap_or_default();
     let sort = match app.process_sort() {
         ProcessSort::Tree => String::new(),
         sort => format!(" by {}", sort.name()),

@@ -7,7 +7,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::{App, Prompt, Tab};
+use crate::app::{App, Prompt, Tab, View};
 use crate::model::EventKind;
 
 pub fn title(frame: &mut Frame<'_>, area: Rect, app: &App) {
@@ -15,8 +15,19 @@ pub fn title(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Span::styled(" ringside ", Style::new().fg(Color::Black).bg(Color::Cyan)),
         Span::raw(format!(" {} ", app.source())),
     ];
+    // What may not go unnoticed comes first, before a narrow terminal cuts the line.
+    if let Some(recording) = app.recording() {
+        let text = format!("● REC {} ({} events) ", recording.path, recording.events);
+        spans.push(Span::styled(
+            text,
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ));
+    }
+    if app.paused() {
+        spans.push(Span::styled("PAUSED ", Style::new().fg(Color::Yellow)));
+    }
     for (index, tab) in Tab::ALL.iter().enumerate() {
-        let style = if *tab == app.tab() {
+        let style = if *tab == app.tab() && app.view() == View::Events {
             Style::new().add_modifier(Modifier::REVERSED)
         } else {
             Style::new().fg(Color::Gray)
@@ -26,22 +37,20 @@ pub fn title(frame: &mut Frame<'_>, area: Rect, app: &App) {
             style,
         ));
     }
+    for (key, view) in View::STACK_VIEWS {
+        let style = if view == app.view() {
+            Style::new().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::new().fg(Color::Gray)
+        };
+        spans.push(Span::styled(format!(" {key} {} ", view.name()), style));
+    }
     let filter = if app.filter().text().is_empty() {
         "none"
     } else {
         app.filter().text()
     };
     spans.push(Span::raw(format!("  filter: {filter}")));
-    if app.paused() {
-        spans.push(Span::styled("  PAUSED", Style::new().fg(Color::Yellow)));
-    }
-    if let Some(recording) = app.recording() {
-        let text = format!("  ● REC {} ({} events)", recording.path, recording.events);
-        spans.push(Span::styled(
-            text,
-            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-        ));
-    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -113,15 +122,30 @@ pub fn footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
         ]),
         None => match app.notice() {
             Some(notice) => Line::styled(format!(" {notice}"), Style::new().fg(Color::Yellow)),
-            None => Line::styled(
-                " q quit  ? help  / search  f filter  Enter details  space pause  r record  Tab pane  1-4 views  t tree",
-                Style::new().fg(Color::DarkGray),
-            ),
+            None => Line::styled(hints(app.view()), Style::new().fg(Color::DarkGray)),
         },
     };
     frame.render_widget(Paragraph::new(line), area);
     if let Some(Prompt::Filter(input) | Prompt::Search(input)) = app.prompt() {
         let x = area.x + 8 + u16::try_from(input.visual_cursor()).unwrap_or(u16::MAX);
         frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
+    }
+}
+
+/// The footer's key hints for the view shown.
+fn hints(view: View) -> &'static str {
+    match view {
+        View::Events => {
+            " q quit  ? help  / search  f filter  Enter details  space pause  r record  Tab pane  1-4 events  5 stacks  6 flame  7 failures  t tree"
+        }
+        View::Stacks => {
+            " Enter its events (Esc back)  s sort  u user stacks only  + - innermost frames  Tab details  1 events  6 flame  7 failures  ? help"
+        }
+        View::Flame => {
+            " ← → siblings  ↑ ↓ caller / callee  Enter zoom  Esc zoom out  u user stacks only  + - innermost frames  1 events  5 stacks  ? help"
+        }
+        View::Failures => {
+            " Enter their events (Esc back)  Tab details  f filter  1 events  5 stacks  6 flame  ? help"
+        }
     }
 }

@@ -181,7 +181,8 @@ fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
-fn screen(app: &App, width: u16, height: u16) -> String {
+fn screen(app: &mut App, width: u16, height: u16) -> String {
+    app.refresh_stack_views();
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|frame| super::draw(frame, app)).unwrap();
     terminal.backend().to_string()
@@ -189,7 +190,7 @@ fn screen(app: &App, width: u16, height: u16) -> String {
 
 #[test]
 fn whole_screen_follows_the_newest_event() {
-    insta::assert_snapshot!(screen(&app(), 120, 40));
+    insta::assert_snapshot!(screen(&mut app(), 120, 40));
 }
 
 #[test]
@@ -204,12 +205,12 @@ fn details_show_fields_argv_and_folded_symbolized_stacks() {
     stacks.kernel.truncate(3);
     app.update(Msg::Stacks(vec![(id, stacks)]));
     app.update(key(KeyCode::Enter));
-    insta::assert_snapshot!(screen(&app, 100, 36));
+    insta::assert_snapshot!(screen(&mut app, 100, 36));
 }
 
 #[test]
 fn hostile_names_are_escaped_on_screen() {
-    let text = screen(&app(), 120, 40);
+    let text = screen(&mut app(), 120, 40);
     assert!(!text.contains('\x1b'), "a raw escape reached the screen");
     assert!(text.contains("\\e[2Jevil"));
 }
@@ -232,7 +233,7 @@ fn a_bad_filter_is_shown_with_its_column_and_the_old_one_stays() {
             .iter()
             .all(|id| app.store().get(*id).unwrap().kind() == EventKind::Open)
     );
-    insta::assert_snapshot!(screen(&app, 120, 12));
+    insta::assert_snapshot!(screen(&mut app, 120, 12));
 }
 
 #[test]
@@ -251,14 +252,14 @@ fn processes_scope_the_events_to_a_subtree() {
         !pids.is_empty() && pids.iter().all(|pid| [100, 200].contains(pid)),
         "{pids:?}"
     );
-    insta::assert_snapshot!(screen(&app, 120, 24));
+    insta::assert_snapshot!(screen(&mut app, 120, 24));
 }
 
 #[test]
 fn help_lists_every_key() {
     let mut app = app();
     app.update(key(KeyCode::Char('?')));
-    insta::assert_snapshot!(screen(&app, 100, 30));
+    insta::assert_snapshot!(screen(&mut app, 100, 30));
 }
 
 #[test]
@@ -267,9 +268,9 @@ fn tiny_and_odd_sizes_never_panic() {
     for (width, height) in [(1, 1), (10, 5), (40, 10), (79, 23), (99, 60), (300, 100)] {
         app.update(Msg::Resize(width, height));
         app.update(key(KeyCode::Enter));
-        let _ = screen(&app, width, height);
+        let _ = screen(&mut app, width, height);
         app.update(key(KeyCode::Enter));
-        let _ = screen(&app, width, height);
+        let _ = screen(&mut app, width, height);
     }
 }
 
@@ -293,7 +294,7 @@ fn r_asks_to_record_and_marks_only_what_the_filter_passes() {
         .map(|id| app.store().get(*id).unwrap().kind())
         .collect();
     assert_eq!(kinds, vec![EventKind::Open; 3]);
-    assert!(screen(&app, 120, 10).contains("● REC ringside-test.rsrec"));
+    assert!(screen(&mut app, 120, 10).contains("● REC ringside-test.rsrec"));
 }
 
 #[test]
@@ -308,7 +309,7 @@ fn a_click_selects_the_row_drawn_under_it() {
         })
     };
     let mut app = app();
-    let text = screen(&app, 120, 40);
+    let text = screen(&mut app, 120, 40);
     let line = |needle: &str| {
         let index = text.lines().position(|l| l.contains(needle)).unwrap();
         u16::try_from(index).unwrap()
@@ -423,7 +424,7 @@ fn processes_group_by_unit_and_enter_scopes_every_pane_to_one() {
     app.update(key(KeyCode::Tab));
     app.update(key(KeyCode::Char('u')));
     // Units in order, each with its processes; the process of no unit last.
-    let grouped = screen(&app, 160, 30);
+    let grouped = screen(&mut app, 160, 30);
     for line in ["▾ docker:4f1b2c3d5e6f", "▾ nginx.service", "▾ (no unit)"] {
         assert!(grouped.contains(line), "{line} missing:\n{grouped}");
     }
@@ -438,7 +439,7 @@ fn processes_group_by_unit_and_enter_scopes_every_pane_to_one() {
         Some(&crate::app::Scope::Unit("nginx.service".into()))
     );
     assert_eq!(app.visible().len(), 2, "only nginx's two events");
-    insta::assert_snapshot!(screen(&app, 160, 30));
+    insta::assert_snapshot!(screen(&mut app, 160, 30));
     // Esc returns to everything.
     app.update(key(KeyCode::Esc));
     assert_eq!(app.visible().len(), 5);
@@ -449,9 +450,12 @@ fn c_toggles_the_unit_column() {
     let mut app = App::new(1000, Filter::match_all(), "live".into());
     app.update(Msg::Resize(120, 20));
     app.update(Msg::Events(unit_events(), 0));
-    assert!(!screen(&app, 120, 20).contains("UNIT"), "no room for it");
+    assert!(
+        !screen(&mut app, 120, 20).contains("UNIT"),
+        "no room for it"
+    );
     app.update(key(KeyCode::Char('c')));
-    let shown = screen(&app, 120, 20);
+    let shown = screen(&mut app, 120, 20);
     assert!(shown.contains("UNIT"), "{shown}");
     assert!(shown.contains("postgresql.service"), "{shown}");
 }
@@ -472,7 +476,7 @@ fn s_sorts_the_processes_by_events_failures_rate_and_name() {
     app.update(key(KeyCode::Char('s')));
     // curl (200) has the most events, then bash (100) and 300.
     assert_eq!(pids(&app)[0], 200, "by events");
-    assert!(screen(&app, 120, 40).contains("Processes 3 by events"));
+    assert!(screen(&mut app, 120, 40).contains("Processes 3 by events"));
     app.update(key(KeyCode::Char('s')));
     // Failures: curl's ENOENT open and refused connect.
     assert_eq!(pids(&app)[0], 200, "by failures");
@@ -481,7 +485,10 @@ fn s_sorts_the_processes_by_events_failures_rate_and_name() {
     // By name: bash, curl, then the escape-named one.
     assert_eq!(pids(&app), [300, 100, 200], "by name (bytes order)");
     app.update(key(KeyCode::Char('s')));
-    assert!(!screen(&app, 120, 40).contains(" by "), "back to the tree");
+    assert!(
+        !screen(&mut app, 120, 40).contains(" by "),
+        "back to the tree"
+    );
 }
 
 #[test]
@@ -508,7 +515,7 @@ fn a_long_details_pane_has_a_scrollbar() {
     app.update(key(KeyCode::Char('g')));
     let id = app.selected_id().unwrap();
     app.update(Msg::Stacks(vec![(id, symbolized())]));
-    let text = screen(&app, 120, 40);
+    let text = screen(&mut app, 120, 40);
     // The pane holds fewer lines than the event has: the bar's arrows show.
     assert!(text.contains('▼') && text.contains('▲'), "{text}");
     insta::assert_snapshot!(text);

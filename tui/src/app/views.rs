@@ -1,0 +1,396 @@
+//! The stack views (`5` Stacks, `6` Flame, `7` Failures): their state, their keys, and the
+//! scopes they lead to in the Events pane. They cover the events the Events pane would show
+//! (filter, scope and tab), regrouped when a frame is drawn after events came, at most once a
+//! second.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use crossterm::event::KeyCode;
+
+use super::{App, Pane, Scope};
+use crate::model::Event;
+use crate::stacks::flame::ROOT;
+use crate::stacks::{Failure, Grouping, NodeKind, StackKeys, StackSort, StackViews};
+
+/// What the area above the Details pane shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// The Events and Processes panes, under one of the tabs `1`-`4`.
+    Events,
+    Stacks,
+    Flame,
+    Failures,
+}
+
+impl View {
+    #[cfg(test)]
+    pub const ALL: [View; 4] = [View::Events, View::Stacks, View::Flame, View::Failures];
+    /// The views after the Events pane's tabs, with their keys.
+    pub const STACK_VIEWS: [(char, View); 3] = [
+        ('5', View::Stacks),
+        ('6', View::Flame),
+        ('7', View::Failures),
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Events => "Events",
+            View::Stacks => "Stacks",
+            View::Flame => "Flame",
+            View::Failures => "Failures",
+        }
+    }
+}
+
+/// A frame of the flame graph by its names from the root down: it outlives a regroup.
+type FlamePath = Vec<(Arc<str>, NodeKind)>;
+
+/// The stack views' state.
+pub struct StackViewState {
+    /// Each event's stack key, by the stacks it shares; the scopes read it while filtering,
+    /// hence the cell.
+    pub(super) keys: RefCell<StackKeys>,
+    pub(super) sort: StackSort,
+    pub(super) built: Option<StackViews>,
+    /// Events came, went or were symbolized since `built`.
+    pub(super) stale: bool,
+    pub(super) stack_cursor: usize,
+    pub(super) failure_cursor: usize,
+    pub(super) flame_selected: FlamePath,
+    pub(super) flame_zoom: FlamePath,
+}
+
+/// Distinct keys past which the key cache starts again (a long run through many stacks).
+const MAX_KEYS: usize = 1 << 16;
+
+impl Default for StackViewState {
+    fn default() -> Self {
+        Self {
+            keys: RefCell::new(StackKeys::new(Grouping::default())),
+            sort: StackSort::default(),
+            built: None,
+            stale: true,
+            stack_cursor: 0,
+            failure_cursor: 0,
+            flame_selected: Vec::new(),
+            flame_zoom: Vec::new(),
+        }
+    }
+}
+
+impl App {
+    /// Regroups the shown view if events changed since it was grouped: the runner calls it
+    /// before drawing a frame, so the cost lands in frames that show it.
+    pub fn refresh_stack_views(&mut self) {
+        if self.view != View::Events && (self.stack_state.stale || self.stack_state.built.is_none())
+        {
+            self.regroup();
+        }
+    }
+
+    /// Groups the events the Events pane would show, keeping each view's selection.
+    pub(super) fn regroup(&mut self) {
+        let state = &mut self.stack_state;
+        let selected_stack = state
+            .built
+            .as_ref()
+            .and_then(|b| b.stacks.rows.get(state.stack_cursor))
+            .map(|row| row.key);
+        let selected_failure = state
+            .built
+            .as_ref()
+            .and_then(|b| b.failures.rows.get(state.failure_cursor))
+            .map(|row| (row.kind, row.failure, row.frame_id));
+        let events = self
+            .visible
+            .iter()
+            .filter_map(|&id| Some((id, self.store.get(id)?)));
+        let built = StackViews::build(events, &mut state.keys.borrow_mut(), state.sort);
+        state.stack_cursor = selected_stack
+            .and_then(|key| built.stacks.rows.iter().position(|r| r.key == key))
+            .unwrap_or(state.stack_cursor)
+            .min(built.stacks.rows.len().saturating_sub(1));
+        state.failure_cursor = selected_failure
+            .and_then(|(kind, failure, frame)| {
+                built
+                    .failures
+                    .rows
+                    .iter()
+                    .position(|r| (r.kind, r.failure, r.frame_id) == (kind, failure, frame))
+            })
+            .unwrap_or(state.failure_cursor)
+            .min(built.failures.rows.len().saturating_sub(1));
+        state.built = Some(built);
+        state.stale = false;
+        self.dirty = true;
+    }
+
+    /// Once a second: the shown view regroups at its next frame, and the key cache forgets
+    /// stacks no event holds.
+    pub(super) fn tick_stack_views(&mut self) {
+        if self.view != View::Events && !self.paused {
+            self.stack_state.stale = true;
+        }
+        let scoped = matches!(
+            self.scope,
+            Some(Scope::Stack { .. } | Scope::Failure { .. })
+        );
+        let mut keys = self.stack_state.keys.borrow_mut();
+        if keys.len() > MAX_KEYS && !scoped {
+            *keys = StackKeys::new(keys.grouping());
+        } else {
+            keys.prune();
+        }
+    }
+
+    pub(super) fn show_view(&mut self, view: View) {
+        self.view = view;
+        self.focus = Pane::Events;
+        self.detail_scroll = 0;
+        if view != View::Events {
+            self.regroup();
+        }
+    }
+
+    /// The keys the stack views give a meaning of their own; `false` for the others.
+    pub(super) fn on_view_key(&mut self, code: KeyCode) -> bool {
+        match (self.view, code) {
+            (View::Events, _) => return false,
+            (View::Stacks | View::Failures, KeyCode::Enter) if self.focus == Pane::Events => {
+                self.drill_in();
+            }
+            (View::Stacks | View::Failures, KeyCode::Char('g') | KeyCode::Home)
+                if self.focus == Pane::Events =>
+            {
+                self.move_view_cursor(isize::MIN);
+            }
+            (View::Stacks | View::Failures, KeyCode::Char('G') | KeyCode::End)
+                if self.focus == Pane::Events =>
+            {
+                self.move_view_cursor(isize::MAX);
+            }
+            (View::Stacks, KeyCode::Char('s')) => {
+                self.stack_state.sort = self.stack_state.sort.next();
+                self.regroup();
+            }
+            (View::Stacks | View::Flame, KeyCode::Char('u')) => {
+                let grouping = self.grouping();
+                self.set_grouping(Grouping {
+                    user_only: !grouping.user_only,
+                    ..grouping
+                });
+            }
+            (View::Stacks | View::Flame, KeyCode::Char('-')) => {
+                let longest = self.longest_stack();
+                self.set_grouping(self.grouping().fewer(longest));
+            }
+            (View::Stacks | View::Flame, KeyCode::Char('+' | '=')) => {
+                let longest = self.longest_stack();
+                self.set_grouping(self.grouping().more(longest));
+            }
+            (View::Flame, code) => return self.on_flame_key(code),
+            _ => return false,
+        }
+        true
+    }
+
+    fn longest_stack(&self) -> usize {
+        self.stack_state
+            .built
+            .as_ref()
+            .map_or(0, |b| b.stacks.longest)
+    }
+
+    fn set_grouping(&mut self, grouping: Grouping) {
+        // A stack scope's key means nothing under another grouping.
+        if matches!(
+            self.scope,
+            Some(Scope::Stack { .. } | Scope::Failure { .. })
+        ) {
+            self.scope = None;
+            self.rebuild_view();
+        }
+        *self.stack_state.keys.borrow_mut() = StackKeys::new(grouping);
+        self.regroup();
+    }
+
+    /// Enter on a stack or failure row: the Events pane, scoped to its events.
+    fn drill_in(&mut self) {
+        let Some(built) = &self.stack_state.built else {
+            return;
+        };
+        let scope = match self.view {
+            View::Stacks => {
+                let cursor = self.stack_state.stack_cursor;
+                let Some(row) = built.stacks.rows.get(cursor) else {
+                    return;
+                };
+                Scope::Stack {
+                    number: cursor + 1,
+                    key: row.key,
+                }
+            }
+            View::Failures => {
+                let cursor = self.stack_state.failure_cursor;
+                let Some(row) = built.failures.rows.get(cursor) else {
+                    return;
+                };
+                Scope::Failure {
+                    number: cursor + 1,
+                    kind: row.kind,
+                    failure: row.failure,
+                    frame_id: row.frame_id,
+                }
+            }
+            View::Events | View::Flame => return,
+        };
+        self.view = View::Events;
+        self.follow = true;
+        self.set_scope(Some(scope));
+    }
+
+    /// Esc in the Events pane scoped from a stack view: back to that view.
+    pub(super) fn leave_stack_scope(&mut self) {
+        let back = match self.scope {
+            Some(Scope::Stack { .. }) => View::Stacks,
+            Some(Scope::Failure { .. }) => View::Failures,
+            _ => View::Events,
+        };
+        self.set_scope(None);
+        if back != View::Events {
+            self.show_view(back);
+        }
+    }
+
+    /// Whether the stack or failure scope keeps this event (any other scope: yes).
+    pub(super) fn stack_scope_shows(&self, event: &Event) -> bool {
+        match &self.scope {
+            Some(Scope::Stack { key, .. }) => {
+                self.stack_state.keys.borrow_mut().id_of(event) == *key
+            }
+            Some(Scope::Failure {
+                kind,
+                failure,
+                frame_id,
+                ..
+            }) => {
+                event.kind() == *kind && Failure::of(event) == Some(*failure) && {
+                    let mut keys = self.stack_state.keys.borrow_mut();
+                    let id = keys.id_of(event);
+                    keys.info(id).frame_id == *frame_id
+                }
+            }
+            _ => true,
+        }
+    }
+
+    /// Moves the cursor of the stack view shown, if it is a list.
+    pub(super) fn move_view_cursor(&mut self, delta: isize) -> bool {
+        let state = &mut self.stack_state;
+        let (cursor, rows) = match (self.view, &state.built) {
+            (View::Stacks, Some(built)) => (&mut state.stack_cursor, built.stacks.rows.len()),
+            (View::Failures, Some(built)) => (&mut state.failure_cursor, built.failures.rows.len()),
+            _ => return false,
+        };
+        *cursor = cursor
+            .saturating_add_signed(delta)
+            .min(rows.saturating_sub(1));
+        self.detail_scroll = 0;
+        true
+    }
+
+    fn on_flame_key(&mut self, code: KeyCode) -> bool {
+        let Some(built) = &self.stack_state.built else {
+            return false;
+        };
+        let tree = &built.flame;
+        let selected = tree.find(&self.stack_state.flame_selected);
+        let zoom = tree.find(&self.stack_state.flame_zoom);
+        let target = match code {
+            KeyCode::Down | KeyCode::Char('j') => tree.nodes[selected].children.first().copied(),
+            KeyCode::Up | KeyCode::Char('k') => {
+                tree.nodes[selected].parent.filter(|_| selected != zoom)
+            }
+            KeyCode::Left | KeyCode::Char('h') => Some(tree.sibling(selected, -1)),
+            KeyCode::Right | KeyCode::Char('l') => Some(tree.sibling(selected, 1)),
+            KeyCode::Char('g') | KeyCode::Home => Some(zoom),
+            KeyCode::Enter => {
+                self.stack_state.flame_zoom = tree.path(selected);
+                return true;
+            }
+            KeyCode::Esc if zoom != ROOT => {
+                let out = tree.nodes[zoom].parent.unwrap_or(ROOT);
+                self.stack_state.flame_zoom = tree.path(out);
+                return true;
+            }
+            _ => return false,
+        };
+        if let Some(node) = target.filter(|&n| tree.is_within(n, zoom)) {
+            self.stack_state.flame_selected = tree.path(node);
+        }
+        true
+    }
+
+    /// The event the Details pane shows: the selected one, or in the Stacks and Failures
+    /// views the newest event of the selected row.
+    pub fn detail_event(&self) -> Option<&Event> {
+        let built = self.stack_state.built.as_ref();
+        let newest = match self.view {
+            View::Events | View::Flame => return self.selected(),
+            View::Stacks => {
+                built?
+                    .stacks
+                    .rows
+                    .get(self.stack_state.stack_cursor)?
+                    .newest
+            }
+            View::Failures => {
+                built?
+                    .failures
+                    .rows
+                    .get(self.stack_state.failure_cursor)?
+                    .newest
+            }
+        };
+        self.store.get(newest)
+    }
+
+    pub fn view(&self) -> View {
+        self.view
+    }
+
+    /// The stack views as last grouped; `None` before one was shown.
+    pub fn stack_views(&self) -> Option<&StackViews> {
+        self.stack_state.built.as_ref()
+    }
+
+    pub fn stack_keys(&self) -> std::cell::Ref<'_, StackKeys> {
+        self.stack_state.keys.borrow()
+    }
+
+    pub fn grouping(&self) -> Grouping {
+        self.stack_state.keys.borrow().grouping()
+    }
+
+    pub fn stack_sort(&self) -> StackSort {
+        self.stack_state.sort
+    }
+
+    /// The selected row of the Stacks or Failures view.
+    pub fn view_cursor(&self) -> usize {
+        match self.view {
+            View::Failures => self.stack_state.failure_cursor,
+            _ => self.stack_state.stack_cursor,
+        }
+    }
+
+    /// The flame graph's selected and zoomed frames (node indexes of the last grouping).
+    pub fn flame_selection(&self) -> Option<(usize, usize)> {
+        let tree = &self.stack_state.built.as_ref()?.flame;
+        Some((
+            tree.find(&self.stack_state.flame_selected),
+            tree.find(&self.stack_state.flame_zoom),
+        ))
+    }
+}

@@ -1,0 +1,129 @@
+//! The Stacks view (`5`): one row per distinct stack, most events first, with what its events
+//! were, how many failed and why, how many processes, and the innermost interesting frame.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Row, Table};
+
+use super::border;
+use crate::app::{App, Pane};
+use crate::stacks::keys::KeyInfo;
+use crate::stacks::{StackKeys, StackRow};
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let Some(built) = app.stack_views() else {
+        return;
+    };
+    let table = &built.stacks;
+    let keys = app.stack_keys();
+    let window = app.view_window(area);
+    let rows: Vec<Row<'_>> = table
+        .rows
+        .iter()
+        .enumerate()
+        .skip(window.first)
+        .take(window.rows)
+        .map(|(index, row)| {
+            let selected = index == app.view_cursor() && app.focus() == Pane::Events;
+            line(index, row, &keys, selected)
+        })
+        .collect();
+    let sort = app.stack_sort().name();
+    let mut title = format!(
+        " Stacks {} of {} events · {} · by {sort} (s) ",
+        table.rows.len(),
+        table.events,
+        app.grouping().describe()
+    );
+    if let Some(scope) = app.scope() {
+        title.push_str(&format!("· scope: {} ", scope.label()));
+    }
+    let header = Row::new([
+        "#",
+        "EVENTS",
+        "TYPES",
+        "FAILED",
+        "PROCS",
+        "FRAME",
+        "CALLED FROM",
+    ])
+    .style(Style::new().add_modifier(Modifier::BOLD));
+    let widths = [
+        Constraint::Length(4),
+        Constraint::Length(8),
+        Constraint::Length(18),
+        Constraint::Length(16),
+        Constraint::Length(5),
+        Constraint::Length(28),
+        Constraint::Min(10),
+    ];
+    let widget = Table::new(rows, widths).header(header).block(
+        Block::new()
+            .borders(Borders::ALL)
+            .title(title)
+            .border_style(border(app, Pane::Events)),
+    );
+    frame.render_widget(widget, area);
+}
+
+fn line(index: usize, row: &StackRow, keys: &StackKeys, selected: bool) -> Row<'static> {
+    let info = keys.info(row.key);
+    let kinds: Vec<String> = row
+        .kinds
+        .iter()
+        .take(3)
+        .map(|k| format!("{} {}", k.kind.name(), k.events))
+        .collect();
+    let failed = match row.commonest_failure {
+        Some((failure, _)) => format!("{} {}", row.failures, failure.name()),
+        None => String::new(),
+    };
+    let mut style = Style::new();
+    if row.failures > 0 && row.failures * 2 >= row.count {
+        style = style.fg(Color::Red);
+    }
+    if selected {
+        style = style.add_modifier(Modifier::REVERSED);
+    }
+    let (frame, called_from) = frame_and_callers(info);
+    Row::new(
+        [
+            format!("{}", index + 1),
+            row.count.to_string(),
+            kinds.join(" "),
+            failed,
+            row.processes.to_string(),
+            frame,
+            called_from,
+        ]
+        .into_iter()
+        .map(Line::from),
+    )
+    .style(style)
+}
+
+/// The innermost interesting frame, and the frames outward from it, libc left out unless the
+/// frame is in libc itself, and a name repeated by neighbours (a stripped binary's frames)
+/// shown once: `read_settings`, `start_service ← main`.
+pub fn frame_and_callers(info: &KeyInfo) -> (String, String) {
+    if let Some(placeholder) = info.key.placeholder() {
+        return (placeholder.to_owned(), String::new());
+    }
+    let Some(frame) = &info.frame else {
+        return (String::new(), String::new());
+    };
+    let frames = info.key.frames();
+    let start = frames.iter().position(|f| f == frame).unwrap_or(0);
+    let mut callers: Vec<&str> = Vec::new();
+    let mut last = &*frame.name;
+    for outer in &frames[start + 1..] {
+        if (outer.in_libc && !frame.in_libc) || *outer.name == *last {
+            continue;
+        }
+        last = &outer.name;
+        callers.push(last);
+    }
+    (frame.name.to_string(), callers.join(" ← "))
+}
