@@ -190,6 +190,60 @@ fn filter_search_details_resize_and_quit_like_a_person() {
     }
 }
 
+/// The Stacks view groups a program's opens by their stack, Enter shows that stack's events in
+/// the Events pane, and Esc comes back.
+#[test]
+fn the_stacks_view_drills_into_a_stack_and_returns() {
+    if !kernel_tests_enabled("the_stacks_view_drills_into_a_stack_and_returns") {
+        return;
+    }
+    let program = &fixtures().c;
+    let dir = scratch_dir();
+    let id = nonce();
+    let mut tui = Terminal::start(50, 200, &["--comm", "nested-c"]);
+    tui.wait_for("the TUI", |s| s.contains("Events [All]"));
+    // Three processes open the same path through the same code: one stack, three events.
+    let path = path_string(&dir.path().join(format!("stacked-{id}")));
+    for _ in 0..3 {
+        let status = Command::new(program)
+            .env_remove("LD_LIBRARY_PATH")
+            .args(["open", &path])
+            .status()
+            .expect("fixture");
+        assert!(status.success());
+    }
+    tui.keys("f");
+    tui.wait_for("the filter prompt", |s| s.contains("filter> "));
+    tui.keys(&format!("path~stacked-{id}\r"));
+    tui.wait_for("the three opens", |s| {
+        s.contains("Events [All] 3/") && !s.contains("filter> ")
+    });
+    tui.keys("5");
+    // The view regroups once a second, and the stacks are symbolized as they come.
+    let stacks = tui.wait_for("one symbolized stack of three events", |s| {
+        s.contains("Stacks 1 of 3 events") && s.contains("middle_open ← outer_open")
+    });
+    assert!(stacks.contains("5 Stacks"), "{stacks}");
+    tui.keys("\r");
+    let scoped = tui.wait_for("the stack's events", |s| {
+        s.contains("scope: stack #1") && s.contains("Events [All] 3/")
+    });
+    // The Events pane's rows: the process and the path on one line.
+    let rows = scoped
+        .lines()
+        .filter(|l| l.contains("nested-c") && l.contains(&format!("stacked-{id}")));
+    assert_eq!(rows.count(), 3, "{scoped}");
+    tui.keys("\x1b");
+    let back = tui.wait_for("the Stacks view again", |s| {
+        s.contains("Stacks 1 of 3 events") && !s.contains("scope: stack")
+    });
+    assert!(back.contains("middle_open"), "{back}");
+    tui.keys("q");
+    tui.wait_for_restore("q");
+    let status = tui.wait_for_exit("q");
+    assert!(status.success(), "{status:?}");
+}
+
 /// SIGTERM (and SIGINT, SIGHUP) end the TUI like `q`: the terminal is restored.
 #[test]
 fn a_terminate_signal_restores_the_terminal() {
