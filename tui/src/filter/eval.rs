@@ -89,7 +89,7 @@ fn numbers(event: &Event, field: NumField) -> impl Iterator<Item = i64> {
 
 fn text(event: &Event, field: TextField) -> Option<Cow<'_, [u8]>> {
     match field {
-        TextField::Comm => Some(Cow::Borrowed(&event.comm)),
+        TextField::Comm => Some(Cow::Borrowed(&event.comm[..])),
         TextField::Path => event.details.path().map(Cow::Borrowed),
         TextField::Unix => event.details.unix_path(),
         TextField::Query => event.details.query().map(Cow::Borrowed),

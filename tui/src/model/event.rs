@@ -12,7 +12,6 @@ mod tcp_close;
 
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
@@ -45,10 +44,11 @@ pub struct Event {
     pub uid: u32,
     /// The process's start (CLOCK_MONOTONIC ns): with `pid`, a key that survives pid reuse.
     pub start_ns: u64,
-    /// Raw bytes from the kernel: any process can name itself anything. The text fields of
-    /// decoded events share their batch's buffers ([`crate::ingest::text_arena`]); whatever
-    /// keeps an event for long takes its own copy ([`Event::own_text`]).
-    pub comm: Bytes,
+    /// Raw bytes from the kernel: any process can name itself anything. Held inline; the
+    /// other text fields of decoded events share their batch's buffers
+    /// ([`crate::ingest::text_arena`]), and whatever keeps an event for long takes its own copy
+    /// of them ([`Event::own_text`]).
+    pub comm: super::comm::Comm,
     /// The process's cgroup v2 id; 0 when unknown.
     pub cgroup_id: u64,
     /// What the id names (path, unit, container), shared by every event of that cgroup;
@@ -69,7 +69,6 @@ impl Event {
     /// Gives the event's text fields buffers of their own, so that an event kept for long
     /// (the TUI's store) does not hold its whole batch's text in memory.
     pub fn own_text(&mut self) {
-        self.comm = Bytes::copy_from_slice(&self.comm);
         self.details.own_text();
     }
 
@@ -244,4 +243,4 @@ impl Details {
 
 // The TUI keeps up to `--max-events` of these: a kind that grows an event past this boxes
 // its rarer fields.
-const _: () = assert!(size_of::<Event>() <= 256);
+const _: () = assert!(size_of::<Event>() <= 240);

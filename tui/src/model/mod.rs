@@ -1,5 +1,6 @@
 //! Domain types: what ringside knows about events and processes. No I/O, no rendering.
 
+pub mod comm;
 pub mod event;
 pub mod frame;
 pub mod names;

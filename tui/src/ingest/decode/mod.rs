@@ -195,7 +195,7 @@ fn decode_event(
         ppid: header.u32(offset_of!(RecordHeader, ppid)),
         uid: header.u32(offset_of!(RecordHeader, uid)),
         start_ns: header.u64(offset_of!(RecordHeader, start_ns)),
-        comm: text.copy(c_string(header.bytes(offset_of!(RecordHeader, comm), 16))),
+        comm: c_string(header.bytes(offset_of!(RecordHeader, comm), 16)).into(),
         cgroup_id: header.u64(offset_of!(RecordHeader, cgroup_id)),
         cgroup: None,
         stack_mono_ns: match kind {
