@@ -32,7 +32,11 @@ impl App {
     fn on_events(&mut self, events: Vec<Event>, malformed: u64) {
         self.stats.malformed += malformed;
         let dirty_before = self.visible.len();
-        for event in events {
+        for mut event in events {
+            // A replay's events come symbolized, each with a copy of its stacks.
+            if let Some(stacks) = event.stacks.take() {
+                event.stacks = Some(self.shared(stacks));
+            }
             *self.arrived.entry(event.kind()).or_default() += 1;
             self.processes.observe(&event);
             let shown = !self.paused && self.shows(&event);
@@ -64,15 +68,7 @@ impl App {
 
     fn on_stacks(&mut self, answers: Vec<(EventId, Stacks)>) {
         for (id, stacks) in answers {
-            // Many events share a stack: keep one copy of each.
-            let shared = match self.stack_pool.get(&stacks) {
-                Some(existing) => Arc::clone(existing),
-                None => {
-                    let fresh = Arc::new(stacks);
-                    self.stack_pool.insert(Arc::clone(&fresh));
-                    fresh
-                }
-            };
+            let shared = self.shared(Arc::new(stacks));
             if let Some(event) = self.store.get_mut(id) {
                 event.stacks = Some(shared);
                 // The frames carry the addresses now: a million retained events should not
@@ -82,6 +78,18 @@ impl App {
             }
         }
         self.dirty = true;
+    }
+
+    /// The pool's copy of these stacks: many events share a stack, and keep one copy of it
+    /// (which the stack views also count by).
+    fn shared(&mut self, stacks: Arc<Stacks>) -> Arc<Stacks> {
+        match self.stack_pool.get(&stacks) {
+            Some(existing) => Arc::clone(existing),
+            None => {
+                self.stack_pool.insert(Arc::clone(&stacks));
+                stacks
+            }
+        }
     }
 
     fn on_tick(&mut self, mut stats: Stats) {

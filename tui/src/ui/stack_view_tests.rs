@@ -153,3 +153,26 @@ fn the_stacks_view_counts_events_as_they_come() {
     app.refresh_stack_views();
     assert_eq!(top(&app), Some(8));
 }
+
+#[test]
+fn a_replays_copies_of_one_stack_are_kept_once() {
+    // A recording gives every event its own copy of its stacks.
+    let events: Vec<_> = service_events()
+        .into_iter()
+        .map(|mut event| {
+            event.stacks = event.stacks.map(|s| std::sync::Arc::new((*s).clone()));
+            event
+        })
+        .collect();
+    let mut app = App::new(1000, Filter::match_all(), "replay".into());
+    app.update(Msg::Events(events, 0));
+    let stacks: Vec<_> = app
+        .store()
+        .iter()
+        .filter_map(|(_, e)| e.stacks.clone())
+        .collect();
+    let distinct: std::collections::HashSet<*const _> =
+        stacks.iter().map(std::sync::Arc::as_ptr).collect();
+    // Three code paths, and the settings path seen at three addresses (three processes).
+    assert_eq!((stacks.len(), distinct.len()), (88, 5));
+}
