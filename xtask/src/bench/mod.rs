@@ -11,6 +11,7 @@ mod latency;
 mod loss;
 mod overhead;
 mod procs;
+mod stacks_view;
 mod stats;
 mod symbolize;
 mod tui;
@@ -61,7 +62,8 @@ enum Family {
     Latency,
     /// Frames symbolized per second and cache memory after many short-lived processes.
     Symbolize,
-    /// The TUI's own costs: frame time with 1M events, idle CPU, memory per event, first event.
+    /// The TUI's own costs: frame time with 1M events (Events and Stacks views), idle CPU,
+    /// memory per event, first event.
     Ui,
     /// User stacks without frame pointers: copy cost per event, unwind cost per frame, and the
     /// copy size real programs need.

@@ -189,6 +189,11 @@ impl Tui {
         store_len(&self.screen_text()?)
     }
 
+    /// Types `keys`, as a person would.
+    pub fn keys(&mut self, keys: &str) -> Result<()> {
+        self.pty.type_keys(keys).context("typing into the TUI")
+    }
+
     /// Types `q`, waits for the TUI to exit and reads its stats file.
     pub fn quit(mut self) -> Result<TuiStats> {
         let ran = self.started.elapsed();
@@ -257,6 +262,9 @@ pub struct Percentiles {
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct TuiStats {
     pub frame_ns: Percentiles,
+    /// Frames of the Stacks, Flame or Failures view, regrouping included.
+    #[serde(default)]
+    pub stacks_frame_ns: Percentiles,
     pub latency_ns: Percentiles,
     pub first_event_ms: Option<f64>,
     pub retained_events: u64,

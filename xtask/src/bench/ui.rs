@@ -15,15 +15,15 @@ use serde_json::json;
 use super::procs::{Load, cpu_ns, status_kb};
 use super::stats::spread;
 use super::tui::{COLS, ROWS, Screen, Tui, TuiStats};
-use super::{Bench, Check, Section, Status, Table, human_rate, range, spread_json};
+use super::{Bench, Check, Section, Status, Table, human_rate, range, spread_json, stacks_view};
 
 /// The events the frame-time and memory run retains: the TUI's default `--max-events`.
-const RETAIN: u64 = 1_000_000;
+pub(super) const RETAIN: u64 = 1_000_000;
 /// Opens of the storm that fills the store: more than it keeps, for the drops of a full-speed
 /// storm.
 const FILL_OPS: u64 = 1_200_000;
 /// The pace of the opens that keep arriving once the store is full, so every frame redraws.
-const STEADY_RATE: u64 = 10_000;
+pub(super) const STEADY_RATE: u64 = 10_000;
 /// The pace of the load running while the TUI starts, for the time to its first event.
 const FIRST_EVENT_RATE: u64 = 1_000;
 /// How long the idle TUI settles, and how long its CPU is sampled.
@@ -37,9 +37,9 @@ const FIRST_EVENT_MS: f64 = 500.0;
 
 /// The load's command name, which the frame-time run filters on (`--comm`), so that the storm
 /// that fills the store and the one that keeps events coming are both seen.
-const LOAD_COMM: &str = "rsbench-load";
+pub(super) const LOAD_COMM: &str = "rsbench-load";
 
-fn open_args(ops: u64, rate: Option<u64>) -> Vec<OsString> {
+pub(super) fn open_args(ops: u64, rate: Option<u64>) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec!["open".into(), ops.to_string().into(), "/dev/null".into()];
     if let Some(rate) = rate {
         args.extend(["--rate".into(), rate.to_string().into()]);
@@ -87,26 +87,11 @@ fn full_store(bench: &Bench) -> Result<Full> {
     thread::sleep(Duration::from_secs(1));
     let rss_empty_kib = status_kb(tui.pid(), "VmRSS").context("the TUI's VmRSS")?;
 
-    let mut fill_ops = 0;
-    let mut fill_ns = 0;
-    let mut shown = None;
-    for round in 0..4 {
-        let ops = match shown {
-            None if round == 0 => FILL_OPS,
-            // Drops kept the store short: top it up.
-            Some(held) if held < RETAIN => (RETAIN - held) * 6 / 5 + 20_000,
-            _ => break,
-        };
-        bench.progress(&format!("ui: filling the store: {ops} opens at full speed"));
-        let result = Load::spawn(bench, &open_args(ops, None))?.run()?;
-        fill_ops += result.ops;
-        fill_ns += result.elapsed_ns;
-        shown = settled_store(&tui);
-        if shown.is_none() {
-            // The screen could not be read: one storm, and the stats file tells what it kept.
-            break;
-        }
-    }
+    let Fill {
+        ops: fill_ops,
+        ns: fill_ns,
+        shown,
+    } = fill(bench, &tui)?;
     let steady_secs = bench.size(10, 5);
     let steady_ops = STEADY_RATE * steady_secs;
     bench.progress(&format!(
@@ -144,6 +129,40 @@ fn full_store(bench: &Bench) -> Result<Full> {
         rss_full_kib,
         bytes_per_event,
     })
+}
+
+/// Opens at full speed until the store holds RETAIN events.
+pub(super) struct Fill {
+    pub ops: u64,
+    pub ns: u64,
+    /// The store's size as the screen showed it after the fill (None: not readable).
+    pub shown: Option<u64>,
+}
+
+pub(super) fn fill(bench: &Bench, tui: &Tui) -> Result<Fill> {
+    let mut fill = Fill {
+        ops: 0,
+        ns: 0,
+        shown: None,
+    };
+    for round in 0..4 {
+        let ops = match fill.shown {
+            None if round == 0 => FILL_OPS,
+            // Drops kept the store short: top it up.
+            Some(held) if held < RETAIN => (RETAIN - held) * 6 / 5 + 20_000,
+            _ => break,
+        };
+        bench.progress(&format!("ui: filling the store: {ops} opens at full speed"));
+        let result = Load::spawn(bench, &open_args(ops, None))?.run()?;
+        fill.ops += result.ops;
+        fill.ns += result.elapsed_ns;
+        fill.shown = settled_store(tui);
+        if fill.shown.is_none() {
+            // The screen could not be read: one storm, and the stats file tells what it kept.
+            break;
+        }
+    }
+    Ok(fill)
 }
 
 /// The store's size once the TUI caught up with a storm: RETAIN, or the count once it stayed
@@ -265,7 +284,7 @@ fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
-fn ms(ns: u64) -> String {
+pub(super) fn ms(ns: u64) -> String {
     format!("{:.2} ms", ns as f64 / 1e6)
 }
 
@@ -274,6 +293,7 @@ pub fn run(bench: &Bench) -> Result<Section> {
     let idle_quiet = idle(bench, true).context("idle CPU, nothing traced")?;
     let idle = idle(bench, false).context("idle CPU")?;
     let first = first_events(bench).context("time to first event")?;
+    let stacks = stacks_view::measure(bench).context("the Stacks view with 1M events")?;
 
     let frame = full.stats.frame_ns;
     let retained = full.stats.retained_events;
@@ -357,6 +377,40 @@ pub fn run(bench: &Bench) -> Result<Section> {
         "<= 300 B".to_owned(),
         memory_status.word().to_owned(),
     ]);
+    let stacks_frame = stacks.stats.stacks_frame_ns;
+    let stacks_retained = stacks.stats.retained_events;
+    let stacks_memory_status =
+        Status::of(stacks_retained >= RETAIN && stacks.bytes_per_event <= BYTES_PER_EVENT);
+    table.row(vec![
+        "Stacks view frame p50, 1M retained".to_owned(),
+        ms(stacks_frame.p50),
+        "frames that only redraw".to_owned(),
+        String::new(),
+        String::new(),
+    ]);
+    table.row(vec![
+        "Stacks view frame p99, 1M retained".to_owned(),
+        ms(stacks_frame.p99),
+        format!(
+            "max {}; {} frames; {}; {stacks_retained} retained with stacks",
+            ms(stacks_frame.max),
+            stacks_frame.count,
+            stacks
+                .shown
+                .map_or("rows not read".to_owned(), |(rows, events)| {
+                    format!("{rows} stacks of {events} events shown")
+                })
+        ),
+        String::new(),
+        String::new(),
+    ]);
+    table.row(vec![
+        "resident per retained event, with stacks".to_owned(),
+        format!("{:.0} B", stacks.bytes_per_event),
+        "user+kernel stacks on every event, symbolized and shared".to_owned(),
+        "<= 300 B".to_owned(),
+        stacks_memory_status.word().to_owned(),
+    ]);
     table.row(vec![
         "time to first event".to_owned(),
         first_spread
@@ -404,6 +458,19 @@ pub fn run(bench: &Bench) -> Result<Section> {
          /proc start time, 10 ms ticks) to its first decoded event."
             .to_owned(),
     ];
+    notes.push(format!(
+        "Stacks view: `ringside --events open --comm {LOAD_COMM} --max-events {RETAIN}` (user and \
+         kernel stacks), the store filled by full-speed storms{}, then `5` while {STEADY_RATE} \
+         opens/s arrived for {} s. Its frames (`stacks_frame_ns`) regroup every retained event \
+         when events came since the last grouping, at most once a second; the other frames \
+         only redraw (p50).",
+        if stacks.symbolized {
+            " and the symbolizer caught up"
+        } else {
+            " (the symbolizer had not caught up: some events were still unsymbolized)"
+        },
+        stacks.steady_secs
+    ));
     if retained < RETAIN {
         notes.push(format!(
             "the store held only {retained} events at the end (drops: {}): frame time and \
@@ -441,6 +508,12 @@ pub fn run(bench: &Bench) -> Result<Section> {
             target: "<= 300 B".to_owned(),
             value: format!("{:.0} B", full.bytes_per_event),
             status: memory_status,
+        },
+        Check {
+            what: "resident memory per retained event, with stacks".to_owned(),
+            target: "<= 300 B".to_owned(),
+            value: format!("{:.0} B", stacks.bytes_per_event),
+            status: stacks_memory_status,
         },
         Check {
             what: "time from start to first event".to_owned(),
@@ -490,6 +563,18 @@ pub fn run(bench: &Bench) -> Result<Section> {
             "nothing_traced_events_per_s": idle_quiet.events_per_s,
             "target_percent": IDLE_PERCENT,
             "status": idle_status.word(),
+        },
+        "stacks_view": {
+            "frame_ns": stacks_frame,
+            "retained_events": stacks_retained,
+            "shown": stacks.shown,
+            "symbolized_before_shown": stacks.symbolized,
+            "steady_rate_per_s": STEADY_RATE,
+            "steady_s": stacks.steady_secs,
+            "bytes_per_event": stacks.bytes_per_event,
+            "memory_status": stacks_memory_status.word(),
+            "delivered": stacks.stats.delivered,
+            "dropped": stacks.stats.dropped,
         },
         "first_event": {
             "ms": spread_json(first_spread.as_ref(), &first),
