@@ -50,11 +50,6 @@ pub struct ProcessInfo {
 
 /// One entry of a recording: a frame after the header.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "an entry lives only while it is written or read; boxing the event would cost an \
-              allocation per event recorded"
-)]
 pub enum Entry {
     Event(crate::model::Event),
     Process(ProcessInfo),
