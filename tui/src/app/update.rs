@@ -77,6 +77,7 @@ impl App {
                 event.kstack = Vec::new();
             }
         }
+        self.stack_state.scope_stale = true;
         self.dirty = true;
     }
 

@@ -55,6 +55,9 @@ pub struct StackViewState {
     pub(super) built: Option<StackViews>,
     /// Events came, went or were symbolized since `built`.
     pub(super) stale: bool,
+    /// Stacks were symbolized while a stack or failure scope was on: events that came before
+    /// their stacks may belong to it now.
+    pub(super) scope_stale: bool,
     pub(super) stack_cursor: usize,
     pub(super) failure_cursor: usize,
     pub(super) flame_selected: FlamePath,
@@ -71,6 +74,7 @@ impl Default for StackViewState {
             sort: StackSort::default(),
             built: None,
             stale: true,
+            scope_stale: false,
             stack_cursor: 0,
             failure_cursor: 0,
             flame_selected: Vec::new(),
@@ -136,6 +140,10 @@ impl App {
             self.scope,
             Some(Scope::Stack { .. } | Scope::Failure { .. })
         );
+        if scoped && self.stack_state.scope_stale && !self.paused {
+            self.stack_state.scope_stale = false;
+            self.rebuild_view();
+        }
         let mut keys = self.stack_state.keys.borrow_mut();
         if keys.len() > MAX_KEYS && !scoped {
             *keys = StackKeys::new(keys.grouping());

@@ -176,3 +176,21 @@ fn a_replays_copies_of_one_stack_are_kept_once() {
     // Three code paths, and the settings path seen at three addresses (three processes).
     assert_eq!((stacks.len(), distinct.len()), (88, 5));
 }
+
+#[test]
+fn events_symbolized_after_a_drill_in_join_their_stack() {
+    let mut app = app();
+    app.update(key(KeyCode::Char('5')));
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.visible().len(), 54);
+    // One more failed open of the settings, whose stack comes after it.
+    let mut late = service_events().remove(0);
+    let stacks = late.stacks.take().expect("the fixture's stacks");
+    late.ustack = vec![0x5500_0000_1000];
+    let id = app.store().next_id();
+    app.update(Msg::Events(vec![late], 0));
+    assert_eq!(app.visible().len(), 54, "not yet known to be of this stack");
+    app.update(Msg::Stacks(vec![(id, (*stacks).clone())]));
+    app.update(Msg::Tick(Stats::default()));
+    assert_eq!(app.visible().len(), 55);
+}
