@@ -29,6 +29,9 @@ use crate::{procfs, replay, terminal, ui};
 
 /// At most 30 frames a second, and none when nothing changed.
 const FRAME: Duration = Duration::from_millis(33);
+/// How often the heap's free pages go back to the kernel (after a storm, what its stack copies
+/// took would otherwise stay resident).
+const TRIM_EVERY_SECS: u64 = 10;
 
 pub async fn run(
     options: ProbeOptions,
@@ -209,6 +212,7 @@ async fn event_loop(
     let mut second = tokio::time::interval(Duration::from_secs(1));
     second.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut cpu = procfs::CpuMeter::new();
+    let mut seconds: u64 = 0;
     loop {
         let actions = tokio::select! {
             biased;
@@ -225,6 +229,10 @@ async fn event_loop(
             _ = signals.hangup.recv() => vec![Action::Quit],
             _ = second.tick() => {
                 source.refresh_cgroup_filter();
+                seconds += 1;
+                if seconds.is_multiple_of(TRIM_EVERY_SECS) {
+                    crate::heap::give_back_freed();
+                }
                 let stats = Stats {
                     kernel_drops: source.drops(),
                     cpu_percent: cpu.percent(),

@@ -12,6 +12,7 @@ mod dns;
 mod export;
 mod filter;
 mod headless;
+mod heap;
 mod ingest;
 mod interactive;
 mod key_recording;
