@@ -31,7 +31,7 @@ use crate::{procfs, replay, terminal, ui};
 const FRAME: Duration = Duration::from_millis(33);
 /// How often the heap's free pages go back to the kernel (after a storm, what its stack copies
 /// took would otherwise stay resident).
-const TRIM_EVERY_SECS: u64 = 10;
+const TRIM_EVERY_SECS: u64 = 2;
 
 pub async fn run(
     options: ProbeOptions,
