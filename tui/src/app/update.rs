@@ -77,7 +77,12 @@ impl App {
                 event.kstack = Vec::new();
             }
         }
-        self.stack_state.scope_stale = true;
+        if matches!(
+            self.scope,
+            Some(Scope::Stack { .. } | Scope::Failure { .. })
+        ) {
+            self.stack_state.scope_stale = true;
+        }
         self.dirty = true;
     }
 

@@ -127,7 +127,6 @@ impl App {
             .min(built.failures.rows.len().saturating_sub(1));
         state.built = Some(built);
         state.stale = false;
-        self.dirty = true;
     }
 
     /// Once a second: the shown view regroups at its next frame, and the key cache forgets
