@@ -407,7 +407,13 @@ pub fn run(bench: &Bench) -> Result<Section> {
     table.row(vec![
         "resident per retained event, with stacks".to_owned(),
         format!("{:.0} B", stacks.bytes_per_event),
-        "user+kernel stacks on every event, symbolized and shared".to_owned(),
+        format!(
+            "user+kernel stacks on every event, symbolized and shared; VmRSS {} after {} \
+             warm-up opens, {} with {stacks_retained}",
+            mib(stacks.rss_warm_kib),
+            stacks_view::WARM_UP_OPENS,
+            mib(stacks.rss_full_kib)
+        ),
         "<= 300 B".to_owned(),
         stacks_memory_status.word().to_owned(),
     ]);
@@ -463,7 +469,9 @@ pub fn run(bench: &Bench) -> Result<Section> {
          kernel stacks), the store filled by full-speed storms{}, then `5` while {STEADY_RATE} \
          opens/s arrived for {} s. Its frames (`stacks_frame_ns`) regroup every retained event \
          when events came since the last grouping, at most once a second; the other frames \
-         only redraw (p50).",
+         only redraw (p50). Memory per event with stacks: against VmRSS after \
+         a few opens loaded the symbolizer's symbols (its fixed cost, bounded apart: see the \
+         README's Memory and descriptors).",
         if stacks.symbolized {
             " and the symbolizer caught up"
         } else {
