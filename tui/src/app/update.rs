@@ -73,8 +73,8 @@ impl App {
                 event.stacks = Some(shared);
                 // The frames carry the addresses now: a million retained events should not
                 // keep a second copy of each.
-                event.ustack = Vec::new();
-                event.kstack = Vec::new();
+                event.ustack = Box::default();
+                event.kstack = Box::default();
             }
         }
         if matches!(

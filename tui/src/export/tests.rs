@@ -76,7 +76,7 @@ fn fork_elsewhere() -> Event {
         clone_flags: 0,
     }));
     event.comm = b"bash".to_vec().into();
-    event.ustack = vec![0x7000];
+    event.ustack = vec![0x7000].into();
     event
 }
 

@@ -59,8 +59,8 @@ pub struct Event {
     /// whose stack is taken at its entry, in the image it replaces.
     pub stack_mono_ns: u64,
     /// Return addresses, innermost first; empty when not captured.
-    pub ustack: Vec<u64>,
-    pub kstack: Vec<u64>,
+    pub ustack: Box<[u64]>,
+    pub kstack: Box<[u64]>,
     /// The stacks symbolized, once the symbolizer answered.
     pub stacks: Option<std::sync::Arc<Stacks>>,
 }
@@ -243,4 +243,4 @@ impl Details {
 
 // The TUI keeps up to `--max-events` of these: a kind that grows an event past this boxes
 // its rarer fields.
-const _: () = assert!(size_of::<Event>() <= 240);
+const _: () = assert!(size_of::<Event>() <= 224);

@@ -25,8 +25,8 @@ pub fn event(details: Details) -> Event {
         cgroup: None,
         stack_mono_ns: 1_000,
         details,
-        ustack: vec![],
-        kstack: vec![],
+        ustack: Box::default(),
+        kstack: Box::default(),
         stacks: None,
     }
 }

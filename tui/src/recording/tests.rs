@@ -767,8 +767,8 @@ fn ten_thousand_events_are_compact() {
                 event.kstack = stacks.kernel.iter().map(|frame| frame.addr).collect();
                 event.stacks = Some(stacks);
             } else {
-                event.ustack.clear();
-                event.kstack.clear();
+                event.ustack = Box::default();
+                event.kstack = Box::default();
                 event.stacks = None;
             }
             writer.write(&Entry::Event(event)).expect("write");

@@ -116,7 +116,7 @@ fn with(seq: u64, pid: u32, details: Details, stacks: Option<Arc<Stacks>>) -> Ev
     match stacks {
         Some(stacks) => event.stacks = Some(stacks),
         // Captured, not yet symbolized.
-        None => event.ustack = vec![0x5500_0000_1000],
+        None => event.ustack = vec![0x5500_0000_1000].into(),
     }
     event
 }

@@ -55,8 +55,8 @@ impl StackRequest {
         (has_copy || !event.ustack.is_empty() || !event.kstack.is_empty()).then(|| StackRequest {
             pid: event.pid,
             time_ns: event.stack_mono_ns,
-            user: event.ustack.clone(),
-            kernel: event.kstack.clone(),
+            user: event.ustack.to_vec(),
+            kernel: event.kstack.to_vec(),
             user_copy,
         })
     }
@@ -495,7 +495,7 @@ mod tests {
     #[test]
     fn a_batch_asks_for_the_events_with_stacks_or_a_copy_and_gives_up_its_copies() {
         let event = |ustack: Vec<u64>| crate::model::Event {
-            ustack,
+            ustack: ustack.into(),
             ..crate::model::sample::event(crate::model::event::Details::Exit(
                 crate::model::event::Exit {
                     status: 0,

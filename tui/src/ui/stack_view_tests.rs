@@ -186,7 +186,7 @@ fn events_symbolized_after_a_drill_in_join_their_stack() {
     // One more failed open of the settings, whose stack comes after it.
     let mut late = service_events().remove(0);
     let stacks = late.stacks.take().expect("the fixture's stacks");
-    late.ustack = vec![0x5500_0000_1000];
+    late.ustack = vec![0x5500_0000_1000].into();
     let id = app.store().next_id();
     app.update(Msg::Events(vec![late], 0));
     assert_eq!(app.visible().len(), 54, "not yet known to be of this stack");

@@ -28,8 +28,8 @@ fn event(seq: u64, pid: u32, ppid: u32, comm: &str, details: Details) -> Event {
         cgroup_id: 0,
         cgroup: None,
         stack_mono_ns: seq,
-        ustack: vec![0x401000, 0x402000, 0x403000],
-        kstack: Vec::new(),
+        ustack: vec![0x401000, 0x402000, 0x403000].into(),
+        kstack: Box::default(),
         stacks: None,
         details,
     }

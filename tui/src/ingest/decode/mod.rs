@@ -210,8 +210,8 @@ fn decode_event(
             | EventKind::Dns => mono_ns,
         },
         details,
-        ustack,
-        kstack,
+        ustack: ustack.into(),
+        kstack: kstack.into(),
         stacks: None,
     })
 }

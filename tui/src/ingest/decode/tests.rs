@@ -35,10 +35,10 @@ fn connects_carry_their_kernel_stack() {
     record.kstack = stack(&[0xffff_ffff_8100_1000, 0xffff_ffff_8100_2000]);
     let event = decode(&sock_bytes(&record), &clock()).unwrap();
     assert_eq!(
-        event.kstack,
+        event.kstack.to_vec(),
         vec![0xffff_ffff_8100_1000, 0xffff_ffff_8100_2000]
     );
-    assert_eq!(event.ustack, vec![0x401000]);
+    assert_eq!(event.ustack.to_vec(), vec![0x401000]);
 }
 
 #[test]
@@ -617,7 +617,7 @@ fn stacks_of(
     kstack: Stack,
 ) -> Result<(Vec<u64>, Vec<u64>), DecodeError> {
     let bytes = record_of(kind, Some(ustack), Some(kstack));
-    decode(&bytes, &clock()).map(|event| (event.ustack, event.kstack))
+    decode(&bytes, &clock()).map(|event| (event.ustack.into_vec(), event.kstack.into_vec()))
 }
 
 #[test]

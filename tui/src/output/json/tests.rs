@@ -354,8 +354,8 @@ fn keys_per_type_in_the_documented_order() {
 fn stacks_are_frames_innermost_first_with_keys_only_when_known() {
     use crate::model::frame::{Fold, FoundBy, Frame, InlinedFrame, StackEnd, Stacks, Unresolved};
     let mut e = event(fork());
-    e.ustack = vec![0x401000, 0x402000];
-    e.kstack = vec![0xffff_ffff_8100_0000];
+    e.ustack = vec![0x401000, 0x402000].into();
+    e.kstack = vec![0xffff_ffff_8100_0000].into();
     let unanswered = event_to_json(&e);
     assert_eq!(
         unanswered["ustack"],
