@@ -160,17 +160,21 @@ fn push_innermost_first(frames: &mut Vec<FrameKey>, frame: &Frame, kernel: bool)
     });
 }
 
-/// Whether a module is the C library or the dynamic loader (glibc or musl).
-fn is_libc(module: &str) -> bool {
+/// Whether a module is the C library or the dynamic loader (glibc or musl): `libc.so.6`,
+/// `libc-2.31.so`, `ld-linux-x86-64.so.2`, `ld-musl-x86_64.so.1`; not a program that is merely
+/// named like one (`libc-calls`).
+pub fn is_libc(module: &str) -> bool {
     let base = module.rsplit('/').next().unwrap_or(module);
-    [
-        "libc.so",
-        "libc-",
-        "ld-linux",
-        "ld-musl",
-        "libpthread",
-        "libdl.so",
-    ]
-    .iter()
-    .any(|prefix| base.starts_with(prefix))
+    let Some((stem, _)) = base.split_once(".so") else {
+        return false;
+    };
+    // `libc-2.31`: the library's name before its version.
+    let name = match stem.split_once('-') {
+        Some((name, version)) if version.starts_with(|c: char| c.is_ascii_digit()) => name,
+        _ => stem,
+    };
+    matches!(name, "libc" | "libpthread" | "libdl")
+        || name.starts_with("ld-linux")
+        || name.starts_with("ld-musl")
+        || name.starts_with("libc.musl")
 }

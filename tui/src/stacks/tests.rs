@@ -342,3 +342,27 @@ fn a_named_frame_comes_before_a_stripped_one_and_callers_differ_by_name() {
     let id = keys.intern(StackKey::of(&plugin, Grouping::default()));
     assert_eq!(name(&keys.info(id).frame), Some("read_settings".into()));
 }
+
+#[test]
+fn libc_and_the_loader_are_told_from_programs_named_like_them() {
+    use super::key::is_libc;
+    for module in [
+        "/usr/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib/libc-2.31.so",
+        "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+        "/lib/ld-musl-x86_64.so.1",
+        "/lib/libc.musl-x86_64.so.1",
+        "/lib/x86_64-linux-gnu/libpthread.so.0",
+        "/lib/x86_64-linux-gnu/libdl-2.31.so",
+    ] {
+        assert!(is_libc(module), "{module}");
+    }
+    for module in [
+        "/work/target/screenshots/libc-calls",
+        "/usr/bin/libcamera",
+        "/usr/lib/libcrypto.so.3",
+        "/usr/sbin/ldconfig",
+    ] {
+        assert!(!is_libc(module), "{module}");
+    }
+}
