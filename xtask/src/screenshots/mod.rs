@@ -4,7 +4,8 @@
 //! it: the unwinding tests' C fixture (built as most of a server is, without frame pointers) opening a file, failing to open one, exec'ing, connecting to a
 //! loopback listener and to a closed port, and a shell loop of `ls` and `cat`. A scripted session
 //! types keys like a person, waits for the expected text on the emulated screen before each
-//! capture, and draws each screen into a PNG under `screenshots/`.
+//! capture, and draws each screen into a PNG under `screenshots/`: the overview, an event's
+//! details, a filter, a process scope, the help, and the Stacks, Flame and Failures views.
 
 mod render;
 mod screen;
@@ -142,6 +143,7 @@ impl Session<'_> {
 
         let second = self.workload()?;
         self.processes(second)?;
+        self.stack_views()?;
 
         self.terminal.keys("?")?;
         self.capture("help", "the help overlay", |s| {
@@ -290,6 +292,37 @@ impl Session<'_> {
         // Clear the scope, and Tab round (Details, Events) to the Events pane.
         self.terminal.keys("\x1b")?;
         self.terminal.keys("\t\t")?;
+        Ok(())
+    }
+
+    /// The stack views (`5`, `6`, `7`) of the fixture's events: its opens group under
+    /// `load_config ← read_settings ← start_service`, the failing one among them.
+    fn stack_views(&mut self) -> Result<()> {
+        let filter = format!("comm={FIXTURE}");
+        self.terminal.keys("f")?;
+        self.terminal.keys(&filter)?;
+        self.terminal.keys("\r")?;
+        self.terminal
+            .wait_for_text(&[&format!("filter: {filter}")])?;
+        self.terminal.keys("5")?;
+        self.capture("stacks", "the Stacks view", |s| {
+            s.contains(" Stacks ") && s.contains("load_config") && s.contains("read_settings ←")
+        })?;
+        self.terminal.keys("6")?;
+        // Down from the root (`_start`, then the loader's start), and over to the program's.
+        self.terminal.keys("jjl")?;
+        self.capture("flame", "the flame graph", |s| {
+            s.contains("Flame graph") && s.contains("▶ __libc_start_main_impl")
+        })?;
+        self.terminal.keys("7")?;
+        self.capture("failures", "the Failures view", |s| {
+            s.contains("Failures:") && s.contains("open ENOENT ← load_config ← read_settings")
+        })?;
+        self.terminal.keys("1")?;
+        self.terminal.keys("f")?;
+        self.terminal.keys(&"\x7f".repeat(filter.chars().count()))?;
+        self.terminal.keys("\r")?;
+        self.terminal.wait_for_text(&["filter: none"])?;
         Ok(())
     }
 
