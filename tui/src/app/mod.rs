@@ -92,6 +92,11 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// A scope that one of the stack views led to: it keeps the events of a stack key.
+    pub fn is_stack_scope(&self) -> bool {
+        matches!(self, Scope::Stack { .. } | Scope::Failure { .. })
+    }
+
     /// `tree 4242`, `unit nginx.service`, `stack #3`: what the panes' titles say.
     pub fn label(&self) -> String {
         use crate::model::text::printable;

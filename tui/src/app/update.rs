@@ -67,23 +67,40 @@ impl App {
     }
 
     fn on_stacks(&mut self, answers: Vec<(EventId, Stacks)>) {
+        let stack_scoped = self.scope.as_ref().is_some_and(Scope::is_stack_scope);
         for (id, stacks) in answers {
             let shared = self.shared(Arc::new(stacks));
-            if let Some(event) = self.store.get_mut(id) {
-                event.stacks = Some(shared);
-                // The frames carry the addresses now: a million retained events should not
-                // keep a second copy of each.
-                event.ustack = Box::default();
-                event.kstack = Box::default();
+            let Some(event) = self.store.get_mut(id) else {
+                continue;
+            };
+            event.stacks = Some(shared);
+            // The frames carry the addresses now: a million retained events should not
+            // keep a second copy of each.
+            event.ustack = Box::default();
+            event.kstack = Box::default();
+            if stack_scoped && !self.paused {
+                self.show_if_in_scope(id);
             }
         }
-        if matches!(
-            self.scope,
-            Some(Scope::Stack { .. } | Scope::Failure { .. })
-        ) {
-            self.stack_state.scope_stale = true;
-        }
         self.dirty = true;
+    }
+
+    /// Under a stack scope, an event whose stacks just came may belong to it: into the view,
+    /// in order (it is recent, so near the end).
+    fn show_if_in_scope(&mut self, id: EventId) {
+        let at = self.visible.partition_point(|&shown| shown < id);
+        if self.visible.get(at) == Some(&id) {
+            return;
+        }
+        if self.store.get(id).is_some_and(|event| self.shows(event)) {
+            self.visible.insert(at, id);
+            if at <= self.cursor && !self.follow {
+                self.cursor += 1;
+            }
+            if self.follow {
+                self.cursor = self.visible.len() - 1;
+            }
+        }
     }
 
     /// The pool's copy of these stacks: many events share a stack, and keep one copy of it
@@ -152,12 +169,7 @@ impl App {
             KeyCode::Char('r') => return vec![Action::ToggleRecording],
             KeyCode::Char('?') => self.show_help = true,
             KeyCode::Esc if self.zoom_details => self.zoom_details = false,
-            KeyCode::Esc
-                if matches!(
-                    self.scope,
-                    Some(Scope::Stack { .. } | Scope::Failure { .. })
-                ) =>
-            {
+            KeyCode::Esc if self.scope.as_ref().is_some_and(Scope::is_stack_scope) => {
                 self.leave_stack_scope()
             }
             KeyCode::Esc if self.scope.is_some() => self.set_scope(None),
@@ -274,7 +286,9 @@ impl App {
     }
 
     fn move_by(&mut self, delta: isize) {
-        if self.focus == Pane::Events && self.move_view_cursor(delta) {
+        // A stack view shows no Events pane: its own list moves, or nothing.
+        if self.focus == Pane::Events && self.view != View::Events {
+            self.move_view_cursor(delta);
             return;
         }
         match self.focus {

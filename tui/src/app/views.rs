@@ -55,9 +55,6 @@ pub struct StackViewState {
     pub(super) built: Option<StackViews>,
     /// Events came, went or were symbolized since `built`.
     pub(super) stale: bool,
-    /// Stacks were symbolized while a stack or failure scope was on: events that came before
-    /// their stacks may belong to it now.
-    pub(super) scope_stale: bool,
     pub(super) stack_cursor: usize,
     pub(super) failure_cursor: usize,
     pub(super) flame_selected: FlamePath,
@@ -67,6 +64,17 @@ pub struct StackViewState {
 /// Distinct keys past which the key cache starts again (a long run through many stacks).
 const MAX_KEYS: usize = 1 << 16;
 
+impl StackViewState {
+    /// Keys numbered afresh, under `grouping`: the views built on the old numbers go too.
+    fn restart_keys(&mut self, grouping: Grouping) {
+        *self.keys.borrow_mut() = StackKeys::new(grouping);
+        self.built = None;
+        self.stale = true;
+        self.stack_cursor = 0;
+        self.failure_cursor = 0;
+    }
+}
+
 impl Default for StackViewState {
     fn default() -> Self {
         Self {
@@ -74,7 +82,6 @@ impl Default for StackViewState {
             sort: StackSort::default(),
             built: None,
             stale: true,
-            scope_stale: false,
             stack_cursor: 0,
             failure_cursor: 0,
             flame_selected: Vec::new(),
@@ -93,7 +100,9 @@ impl App {
         }
     }
 
-    /// Groups the events the Events pane would show, keeping each view's selection.
+    /// Groups the events the Events pane would show, keeping each view's selection. The key
+    /// numbers a selection is kept by are those of `built`'s keys: whatever starts the keys
+    /// afresh drops `built` first ([`StackViewState::restart_keys`]).
     pub(super) fn regroup(&mut self) {
         let state = &mut self.stack_state;
         let selected_stack = state
@@ -135,19 +144,12 @@ impl App {
         if self.view != View::Events && !self.paused {
             self.stack_state.stale = true;
         }
-        let scoped = matches!(
-            self.scope,
-            Some(Scope::Stack { .. } | Scope::Failure { .. })
-        );
-        if scoped && self.stack_state.scope_stale && !self.paused {
-            self.stack_state.scope_stale = false;
-            self.rebuild_view();
-        }
-        let mut keys = self.stack_state.keys.borrow_mut();
-        if keys.len() > MAX_KEYS && !scoped {
-            *keys = StackKeys::new(keys.grouping());
+        let scoped = self.scope.as_ref().is_some_and(Scope::is_stack_scope);
+        if self.stack_state.keys.borrow().len() > MAX_KEYS && !scoped {
+            let grouping = self.grouping();
+            self.stack_state.restart_keys(grouping);
         } else {
-            keys.prune();
+            self.stack_state.keys.borrow_mut().prune();
         }
     }
 
@@ -155,15 +157,21 @@ impl App {
         self.view = view;
         self.focus = Pane::Events;
         self.detail_scroll = 0;
+        // The flame graph takes the Details pane's room too.
+        self.zoom_details = false;
         if view != View::Events {
             self.regroup();
         }
     }
 
-    /// The keys the stack views give a meaning of their own; `false` for the others.
+    /// The keys the stack views give a meaning of their own, and the Events pane's keys they
+    /// swallow (nothing hidden should move); `false` for the others.
     pub(super) fn on_view_key(&mut self, code: KeyCode) -> bool {
         match (self.view, code) {
             (View::Events, _) => return false,
+            (_, KeyCode::Char('n' | 'N')) => {}
+            (View::Flame | View::Failures, KeyCode::Char('s')) => {}
+            (View::Failures, KeyCode::Char('u')) => {}
             (View::Stacks | View::Failures, KeyCode::Enter) if self.focus == Pane::Events => {
                 self.drill_in();
             }
@@ -202,23 +210,18 @@ impl App {
         true
     }
 
+    /// The most frames any stack seen has, before a grouping cuts it.
     fn longest_stack(&self) -> usize {
-        self.stack_state
-            .built
-            .as_ref()
-            .map_or(0, |b| b.stacks.longest)
+        self.stack_state.keys.borrow().deepest()
     }
 
     fn set_grouping(&mut self, grouping: Grouping) {
         // A stack scope's key means nothing under another grouping.
-        if matches!(
-            self.scope,
-            Some(Scope::Stack { .. } | Scope::Failure { .. })
-        ) {
+        if self.scope.as_ref().is_some_and(Scope::is_stack_scope) {
             self.scope = None;
             self.rebuild_view();
         }
-        *self.stack_state.keys.borrow_mut() = StackKeys::new(grouping);
+        self.stack_state.restart_keys(grouping);
         self.regroup();
     }
 
@@ -257,7 +260,8 @@ impl App {
         self.set_scope(Some(scope));
     }
 
-    /// Esc in the Events pane scoped from a stack view: back to that view.
+    /// Esc under a stack or failure scope: the scope goes, and from the Events pane, back to
+    /// the view it came from.
     pub(super) fn leave_stack_scope(&mut self) {
         let back = match self.scope {
             Some(Scope::Stack { .. }) => View::Stacks,
@@ -265,7 +269,7 @@ impl App {
             _ => View::Events,
         };
         self.set_scope(None);
-        if back != View::Events {
+        if self.view == View::Events && back != View::Events {
             self.show_view(back);
         }
     }
@@ -322,6 +326,8 @@ impl App {
             KeyCode::Left | KeyCode::Char('h') => Some(tree.sibling(selected, -1)),
             KeyCode::Right | KeyCode::Char('l') => Some(tree.sibling(selected, 1)),
             KeyCode::Char('g') | KeyCode::Home => Some(zoom),
+            // The Events pane's, which this view hides.
+            KeyCode::Char('G') | KeyCode::End => return true,
             KeyCode::Enter => {
                 self.stack_state.flame_zoom = tree.path(selected);
                 return true;

@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Row, Table};
 
 use super::border;
-use crate::app::{App, Pane, Scope};
+use crate::app::{App, Pane};
 use crate::model::Event;
 use crate::model::text::printable;
 
@@ -45,7 +45,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         app.store().len(),
         mode
     );
-    if let Some(scope @ (Scope::Stack { .. } | Scope::Failure { .. })) = app.scope() {
+    if let Some(scope) = app.scope().filter(|scope| scope.is_stack_scope()) {
         title.push_str(&format!("· scope: {} (Esc: back) ", scope.label()));
     }
     let table = Table::new(body, widths.iter().copied())
