@@ -19,9 +19,14 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// How the event failed, if it did. A non-blocking socket's "not yet" is not a failure
+    /// here: a connect in progress (`EINPROGRESS`), an accept with nothing waiting (`EAGAIN`)
+    /// would otherwise top the view on any server.
     pub fn of(event: &Event) -> Option<Failure> {
         match &event.details {
             Details::Dns(dns) if dns.failed() => Some(Failure::Dns(dns.outcome)),
+            Details::Connect(sock) if sock.ret == -libc::EINPROGRESS => None,
+            Details::Accept(sock) if sock.ret == -libc::EAGAIN => None,
             details => details.ret().filter(|&ret| ret < 0).map(Failure::Errno),
         }
     }
@@ -65,7 +70,7 @@ impl FailureRow {
                 text.push_str(" ← ");
                 text.push_str(&frame.name);
             }
-            None => text.push_str(" ← [no stack]"),
+            None => text.push_str(" ← ?"),
         }
         if self.callers_differ {
             text.push_str(" ← (several callers)");

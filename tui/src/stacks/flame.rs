@@ -15,7 +15,7 @@ pub enum NodeKind {
     Root,
     User,
     Kernel,
-    /// `[no stack]` or `[symbolizing]`.
+    /// `[no stack]` or `[unsymbolized]`.
     Placeholder,
     /// The event kind, at the leaf, of events that succeeded.
     Event,

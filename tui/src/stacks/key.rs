@@ -102,18 +102,25 @@ impl StackKey {
         }
     }
 
-    /// What a view shows in place of frames for the placeholders.
+    /// What a view shows in place of frames for the placeholders. Not "symbolizing": a
+    /// replay has no symbolizer, and its events recorded before their symbols stay so.
     pub fn placeholder(&self) -> Option<&'static str> {
         match self {
             StackKey::Frames(_) => None,
-            StackKey::Pending => Some("[symbolizing]"),
+            StackKey::Pending => Some("[unsymbolized]"),
             StackKey::Missing => Some("[no stack]"),
         }
     }
 
     /// The key of symbolized stacks: the kernel's frames (innermost) then the user's, with
     /// the syscall entry and tracing frames left out, since every stack has them.
+    #[cfg(test)]
     pub fn of(stacks: &Stacks, grouping: Grouping) -> StackKey {
+        Self::with_depth(stacks, grouping).0
+    }
+
+    /// The key, and how many frames the stack has before the grouping cuts it.
+    pub fn with_depth(stacks: &Stacks, grouping: Grouping) -> (StackKey, usize) {
         let mut frames = Vec::new();
         if !grouping.user_only {
             for frame in stacks.kernel.iter().filter(|f| f.folded.is_none()) {
@@ -123,14 +130,16 @@ impl StackKey {
         for frame in &stacks.user {
             push_innermost_first(&mut frames, frame, false);
         }
+        let depth = frames.len();
         if let Some(n) = grouping.innermost {
             frames.truncate(n);
         }
-        if frames.is_empty() {
+        let key = if frames.is_empty() {
             StackKey::Missing
         } else {
             StackKey::Frames(frames.into())
-        }
+        };
+        (key, depth)
     }
 }
 
@@ -173,7 +182,8 @@ pub fn is_libc(module: &str) -> bool {
         Some((name, version)) if version.starts_with(|c: char| c.is_ascii_digit()) => name,
         _ => stem,
     };
-    matches!(name, "libc" | "libpthread" | "libdl")
+    // `ld-2.31.so` is glibc's loader before 2.34.
+    matches!(name, "libc" | "libpthread" | "libdl" | "ld")
         || name.starts_with("ld-linux")
         || name.starts_with("ld-musl")
         || name.starts_with("libc.musl")

@@ -19,7 +19,8 @@ pub struct KeyInfo {
     pub key: StackKey,
     /// The innermost interesting frame: the first frame outside the kernel, libc and the
     /// loader (one with a symbol before a stripped binary's); failing that the innermost user
-    /// frame, then the innermost frame.
+    /// frame, then the innermost frame. For the placeholders, `[unsymbolized]` or
+    /// `[no stack]`.
     pub frame: Option<FrameKey>,
     /// The first frame outward with another name, skipping libc and the loader when it can.
     pub caller: Option<FrameKey>,
@@ -37,6 +38,8 @@ pub struct StackKeys {
     frame_ids: HashMap<Option<FrameKey>, u32>,
     /// The last lookup: neighbouring events mostly share a stack.
     last: Option<(usize, KeyId)>,
+    /// The most frames a stack keyed had before the grouping cut it: where `+` stops.
+    deepest: usize,
 }
 
 impl StackKeys {
@@ -48,6 +51,7 @@ impl StackKeys {
             by_stacks: HashMap::new(),
             frame_ids: HashMap::new(),
             last: None,
+            deepest: 0,
         };
         let pending = keys.intern(StackKey::Pending);
         let missing = keys.intern(StackKey::Missing);
@@ -62,6 +66,11 @@ impl StackKeys {
     /// How many distinct keys have been seen.
     pub fn len(&self) -> usize {
         self.infos.len()
+    }
+
+    /// The most frames any stack keyed so far had, whole.
+    pub fn deepest(&self) -> usize {
+        self.deepest
     }
 
     pub fn info(&self, id: KeyId) -> &KeyInfo {
@@ -86,7 +95,9 @@ impl StackKeys {
         let id = match self.by_stacks.get(&address) {
             Some(&(_, id)) => id,
             None => {
-                let id = self.intern(StackKey::of(stacks, self.grouping));
+                let (key, depth) = StackKey::with_depth(stacks, self.grouping);
+                self.deepest = self.deepest.max(depth);
+                let id = self.intern(key);
                 self.by_stacks.insert(address, (Arc::downgrade(stacks), id));
                 id
             }
@@ -100,7 +111,12 @@ impl StackKeys {
         if let Some(&id) = self.ids.get(&key) {
             return id;
         }
-        let (frame, caller) = interesting_frames(key.frames());
+        let (frame, caller) = match key.placeholder() {
+            // A frame of its own, so that failures without a stack yet and without any stack
+            // are told apart.
+            Some(placeholder) => (Some(placeholder_frame(placeholder)), None),
+            None => interesting_frames(key.frames()),
+        };
         let next_frame_id = u32::try_from(self.frame_ids.len()).unwrap_or(u32::MAX);
         let frame_id = *self.frame_ids.entry(frame.clone()).or_insert(next_frame_id);
         let id = KeyId::try_from(self.infos.len()).unwrap_or(KeyId::MAX);
@@ -119,6 +135,16 @@ impl StackKeys {
         self.by_stacks
             .retain(|_, (stacks, _)| stacks.strong_count() > 0);
         self.last = None;
+    }
+}
+
+fn placeholder_frame(name: &'static str) -> FrameKey {
+    FrameKey {
+        name: name.into(),
+        file: None,
+        kernel: false,
+        in_libc: false,
+        named: false,
     }
 }
 

@@ -68,8 +68,6 @@ pub struct StackTable {
     pub rows: Vec<StackRow>,
     /// Events covered, every row together.
     pub events: u64,
-    /// The most frames any row's stack has: where `+` returns to whole stacks.
-    pub longest: usize,
 }
 
 impl StackTable {
@@ -153,13 +151,11 @@ impl Builder {
 
     pub(super) fn finish(self, keys: &StackKeys, sort: StackSort) -> StackTable {
         let mut events = 0;
-        let mut longest = 0;
         let rows = self
             .tallies
             .into_iter()
             .map(|mut tally| {
                 events += tally.count;
-                longest = longest.max(keys.info(tally.key).key.frames().len());
                 tally.kinds.sort_by_key(|k| Reverse(k.events));
                 let commonest_failure = tally.failures.iter().copied().max_by_key(|&(_, n)| n);
                 StackRow {
@@ -173,11 +169,7 @@ impl Builder {
                 }
             })
             .collect();
-        let mut table = StackTable {
-            rows,
-            events,
-            longest,
-        };
+        let mut table = StackTable { rows, events };
         table.sort(sort, keys);
         table
     }

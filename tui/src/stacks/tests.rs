@@ -43,7 +43,7 @@ fn one_code_path_is_one_row_across_processes_and_addresses() {
             ("read_settings".to_owned(), 54, 3, 54),
             ("load_plugins".to_owned(), 30, 1, 2),
             ("spawn_worker".to_owned(), 4, 4, 0),
-            ("[symbolizing]".to_owned(), 2, 1, 0),
+            ("[unsymbolized]".to_owned(), 2, 1, 0),
         ]
     );
     assert_eq!(views.stacks.events, 90);
@@ -256,7 +256,7 @@ fn the_icicle_shares_columns_by_count() {
     };
     assert_eq!(width_of("all"), Some(90));
     assert_eq!(width_of("main"), Some(88));
-    assert_eq!(width_of("[symbolizing]"), Some(2));
+    assert_eq!(width_of("[unsymbolized]"), Some(2));
     assert_eq!(width_of("start_service"), Some(84));
     // Three rows asked for: nothing deeper is placed.
     assert!(placed.iter().all(|p| p.row < 3));
@@ -354,6 +354,7 @@ fn libc_and_the_loader_are_told_from_programs_named_like_them() {
         "/lib/libc.musl-x86_64.so.1",
         "/lib/x86_64-linux-gnu/libpthread.so.0",
         "/lib/x86_64-linux-gnu/libdl-2.31.so",
+        "/lib/x86_64-linux-gnu/ld-2.31.so",
     ] {
         assert!(is_libc(module), "{module}");
     }
@@ -365,4 +366,59 @@ fn libc_and_the_loader_are_told_from_programs_named_like_them() {
     ] {
         assert!(!is_libc(module), "{module}");
     }
+}
+
+#[test]
+fn a_socket_not_ready_yet_is_no_failure_and_unsymbolized_failures_stand_apart() {
+    use crate::model::event::{Details, SockAddrs, SockInfo, Socket};
+    let sock = |ret| {
+        Details::Connect(SockInfo {
+            addrs: SockAddrs {
+                local: None,
+                remote: None,
+            },
+            ret,
+            fd: 3,
+            latency_ns: 0,
+            socket: Socket::tcp(false),
+        })
+    };
+    let mut events = service_events();
+    let mut in_progress = events[0].clone();
+    in_progress.details = sock(-libc::EINPROGRESS);
+    let mut refused = events[0].clone();
+    refused.details = sock(-libc::ECONNREFUSED);
+    // A failed open whose stack is not symbolized yet, and one that has no stack at all.
+    let mut unsymbolized = events[0].clone();
+    unsymbolized.stacks = None;
+    unsymbolized.ustack = vec![0x5500_0000_1000].into();
+    let mut stackless = unsymbolized.clone();
+    stackless.ustack = Box::default();
+    events.extend([in_progress, refused, unsymbolized, stackless]);
+    let (views, _) = build(&events, Grouping::default());
+    let rows: Vec<(String, u64)> = views
+        .failures
+        .rows
+        .iter()
+        .map(|r| (r.describe(), r.count))
+        .collect();
+    assert!(
+        rows.contains(&(
+            "connect ECONNREFUSED ← read_settings ← start_service".to_owned(),
+            1
+        )),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&("open ENOENT ← [unsymbolized]".to_owned(), 1)),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&("open ENOENT ← [no stack]".to_owned(), 1)),
+        "{rows:?}"
+    );
+    assert!(
+        !rows.iter().any(|(text, _)| text.contains("EINPROGRESS")),
+        "{rows:?}"
+    );
 }

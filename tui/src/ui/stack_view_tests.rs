@@ -118,6 +118,12 @@ fn grouping_keys_merge_rows_and_say_so_in_the_title() {
     app.update(key(KeyCode::Char('5')));
     let rows = |app: &App| app.stack_views().map(|v| v.stacks.rows.len());
     assert_eq!(rows(&app), Some(4));
+    // The deepest stacks have five frames: `-` takes four, again three, and `+` four again.
+    for _ in 0..2 {
+        app.update(key(KeyCode::Char('-')));
+    }
+    app.update(key(KeyCode::Char('+')));
+    assert_eq!(app.grouping().innermost, Some(4));
     // Down to the innermost frame: both kinds of open meet in libc's __open64.
     for _ in 0..10 {
         app.update(key(KeyCode::Char('-')));
@@ -193,4 +199,21 @@ fn events_symbolized_after_a_drill_in_join_their_stack() {
     app.update(Msg::Stacks(vec![(id, (*stacks).clone())]));
     app.update(Msg::Tick(Stats::default()));
     assert_eq!(app.visible().len(), 55);
+}
+
+#[test]
+fn esc_in_another_view_clears_a_stack_scope_and_stays() {
+    let mut app = app();
+    app.update(key(KeyCode::Char('5')));
+    app.update(key(KeyCode::Enter));
+    assert!(app.scope().is_some());
+    app.update(key(KeyCode::Char('6')));
+    app.update(key(KeyCode::Esc));
+    assert_eq!((app.view(), app.scope()), (View::Flame, None));
+    // Keys of the hidden Events pane move nothing there.
+    let cursor = app.cursor();
+    app.update(key(KeyCode::Char('G')));
+    app.update(key(KeyCode::PageUp));
+    app.update(key(KeyCode::Char('n')));
+    assert_eq!(app.cursor(), cursor);
 }
