@@ -231,7 +231,8 @@ async fn event_loop(
                 source.refresh_cgroup_filter();
                 seconds += 1;
                 if seconds.is_multiple_of(TRIM_EVERY_SECS) {
-                    crate::heap::give_back_freed();
+                    // Off the loop: it walks the heap's free lists under their locks.
+                    drop(tokio::task::spawn_blocking(crate::heap::give_back_freed));
                 }
                 let stats = Stats {
                     kernel_drops: source.drops(),
