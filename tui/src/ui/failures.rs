@@ -5,9 +5,8 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Row, Table};
+use ratatui::widgets::Row;
 
-use super::border;
 use crate::app::{App, Pane};
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
@@ -40,28 +39,17 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             .style(style)
         })
         .collect();
-    let mut title = format!(
+    let title = format!(
         " Failures: {} failed of {} events, {} groups · Enter: their events ",
         table.events,
         built.stacks.events,
         table.rows.len()
     );
-    if let Some(scope) = app.scope() {
-        title.push_str(&format!("· scope: {} ", scope.label()));
-    }
-    let header = Row::new(["#", "EVENTS", "PROCS", "KIND ERROR ← FRAME ← CALLER"])
-        .style(Style::new().add_modifier(Modifier::BOLD));
-    let widths = [
-        Constraint::Length(4),
-        Constraint::Length(9),
-        Constraint::Length(5),
-        Constraint::Min(20),
+    let columns = [
+        ("#", Constraint::Length(4)),
+        ("EVENTS", Constraint::Length(9)),
+        ("PROCS", Constraint::Length(5)),
+        ("KIND ERROR ← FRAME ← CALLER", Constraint::Min(20)),
     ];
-    let widget = Table::new(rows, widths).header(header).block(
-        Block::new()
-            .borders(Borders::ALL)
-            .title(title)
-            .border_style(border(app, Pane::Events)),
-    );
-    frame.render_widget(widget, area);
+    super::draw_view_list(frame, area, app, title, columns, rows);
 }

@@ -44,6 +44,33 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     }
 }
 
+/// A stack view's list in `area`: a bordered table with a bold header, titled with the
+/// scope in force, focused as the Events pane whose place it takes.
+fn draw_view_list<const N: usize>(
+    frame: &mut Frame<'_>,
+    area: ratatui::layout::Rect,
+    app: &App,
+    mut title: String,
+    columns: [(&'static str, ratatui::layout::Constraint); N],
+    rows: Vec<ratatui::widgets::Row<'_>>,
+) {
+    use ratatui::widgets::{Block, Borders, Row, Table};
+    if let Some(scope) = app.scope() {
+        title.push_str(&format!("· scope: {} ", scope.label()));
+    }
+    let header =
+        Row::new(columns.map(|(name, _)| name)).style(Style::new().add_modifier(Modifier::BOLD));
+    let table = Table::new(rows, columns.map(|(_, width)| width))
+        .header(header)
+        .block(
+            Block::new()
+                .borders(Borders::ALL)
+                .title(title)
+                .border_style(border(app, Pane::Events)),
+        );
+    frame.render_widget(table, area);
+}
+
 /// The border style of a pane: the focused one stands out.
 fn border(app: &App, pane: Pane) -> Style {
     if app.focus() == pane {

@@ -5,9 +5,8 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Row, Table};
+use ratatui::widgets::Row;
 
-use super::border;
 use crate::app::{App, Pane};
 use crate::stacks::keys::KeyInfo;
 use crate::stacks::{StackKeys, StackRow};
@@ -30,42 +29,23 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             line(index, row, &keys, selected)
         })
         .collect();
-    let sort = app.stack_sort().name();
-    let mut title = format!(
-        " Stacks {} of {} events · {} · by {sort} (s) ",
+    let title = format!(
+        " Stacks {} of {} events · {} · by {} (s) ",
         table.rows.len(),
         table.events,
-        app.grouping().describe()
+        app.grouping().describe(),
+        app.stack_sort().name()
     );
-    if let Some(scope) = app.scope() {
-        title.push_str(&format!("· scope: {} ", scope.label()));
-    }
-    let header = Row::new([
-        "#",
-        "EVENTS",
-        "TYPES",
-        "FAILED",
-        "PROCS",
-        "FRAME",
-        "CALLED FROM",
-    ])
-    .style(Style::new().add_modifier(Modifier::BOLD));
-    let widths = [
-        Constraint::Length(4),
-        Constraint::Length(8),
-        Constraint::Length(18),
-        Constraint::Length(16),
-        Constraint::Length(5),
-        Constraint::Length(28),
-        Constraint::Min(10),
+    let columns = [
+        ("#", Constraint::Length(4)),
+        ("EVENTS", Constraint::Length(8)),
+        ("TYPES", Constraint::Length(18)),
+        ("FAILED", Constraint::Length(16)),
+        ("PROCS", Constraint::Length(5)),
+        ("FRAME", Constraint::Length(28)),
+        ("CALLED FROM", Constraint::Min(10)),
     ];
-    let widget = Table::new(rows, widths).header(header).block(
-        Block::new()
-            .borders(Borders::ALL)
-            .title(title)
-            .border_style(border(app, Pane::Events)),
-    );
-    frame.render_widget(widget, area);
+    super::draw_view_list(frame, area, app, title, columns, rows);
 }
 
 fn line(index: usize, row: &StackRow, keys: &StackKeys, selected: bool) -> Row<'static> {
