@@ -1,8 +1,8 @@
-//! One synthetic event for tests, so that every test module builds events the same way.
+//! Synthetic events for tests, so that every test module builds them the same way.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::event::{Details, Event};
+use super::event::{Details, Event, Exec, Open};
 
 /// 2023-11-14T22:13:20.123456789Z
 pub fn time() -> SystemTime {
@@ -29,4 +29,30 @@ pub fn event(details: Details) -> Event {
         kstack: Box::default(),
         stacks: None,
     }
+}
+
+/// An exec of `filename` (its argv0) with this result.
+pub fn exec(filename: &str, ret: i32) -> Details {
+    Details::Exec(Exec {
+        filename: filename.as_bytes().to_vec().into(),
+        filename_truncated: false,
+        argv: vec![filename.as_bytes().to_vec().into()],
+        argv_truncated: false,
+        argv_unreadable: false,
+        ret,
+    })
+}
+
+/// An open of `path` with this result.
+pub fn open(path: &str, ret: i32) -> Details {
+    Details::Open(Open {
+        path: path.as_bytes().to_vec().into(),
+        path_truncated: false,
+        dfd: -100,
+        flags: 0,
+        mode: 0,
+        ret,
+        latency_ns: 1_000,
+        syscall: super::event::OpenSyscall::Openat,
+    })
 }

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use crate::model::Event;
-use crate::model::event::{Details, Exec, Open, OpenSyscall};
+use crate::model::event::Details;
 use crate::model::frame::{Fold, Frame, Stacks};
-use crate::model::sample::event;
+use crate::model::sample::{event, exec, open};
 
 pub fn user(name: &str, module: &str, addr: u64) -> Frame {
     Frame {
@@ -82,30 +82,6 @@ pub fn spawn_worker(slide: u64) -> Stacks {
     }
 }
 
-pub fn open(path: &str, ret: i32) -> Details {
-    Details::Open(Open {
-        path: path.as_bytes().to_vec().into(),
-        path_truncated: false,
-        dfd: -100,
-        flags: 0,
-        mode: 0,
-        ret,
-        latency_ns: 3_000,
-        syscall: OpenSyscall::Openat,
-    })
-}
-
-pub fn exec(path: &str) -> Details {
-    Details::Exec(Exec {
-        filename: path.as_bytes().to_vec().into(),
-        filename_truncated: false,
-        argv: vec![path.as_bytes().to_vec().into()],
-        argv_truncated: false,
-        argv_unreadable: false,
-        ret: 0,
-    })
-}
-
 fn with(seq: u64, pid: u32, details: Details, stacks: Option<Arc<Stacks>>) -> Event {
     let mut event = event(details);
     event.pid = pid;
@@ -153,7 +129,7 @@ pub fn service_events() -> Vec<Event> {
         events.push(with(
             next(),
             pid,
-            exec("/usr/sbin/svc-worker"),
+            exec("/usr/sbin/svc-worker", 0),
             Some(Arc::clone(&workers)),
         ));
     }

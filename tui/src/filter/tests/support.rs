@@ -7,31 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::filter::{Ancestry, KernelPart};
 use crate::model::event::*;
 
-pub use crate::model::sample::event;
-
-pub fn exec(filename: &str, ret: i32) -> Details {
-    Details::Exec(Exec {
-        filename: filename.as_bytes().to_vec().into(),
-        filename_truncated: false,
-        argv: vec![filename.as_bytes().to_vec().into()],
-        argv_truncated: false,
-        argv_unreadable: false,
-        ret,
-    })
-}
-
-pub fn open(path: &str, ret: i32) -> Details {
-    Details::Open(Open {
-        path: path.as_bytes().to_vec().into(),
-        path_truncated: false,
-        dfd: -100,
-        flags: 0,
-        mode: 0,
-        ret,
-        latency_ns: 1_000,
-        syscall: crate::model::event::OpenSyscall::Openat,
-    })
-}
+pub use crate::model::sample::{event, exec, open};
 
 pub fn sock(addrs: SockAddrs, ret: i32) -> SockInfo {
     SockInfo {
