@@ -31,16 +31,8 @@ const KEYS: &[(&str, &str)] = &[
     ),
     ("1 2 3 4", "events: all / exec / files / network"),
     (
-        "5",
-        "Stacks: events grouped by stack; Enter shows a stack's events, Esc returns",
-    ),
-    (
-        "6",
-        "Flame graph: arrows select a frame, Enter zooms in, Esc zooms out",
-    ),
-    (
-        "7",
-        "Failures: failed events by kind, error and frame; Enter shows them",
+        "5 6 7",
+        "Stacks / Flame graph / Failures; Enter: a row's events (Flame: zoom), Esc back",
     ),
     (
         "s u + -",
