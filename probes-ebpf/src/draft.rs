@@ -177,9 +177,13 @@ impl Draft {
 /// data across [`ringside_common::ProbeConfig::wakeup_bytes`]. Only the crossing wakes the
 /// reader, so a burst costs one wakeup, not one per record (each is an inter-processor
 /// interrupt; on a VM an exit to the hypervisor); what stays below the mark is read on
-/// ringside's timer (`--max-delay`).
+/// ringside's timer (`--max-delay`). A reader that found the ring empty for a while sleeps
+/// without that timer, and the first record wakes it.
 #[inline(always)]
 pub fn wakeup(size: usize) -> u64 {
+    if crate::kernel::reader_asleep() {
+        return u64::from(BPF_RB_FORCE_WAKEUP);
+    }
     let unread = EVENTS.query(u64::from(BPF_RB_AVAIL_DATA));
     let mark = u64::from(config().wakeup_bytes);
     if unread < mark && unread + size as u64 >= mark {

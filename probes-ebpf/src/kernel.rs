@@ -23,7 +23,7 @@ use ringside_common::{AF_INET, AF_INET6, FILTER_ADDR, SockAddrs};
 
 use crate::{
     CONFIG, DROPS, FILTER_CGROUPS, FILTER_COMMS, FILTER_MODE, FILTER_NETS_V4, FILTER_NETS_V6,
-    FILTER_PIDS,
+    FILTER_PIDS, READER_ASLEEP,
 };
 
 /// The configuration userspace wrote at load time.
@@ -124,6 +124,12 @@ fn passes_pid_filter(pid: u32) -> bool {
 #[inline(always)]
 fn comm_in_filter(comm: &[u8; COMM_LEN]) -> bool {
     FILTER_COMMS.get_ptr(comm).is_some()
+}
+
+/// Whether ringside's reader sleeps without its timer, waiting for a record to wake it.
+#[inline(always)]
+pub fn reader_asleep() -> bool {
+    READER_ASLEEP.get(0).is_some_and(|asleep| *asleep != 0)
 }
 
 #[inline(always)]

@@ -42,6 +42,11 @@ static CONFIG: ProbeConfig = unsafe { core::mem::zeroed() };
 #[map]
 static EVENTS: RingBuf = RingBuf::with_byte_size(16 * 1024 * 1024, 0);
 
+/// Index 0 is 1 while ringside's reader sleeps with no timer (the ring stayed empty): the next
+/// record wakes it. Userspace sets and clears it.
+#[map]
+static READER_ASLEEP: Array<u32> = Array::with_max_entries(1, 0);
+
 /// Records lost, per CPU and per event kind: a full ring buffer or a full pending map.
 #[map]
 static DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(KIND_SLOTS, 0);

@@ -46,6 +46,7 @@ pub async fn run(
     let mut probes = probes::load(&options)?;
     let clock = WallClock::now()?;
     let ring = probes.take_events()?;
+    let asleep_flag = probes.take_reader_flag()?;
     let (batch_tx, mut batches) = mpsc::channel::<Batch>(64);
     let (stop_tx, stop_rx) = watch::channel(false);
     let ingest = tokio::spawn(ingest::run(
@@ -54,6 +55,7 @@ pub async fn run(
         batch_tx,
         stop_rx,
         options.max_delay,
+        asleep_flag,
     ));
 
     let mut app = App::new(max_events, filter, "live".into());

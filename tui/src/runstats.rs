@@ -98,6 +98,9 @@ pub struct RunStats {
     pub ring_records: u64,
     pub ring_bytes: u64,
     pub ring_drains: u64,
+    /// Times the reader slept until the next record, and times a record woke it.
+    pub ring_sleeps: u64,
+    pub ring_woken: u64,
     /// The bound of every cache (see the README's "Memory and descriptors").
     pub bounds: Option<crate::symbolize::bounds::Bounds>,
 }
@@ -113,6 +116,8 @@ impl RunStats {
         self.ring_records = reads.records;
         self.ring_bytes = reads.bytes;
         self.ring_drains = reads.drains;
+        self.ring_sleeps = reads.sleeps;
+        self.ring_woken = reads.woken;
     }
 
     pub fn add_symbolizer(&mut self, stats: &crate::symbolize::SymbolizerStats) {

@@ -1,5 +1,5 @@
 //! Kernel tests of what the ring buffer carries: records sized to their content, read in
-//! batches rather than one wakeup each.
+//! batches rather than one wakeup each, and a reader that sleeps while nothing comes.
 
 mod support;
 
@@ -11,19 +11,16 @@ const OPEN_HEAD_BYTES: u64 = 96;
 /// The ring rounds every record up to 8 bytes.
 const RING_ALIGN: u64 = 8;
 
-/// `ringside: ring records=N bytes=B drains=D` from the summary.
-fn ring_reads(stderr: &[String]) -> (u64, u64, u64) {
+/// `key=N` of the summary's `ringside: ring records=N bytes=B drains=D sleeps=S woken=W`.
+fn ring_read(stderr: &[String], key: &str) -> u64 {
     let line = stderr
         .iter()
         .find(|l| l.starts_with("ringside: ring "))
         .unwrap_or_else(|| panic!("no `ringside: ring` line in the summary: {stderr:?}"));
-    let value = |key: &str| -> u64 {
-        line.split_whitespace()
-            .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no {key}= in {line:?}"))
-    };
-    (value("records"), value("bytes"), value("drains"))
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {key}= in {line:?}"))
 }
 
 #[test]
@@ -49,7 +46,8 @@ fn an_open_without_stacks_takes_its_head_and_its_path_and_opens_are_read_in_batc
     let finished = ringside.stop();
     assert!(finished.success, "{:?}", finished.stderr);
 
-    let (records, bytes, drains) = ring_reads(&finished.stderr);
+    let [records, bytes, drains] =
+        ["records", "bytes", "drains"].map(|key| ring_read(&finished.stderr, key));
     let opens = finished
         .events
         .iter()
@@ -74,5 +72,46 @@ fn an_open_without_stacks_takes_its_head_and_its_path_and_opens_are_read_in_batc
     assert!(
         drains * 4 <= records,
         "{records} records read in {drains} drains: not batched"
+    );
+}
+
+/// With nothing to read for a while, the reader stops draining on its `--max-delay` timer and
+/// sleeps; the probes see it asleep and the next record wakes it.
+#[test]
+fn an_idle_reader_sleeps_and_the_next_event_wakes_it() {
+    if !kernel_tests_enabled("an_idle_reader_sleeps_and_the_next_event_wakes_it") {
+        return;
+    }
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let dir = scratch_dir();
+    let file = dir.path().join(format!("wake-{}", nonce()));
+    std::fs::write(&file, b"x").expect("write the file to open");
+    let path = path_string(&file);
+    // A shell that waits for a line, then becomes a `cat` of the file (same pid): the only
+    // process traced, so the ring stays empty until the line is sent.
+    let mut shell = Command::new("sh")
+        .args(["-c", "read line; exec cat \"$0\" > /dev/null", &path])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("sh");
+    let pid = shell.id().to_string();
+    let ringside = Ringside::start(&["--events", "open", "--stacks", "none", "--pid", &pid]);
+    // Longer than the reader's second of empty drains, even on a loaded machine.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let mut stdin = shell.stdin.take().expect("the shell's stdin");
+    writeln!(stdin, "go").expect("wake the shell");
+    ringside.wait_for("the open after the quiet", |e| {
+        is_type(e, "open") && e["path"] == path
+    });
+    let _ = shell.wait();
+    let finished = ringside.stop();
+    assert!(finished.success, "{:?}", finished.stderr);
+    let [sleeps, woken] = ["sleeps", "woken"].map(|key| ring_read(&finished.stderr, key));
+    assert!(sleeps >= 1, "the reader never slept: {:?}", finished.stderr);
+    assert!(
+        woken >= 1,
+        "no record woke the sleeping reader: {:?}",
+        finished.stderr
     );
 }

@@ -52,9 +52,17 @@ pub async fn run(
     warn_about_gaps(&probes);
     let clock = WallClock::now()?;
     let ring = probes.take_events()?;
+    let asleep_flag = probes.take_reader_flag()?;
     let (tx, rx) = mpsc::channel::<Batch>(64);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let ingest = tokio::spawn(ingest::run(ring, clock, tx, stop_rx, options.max_delay));
+    let ingest = tokio::spawn(ingest::run(
+        ring,
+        clock,
+        tx,
+        stop_rx,
+        options.max_delay,
+        asleep_flag,
+    ));
     let (annotated_tx, mut annotated) = mpsc::channel::<Annotating>(64);
     tokio::spawn(annotate(
         rx,
@@ -212,8 +220,8 @@ fn print_summary(
     }
     writeln!(
         stderr,
-        "ringside: ring records={} bytes={} drains={}",
-        reads.records, reads.bytes, reads.drains
+        "ringside: ring records={} bytes={} drains={} sleeps={} woken={}",
+        reads.records, reads.bytes, reads.drains, reads.sleeps, reads.woken
     )?;
     if tally.filtered_out > 0 {
         writeln!(stderr, "ringside: filtered_out={}", tally.filtered_out)?;

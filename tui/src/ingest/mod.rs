@@ -4,22 +4,24 @@
 //! The probes commit records without waking the reader (a wakeup per record was an
 //! inter-processor interrupt each, the largest cost of a traced system call on a VM). So the
 //! ring is drained on a timer: an event waits at most `max_delay` plus one drain before it is
-//! decoded, and a burst that fills an eighth of the ring wakes the reader at once.
+//! decoded, and a burst that fills an eighth of the ring wakes the reader at once. When the
+//! ring stays empty, the reader sleeps until the next record ([`sleep`]).
 
 pub mod copy_budget;
 pub mod decode;
+mod sleep;
 #[cfg(test)]
 pub mod test_records;
 pub mod text_arena;
 pub mod user_copies;
 
-use aya::maps::{MapData, RingBuf};
+use aya::maps::{Array, MapData, RingBuf};
 use std::time::Duration;
 
 use tokio::io::unix::AsyncFd;
 use tokio::sync::{mpsc, watch};
-use tokio::time::MissedTickBehavior;
 
+use self::sleep::{Change, ReaderSleep};
 use crate::cgroups::Cgroups;
 use crate::clock::WallClock;
 use crate::dns::pairing::DnsPairs;
@@ -44,6 +46,10 @@ pub struct RingReads {
     pub bytes: u64,
     /// Drains that found at least one record.
     pub drains: u64,
+    /// Times the reader found the ring empty long enough to sleep until the next record.
+    pub sleeps: u64,
+    /// Times a record's wakeup (the probes saw the reader asleep) woke it.
+    pub woken: u64,
 }
 
 /// What one drain produced.
@@ -82,6 +88,7 @@ pub async fn run(
     tx: mpsc::Sender<Batch>,
     mut stop: watch::Receiver<bool>,
     max_delay: Duration,
+    asleep_flag: Array<MapData, u32>,
 ) -> anyhow::Result<RingReads> {
     let mut ring = register(ring)?;
     let mut reader = Reader {
@@ -93,13 +100,15 @@ pub async fn run(
         dns: DnsPairs::default(),
         cgroups: Cgroups::new(),
     };
-    let mut timer = tokio::time::interval(max_delay);
-    // After a long drain, one tick is enough: ticks that were missed meanwhile found nothing new.
-    timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut sleep = ReaderSleep::new(asleep_flag, max_delay);
+    let mut timer = sleep.awake_timer();
     // A drain that stopped at its batch limit left records behind: read on at once, not at
     // the next tick (the probes may send no wakeup while the ring stays past their mark).
     let mut more = false;
     loop {
+        let records_before = reader.reads.records;
+        // Whether the ring's readiness (a record's wakeup) led to this drain.
+        let mut by_wakeup = false;
         let (batch, emptied) = tokio::select! {
             biased;
             _ = stop.wait_for(|stop| *stop) => break,
@@ -107,6 +116,7 @@ pub async fn run(
                 reader.drain(ring.get_mut())
             }
             guard = ring.readable_mut() => {
+                by_wakeup = true;
                 let mut guard = guard?;
                 let (batch, emptied) =
                     reader.drain(guard.get_inner_mut());
@@ -118,10 +128,23 @@ pub async fn run(
             }
             _ = timer.tick() => reader.drain(ring.get_mut()),
         };
+        let found = reader.reads.records != records_before;
         if !send(&tx, batch).await {
             return Ok(reader.reads);
         }
         more = !emptied;
+        match sleep.after_drain(found) {
+            Some(Change::FellAsleep(slow)) => {
+                timer = slow;
+                more = true;
+                reader.reads.sleeps += 1;
+            }
+            Some(Change::Woke(fast)) => {
+                timer = fast;
+                reader.reads.woken += u64::from(by_wakeup);
+            }
+            None => {}
+        }
         if more {
             tokio::task::yield_now().await;
         }

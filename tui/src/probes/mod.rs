@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context as _, anyhow};
 use attachments::Hook;
-use aya::maps::{MapData, PerCpuArray, RingBuf};
+use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
 use aya::programs::{Program, RawTracePoint, TracePoint};
 use aya::{Ebpf, EbpfLoader};
 use ringside_common::{ProbeConfig, event_bit};
@@ -189,6 +189,16 @@ impl Probes {
             .take_map("EVENTS")
             .context("the ring buffer was already taken")?;
         Ok(RingBuf::try_from(map)?)
+    }
+
+    /// The flag that tells the probes the reader sleeps until the next record
+    /// ([`crate::ingest`]); can be taken once.
+    pub fn take_reader_flag(&mut self) -> anyhow::Result<Array<MapData, u32>> {
+        let map = self
+            .ebpf
+            .take_map("READER_ASLEEP")
+            .context("the reader's sleep flag was already taken")?;
+        Ok(Array::try_from(map)?)
     }
 
     /// Records the kernel could not deliver, per kind, summed over CPUs.
