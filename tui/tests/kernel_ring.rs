@@ -97,7 +97,7 @@ fn an_idle_reader_sleeps_and_the_next_event_wakes_it() {
         .expect("sh");
     let pid = shell.id().to_string();
     let ringside = Ringside::start(&["--events", "open", "--stacks", "none", "--pid", &pid]);
-    // Longer than the reader's second of empty drains, even on a loaded machine.
+    // Far longer than the reader's 100 ms of empty drains, even on a loaded machine.
     std::thread::sleep(std::time::Duration::from_secs(3));
     let mut stdin = shell.stdin.take().expect("the shell's stdin");
     writeln!(stdin, "go").expect("wake the shell");

@@ -1,8 +1,9 @@
 //! The reader's sleep when nothing happens. Draining the ring every `--max-delay` costs a
-//! wakeup each time (100 a second at the default), whether or not anything came. After a
-//! second of empty drains the reader sets the probes' `READER_ASLEEP` flag and slows its timer
-//! to once a second: the next record the probes commit then wakes it at once, and it goes back
-//! to its timer. A record committed just as the reader fell asleep (the probe read the flag
+//! wakeup each time (100 a second at the default), whether or not anything came. After ten
+//! empty drains in a row (100 ms at the default; a second at most) the reader sets the probes'
+//! `READER_ASLEEP` flag and slows its timer to once a second: the next record the probes commit
+//! then wakes it at once, and it goes back to its timer. An idle server's occasional event
+//! costs one wakeup and ten drains, not a second of them. A record committed just as the reader fell asleep (the probe read the flag
 //! before the reader set it) waits at most for the slow tick.
 
 use std::time::Duration;
@@ -10,8 +11,10 @@ use std::time::Duration;
 use aya::maps::{Array, MapData};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-/// Empty drains for this long put the reader to sleep.
-const SLEEP_AFTER: Duration = Duration::from_secs(1);
+/// Empty drains for this many `--max-delay` periods put the reader to sleep...
+const SLEEP_AFTER_DRAINS: u32 = 10;
+/// ...or for this long, with a long `--max-delay`.
+const SLEEP_AFTER_MAX: Duration = Duration::from_secs(1);
 /// The timer while asleep.
 const ASLEEP_TICK: Duration = Duration::from_secs(1);
 
@@ -28,6 +31,8 @@ pub struct ReaderSleep {
     /// The probes' flag; `None` once an update failed, which keeps the reader on its timer.
     flag: Option<Array<MapData, u32>>,
     max_delay: Duration,
+    /// How long the ring stays empty before the reader sleeps.
+    sleep_after: Duration,
     asleep: bool,
     /// When the ring was last found with records in it.
     last_record: Instant,
@@ -38,6 +43,7 @@ impl ReaderSleep {
         Self {
             flag: Some(flag),
             max_delay,
+            sleep_after: (max_delay * SLEEP_AFTER_DRAINS).min(SLEEP_AFTER_MAX),
             asleep: false,
             last_record: Instant::now(),
         }
@@ -61,7 +67,7 @@ impl ReaderSleep {
             }
             return None;
         }
-        if self.asleep || self.flag.is_none() || now - self.last_record < SLEEP_AFTER {
+        if self.asleep || self.flag.is_none() || now - self.last_record < self.sleep_after {
             return None;
         }
         if !self.set_flag(true) {
