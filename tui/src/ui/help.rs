@@ -32,7 +32,7 @@ const KEYS: &[(&str, &str)] = &[
     ("1 2 3 4", "events: all / exec / files / network"),
     (
         "5 6 7",
-        "Stacks / Flame graph / Failures; Enter: a row's events (Flame: zoom), Esc back",
+        "Stacks, Flame graph, Failures; Enter: its events (Flame: zoom); Esc: back",
     ),
     (
         "s u + -",
