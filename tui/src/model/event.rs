@@ -164,16 +164,21 @@ impl Details {
     }
 
     /// Whether the event is a failure a person should see in red: a result below 0, or a DNS
-    /// lookup that got no `NOERROR`.
+    /// lookup that got no `NOERROR`. A non-blocking socket's "not yet" is not one: a connect
+    /// in progress (`EINPROGRESS`), an accept with nothing waiting (`EAGAIN`) would otherwise
+    /// top every count of failures on a server.
     pub fn failed(&self) -> bool {
         match self {
             Details::Dns(dns) => dns.failed(),
+            Details::Connect(sock) if sock.ret == -libc::EINPROGRESS => false,
+            Details::Accept(sock) if sock.ret == -libc::EAGAIN => false,
             other => other.ret().is_some_and(|ret| ret < 0),
         }
     }
 
     /// What the Events pane's RESULT column says: `✗ ENOENT` or `✗ NXDOMAIN` for a failure,
-    /// the result otherwise (an fd), nothing for kinds without one.
+    /// the error's name without the mark for a "not yet" (`EINPROGRESS`), the result otherwise
+    /// (an fd), nothing for kinds without one.
     pub fn result_text(&self) -> String {
         if let Details::Dns(dns) = self {
             return if dns.failed() {
@@ -184,7 +189,8 @@ impl Details {
         }
         match self.ret() {
             Some(ret) => match crate::model::names::error_name(ret) {
-                Some(error) => format!("✗ {error}"),
+                Some(error) if self.failed() => format!("✗ {error}"),
+                Some(error) => error,
                 None => ret.to_string(),
             },
             None => String::new(),

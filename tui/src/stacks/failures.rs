@@ -19,15 +19,14 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// How the event failed, if it did. A non-blocking socket's "not yet" is not a failure
-    /// here: a connect in progress (`EINPROGRESS`), an accept with nothing waiting (`EAGAIN`)
-    /// would otherwise top the view on any server.
+    /// How the event failed, if it did ([`Details::failed`] says whether).
     pub fn of(event: &Event) -> Option<Failure> {
+        if !event.details.failed() {
+            return None;
+        }
         match &event.details {
-            Details::Dns(dns) if dns.failed() => Some(Failure::Dns(dns.outcome)),
-            Details::Connect(sock) if sock.ret == -libc::EINPROGRESS => None,
-            Details::Accept(sock) if sock.ret == -libc::EAGAIN => None,
-            details => details.ret().filter(|&ret| ret < 0).map(Failure::Errno),
+            Details::Dns(dns) => Some(Failure::Dns(dns.outcome)),
+            details => details.ret().map(Failure::Errno),
         }
     }
 

@@ -386,6 +386,9 @@ fn a_socket_not_ready_yet_is_no_failure_and_unsymbolized_failures_stand_apart() 
     let mut events = service_events();
     let mut in_progress = events[0].clone();
     in_progress.details = sock(-libc::EINPROGRESS);
+    // Not red in the Events pane either, and not marked as an error there.
+    assert!(!in_progress.details.failed());
+    assert_eq!(in_progress.details.result_text(), "EINPROGRESS");
     let mut refused = events[0].clone();
     refused.details = sock(-libc::ECONNREFUSED);
     // A failed open whose stack is not symbolized yet, and one that has no stack at all.
