@@ -7,23 +7,35 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::Row;
 
-use crate::app::{App, Pane};
+use crate::app::App;
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let Some(built) = app.stack_views() else {
         return;
     };
     let table = &built.failures;
-    let window = app.view_window(area);
-    let rows: Vec<Row<'_>> = table
-        .rows
-        .iter()
-        .enumerate()
-        .skip(window.first)
-        .take(window.rows)
-        .map(|(index, row)| {
+    let title = format!(
+        " Failures: {} failed of {} events, {} groups · Enter: their events ",
+        table.events,
+        built.stacks.events,
+        table.rows.len()
+    );
+    let columns = [
+        ("#", Constraint::Length(4)),
+        ("EVENTS", Constraint::Length(9)),
+        ("PROCS", Constraint::Length(5)),
+        ("KIND ERROR ← FRAME ← CALLER", Constraint::Min(20)),
+    ];
+    super::draw_view_list(
+        frame,
+        area,
+        app,
+        title,
+        columns,
+        &table.rows,
+        |index, row, selected| {
             let mut style = Style::new().fg(Color::Red);
-            if index == app.view_cursor() && app.focus() == Pane::Events {
+            if selected {
                 style = style.add_modifier(Modifier::REVERSED);
             }
             Row::new(
@@ -37,19 +49,6 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 .map(Line::from),
             )
             .style(style)
-        })
-        .collect();
-    let title = format!(
-        " Failures: {} failed of {} events, {} groups · Enter: their events ",
-        table.events,
-        built.stacks.events,
-        table.rows.len()
+        },
     );
-    let columns = [
-        ("#", Constraint::Length(4)),
-        ("EVENTS", Constraint::Length(9)),
-        ("PROCS", Constraint::Length(5)),
-        ("KIND ERROR ← FRAME ← CALLER", Constraint::Min(20)),
-    ];
-    super::draw_view_list(frame, area, app, title, columns, rows);
 }

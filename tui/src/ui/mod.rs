@@ -44,17 +44,30 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     }
 }
 
-/// A stack view's list in `area`: a bordered table with a bold header, titled with the
-/// scope in force, focused as the Events pane whose place it takes.
-fn draw_view_list<const N: usize>(
+/// A stack view's list in `area`: the rows on screen of `items` (each drawn by `row`, given
+/// its index and whether it is selected) in a bordered table with a bold header, titled with
+/// the scope in force, focused as the Events pane whose place it takes.
+fn draw_view_list<T, const N: usize>(
     frame: &mut Frame<'_>,
     area: ratatui::layout::Rect,
     app: &App,
     mut title: String,
     columns: [(&'static str, ratatui::layout::Constraint); N],
-    rows: Vec<ratatui::widgets::Row<'_>>,
+    items: &[T],
+    row: impl Fn(usize, &T, bool) -> ratatui::widgets::Row<'static>,
 ) {
     use ratatui::widgets::{Block, Borders, Row, Table};
+    let window = app.view_window(area);
+    let rows: Vec<Row<'_>> = items
+        .iter()
+        .enumerate()
+        .skip(window.first)
+        .take(window.rows)
+        .map(|(index, item)| {
+            let selected = index == app.view_cursor() && app.focus() == Pane::Events;
+            row(index, item, selected)
+        })
+        .collect();
     if let Some(scope) = app.scope() {
         title.push_str(&format!("· scope: {} ", scope.label()));
     }

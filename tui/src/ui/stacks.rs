@@ -7,7 +7,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::Row;
 
-use crate::app::{App, Pane};
+use crate::app::App;
 use crate::stacks::keys::KeyInfo;
 use crate::stacks::{StackKeys, StackRow};
 
@@ -17,18 +17,6 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     };
     let table = &built.stacks;
     let keys = app.stack_keys();
-    let window = app.view_window(area);
-    let rows: Vec<Row<'_>> = table
-        .rows
-        .iter()
-        .enumerate()
-        .skip(window.first)
-        .take(window.rows)
-        .map(|(index, row)| {
-            let selected = index == app.view_cursor() && app.focus() == Pane::Events;
-            line(index, row, &keys, selected)
-        })
-        .collect();
     let title = format!(
         " Stacks {} of {} events · {} · by {} (s) ",
         table.rows.len(),
@@ -45,7 +33,15 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         ("FRAME", Constraint::Length(28)),
         ("CALLED FROM", Constraint::Min(10)),
     ];
-    super::draw_view_list(frame, area, app, title, columns, rows);
+    super::draw_view_list(
+        frame,
+        area,
+        app,
+        title,
+        columns,
+        &table.rows,
+        |index, row, selected| line(index, row, &keys, selected),
+    );
 }
 
 fn line(index: usize, row: &StackRow, keys: &StackKeys, selected: bool) -> Row<'static> {
