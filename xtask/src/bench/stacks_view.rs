@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use super::Bench;
 use super::procs::{Load, status_kb};
 use super::tui::{Screen, Tui, TuiStats};
-use super::ui::{LOAD_COMM, RETAIN, STEADY_RATE, fill, open_args};
+use super::ui::{RETAIN, STEADY_RATE, STORE_ARGS, fill, open_args};
 
 /// Opens whose stacks load the symbolizer's symbols before the memory baseline is read.
 pub const WARM_UP_OPENS: u64 = 2_000;
@@ -32,14 +32,7 @@ pub struct StacksView {
 }
 
 pub fn measure(bench: &Bench) -> Result<StacksView> {
-    let args = [
-        "--events",
-        "open",
-        "--comm",
-        LOAD_COMM,
-        "--max-events",
-        "1000000",
-    ];
+    let args = STORE_ARGS;
     bench.progress(&format!(
         "ui: Stacks view, `{}`, store filling to {RETAIN} events with stacks",
         args.join(" ")

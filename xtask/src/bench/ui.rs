@@ -67,17 +67,18 @@ struct Full {
     bytes_per_event: f64,
 }
 
+/// The TUI that keeps RETAIN of the load's opens (`--max-events` is RETAIN).
+pub(super) const STORE_ARGS: [&str; 6] = [
+    "--events",
+    "open",
+    "--comm",
+    LOAD_COMM,
+    "--max-events",
+    "1000000",
+];
+
 fn full_store(bench: &Bench) -> Result<Full> {
-    let args = [
-        "--stacks",
-        "none",
-        "--events",
-        "open",
-        "--comm",
-        LOAD_COMM,
-        "--max-events",
-        "1000000",
-    ];
+    let args: Vec<&str> = ["--stacks", "none"].into_iter().chain(STORE_ARGS).collect();
     bench.progress(&format!(
         "ui: TUI ({COLS}x{ROWS}) `{}`, store filling to {RETAIN}",
         args.join(" ")
