@@ -10,19 +10,18 @@ use std::time::Duration;
 use anyhow::Context as _;
 use crossterm::event::Event as TermEvent;
 use futures_util::StreamExt as _;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
 use crate::app::{Action, App, EventId, Msg, Stats, View};
-use crate::clock::WallClock;
 use crate::filter::Filter;
 use crate::filter::KernelPart;
-use crate::ingest::{self, Batch};
+use crate::ingest::Batch;
 use crate::key_recording::KeyRecording;
+use crate::live_run::{LiveRun, StopSignals};
 use crate::model::EventKind;
 use crate::model::frame::Stacks;
-use crate::probes::{self, KernelFilter, ProbeOptions, Probes};
+use crate::probes::ProbeOptions;
 use crate::runstats::{RunStats, Sampler};
 use crate::symbolize::{StackRequest, SymbolizerHandle};
 use crate::{procfs, replay, terminal, ui};
@@ -39,67 +38,45 @@ pub async fn run(
     max_events: usize,
     stats_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    probes::preflight()?;
-    let symbolizer = (options.capture != 0)
-        .then(SymbolizerHandle::start)
-        .transpose()?;
-    let mut probes = probes::load(&options)?;
-    let clock = WallClock::now()?;
-    let ring = probes.take_events()?;
-    let asleep_flag = probes.take_reader_flag()?;
-    let (batch_tx, mut batches) = mpsc::channel::<Batch>(64);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let ingest = tokio::spawn(ingest::run(
-        ring,
-        clock,
-        batch_tx,
-        stop_rx,
-        options.max_delay,
-        asleep_flag,
-    ));
-
+    let mut live = LiveRun::start(&options)?;
+    let mut batches = live
+        .take_batches()
+        .context("the run's batches were already taken")?;
     let mut app = App::new(max_events, filter, "live".into());
     let mut stats = RunStats {
         mode: "tui",
         ..RunStats::default()
     };
     let result = {
-        let mut signals = Signals::new()?;
         let (mut terminal, _guard) = terminal::enter()?;
         let size = terminal.size()?;
         app.update(Msg::Resize(size.width, size.height));
         let mut run = Run {
             app: &mut app,
-            source: Source::Live(&mut probes, options.filter.clone()),
-            symbolizer: symbolizer.as_ref(),
+            source: Source::Live(&mut live),
             stats: &mut stats,
         };
-        event_loop(&mut run, &mut terminal, &mut batches, &mut signals).await
+        event_loop(&mut run, &mut terminal, &mut batches).await
     };
-    tracing::info!("leaving: detaching the probes");
-    probes.detach();
-    let _ = stop_tx.send(true);
     drop(batches);
-    match ingest.await {
-        Ok(Ok(reads)) => stats.add_ring_reads(reads),
-        Ok(Err(error)) => tracing::warn!("the ring-buffer reader failed: {error:#}"),
-        Err(error) => tracing::warn!("the ring-buffer reader stopped: {error}"),
-    }
-    tracing::info!("left");
+    let finished = live.finish().await;
+    // The loop's error first: it is what the user saw go wrong.
+    let finished = match (result, finished) {
+        (Err(error), _) => return Err(error),
+        (Ok(()), finished) => finished?,
+    };
     if let Some(path) = stats_file {
         stats.retained_events = app.store().len();
-        let drops = probes.drops()?;
-        for kind in &options.events {
-            stats
-                .dropped
-                .insert(kind.name(), drops.get(kind).copied().unwrap_or(0));
+        for (kind, dropped) in &finished.drops {
+            stats.dropped.insert(kind.name(), *dropped);
         }
-        if let Some(symbolizer) = &symbolizer {
+        stats.add_ring_reads(finished.reads);
+        if let Some(symbolizer) = &finished.symbolizer {
             stats.add_symbolizer(symbolizer.stats());
         }
         stats.write(&path)?;
     }
-    result
+    Ok(())
 }
 
 /// `ringside replay FILE`: the same TUI on a recording; no probes, no privileges.
@@ -115,68 +92,59 @@ pub async fn run_replay(path: PathBuf, filter: Filter, max_events: usize) -> any
         mode: "replay",
         ..RunStats::default()
     };
-    let mut signals = Signals::new()?;
+    let signals = StopSignals::catch()?;
     let (mut terminal, _guard) = terminal::enter()?;
     let size = terminal.size()?;
     app.update(Msg::Resize(size.width, size.height));
     let mut run = Run {
         app: &mut app,
-        source: Source::Replay(drops),
-        symbolizer: None,
+        source: Source::Replay { drops, signals },
         stats: &mut stats,
     };
-    event_loop(&mut run, &mut terminal, &mut batches, &mut signals).await
+    event_loop(&mut run, &mut terminal, &mut batches).await
 }
 
-/// The signals that end the TUI, caught from before the terminal is taken over: one that
-/// came in between would otherwise kill ringside with the terminal still in raw mode.
-struct Signals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-    hangup: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> anyhow::Result<Self> {
-        Ok(Self {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-            hangup: signal(SignalKind::hangup())?,
-        })
-    }
-}
-
-/// Where events come from: the probes (which also count drops and take kernel filters), or a
+/// Where events come from: a live run (which also counts drops and takes kernel filters), or a
 /// recording (whose drop counters were recorded).
 enum Source<'a> {
-    /// The probes, and the kernel filter the command line asked for, which a filter typed in
-    /// the TUI narrows but never widens.
-    Live(&'a mut Probes, KernelFilter),
-    Replay(watch::Receiver<BTreeMap<EventKind, u64>>),
+    Live(&'a mut LiveRun),
+    Replay {
+        drops: watch::Receiver<BTreeMap<EventKind, u64>>,
+        signals: StopSignals,
+    },
 }
 
 impl Source<'_> {
-    fn drops(&self) -> BTreeMap<EventKind, u64> {
+    async fn stop_requested(&mut self) {
         match self {
-            Source::Live(probes, _) => probes.drops().unwrap_or_default(),
-            Source::Replay(drops) => drops.borrow().clone(),
+            Source::Live(live) => live.stop_requested().await,
+            Source::Replay { signals, .. } => signals.next().await,
         }
     }
 
-    fn refresh_cgroup_filter(&mut self) {
-        if let Source::Live(probes, _) = self {
-            probes.refresh_cgroup_filter();
+    fn drops(&self) -> BTreeMap<EventKind, u64> {
+        match self {
+            Source::Live(live) => live.drops(),
+            Source::Replay { drops, .. } => drops.borrow().clone(),
+        }
+    }
+
+    fn symbolizer(&self) -> Option<&SymbolizerHandle> {
+        match self {
+            Source::Live(live) => live.symbolizer(),
+            Source::Replay { .. } => None,
+        }
+    }
+
+    fn every_second(&mut self) {
+        if let Source::Live(live) = self {
+            live.every_second();
         }
     }
 
     fn set_filter(&mut self, part: KernelPart) {
-        let Source::Live(probes, base) = self else {
-            return;
-        };
-        let mut filter = base.clone();
-        filter.narrow_by(KernelFilter::from(part));
-        if let Err(error) = probes.set_filter(&filter) {
-            tracing::warn!("updating the kernel filter: {error:#}");
+        if let Source::Live(live) = self {
+            live.narrow_kernel_filter(part);
         }
     }
 }
@@ -185,7 +153,6 @@ impl Source<'_> {
 struct Run<'a> {
     app: &'a mut App,
     source: Source<'a>,
-    symbolizer: Option<&'a SymbolizerHandle>,
     stats: &'a mut RunStats,
 }
 
@@ -193,15 +160,12 @@ async fn event_loop(
     run: &mut Run<'_>,
     terminal: &mut ratatui::DefaultTerminal,
     batches: &mut mpsc::Receiver<Batch>,
-    signals: &mut Signals,
 ) -> anyhow::Result<()> {
     let Run {
         app,
         source,
-        symbolizer,
         stats: run_stats,
     } = run;
-    let symbolizer = *symbolizer;
     let mut latency = Sampler::default();
     let mut frames = Sampler::default();
     // Frames of the stack views, their regrouping included.
@@ -226,11 +190,9 @@ async fn event_loop(
                 Some(Err(error)) => return Err(error).context("reading the terminal"),
                 None => vec![Action::Quit],
             },
-            _ = signals.interrupt.recv() => vec![Action::Quit],
-            _ = signals.terminate.recv() => vec![Action::Quit],
-            _ = signals.hangup.recv() => vec![Action::Quit],
+            () = source.stop_requested() => vec![Action::Quit],
             _ = second.tick() => {
-                source.refresh_cgroup_filter();
+                source.every_second();
                 seconds += 1;
                 if seconds.is_multiple_of(TRIM_EVERY_SECS) {
                     // Off the loop: it walks the heap's free lists under their locks.
@@ -239,11 +201,11 @@ async fn event_loop(
                 let stats = Stats {
                     kernel_drops: source.drops(),
                     cpu_percent: cpu.percent(),
-                    symbol_backlog: symbolizer.map_or(0, SymbolizerHandle::backlog),
-                    mapping_records_lost: symbolizer.map_or(0, |s| {
+                    symbol_backlog: source.symbolizer().map_or(0, SymbolizerHandle::backlog),
+                    mapping_records_lost: source.symbolizer().map_or(0, |s| {
                         s.stats().mapping_records_lost.load(std::sync::atomic::Ordering::Relaxed)
                     }),
-                    stack_copies_lost: symbolizer.map_or(0, |s| {
+                    stack_copies_lost: source.symbolizer().map_or(0, |s| {
                         s.stats().stack_copies_lost.load(std::sync::atomic::Ordering::Relaxed)
                     }),
                     ..Stats::default()
@@ -276,7 +238,7 @@ async fn event_loop(
                 let (asked, requests) = StackRequest::for_batch(&mut batch);
                 let ids = asked.into_iter().map(|index| first + index as EventId).collect();
                 let actions = app.update(Msg::Events(batch.events, batch.malformed));
-                if let Some(symbolizer) = symbolizer {
+                if let Some(symbolizer) = source.symbolizer() {
                     symbolize(symbolizer, ids, requests, stacks_tx.clone());
                 }
                 actions
@@ -317,7 +279,10 @@ async fn event_loop(
                             }
                         }
                         None => {
-                            match KeyRecording::start(app.filter().text(), symbolizer.is_some()) {
+                            match KeyRecording::start(
+                                app.filter().text(),
+                                source.symbolizer().is_some(),
+                            ) {
                                 Ok(started) => {
                                     let text = format!("recording to {}", started.status().path);
                                     app.set_recording(Some(started.status()));
@@ -337,10 +302,7 @@ async fn event_loop(
 }
 
 fn drop_names(drops: BTreeMap<EventKind, u64>) -> BTreeMap<String, u64> {
-    drops
-        .into_iter()
-        .map(|(kind, n)| (kind.name().to_owned(), n))
-        .collect()
+    crate::live_run::drops_by_name(&drops)
 }
 
 /// Asks for the stacks of the events `ids` (the ids the store gave them), and forwards the

@@ -66,16 +66,3 @@ pub async fn annotate(
         }
     }
 }
-
-pub fn start_symbolizer(capture: u32) -> Option<SymbolizerHandle> {
-    if capture == 0 {
-        return None;
-    }
-    match SymbolizerHandle::start() {
-        Ok(handle) => Some(handle),
-        Err(error) => {
-            eprintln!("ringside: warning: stacks stay unsymbolized: {error:#}");
-            None
-        }
-    }
-}

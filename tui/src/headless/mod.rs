@@ -8,24 +8,20 @@ mod tally;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
-use self::annotate::{Annotating, annotate, start_symbolizer};
+use self::annotate::{Annotating, annotate};
 use self::output::Output;
 use self::tally::Tally;
-use crate::clock::WallClock;
 use crate::filter::Filter;
-use crate::ingest::{self, Batch, RingReads};
-use crate::model::EventKind;
-use crate::probes::{self, ProbeOptions, Probes};
+use crate::live_run::{Finished, LiveRun};
+use crate::probes::{ProbeOptions, Probes};
 use crate::runstats::RunStats;
 use crate::symbolize::SymbolizerStats;
 
@@ -45,40 +41,23 @@ pub async fn run(
     settings: Settings,
     output: &mut dyn Output,
 ) -> anyhow::Result<()> {
-    probes::preflight()?;
-    // Mappings are watched before the probes attach, so every process they see is known.
-    let symbolizer = start_symbolizer(options.capture);
-    let mut probes = probes::load(&options)?;
-    warn_about_gaps(&probes);
-    let clock = WallClock::now()?;
-    let ring = probes.take_events()?;
-    let asleep_flag = probes.take_reader_flag()?;
-    let (tx, rx) = mpsc::channel::<Batch>(64);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let ingest = tokio::spawn(ingest::run(
-        ring,
-        clock,
-        tx,
-        stop_rx,
-        options.max_delay,
-        asleep_flag,
-    ));
+    let mut run = LiveRun::start(&options)?;
+    warn_about_gaps(run.probes());
+    let batches = run
+        .take_batches()
+        .context("the run's batches were already taken")?;
     let (annotated_tx, mut annotated) = mpsc::channel::<Annotating>(64);
     tokio::spawn(annotate(
-        rx,
-        symbolizer.clone(),
+        batches,
+        run.symbolizer().cloned(),
         settings.symbol_wait,
         annotated_tx,
     ));
-    // Before the line below: a script that signals ringside as soon as it reads the line must
-    // find the handlers in place, not the default action that kills it unsummarized.
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut hangup = signal(SignalKind::hangup())?;
-    // Scripts (and the tests) wait for this line: from here on nothing is missed.
+    // Scripts (and the tests) wait for this line: from here on nothing is missed, and a signal
+    // ends the run with its summary.
     eprintln!(
         "ringside: tracing ({} tracepoints attached)",
-        probes.attached
+        run.probes().attached
     );
 
     let mut tally = Tally::new(filter);
@@ -89,11 +68,9 @@ pub async fn run(
     loop {
         tokio::select! {
             biased;
-            _ = interrupt.recv() => break,
-            _ = terminate.recv() => break,
-            _ = hangup.recv() => break,
+            () = run.stop_requested() => break,
             () = &mut deadline, if duration.is_some() => break,
-            _ = second.tick() => probes.refresh_cgroup_filter(),
+            _ = second.tick() => run.every_second(),
             item = annotated.recv() => match item {
                 Some(item) => if !deliver(item, &mut tally, output).await? { break },
                 None => break,
@@ -101,24 +78,17 @@ pub async fn run(
         }
     }
     // Stop producing, then deliver what the kernel already wrote: the counts must add up.
-    probes.detach();
-    let _ = stop_tx.send(true);
+    run.detach();
     while let Some(item) = annotated.recv().await {
         if !deliver(item, &mut tally, output).await? {
             break;
         }
     }
     drop(annotated);
-    let reads = ingest.await.context("the ring-buffer reader stopped")??;
-    let drops = probes.drops()?;
-    output.finish(
-        drops
-            .iter()
-            .map(|(kind, n)| (kind.name().to_owned(), *n))
-            .collect(),
-    )?;
-    print_summary(&probes, &options.events, &tally, reads)?;
-    if let Some(symbolizer) = &symbolizer {
+    let finished = run.finish().await?;
+    output.finish(finished.drops_by_name())?;
+    print_summary(&finished, &tally)?;
+    if let Some(symbolizer) = &finished.symbolizer {
         print_stack_summary(symbolizer.stats(), tally.stacks_timed_out);
     }
     if let Some(path) = &settings.stats_file {
@@ -126,18 +96,14 @@ pub async fn run(
             mode: settings.mode,
             ..RunStats::default()
         };
-        let drops = probes.drops()?;
-        for kind in &options.events {
-            let delivered = tally.delivered(*kind);
-            stats.delivered.insert(kind.name(), delivered);
-            stats
-                .dropped
-                .insert(kind.name(), drops.get(kind).copied().unwrap_or(0));
+        for (kind, dropped) in &finished.drops {
+            stats.delivered.insert(kind.name(), tally.delivered(*kind));
+            stats.dropped.insert(kind.name(), *dropped);
         }
         stats.latency_ns = tally.latency.percentiles();
-        stats.add_ring_reads(reads);
+        stats.add_ring_reads(finished.reads);
         stats.first_event_ms = tally.first_event_ms;
-        if let Some(symbolizer) = &symbolizer {
+        if let Some(symbolizer) = &finished.symbolizer {
             stats.add_symbolizer(symbolizer.stats());
         }
         stats.write(path)?;
@@ -193,17 +159,10 @@ fn print_stack_summary(stats: &SymbolizerStats, timed_out: usize) {
     );
 }
 
-fn print_summary(
-    probes: &Probes,
-    wanted: &BTreeSet<EventKind>,
-    tally: &Tally,
-    reads: RingReads,
-) -> anyhow::Result<()> {
-    let drops = probes.drops()?;
+fn print_summary(finished: &Finished, tally: &Tally) -> anyhow::Result<()> {
     let mut stderr = std::io::stderr().lock();
-    for kind in wanted {
+    for (kind, dropped) in &finished.drops {
         let delivered = tally.delivered(*kind);
-        let dropped = drops.get(kind).copied().unwrap_or(0);
         writeln!(
             stderr,
             "ringside: {} delivered={delivered} dropped={dropped}",
@@ -221,7 +180,11 @@ fn print_summary(
     writeln!(
         stderr,
         "ringside: ring records={} bytes={} drains={} sleeps={} woken={}",
-        reads.records, reads.bytes, reads.drains, reads.sleeps, reads.woken
+        finished.reads.records,
+        finished.reads.bytes,
+        finished.reads.drains,
+        finished.reads.sleeps,
+        finished.reads.woken
     )?;
     if tally.filtered_out > 0 {
         writeln!(stderr, "ringside: filtered_out={}", tally.filtered_out)?;
