@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use crate::model::EventKind;
 
@@ -23,86 +23,80 @@ Examples:
 ringside needs root (CAP_BPF and CAP_PERFMON) to load its kernel probes.";
 
 #[derive(Debug, Parser)]
-#[command(name = "ringside", version = crate::version::LONG, about, after_help = EXAMPLES)]
+#[command(name = "ringside", version = crate::version::LONG, about, after_help = EXAMPLES,
+          args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// A filter expression, e.g. 'tree=4242 and (type=open or type=connect) and ret<0'. Its pid,
-    /// tree and comm parts are enforced in the kernel. Fields: pid ppid tree comm uid type path
-    /// addr port ret error; operators = != ~ < > <= >=; and or not ( ).
-    #[arg(global = true, long, value_name = "EXPR")]
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub trace: TraceArgs,
+
+    #[command(flatten)]
+    pub show: ShowArgs,
+
+    /// With --json: how long an event waits for its stacks' symbols before it is written with
+    /// bare addresses (counted as timed_out in the summary).
+    #[arg(long, value_name = "MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub symbol_wait: u64,
+
+    /// Where logs go [default: $XDG_STATE_HOME/ringside/ringside.log].
+    #[arg(global = true, long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+}
+
+/// Which events: every mode, live or replayed, takes a filter expression.
+#[derive(Debug, Args, Default)]
+pub struct SelectArgs {
+    /// A filter expression, e.g. 'tree=4242 and (type=open or type=connect) and ret<0'.
+    #[arg(long, value_name = "EXPR", long_help = crate::filter::syntax_help())]
     pub filter: Option<String>,
+}
 
-    /// Events the TUI keeps; the oldest go first.
-    #[arg(global = true, long, value_name = "N", default_value_t = 1_000_000,
-          value_parser = clap::value_parser!(u64).range(1_000..=100_000_000))]
-    pub max_events: u64,
-
-    /// Write one JSON object per event to stdout (no TUI), until Ctrl-C or --duration.
-    #[arg(global = true, long)]
-    pub json: bool,
-
-    /// Print folded stacks to stdout at the end (no TUI): one line per distinct stack,
-    /// `comm;outermost;...;innermost;type count`, for flamegraph.pl and inferno. Live (until
-    /// --duration or Ctrl-C) or with `replay`; honours --filter.
-    #[arg(global = true, long)]
-    pub folded: bool,
-
-    /// Write an SVG flame graph of the events' stacks to this file at the end (no TUI).
-    #[arg(global = true, long, value_name = "OUT.svg")]
-    pub flamegraph: Option<PathBuf>,
-
-    /// Write a gzipped pprof profile of the events' stacks to this file at the end (no TUI),
-    /// for `go tool pprof` and Grafana Pyroscope: one sample per event.
-    #[arg(global = true, long, value_name = "OUT.pb.gz")]
-    pub pprof: Option<PathBuf>,
-
+/// What the probes trace, and for how long: the live modes (the TUI, --json, the exports,
+/// `record`).
+#[derive(Debug, Args)]
+pub struct TraceArgs {
     /// Stop after this many seconds.
-    #[arg(global = true, long, value_name = "SECS", value_parser = parse_duration)]
+    #[arg(long, value_name = "SECS", value_parser = parse_duration)]
     pub duration: Option<std::time::Duration>,
 
     /// Only events of this process (repeatable). Enforced in the kernel.
-    #[arg(global = true, long, value_name = "PID", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "PID", value_parser = clap::value_parser!(u32).range(1..))]
     pub pid: Vec<u32>,
 
     /// With --pid: also every descendant, including ones born later.
-    #[arg(global = true, long, requires = "pid")]
+    #[arg(long, requires = "pid")]
     pub tree: bool,
 
     /// Only events of processes in this cgroup or below it: its path below the cgroup2 mount,
     /// e.g. /system.slice/nginx.service (repeatable). Enforced in the kernel.
-    #[arg(global = true, long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH")]
     pub cgroup: Vec<String>,
 
     /// Only events of this systemd unit, e.g. nginx.service (repeatable). Enforced in the kernel.
-    #[arg(global = true, long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME")]
     pub unit: Vec<String>,
 
     /// Only events of this container: its id, or a prefix of 12 or more hex digits
     /// (repeatable). Enforced in the kernel.
-    #[arg(global = true, long, value_name = "ID", value_parser = parse_container)]
+    #[arg(long, value_name = "ID", value_parser = parse_container)]
     pub container: Vec<String>,
 
     /// Only events of processes with this command name (repeatable; the kernel keeps 15 bytes).
-    #[arg(global = true, long, value_name = "NAME", value_parser = parse_comm)]
+    #[arg(long, value_name = "NAME", value_parser = parse_comm)]
     pub comm: Vec<String>,
 
     /// Event types to report, comma-separated [all by default].
-    #[arg(
-        global = true,
-        long,
-        value_name = "TYPES",
-        value_delimiter = ',',
-        value_parser = parse_kind,
-        long_help = "Event types to report, comma-separated: exec, open, connect, accept, \
-                     tcp_close, exit, fork [all by default]"
-    )]
+    #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = kind_parser())]
     pub events: Vec<EventKind>,
 
     /// Stacks to capture with every event: user, kernel, both (user,kernel) or none.
     #[arg(
-        global = true,
         long,
         value_name = "WHICH",
         value_delimiter = ',',
@@ -111,40 +105,58 @@ pub struct Cli {
     )]
     pub stacks: Vec<String>,
 
-    /// With --json: how long an event waits for its stacks' symbols before it is written with
-    /// bare addresses (counted as timed_out in the summary).
-    #[arg(global = true, long, value_name = "MS", default_value_t = 100,
-          value_parser = clap::value_parser!(u64).range(1..=60_000))]
-    pub symbol_wait: u64,
-
     /// Bytes of each user stack copied with its registers, for unwinding code built without frame
     /// pointers with its unwind tables (.eh_frame); 0 follows frame pointers only. Up to 64K.
-    #[arg(global = true, long, value_name = "BYTES", default_value = DEFAULT_STACK_BYTES,
+    #[arg(long, value_name = "BYTES", default_value = DEFAULT_STACK_BYTES,
           value_parser = parse_stack_bytes)]
     pub stack_bytes: u32,
 
     /// The longest an event waits in the kernel ring before ringside reads it, in milliseconds.
     /// The probes do not wake ringside for each event (on a VM every wakeup is an exit to the
     /// hypervisor): ringside reads the ring this often, and at once when an eighth of it fills.
-    #[arg(global = true, long, value_name = "MS", default_value_t = 10,
+    #[arg(long, value_name = "MS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub max_delay: u64,
 
     /// Size of the kernel ring buffer: a power of two from 64K to 1G (K, M, G suffixes).
-    #[arg(global = true, long, value_name = "BYTES", default_value = "16M", value_parser = parse_ring_size)]
+    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_ring_size)]
     pub ring_size: u32,
 
     /// At exit, write what the run measured (delivered and dropped per type, kernel-to-decode
     /// latency, TUI frame times, first-event time, peak memory, symbolizer counters) as JSON.
-    #[arg(global = true, long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH")]
     pub stats_file: Option<PathBuf>,
-
-    /// Where logs go [default: $XDG_STATE_HOME/ringside/ringside.log].
-    #[arg(global = true, long, value_name = "PATH")]
-    pub log_file: Option<PathBuf>,
 }
 
-impl Cli {
+/// How events are shown: live or replayed (not `record`, which only writes its file).
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Events the TUI keeps; the oldest go first.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000,
+          value_parser = clap::value_parser!(u64).range(1_000..=100_000_000))]
+    pub max_events: u64,
+
+    /// Write one JSON object per event to stdout (no TUI), until Ctrl-C or --duration.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print folded stacks to stdout at the end (no TUI): one line per distinct stack,
+    /// `comm;outermost;...;innermost;type count`, for flamegraph.pl and inferno. Live (until
+    /// --duration or Ctrl-C) or with `replay`; honours --filter.
+    #[arg(long)]
+    pub folded: bool,
+
+    /// Write an SVG flame graph of the events' stacks to this file at the end (no TUI).
+    #[arg(long, value_name = "OUT.svg")]
+    pub flamegraph: Option<PathBuf>,
+
+    /// Write a gzipped pprof profile of the events' stacks to this file at the end (no TUI),
+    /// for `go tool pprof` and Grafana Pyroscope: one sample per event.
+    #[arg(long, value_name = "OUT.pb.gz")]
+    pub pprof: Option<PathBuf>,
+}
+
+impl TraceArgs {
     /// Bytes of user stack the probes copy: none unless user stacks are captured.
     pub fn stack_copy_bytes(&self) -> u32 {
         if self.capture() & ringside_common::CAPTURE_USER_STACK == 0 {
@@ -178,11 +190,19 @@ pub enum Command {
         /// Overwrite FILE if it exists.
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        trace: TraceArgs,
     },
     /// Open a recording in the TUI, or print it as NDJSON with --json. Needs no privileges.
     Replay {
         /// A recording made by `ringside record` or the TUI's `r` key.
         file: PathBuf,
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        show: ShowArgs,
     },
     /// Print a completion script for SHELL to stdout, e.g.
     /// `ringside completions bash > /usr/share/bash-completion/completions/ringside`.
@@ -200,14 +220,12 @@ pub enum Command {
     },
 }
 
-fn parse_kind(name: &str) -> Result<EventKind, String> {
-    EventKind::from_name(name.trim()).ok_or_else(|| {
-        let valid: Vec<_> = EventKind::ALL.iter().map(|kind| kind.name()).collect();
-        format!(
-            "unknown event type `{name}`; valid types: {}",
-            valid.join(", ")
-        )
-    })
+/// `--events`: the kind catalogue's names are the possible values, so help and errors list
+/// every kind there is.
+fn kind_parser() -> impl clap::builder::TypedValueParser<Value = EventKind> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(EventKind::ALL.map(EventKind::name))
+        .try_map(|name: String| EventKind::from_name(&name).ok_or("not an event type"))
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
@@ -302,11 +320,14 @@ mod tests {
     fn stack_choices() {
         use ringside_common::{CAPTURE_KERNEL_STACK, CAPTURE_USER_STACK};
         let both = Cli::try_parse_from(["ringside"]).unwrap();
-        assert_eq!(both.capture(), CAPTURE_USER_STACK | CAPTURE_KERNEL_STACK);
+        assert_eq!(
+            both.trace.capture(),
+            CAPTURE_USER_STACK | CAPTURE_KERNEL_STACK
+        );
         let none = Cli::try_parse_from(["ringside", "--stacks", "none"]).unwrap();
-        assert_eq!(none.capture(), 0);
+        assert_eq!(none.trace.capture(), 0);
         let user = Cli::try_parse_from(["ringside", "--stacks", "user"]).unwrap();
-        assert_eq!(user.capture(), CAPTURE_USER_STACK);
+        assert_eq!(user.trace.capture(), CAPTURE_USER_STACK);
         assert!(Cli::try_parse_from(["ringside", "--stacks", "all"]).is_err());
     }
 
@@ -324,12 +345,91 @@ mod tests {
     #[test]
     fn event_lists_and_their_errors() {
         let cli = Cli::try_parse_from(["ringside", "--events", "exec,tcp_close"]).unwrap();
-        assert_eq!(cli.events, vec![EventKind::Exec, EventKind::TcpClose]);
+        assert_eq!(cli.trace.events, vec![EventKind::Exec, EventKind::TcpClose]);
         let error = Cli::try_parse_from(["ringside", "--events", "exec,bogus"]).unwrap_err();
-        assert!(
-            error.to_string().contains("valid types: exec, open"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("bogus"), "{error}");
+    }
+
+    /// `--events`' possible values, in its help and its errors, are the kind catalogue.
+    #[test]
+    fn every_event_kind_is_offered_and_nothing_else() {
+        let mut command = Cli::command();
+        let help = command.render_long_help().to_string();
+        let offered: Vec<String> = Cli::command()
+            .get_arguments()
+            .find(|arg| arg.get_id() == "events")
+            .expect("--events")
+            .get_possible_values()
+            .iter()
+            .map(|value| value.get_name().to_owned())
+            .collect();
+        let catalogue: Vec<String> = EventKind::ALL.iter().map(|k| k.name().into()).collect();
+        assert_eq!(offered, catalogue);
+        for kind in EventKind::ALL {
+            assert!(help.contains(kind.name()), "--help lacks {}", kind.name());
+        }
+        let error = Cli::try_parse_from(["ringside", "--events", "bogus"]).unwrap_err();
+        assert!(error.to_string().contains(&catalogue.join(", ")), "{error}");
+    }
+
+    /// `--filter`'s help names every field the filter language has.
+    #[test]
+    fn the_filter_help_lists_every_field() {
+        let help = Cli::command().render_long_help().to_string();
+        for field in crate::filter::field_names() {
+            assert!(
+                help.contains(&format!("{field} ")) || help.contains(&format!("{field},")),
+                "--help lacks the filter field {field}:\n{help}"
+            );
+        }
+    }
+
+    /// Each subcommand offers only what applies to it.
+    #[test]
+    fn subcommands_offer_only_their_options() {
+        let options = |name: &str| -> Vec<String> {
+            Cli::command()
+                .find_subcommand(name)
+                .expect(name)
+                .get_arguments()
+                .filter_map(|arg| arg.get_long().map(str::to_owned))
+                .collect()
+        };
+        let record = options("record");
+        for inapplicable in [
+            "json",
+            "folded",
+            "flamegraph",
+            "pprof",
+            "max-events",
+            "symbol-wait",
+        ] {
+            assert!(
+                !record.iter().any(|o| o == inapplicable),
+                "record offers --{inapplicable}"
+            );
+        }
+        for applicable in ["filter", "pid", "events", "duration", "output"] {
+            assert!(
+                record.iter().any(|o| o == applicable),
+                "record lacks --{applicable}"
+            );
+        }
+        let replay = options("replay");
+        for inapplicable in ["pid", "comm", "events", "ring-size", "stacks", "duration"] {
+            assert!(
+                !replay.iter().any(|o| o == inapplicable),
+                "replay offers --{inapplicable}"
+            );
+        }
+        for applicable in ["filter", "json", "folded", "max-events"] {
+            assert!(
+                replay.iter().any(|o| o == applicable),
+                "replay lacks --{applicable}"
+            );
+        }
+        let misplaced = Cli::try_parse_from(["ringside", "record", "-o", "x", "--json"]);
+        assert!(misplaced.is_err(), "record accepted --json");
     }
 
     #[test]

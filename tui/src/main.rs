@@ -9,6 +9,8 @@ mod cgroups;
 mod cli;
 mod clock;
 mod dns;
+#[cfg(test)]
+mod docs_tests;
 mod export;
 mod filter;
 mod headless;
@@ -16,6 +18,7 @@ mod heap;
 mod ingest;
 mod interactive;
 mod key_recording;
+mod live_run;
 mod logging;
 mod model;
 mod output;
@@ -40,7 +43,7 @@ use std::time::Duration;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, SelectArgs, ShowArgs, TraceArgs};
 use crate::filter::Filter;
 use crate::filter::cgroup::{CgroupField, CgroupMatch};
 use crate::model::EventKind;
@@ -85,44 +88,36 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let filter = match &cli.filter {
-        Some(text) => Filter::parse(text).map_err(|error| {
-            anyhow::anyhow!("--filter: {error}; see `ringside --help` for the syntax")
-        })?,
-        None => Filter::match_all(),
-    };
-    let max_events = usize::try_from(cli.max_events).unwrap_or(usize::MAX);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let exports = export::Exports {
-        folded: cli.folded,
-        flamegraph: cli.flamegraph.clone(),
-        pprof: cli.pprof.clone(),
-    };
-    if exports.any() && cli.json {
-        anyhow::bail!(
-            "--json and the stack exports (--folded, --flamegraph, --pprof) both write stdout: choose one"
-        );
-    }
-    if let Some(Command::Replay { file }) = &cli.command {
-        return if exports.any() {
-            replay::to_output(file, &filter, &mut export::StackExport::new(exports))
-        } else if cli.json {
-            replay::to_json(file, &filter)
-        } else {
-            runtime.block_on(interactive::run_replay(file.clone(), filter, max_events))
-        };
-    }
-    let options = probe_options(&cli, &filter);
-    match &cli.command {
-        Some(Command::Record { output, force }) => {
+    match cli.command {
+        Some(Command::Replay { file, select, show }) => {
+            let filter = parse_filter(&select)?;
+            let exports = exports(&show)?;
+            let max_events = usize::try_from(show.max_events).unwrap_or(usize::MAX);
+            if exports.any() {
+                replay::to_output(&file, &filter, &mut export::StackExport::new(exports))
+            } else if show.json {
+                replay::to_json(&file, &filter)
+            } else {
+                runtime.block_on(interactive::run_replay(file, filter, max_events))
+            }
+        }
+        Some(Command::Record {
+            output,
+            force,
+            select,
+            trace,
+        }) => {
+            let filter = parse_filter(&select)?;
+            let options = probe_options(&trace, &filter);
             let header = recording::session_header(filter.text(), options.capture != 0)?;
-            let mut recording = headless::output::Recording::create(output, *force, &header)?;
+            let mut recording = headless::output::Recording::create(&output, force, &header)?;
             let settings = headless::Settings {
-                duration: cli.duration,
-                stats_file: cli.stats_file.clone(),
+                duration: trace.duration,
+                stats_file: trace.stats_file.clone(),
                 // Nobody waits on a recording: symbols get time to resolve even on a busy
                 // machine; batches queue meanwhile (bounded).
                 symbol_wait: Duration::from_secs(5),
@@ -139,38 +134,79 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             result
         }
-        _ if exports.any() => {
-            let settings = headless::Settings {
-                duration: cli.duration,
-                stats_file: cli.stats_file.clone(),
-                // The exports are about stacks: give symbols time to resolve.
-                symbol_wait: Duration::from_secs(5),
-                mode: "export",
-            };
-            let mut output = export::StackExport::new(exports);
-            runtime.block_on(headless::run(options, filter, settings, &mut output))
-        }
-        _ if cli.json => {
-            let settings = headless::Settings {
-                duration: cli.duration,
-                stats_file: cli.stats_file.clone(),
-                symbol_wait: Duration::from_millis(cli.symbol_wait),
-                mode: "json",
-            };
-            let mut output = headless::output::Ndjson::new();
-            runtime.block_on(headless::run(options, filter, settings, &mut output))
-        }
-        _ => runtime.block_on(interactive::run(
-            options,
-            filter,
-            max_events,
-            cli.stats_file.clone(),
-        )),
+        Some(Command::Completions { .. } | Command::Manpages { .. }) => Ok(()),
+        None => run_live(
+            &cli.select,
+            &cli.trace,
+            &cli.show,
+            cli.symbol_wait,
+            &runtime,
+        ),
     }
 }
 
+/// `ringside` without a subcommand: the TUI, `--json` or a stack export, live.
+fn run_live(
+    select: &SelectArgs,
+    trace: &TraceArgs,
+    show: &ShowArgs,
+    symbol_wait_ms: u64,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<()> {
+    let filter = parse_filter(select)?;
+    let exports = exports(show)?;
+    let options = probe_options(trace, &filter);
+    let settings = |mode, symbol_wait| headless::Settings {
+        duration: trace.duration,
+        stats_file: trace.stats_file.clone(),
+        symbol_wait,
+        mode,
+    };
+    if exports.any() {
+        // The exports are about stacks: give symbols time to resolve.
+        let settings = settings("export", Duration::from_secs(5));
+        let mut output = export::StackExport::new(exports);
+        runtime.block_on(headless::run(options, filter, settings, &mut output))
+    } else if show.json {
+        let settings = settings("json", Duration::from_millis(symbol_wait_ms));
+        let mut output = headless::output::Ndjson::new();
+        runtime.block_on(headless::run(options, filter, settings, &mut output))
+    } else {
+        let max_events = usize::try_from(show.max_events).unwrap_or(usize::MAX);
+        runtime.block_on(interactive::run(
+            options,
+            filter,
+            max_events,
+            trace.stats_file.clone(),
+        ))
+    }
+}
+
+fn parse_filter(select: &SelectArgs) -> anyhow::Result<Filter> {
+    match &select.filter {
+        Some(text) => Filter::parse(text).map_err(|error| {
+            anyhow::anyhow!("--filter: {error}; see `ringside --help` for the syntax")
+        }),
+        None => Ok(Filter::match_all()),
+    }
+}
+
+fn exports(show: &ShowArgs) -> anyhow::Result<export::Exports> {
+    let exports = export::Exports {
+        folded: show.folded,
+        flamegraph: show.flamegraph.clone(),
+        pprof: show.pprof.clone(),
+    };
+    if exports.any() && show.json {
+        anyhow::bail!(
+            "--json and the stack exports (--folded, --flamegraph, --pprof) both write stdout: choose one"
+        );
+    }
+    Ok(exports)
+}
+
 /// `--cgroup`, `--unit` and `--container`: a process in any of them is traced.
-fn cgroup_flags(cli: &Cli) -> Vec<CgroupMatch> {
+fn cgroup_flags(trace: &TraceArgs) -> Vec<CgroupMatch> {
     let flag = |field, values: &[String]| {
         values
             .iter()
@@ -178,35 +214,35 @@ fn cgroup_flags(cli: &Cli) -> Vec<CgroupMatch> {
             .collect::<Vec<_>>()
     };
     [
-        flag(CgroupField::Path, &cli.cgroup),
-        flag(CgroupField::Unit, &cli.unit),
-        flag(CgroupField::Container, &cli.container),
+        flag(CgroupField::Path, &trace.cgroup),
+        flag(CgroupField::Unit, &trace.unit),
+        flag(CgroupField::Container, &trace.container),
     ]
     .concat()
 }
 
 /// What the probes capture: the command-line filters and the expression's kernel part both
 /// narrow them.
-fn probe_options(cli: &Cli, filter: &Filter) -> ProbeOptions {
-    let events: BTreeSet<EventKind> = if cli.events.is_empty() {
+fn probe_options(trace: &TraceArgs, filter: &Filter) -> ProbeOptions {
+    let events: BTreeSet<EventKind> = if trace.events.is_empty() {
         EventKind::ALL.into_iter().collect()
     } else {
-        cli.events.iter().copied().collect()
+        trace.events.iter().copied().collect()
     };
     let mut kernel = KernelFilter {
-        pids: cli.pid.clone(),
-        tree: cli.tree,
-        comms: cli.comm.clone(),
+        pids: trace.pid.clone(),
+        tree: trace.tree,
+        comms: trace.comm.clone(),
         nets: Vec::new(),
-        cgroups: cgroup_flags(cli),
+        cgroups: cgroup_flags(trace),
     };
     kernel.narrow_by(KernelFilter::from(filter.kernel_part()));
     ProbeOptions {
-        ring_size: cli.ring_size,
+        ring_size: trace.ring_size,
         events,
-        capture: cli.capture(),
-        stack_bytes: cli.stack_copy_bytes(),
+        capture: trace.capture(),
+        stack_bytes: trace.stack_copy_bytes(),
         filter: kernel,
-        max_delay: Duration::from_millis(cli.max_delay),
+        max_delay: Duration::from_millis(trace.max_delay),
     }
 }

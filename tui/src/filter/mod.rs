@@ -5,11 +5,9 @@
 //! to trace) is derived from the same expression, so the probes do less work without the user
 //! writing the filter twice.
 //!
-//! Fields: `pid`, `ppid`, `tree` (a pid and its descendants), `comm`, `uid`, `type` (a kind, or
-//! `files`, `network`, `process`), `path` (open's path, exec's filename), `addr` (an IP or CIDR,
-//! either end of a connection), `port` (either end), `ret` (the syscall result), `error` (the
-//! errno name of a failure). Operators: `=`, `!=`, `~` (substring; a glob with `*` or `?`),
-//! `<`, `>`, `<=`, `>=`. Combinators: `not`/`!` over `and`/`&&` over `or`/`||`, and parentheses.
+//! The fields are listed once, in `fields.rs`. Operators: `=`, `!=`, `~` (substring; a glob
+//! with `*` or `?`), `<`, `>`, `<=`, `>=`. Combinators: `not`/`!` over `and`/`&&` over
+//! `or`/`||`, and parentheses.
 //! Values are bare words or `"quoted"` with `\"` and `\\` escapes.
 //!
 //! A comparison on a field the event does not have (`ret` on an exit, `addr` on an open) is
@@ -19,6 +17,7 @@ mod ast;
 pub mod cgroup;
 pub(super) mod cidr;
 mod eval;
+mod fields;
 mod kernel;
 mod lex;
 mod parse;
@@ -27,6 +26,9 @@ mod text;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+pub use fields::names as field_names;
+pub use fields::syntax_help;
 pub use kernel::KernelPart;
 
 use crate::model::Event;

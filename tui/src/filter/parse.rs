@@ -16,79 +16,12 @@ use super::FilterError;
 use super::ast::{Cmp, Cond, Expr, KindSet, NumField, TextField};
 use super::cgroup::{CgroupField, CgroupMatch};
 use super::cidr::Cidr;
+use super::fields::Field;
 use super::lex::{Lexer, Op, Token, TokenKind, error};
 use super::text::TextPattern;
 
 /// Deeper than anyone types; bounds recursion in the parser, the evaluator and `Drop`.
 const MAX_DEPTH: usize = 64;
-
-/// What follows a field name decides which operators and values make sense.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Field {
-    Pid,
-    Ppid,
-    Tree,
-    Comm,
-    Uid,
-    Type,
-    Path,
-    Unix,
-    Query,
-    Cgroup,
-    Unit,
-    Container,
-    Addr,
-    Port,
-    Ret,
-    Error,
-}
-
-impl Field {
-    const ALL: [Field; 16] = [
-        Field::Pid,
-        Field::Ppid,
-        Field::Tree,
-        Field::Comm,
-        Field::Uid,
-        Field::Type,
-        Field::Path,
-        Field::Unix,
-        Field::Query,
-        Field::Cgroup,
-        Field::Unit,
-        Field::Container,
-        Field::Addr,
-        Field::Port,
-        Field::Ret,
-        Field::Error,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Field::Pid => "pid",
-            Field::Ppid => "ppid",
-            Field::Tree => "tree",
-            Field::Comm => "comm",
-            Field::Uid => "uid",
-            Field::Type => "type",
-            Field::Path => "path",
-            Field::Unix => "unix",
-            Field::Query => "query",
-            Field::Cgroup => "cgroup",
-            Field::Unit => "unit",
-            Field::Container => "container",
-            Field::Addr => "addr",
-            Field::Port => "port",
-            Field::Ret => "ret",
-            Field::Error => "error",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Field> {
-        let name = name.to_ascii_lowercase();
-        Self::ALL.into_iter().find(|field| field.name() == name)
-    }
-}
 
 pub(super) fn parse(text: &str) -> Result<Expr, FilterError> {
     if text.trim().is_empty() {
