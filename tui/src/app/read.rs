@@ -85,6 +85,11 @@ impl App {
         self.show_help
     }
 
+    /// Lines of the help screen scrolled past.
+    pub fn help_scroll(&self) -> u16 {
+        self.help_scroll
+    }
+
     pub fn zoom_details(&self) -> bool {
         self.zoom_details
     }

@@ -2,14 +2,12 @@
 
 use std::sync::Arc;
 
-use crossterm::event::{
-    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
-use tui_input::Input;
-use tui_input::backend::crossterm::EventHandler as _;
+use crossterm::event::{KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 
 use super::layout::Areas;
-use super::{Action, App, EventId, Msg, Pane, ProcessRow, Prompt, Scope, Stats, Tab, View};
+use super::{
+    Action, App, EventId, Msg, Pane, ProcessRow, Scope, Selection, Stats, View, selection,
+};
 use crate::filter::Filter;
 use crate::model::Event;
 use crate::model::frame::Stacks;
@@ -92,7 +90,13 @@ impl App {
         if self.visible.get(at) == Some(&id) {
             return;
         }
-        if self.store.get(id).is_some_and(|event| self.shows(event)) {
+        let selection = selection!(self);
+        let keys = &mut self.stack_state.keys;
+        if self
+            .store
+            .get(id)
+            .is_some_and(|event| selection.shows(keys, event))
+        {
             self.visible.insert(at, id);
             if at <= self.cursor && !self.follow {
                 self.cursor += 1;
@@ -133,10 +137,12 @@ impl App {
     /// Recomputes which events the Events pane shows, keeping the selection where it can.
     pub(super) fn rebuild_view(&mut self) {
         let selected = self.selected_id();
+        let selection = selection!(self);
+        let keys = &mut self.stack_state.keys;
         let visible: std::collections::VecDeque<EventId> = self
             .store
             .iter()
-            .filter(|(_, e)| self.shows(e))
+            .filter(|(_, e)| selection.shows(keys, e))
             .map(|(id, _)| id)
             .collect();
         self.visible = visible;
@@ -148,114 +154,8 @@ impl App {
         .min(self.visible.len().saturating_sub(1));
     }
 
-    fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && key.code == KeyCode::Char('c') {
-            return vec![Action::Quit];
-        }
-        if self.prompt.is_some() {
-            return self.on_prompt_key(key);
-        }
-        if self.show_help {
-            self.show_help = false;
-            return Vec::new();
-        }
-        let page = self.page();
-        if !ctrl && !self.zoom_details && self.on_view_key(key.code) {
-            return Vec::new();
-        }
-        match key.code {
-            KeyCode::Char('q') => return vec![Action::Quit],
-            KeyCode::Char('r') => return vec![Action::ToggleRecording],
-            KeyCode::Char('?') => self.show_help = true,
-            KeyCode::Esc if self.zoom_details => self.zoom_details = false,
-            KeyCode::Esc if self.scope.as_ref().is_some_and(Scope::is_stack_scope) => {
-                self.leave_stack_scope()
-            }
-            KeyCode::Esc if self.scope.is_some() => self.set_scope(None),
-            KeyCode::Enter if self.focus == Pane::Processes => self.scope_to_selected_row(),
-            KeyCode::Enter => self.zoom_details = !self.zoom_details,
-            KeyCode::Tab => self.cycle_focus(1),
-            KeyCode::BackTab => self.cycle_focus(2),
-            KeyCode::Char(' ') | KeyCode::Char('p') => self.toggle_pause(),
-            KeyCode::Char('f') => {
-                self.prompt = Some(Prompt::Filter(Input::new(self.filter.text().to_owned())))
-            }
-            KeyCode::Char('/') => self.prompt = Some(Prompt::Search(Input::default())),
-            KeyCode::Char('n') => self.search_step(true),
-            KeyCode::Char('N') => self.search_step(false),
-            KeyCode::Char('t') => {
-                self.tree_scope = !self.tree_scope;
-                if let Some(Scope::Process(pid) | Scope::Tree(pid)) = self.scope {
-                    self.set_scope(Some(self.scope_for(pid)));
-                }
-            }
-            KeyCode::Char('s') => self.process_sort = self.process_sort.next(),
-            KeyCode::Char('u') if !ctrl => {
-                self.group_by_unit = !self.group_by_unit;
-                self.process_cursor = 0;
-            }
-            KeyCode::Char('c') => {
-                let width = self.areas().events.width;
-                self.unit_column = Some(!self.unit_column(width));
-            }
-            KeyCode::Char(c @ '1'..='4') => {
-                let index = usize::from(c as u8 - b'1');
-                self.tab = Tab::ALL[index];
-                self.show_view(View::Events);
-                self.rebuild_view();
-            }
-            KeyCode::Char(c @ '5'..='7') => {
-                if let Some(&(_, view)) = View::STACK_VIEWS.iter().find(|(key, _)| *key == c) {
-                    self.show_view(view);
-                }
-            }
-            KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
-            KeyCode::Up | KeyCode::Char('k') => self.move_by(-1),
-            KeyCode::Char('d') if ctrl => self.move_by(page / 2),
-            KeyCode::Char('u') if ctrl => self.move_by(-(page / 2)),
-            KeyCode::PageDown => self.move_by(page),
-            KeyCode::PageUp => self.move_by(-page),
-            KeyCode::Char('g') | KeyCode::Home => self.move_to(0),
-            KeyCode::Char('G') | KeyCode::End => self.move_to(usize::MAX),
-            _ => self.dirty = false,
-        }
-        Vec::new()
-    }
-
-    fn on_prompt_key(&mut self, key: KeyEvent) -> Vec<Action> {
-        let Some(prompt) = &mut self.prompt else {
-            return Vec::new();
-        };
-        match (key.code, prompt) {
-            (KeyCode::Esc, _) => {
-                self.prompt = None;
-                self.filter_error = None;
-            }
-            (KeyCode::Enter, Prompt::Filter(input)) => {
-                let text = input.value().to_owned();
-                return self.apply_filter(&text);
-            }
-            (KeyCode::Enter, Prompt::Search(input)) => {
-                self.search = Some(input.value().to_owned()).filter(|s| !s.is_empty());
-                self.prompt = None;
-            }
-            (_, Prompt::Filter(input)) => {
-                input.handle_event(&crossterm::event::Event::Key(key));
-                self.filter_error = None;
-            }
-            (_, Prompt::Search(input)) => {
-                input.handle_event(&crossterm::event::Event::Key(key));
-                // Incremental: jump to the first match as the term grows.
-                self.search = Some(input.value().to_owned()).filter(|s| !s.is_empty());
-                self.search_from(self.cursor, true);
-            }
-        }
-        Vec::new()
-    }
-
     /// A bad expression keeps the previous filter and says what is wrong.
-    fn apply_filter(&mut self, text: &str) -> Vec<Action> {
+    pub(super) fn apply_filter(&mut self, text: &str) -> Vec<Action> {
         match Filter::parse(text) {
             Ok(filter) => {
                 let kernel = filter.kernel_part();
@@ -272,7 +172,7 @@ impl App {
         }
     }
 
-    fn toggle_pause(&mut self) {
+    pub(super) fn toggle_pause(&mut self) {
         self.paused = !self.paused;
         if !self.paused {
             self.rebuild_view();
@@ -280,12 +180,12 @@ impl App {
     }
 
     /// The rows the Events pane shows at once, whichever pane a page key moves.
-    fn page(&self) -> isize {
+    pub(super) fn page(&self) -> isize {
         let events = self.areas().events;
         isize::try_from(self.events_window(events).rows.max(1)).unwrap_or(1)
     }
 
-    fn move_by(&mut self, delta: isize) {
+    pub(super) fn move_by(&mut self, delta: isize) {
         // A stack view shows no Events pane: its own list moves, or nothing.
         if self.focus == Pane::Events && self.view != View::Events {
             self.move_view_cursor(delta);
@@ -304,12 +204,14 @@ impl App {
                     .min(rows.saturating_sub(1));
             }
             Pane::Details => {
-                self.detail_scroll = self.detail_scroll.saturating_add_signed(delta as i16);
+                let delta =
+                    i16::try_from(delta).unwrap_or(if delta < 0 { i16::MIN } else { i16::MAX });
+                self.detail_scroll = self.detail_scroll.saturating_add_signed(delta);
             }
         }
     }
 
-    fn move_to(&mut self, index: usize) {
+    pub(super) fn move_to(&mut self, index: usize) {
         let last = self.visible.len().saturating_sub(1);
         self.cursor = index.min(last);
         // Following resumes at the newest row; anywhere else freezes the view.
@@ -317,7 +219,7 @@ impl App {
         self.detail_scroll = 0;
     }
 
-    fn scope_for(&self, pid: u32) -> Scope {
+    pub(super) fn scope_for(&self, pid: u32) -> Scope {
         if self.tree_scope {
             Scope::Tree(pid)
         } else {
@@ -327,7 +229,7 @@ impl App {
 
     /// Enter in the Processes pane: scope to the process (or its tree) or the unit under the
     /// cursor; again on the same one, unscope.
-    fn scope_to_selected_row(&mut self) {
+    pub(super) fn scope_to_selected_row(&mut self) {
         let scope = match self.selected_process_row() {
             Some(ProcessRow::Process { pid, .. }) => self.scope_for(pid),
             Some(ProcessRow::Unit(Some(label))) => Scope::Unit(label),
@@ -345,7 +247,7 @@ impl App {
         self.rebuild_view();
     }
 
-    fn search_step(&mut self, forward: bool) {
+    pub(super) fn search_step(&mut self, forward: bool) {
         let start = if forward {
             self.cursor + 1
         } else {
@@ -355,7 +257,7 @@ impl App {
     }
 
     /// Moves the selection to the next row (from `start`) whose text contains the search term.
-    fn search_from(&mut self, start: usize, forward: bool) {
+    pub(super) fn search_from(&mut self, start: usize, forward: bool) {
         let Some(term) = self.search.clone() else {
             return;
         };
@@ -453,7 +355,7 @@ impl App {
     }
 
     /// Tab: the next pane on screen, `steps` along the cycle.
-    fn cycle_focus(&mut self, steps: usize) {
+    pub(super) fn cycle_focus(&mut self, steps: usize) {
         const ORDER: [Pane; 3] = [Pane::Events, Pane::Processes, Pane::Details];
         let areas = self.areas();
         let shown = |pane: &Pane| match pane {

@@ -1,77 +1,58 @@
-//! The `?` overlay: every key.
+//! The `?` overlay: every key, drawn from the bindings table the dispatcher uses.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-const KEYS: &[(&str, &str)] = &[
-    ("↑ ↓  j k", "move"),
-    ("g G  Home End", "first / last (G follows new events)"),
-    ("Ctrl-d Ctrl-u", "half page down / up"),
-    ("PgDn PgUp", "page down / up"),
-    ("Tab  Shift-Tab", "next / previous pane"),
-    (
-        "Enter",
-        "details full screen; in Processes: scope to the process or unit",
-    ),
-    (
-        "Esc",
-        "leave details / clear the scope (back to the stack view) / cancel a prompt",
-    ),
-    ("t", "scope to the process's whole tree, or to it alone"),
-    (
-        "u",
-        "Processes by unit/container (Enter on one scopes every pane)",
-    ),
-    ("c", "show / hide the Events pane's unit/container column"),
-    (
-        "s",
-        "sort Processes: tree / events / failures / rate / name",
-    ),
-    ("1 2 3 4", "events: all / exec / files / network"),
-    (
-        "5 6 7",
-        "Stacks, Flame graph, Failures; Enter: its events (Flame: zoom); Esc: back",
-    ),
-    (
-        "s u + -",
-        "in Stacks: sort; user stacks only; group by fewer / more innermost frames",
-    ),
-    ("/  n N", "search (incremental), next / previous match"),
-    (
-        "f",
-        "edit the filter, e.g. tree=4242 and type=open and ret<0",
-    ),
-    (
-        "space  p",
-        "pause / resume the view (events are still collected)",
-    ),
-    (
-        "r",
-        "start / stop recording what the filter passes (ringside-<time>.rsrec)",
-    ),
-    ("mouse", "click selects, wheel scrolls"),
-    ("q  Ctrl-c", "quit"),
-    ("?", "this help; any key closes it"),
-];
+use crate::app::bindings::{self, Context, MOUSE_HELP};
 
-pub fn draw(frame: &mut Frame<'_>, screen: Rect) {
-    let width = 96.min(screen.width);
-    let height = (KEYS.len() as u16 + 2).min(screen.height);
+/// The help's lines: a heading per context, then its keys.
+pub fn lines() -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for context in Context::SHOWN {
+        lines.push(Line::styled(
+            context.heading(),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        for binding in bindings::of(context) {
+            lines.push(key_line(&bindings::keys_label(binding), binding.help));
+        }
+        if context == Context::Anywhere {
+            lines.push(key_line(MOUSE_HELP.0, MOUSE_HELP.1));
+        }
+    }
+    lines
+}
+
+fn key_line(keys: &str, what: &str) -> Line<'static> {
+    Line::from(format!("  {keys:<14} {what}"))
+}
+
+pub fn draw(frame: &mut Frame<'_>, screen: Rect, scroll: u16) {
+    let lines = lines();
+    let width = 90.min(screen.width);
+    let height = (lines.len() as u16 + 2).min(screen.height);
     let area = Rect::new(
         screen.x + (screen.width - width) / 2,
         screen.y + (screen.height - height) / 2,
         width,
         height,
     );
-    let lines: Vec<Line<'_>> = KEYS
-        .iter()
-        .map(|(key, what)| Line::from(format!(" {key:<16} {what}")))
-        .collect();
+    // Never past the last line: the end of the help stays in view.
+    let last_top = (lines.len() as u16).saturating_sub(height.saturating_sub(2));
+    let scroll = scroll.min(last_top);
+    let title = if last_top > 0 {
+        format!(" Keys ({}/{}) ↓↑ scroll ", scroll + 1, last_top + 1)
+    } else {
+        " Keys ".to_owned()
+    };
     frame.render_widget(Clear, area);
     frame.render_widget(
-        Paragraph::new(lines).block(Block::new().borders(Borders::ALL).title(" Keys ")),
+        Paragraph::new(lines)
+            .scroll((scroll, 0))
+            .block(Block::new().borders(Borders::ALL).title(title)),
         area,
     );
 }

@@ -10,6 +10,8 @@ mod stacks;
 mod status;
 
 #[cfg(test)]
+mod key_table_tests;
+#[cfg(test)]
 mod stack_view_tests;
 #[cfg(test)]
 mod tests;
@@ -40,7 +42,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     status::status_bar(frame, areas.status, app);
     status::footer(frame, areas.footer, app);
     if app.show_help() {
-        help::draw(frame, size);
+        help::draw(frame, size, app.help_scroll());
     }
 }
 
