@@ -48,7 +48,7 @@ pub struct Message {
     pub is_response: bool,
     /// The 4-bit OPCODE (0 is a standard query).
     pub opcode: u8,
-    /// The 4-bit header RCODE (see [`rcode_name`]).
+    /// The 4-bit header RCODE (see [`crate::model::dns_names::rcode_name`]).
     pub rcode: u8,
     /// The TC bit: the server truncated the response to fit the datagram.
     pub truncated_flag: bool,
@@ -65,7 +65,7 @@ pub struct Message {
 pub struct Question {
     /// The name asked about, dotted, without a trailing dot (`.` for the root).
     pub name: String,
-    /// The type asked for (see [`qtype_name`]).
+    /// The type asked for (see [`crate::model::dns_names::qtype_name`]).
     pub qtype: u16,
 }
 
@@ -155,51 +155,6 @@ pub fn parse(bytes: &[u8]) -> Result<Message, MalformedDns> {
         None => message.answers_cut = header.ancount > 0,
     }
     Ok(message)
-}
-
-/// The name of a query or record type, for the types ringside is likely to see.
-pub fn qtype_name(qtype: u16) -> Option<&'static str> {
-    Some(match qtype {
-        1 => "A",
-        2 => "NS",
-        5 => "CNAME",
-        6 => "SOA",
-        12 => "PTR",
-        15 => "MX",
-        16 => "TXT",
-        28 => "AAAA",
-        33 => "SRV",
-        35 => "NAPTR",
-        41 => "OPT",
-        43 => "DS",
-        46 => "RRSIG",
-        47 => "NSEC",
-        48 => "DNSKEY",
-        64 => "SVCB",
-        65 => "HTTPS",
-        252 => "AXFR",
-        255 => "ANY",
-        257 => "CAA",
-        _ => return None,
-    })
-}
-
-/// The name of a 4-bit header RCODE.
-pub fn rcode_name(rcode: u8) -> Option<&'static str> {
-    Some(match rcode {
-        0 => "NOERROR",
-        1 => "FORMERR",
-        2 => "SERVFAIL",
-        3 => "NXDOMAIN",
-        4 => "NOTIMP",
-        5 => "REFUSED",
-        6 => "YXDOMAIN",
-        7 => "YXRRSET",
-        8 => "NXRRSET",
-        9 => "NOTAUTH",
-        10 => "NOTZONE",
-        _ => return None,
-    })
 }
 
 /// The header fields the parser uses.

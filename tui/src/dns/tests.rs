@@ -1,6 +1,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::message::*;
+use crate::model::dns_names::{qtype_name, rcode_name};
 
 // `dig example.com A` as dig 9.18 lays it out: RD and AD set, one question and an EDNS OPT
 // record (UDP size 1232) carrying a client cookie. The id and cookie are made up.

@@ -1,28 +1,27 @@
 //! One event, owned and decoded: what the ring buffer delivered, in terms a person reads.
 
 mod addrs;
+mod connection;
 mod dns;
 mod exec;
 mod exit;
 mod fork;
 mod open;
-mod sock;
 mod socket;
 mod tcp_close;
 
 use std::time::SystemTime;
 
-use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
 use super::frame::Stacks;
 pub use addrs::SockAddrs;
+pub use connection::SockInfo;
 pub use dns::{Dns, DnsOutcome};
 pub use exec::Exec;
 pub use exit::Exit;
 pub use fork::Fork;
 pub use open::{Open, OpenSyscall};
-pub use sock::SockInfo;
 pub use socket::Socket;
 pub use tcp_close::TcpClose;
 
@@ -170,30 +169,11 @@ impl Details {
     pub fn failed(&self) -> bool {
         match self {
             Details::Dns(dns) => dns.failed(),
-            Details::Connect(sock) if sock.ret == -libc::EINPROGRESS => false,
-            Details::Accept(sock) if sock.ret == -libc::EAGAIN => false,
-            other => other.ret().is_some_and(|ret| ret < 0),
-        }
-    }
-
-    /// What the Events pane's RESULT column says: `✗ ENOENT` or `✗ NXDOMAIN` for a failure,
-    /// the error's name without the mark for a "not yet" (`EINPROGRESS`), the result otherwise
-    /// (an fd), nothing for kinds without one.
-    pub fn result_text(&self) -> String {
-        if let Details::Dns(dns) = self {
-            return if dns.failed() {
-                format!("✗ {}", dns.rcode())
-            } else {
-                String::new()
-            };
-        }
-        match self.ret() {
-            Some(ret) => match crate::model::names::error_name(ret) {
-                Some(error) if self.failed() => format!("✗ {error}"),
-                Some(error) => error,
-                None => ret.to_string(),
-            },
-            None => String::new(),
+            Details::Connect(sock) => sock.ret < 0 && sock.ret != -libc::EINPROGRESS,
+            Details::Accept(sock) => sock.ret < 0 && sock.ret != -libc::EAGAIN,
+            Details::Exec(exec) => exec.ret < 0,
+            Details::Open(open) => open.ret < 0,
+            Details::TcpClose(_) | Details::Exit(_) | Details::Fork(_) => false,
         }
     }
 
@@ -217,19 +197,6 @@ impl Details {
             Details::TcpClose(close) => close.addrs(),
             Details::Dns(dns) => dns.addrs(),
             Details::Exec(_) | Details::Open(_) | Details::Exit(_) | Details::Fork(_) => None,
-        }
-    }
-
-    /// The kind's own JSON fields, after the ones every event has.
-    pub fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        match self {
-            Details::Exec(exec) => exec.json_fields(map),
-            Details::Open(open) => open.json_fields(map),
-            Details::Connect(sock) | Details::Accept(sock) => sock.json_fields(map),
-            Details::TcpClose(close) => close.json_fields(map),
-            Details::Exit(exit) => exit.json_fields(map),
-            Details::Fork(fork) => fork.json_fields(map),
-            Details::Dns(dns) => dns.json_fields(map),
         }
     }
 

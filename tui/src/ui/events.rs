@@ -9,6 +9,8 @@ use ratatui::widgets::{Block, Borders, Row, Table};
 use super::border;
 use crate::app::{App, Pane};
 use crate::model::Event;
+use crate::model::event::Details;
+use crate::model::names::error_name;
 use crate::model::text::printable;
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
@@ -99,9 +101,30 @@ impl Columns {
     }
 }
 
+/// What the RESULT column says: `✗ ENOENT` or `✗ NXDOMAIN` for a failure, the error's name
+/// without the mark for a "not yet" (`EINPROGRESS`), the result otherwise (an fd), nothing for
+/// kinds without one.
+pub(super) fn result_text(details: &Details) -> String {
+    if let Details::Dns(dns) = details {
+        return if dns.failed() {
+            format!("✗ {}", dns.rcode())
+        } else {
+            String::new()
+        };
+    }
+    match details.ret() {
+        Some(ret) => match error_name(ret) {
+            Some(error) if details.failed() => format!("✗ {error}"),
+            Some(error) => error,
+            None => ret.to_string(),
+        },
+        None => String::new(),
+    }
+}
+
 fn row(event: &Event, selected: bool, columns: Columns) -> Row<'static> {
     let failed = event.details.failed();
-    let result = event.details.result_text();
+    let result = result_text(&event.details);
     let summary = event.summary();
     let mut cells: Vec<String> = Vec::with_capacity(7);
     if columns.time {

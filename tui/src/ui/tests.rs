@@ -520,3 +520,25 @@ fn a_long_details_pane_has_a_scrollbar() {
     assert!(text.contains('▼') && text.contains('▲'), "{text}");
     insta::assert_snapshot!(text);
 }
+
+/// The RESULT column: a failure marked with its errno name, a non-blocking connect's "not
+/// yet" named but not marked, an fd as its number.
+#[test]
+fn the_result_column_marks_failures_and_names_not_yet() {
+    let connect = |ret| {
+        Details::Connect(SockInfo {
+            addrs: SockAddrs {
+                local: None,
+                remote: None,
+            },
+            ret,
+            fd: 3,
+            latency_ns: 0,
+            socket: Socket::tcp(false),
+        })
+    };
+    use super::events::result_text;
+    assert_eq!(result_text(&connect(-libc::EINPROGRESS)), "EINPROGRESS");
+    assert_eq!(result_text(&connect(-libc::ECONNREFUSED)), "✗ ECONNREFUSED");
+    assert_eq!(result_text(&connect(0)), "0");
+}

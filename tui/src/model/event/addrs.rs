@@ -2,10 +2,7 @@
 
 use std::net::IpAddr;
 
-use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
-
-use crate::output::json::fields::AsText;
 
 /// Both ends of an IP socket; `None` where the kernel could not tell, or the socket is not IP.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,25 +23,6 @@ impl SockAddrs {
     /// The known ends, local first.
     pub fn ends(&self) -> impl Iterator<Item = (IpAddr, u16)> {
         self.local.into_iter().chain(self.remote)
-    }
-
-    /// `family`, then the ends ([`SockAddrs::json_ends`]).
-    pub fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        map.serialize_entry("family", self.family())?;
-        self.json_ends(map)
-    }
-
-    /// `laddr`/`lport` and `raddr`/`rport` where known.
-    pub fn json_ends<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        if let Some((ip, port)) = self.local {
-            map.serialize_entry("laddr", &AsText(ip))?;
-            map.serialize_entry("lport", &port)?;
-        }
-        if let Some((ip, port)) = self.remote {
-            map.serialize_entry("raddr", &AsText(ip))?;
-            map.serialize_entry("rport", &port)?;
-        }
-        Ok(())
     }
 }
 

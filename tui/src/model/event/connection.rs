@@ -1,13 +1,11 @@
 //! A connect (on a socket of any family) or an accept (TCP): the socket's ends and the call's
 //! result.
 
-use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
 use super::addrs::{SockAddrs, endpoint};
 use super::socket::Socket;
 use crate::model::text::printable;
-use crate::output::json::fields::result;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SockInfo {
@@ -66,13 +64,5 @@ impl SockInfo {
     /// What `unix` filters look at.
     pub fn unix_path(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
         self.socket.unix_path()
-    }
-
-    pub fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        self.socket.json_fields(map)?;
-        self.addrs.json_ends(map)?;
-        map.serialize_entry("fd", &self.fd)?;
-        result(map, self.ret)?;
-        map.serialize_entry("latency_ns", &self.latency_ns)
     }
 }

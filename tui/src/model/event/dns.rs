@@ -1,11 +1,9 @@
 //! A DNS lookup: the query a process sent to port 53 and what came back.
 
-use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
 use super::addrs::{SockAddrs, endpoint};
-use crate::dns::message::{qtype_name, rcode_name};
-use crate::output::json::fields::AsText;
+use crate::model::dns_names::{qtype_name, rcode_name};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dns {
@@ -93,29 +91,6 @@ impl Dns {
 
     pub fn addrs(&self) -> Option<&SockAddrs> {
         Some(&self.addrs)
-    }
-
-    pub fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        map.serialize_entry("family", self.addrs.family())?;
-        if let Some((ip, port)) = self.addrs.local {
-            map.serialize_entry("laddr", &AsText(ip))?;
-            map.serialize_entry("lport", &port)?;
-        }
-        if let Some(server) = self.server() {
-            map.serialize_entry("server", &server)?;
-        }
-        map.serialize_entry("id", &self.id)?;
-        map.serialize_entry("query", &self.query)?;
-        map.serialize_entry("qtype", &self.qtype())?;
-        map.serialize_entry("rcode", &self.rcode())?;
-        map.serialize_entry("answers", &self.answers)?;
-        if self.answers_cut {
-            map.serialize_entry("answers_cut", &true)?;
-        }
-        if let Some(latency) = self.latency_ns {
-            map.serialize_entry("latency_ns", &latency)?;
-        }
-        Ok(())
     }
 }
 

@@ -1,11 +1,9 @@
 //! An exec: the program a process became and its arguments.
 
 use bytes::Bytes;
-use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::text::printable;
-use crate::output::json::fields::{Hexes, Texts, result, text_entry};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Exec {
@@ -42,28 +40,6 @@ impl Exec {
     /// What `path` filters look at: the program's filename.
     pub fn path(&self) -> Option<&[u8]> {
         Some(&self.filename)
-    }
-
-    pub fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        text_entry(map, "filename", &self.filename)?;
-        if self.filename_truncated {
-            map.serialize_entry("filename_truncated", &true)?;
-        }
-        map.serialize_entry("argv", &Texts(&self.argv))?;
-        if self
-            .argv
-            .iter()
-            .any(|arg| std::str::from_utf8(arg).is_err())
-        {
-            map.serialize_entry("argv_hex", &Hexes(&self.argv))?;
-        }
-        if self.argv_truncated {
-            map.serialize_entry("argv_truncated", &true)?;
-        }
-        if self.argv_unreadable {
-            map.serialize_entry("argv_unreadable", &true)?;
-        }
-        result(map, self.ret)
     }
 
     pub fn own_text(&mut self) {

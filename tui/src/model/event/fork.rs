@@ -1,6 +1,5 @@
 //! A fork: the new process's pid.
 
-use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -12,9 +11,5 @@ pub struct Fork {
 impl Fork {
     pub fn summary(&self) -> String {
         format!("child {}", self.child_pid)
-    }
-
-    pub fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        map.serialize_entry("child_pid", &self.child_pid)
     }
 }

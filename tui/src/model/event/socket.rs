@@ -3,10 +3,7 @@
 
 use std::borrow::Cow;
 
-use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
-
-use crate::output::json::fields::text_entry;
 
 const AF_UNSPEC: u16 = 0;
 const AF_UNIX: u16 = ringside_common::AF_UNIX;
@@ -107,21 +104,6 @@ impl Socket {
                 Cow::Borrowed(&addr[..end])
             }
         })
-    }
-
-    /// `family`, then `proto`, `socktype` and `unix_path` where known.
-    pub fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        map.serialize_entry("family", &self.family_name())?;
-        if let Some(proto) = self.proto_name() {
-            map.serialize_entry("proto", &proto)?;
-        }
-        if let Some(sock_type) = self.type_name() {
-            map.serialize_entry("socktype", sock_type)?;
-        }
-        if let Some(path) = self.unix_path() {
-            text_entry(map, "unix_path", &path)?;
-        }
-        Ok(())
     }
 }
 

@@ -1,6 +1,5 @@
 //! The end of a TCP session: its ends, how long it lasted, what it carried.
 
-use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
 use super::addrs::{SockAddrs, endpoint};
@@ -26,17 +25,5 @@ impl TcpClose {
 
     pub fn addrs(&self) -> Option<&SockAddrs> {
         Some(&self.addrs)
-    }
-
-    pub fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        self.addrs.json_fields(map)?;
-        map.serialize_entry("duration_ns", &self.duration_ns)?;
-        if let Some(tx) = self.tx_bytes {
-            map.serialize_entry("tx_bytes", &tx)?;
-        }
-        if let Some(rx) = self.rx_bytes {
-            map.serialize_entry("rx_bytes", &rx)?;
-        }
-        Ok(())
     }
 }

@@ -34,24 +34,18 @@ fn text(bytes: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(bytes)
 }
 
-/// `key` as readable text and, only when the bytes are not valid UTF-8, `key_hex` with the
+/// `key` as readable text and, only when the bytes are not valid UTF-8, `hex_key` with the
 /// exact bytes (lowercase hex): lossless without changing the type of `key`.
 pub fn text_entry<M: SerializeMap>(
     map: &mut M,
     key: &'static str,
+    hex_key: &'static str,
     bytes: &[u8],
 ) -> Result<(), M::Error> {
     if let Ok(valid) = std::str::from_utf8(bytes) {
         return map.serialize_entry(key, valid);
     }
     map.serialize_entry(key, &text(bytes))?;
-    let hex_key: &'static str = match key {
-        "comm" => "comm_hex",
-        "filename" => "filename_hex",
-        "path" => "path_hex",
-        "unix_path" => "unix_path_hex",
-        _ => "bytes_hex",
-    };
     map.serialize_entry(hex_key, &hex(bytes))
 }
 

@@ -2,9 +2,10 @@
 //! add fields freely, never rename one. README.md documents the schema.
 //!
 //! Events are serialized straight to the writer with static keys: building a `Value` tree per
-//! event cost a third of ringside's CPU under load. Each kind writes its own fields
-//! (`model/event/*.rs`) with the helpers in [`fields`].
+//! event cost a third of ringside's CPU under load. Each kind's own fields are written by
+//! [`details`] with the helpers in [`fields`].
 
+mod details;
 pub mod fields;
 mod frames;
 #[cfg(test)]
@@ -36,7 +37,7 @@ impl Serialize for JsonEvent<'_> {
         map.serialize_entry("tid", &event.tid)?;
         map.serialize_entry("ppid", &event.ppid)?;
         map.serialize_entry("uid", &event.uid)?;
-        text_entry(&mut map, "comm", &event.comm)?;
+        text_entry(&mut map, "comm", "comm_hex", &event.comm)?;
         map.serialize_entry("cpu", &event.cpu)?;
         if event.cgroup_id != 0 {
             map.serialize_entry("cgroup_id", &event.cgroup_id)?;
@@ -44,7 +45,7 @@ impl Serialize for JsonEvent<'_> {
         if let Some(cgroup) = &event.cgroup {
             cgroup.json_fields(&mut map)?;
         }
-        event.details.json_fields(&mut map)?;
+        details::details(&event.details, &mut map)?;
         frames::stacks(&mut map, event)?;
         map.end()
     }

@@ -1,0 +1,148 @@
+//! Each kind's own JSON fields, after the ones every event has. The model knows nothing of
+//! JSON: the names and shapes of these fields live here (and in docs/json.md).
+
+use serde::ser::SerializeMap;
+
+use super::fields::{AsText, Hexes, Texts, result, text_entry};
+use crate::model::event::{
+    Details, Dns, Exec, Exit, Fork, Open, SockAddrs, SockInfo, Socket, TcpClose,
+};
+use crate::model::names::{OpenFlags, signal_name};
+use crate::short_text::ShortText;
+
+pub fn details<M: SerializeMap>(details: &Details, map: &mut M) -> Result<(), M::Error> {
+    match details {
+        Details::Exec(exec) => exec_fields(exec, map),
+        Details::Open(open) => open_fields(open, map),
+        Details::Connect(sock) | Details::Accept(sock) => sock_fields(sock, map),
+        Details::TcpClose(close) => tcp_close_fields(close, map),
+        Details::Exit(exit) => exit_fields(exit, map),
+        Details::Fork(fork) => fork_fields(fork, map),
+        Details::Dns(dns) => dns_fields(dns, map),
+    }
+}
+
+fn exec_fields<M: SerializeMap>(exec: &Exec, map: &mut M) -> Result<(), M::Error> {
+    text_entry(map, "filename", "filename_hex", &exec.filename)?;
+    if exec.filename_truncated {
+        map.serialize_entry("filename_truncated", &true)?;
+    }
+    map.serialize_entry("argv", &Texts(&exec.argv))?;
+    if exec
+        .argv
+        .iter()
+        .any(|arg| std::str::from_utf8(arg).is_err())
+    {
+        map.serialize_entry("argv_hex", &Hexes(&exec.argv))?;
+    }
+    if exec.argv_truncated {
+        map.serialize_entry("argv_truncated", &true)?;
+    }
+    if exec.argv_unreadable {
+        map.serialize_entry("argv_unreadable", &true)?;
+    }
+    result(map, exec.ret)
+}
+
+fn open_fields<M: SerializeMap>(open: &Open, map: &mut M) -> Result<(), M::Error> {
+    text_entry(map, "path", "path_hex", &open.path)?;
+    if open.path_truncated {
+        map.serialize_entry("path_truncated", &true)?;
+    }
+    OpenFlags::with_text(open.flags, |flags| map.serialize_entry("flags", flags))?;
+    let mut mode = ShortText::<12>::new();
+    mode.push_number(u64::from(open.mode), 8, 4);
+    map.serialize_entry("mode", mode.as_str())?;
+    map.serialize_entry("dfd", &open.dfd)?;
+    map.serialize_entry("syscall", open.syscall.name())?;
+    result(map, open.ret)?;
+    map.serialize_entry("latency_ns", &open.latency_ns)
+}
+
+fn sock_fields<M: SerializeMap>(sock: &SockInfo, map: &mut M) -> Result<(), M::Error> {
+    socket_fields(&sock.socket, map)?;
+    addr_ends(&sock.addrs, map)?;
+    map.serialize_entry("fd", &sock.fd)?;
+    result(map, sock.ret)?;
+    map.serialize_entry("latency_ns", &sock.latency_ns)
+}
+
+/// `family`, then `proto`, `socktype` and `unix_path` where known.
+fn socket_fields<M: SerializeMap>(socket: &Socket, map: &mut M) -> Result<(), M::Error> {
+    map.serialize_entry("family", &socket.family_name())?;
+    if let Some(proto) = socket.proto_name() {
+        map.serialize_entry("proto", &proto)?;
+    }
+    if let Some(sock_type) = socket.type_name() {
+        map.serialize_entry("socktype", sock_type)?;
+    }
+    if let Some(path) = socket.unix_path() {
+        text_entry(map, "unix_path", "unix_path_hex", &path)?;
+    }
+    Ok(())
+}
+
+/// `laddr`/`lport` and `raddr`/`rport` where known.
+fn addr_ends<M: SerializeMap>(addrs: &SockAddrs, map: &mut M) -> Result<(), M::Error> {
+    if let Some((ip, port)) = addrs.local {
+        map.serialize_entry("laddr", &AsText(ip))?;
+        map.serialize_entry("lport", &port)?;
+    }
+    if let Some((ip, port)) = addrs.remote {
+        map.serialize_entry("raddr", &AsText(ip))?;
+        map.serialize_entry("rport", &port)?;
+    }
+    Ok(())
+}
+
+fn tcp_close_fields<M: SerializeMap>(close: &TcpClose, map: &mut M) -> Result<(), M::Error> {
+    map.serialize_entry("family", close.addrs.family())?;
+    addr_ends(&close.addrs, map)?;
+    map.serialize_entry("duration_ns", &close.duration_ns)?;
+    if let Some(tx) = close.tx_bytes {
+        map.serialize_entry("tx_bytes", &tx)?;
+    }
+    if let Some(rx) = close.rx_bytes {
+        map.serialize_entry("rx_bytes", &rx)?;
+    }
+    Ok(())
+}
+
+fn exit_fields<M: SerializeMap>(exit: &Exit, map: &mut M) -> Result<(), M::Error> {
+    map.serialize_entry("exit_code", &exit.code())?;
+    let signal = exit.status & 0x7f;
+    if signal != 0 {
+        map.serialize_entry("signal", signal_name(signal).unwrap_or("?"))?;
+    }
+    if exit.status & 0x80 != 0 {
+        map.serialize_entry("core_dumped", &true)?;
+    }
+    map.serialize_entry("lifetime_ns", &exit.lifetime_ns)
+}
+
+fn fork_fields<M: SerializeMap>(fork: &Fork, map: &mut M) -> Result<(), M::Error> {
+    map.serialize_entry("child_pid", &fork.child_pid)
+}
+
+fn dns_fields<M: SerializeMap>(dns: &Dns, map: &mut M) -> Result<(), M::Error> {
+    map.serialize_entry("family", dns.addrs.family())?;
+    if let Some((ip, port)) = dns.addrs.local {
+        map.serialize_entry("laddr", &AsText(ip))?;
+        map.serialize_entry("lport", &port)?;
+    }
+    if let Some(server) = dns.server() {
+        map.serialize_entry("server", &server)?;
+    }
+    map.serialize_entry("id", &dns.id)?;
+    map.serialize_entry("query", &dns.query)?;
+    map.serialize_entry("qtype", &dns.qtype())?;
+    map.serialize_entry("rcode", &dns.rcode())?;
+    map.serialize_entry("answers", &dns.answers)?;
+    if dns.answers_cut {
+        map.serialize_entry("answers_cut", &true)?;
+    }
+    if let Some(latency) = dns.latency_ns {
+        map.serialize_entry("latency_ns", &latency)?;
+    }
+    Ok(())
+}
