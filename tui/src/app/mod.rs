@@ -2,6 +2,8 @@
 //! let the runner take the events to record and report its recording. Rendering and the runner
 //! read it through read.rs. The fields are private, so that stays true.
 
+pub mod bindings;
+mod keys;
 pub mod layout;
 pub mod list_window;
 pub mod processes;
@@ -16,13 +18,14 @@ use std::sync::Arc;
 use tui_input::Input;
 
 pub use self::processes::{ProcessRow, ProcessSort, ProcessTable};
-pub use self::store::{EventId, EventStore};
+pub use self::store::EventStore;
 use self::views::StackViewState;
 pub use self::views::View;
 use crate::filter::{Filter, KernelPart};
+pub use crate::model::EventId;
 use crate::model::frame::Stacks;
 use crate::model::{Event, EventKind, Group};
-use crate::stacks::{Failure, KeyId};
+use crate::stacks::{Failure, KeyId, StackKeys};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pane {
@@ -35,18 +38,18 @@ pub enum Pane {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tab {
     All,
-    Exec,
+    Process,
     Files,
     Network,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::All, Tab::Exec, Tab::Files, Tab::Network];
+    pub const ALL: [Tab; 4] = [Tab::All, Tab::Process, Tab::Files, Tab::Network];
 
     pub fn name(self) -> &'static str {
         match self {
             Tab::All => "All",
-            Tab::Exec => "Exec",
+            Tab::Process => "Process",
             Tab::Files => "Files",
             Tab::Network => "Network",
         }
@@ -55,7 +58,7 @@ impl Tab {
     /// The tab that shows a group's events, besides All.
     pub fn of_group(group: Group) -> Tab {
         match group {
-            Group::Process => Tab::Exec,
+            Group::Process => Tab::Process,
             Group::Files => Tab::Files,
             Group::Network => Tab::Network,
         }
@@ -64,7 +67,7 @@ impl Tab {
     pub fn shows(self, kind: EventKind) -> bool {
         match self {
             Tab::All => true,
-            Tab::Exec | Tab::Files | Tab::Network => Tab::of_group(kind.group()) == self,
+            Tab::Process | Tab::Files | Tab::Network => Tab::of_group(kind.group()) == self,
         }
     }
 }
@@ -192,6 +195,8 @@ pub struct App {
     processes: ProcessTable,
     stats: Stats,
     show_help: bool,
+    /// Lines of the help screen scrolled past (a small terminal shows only part of it).
+    help_scroll: u16,
     zoom_details: bool,
     detail_scroll: u16,
     /// Terminal size, for paging and mouse hits.
@@ -210,6 +215,60 @@ pub struct App {
     to_record: Vec<EventId>,
     /// A one-line message for the footer (e.g. where a recording went).
     notice: Option<String>,
+}
+
+/// What the Events pane shows: the tab, the scope and the filter. Borrowed apart from the
+/// stack keys (which a stack scope adds to), so a caller can hold an event of the store too.
+struct Selection<'a> {
+    tab: Tab,
+    scope: Option<&'a Scope>,
+    processes: &'a ProcessTable,
+    filter: &'a Filter,
+}
+
+/// An app's [`Selection`], borrowing only the fields it names.
+macro_rules! selection {
+    ($app:expr) => {
+        Selection {
+            tab: $app.tab,
+            scope: $app.scope.as_ref(),
+            processes: &$app.processes,
+            filter: &$app.filter,
+        }
+    };
+}
+use selection;
+
+impl Selection<'_> {
+    fn shows(&self, keys: &mut StackKeys, event: &Event) -> bool {
+        self.tab.shows(event.kind())
+            && match self.scope {
+                None => true,
+                Some(Scope::Process(pid)) => event.pid == *pid,
+                Some(Scope::Tree(root)) => {
+                    use crate::filter::Ancestry as _;
+                    self.processes.is_descendant_or_self(event.pid, *root)
+                }
+                Some(Scope::Unit(label)) => event
+                    .cgroup
+                    .as_ref()
+                    .and_then(|info| info.label.as_ref())
+                    .is_some_and(|unit| unit == label),
+                Some(Scope::Stack { key, .. }) => keys.id_of(event) == *key,
+                Some(Scope::Failure {
+                    kind,
+                    failure,
+                    frame_id,
+                    ..
+                }) => {
+                    event.kind() == *kind && Failure::of(event) == Some(*failure) && {
+                        let id = keys.id_of(event);
+                        keys.info(id).frame_id == *frame_id
+                    }
+                }
+            }
+            && self.filter.matches(event, self.processes)
+    }
 }
 
 impl App {
@@ -237,6 +296,7 @@ impl App {
             processes: ProcessTable::default(),
             stats: Stats::default(),
             show_help: false,
+            help_scroll: 0,
             zoom_details: false,
             detail_scroll: 0,
             size: (80, 24),
@@ -282,23 +342,9 @@ impl App {
     }
 
     /// Whether the Events pane shows this event under the current tab, scope and filter.
-    fn shows(&self, event: &Event) -> bool {
-        self.tab.shows(event.kind())
-            && match &self.scope {
-                None => true,
-                Some(Scope::Process(pid)) => event.pid == *pid,
-                Some(Scope::Tree(root)) => {
-                    use crate::filter::Ancestry as _;
-                    self.processes.is_descendant_or_self(event.pid, *root)
-                }
-                Some(Scope::Unit(label)) => event
-                    .cgroup
-                    .as_ref()
-                    .and_then(|info| info.label.as_ref())
-                    .is_some_and(|unit| unit == label),
-                Some(Scope::Stack { .. } | Scope::Failure { .. }) => self.stack_scope_shows(event),
-            }
-            && self.filter.matches(event, &self.processes)
+    fn shows(&mut self, event: &Event) -> bool {
+        let selection = selection!(self);
+        selection.shows(&mut self.stack_state.keys, event)
     }
 
     /// The Processes pane's lines: the tree or the units (`u`), within a unit scope.

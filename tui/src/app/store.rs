@@ -3,9 +3,7 @@
 
 use std::collections::VecDeque;
 
-use crate::model::Event;
-
-pub type EventId = u64;
+use crate::model::{Event, EventId};
 
 pub struct EventStore {
     events: VecDeque<Event>,

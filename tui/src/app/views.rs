@@ -3,15 +3,13 @@
 //! (filter, scope and tab), regrouped when a frame is drawn after events came, at most once a
 //! second.
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
-use crossterm::event::KeyCode;
-
+use super::bindings::Command;
 use super::{App, Pane, Scope};
 use crate::model::Event;
 use crate::stacks::flame::ROOT;
-use crate::stacks::{Failure, Grouping, NodeKind, StackKeys, StackSort, StackViews};
+use crate::stacks::{Grouping, NodeKind, StackKeys, StackSort, StackViews};
 
 /// What the area above the Details pane shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,9 +46,9 @@ type FlamePath = Vec<(Arc<str>, NodeKind)>;
 
 /// The stack views' state.
 pub struct StackViewState {
-    /// Each event's stack key, by the stacks it shares; the scopes read it while filtering,
-    /// hence the cell.
-    pub(super) keys: RefCell<StackKeys>,
+    /// Each event's stack key, by the stacks it shares; the stack scopes add to it while
+    /// filtering.
+    pub(super) keys: StackKeys,
     pub(super) sort: StackSort,
     pub(super) built: Option<StackViews>,
     /// Events came, went or were symbolized since `built`.
@@ -67,7 +65,7 @@ const MAX_KEYS: usize = 1 << 16;
 impl StackViewState {
     /// Keys numbered afresh, under `grouping`: the views built on the old numbers go too.
     fn restart_keys(&mut self, grouping: Grouping) {
-        *self.keys.borrow_mut() = StackKeys::new(grouping);
+        self.keys = StackKeys::new(grouping);
         self.built = None;
         self.stale = true;
         self.stack_cursor = 0;
@@ -78,7 +76,7 @@ impl StackViewState {
 impl Default for StackViewState {
     fn default() -> Self {
         Self {
-            keys: RefCell::new(StackKeys::new(Grouping::default())),
+            keys: StackKeys::new(Grouping::default()),
             sort: StackSort::default(),
             built: None,
             stale: true,
@@ -119,7 +117,7 @@ impl App {
             .visible
             .iter()
             .filter_map(|&id| Some((id, self.store.get(id)?)));
-        let built = StackViews::build(events, &mut state.keys.borrow_mut(), state.sort);
+        let built = StackViews::build(events, &mut state.keys, state.sort);
         state.stack_cursor = selected_stack
             .and_then(|key| built.stacks.rows.iter().position(|r| r.key == key))
             .unwrap_or(state.stack_cursor)
@@ -145,11 +143,11 @@ impl App {
             self.stack_state.stale = true;
         }
         let scoped = self.scope.as_ref().is_some_and(Scope::is_stack_scope);
-        if self.stack_state.keys.borrow().len() > MAX_KEYS && !scoped {
+        if self.stack_state.keys.len() > MAX_KEYS && !scoped {
             let grouping = self.grouping();
             self.stack_state.restart_keys(grouping);
         } else {
-            self.stack_state.keys.borrow_mut().prune();
+            self.stack_state.keys.prune();
         }
     }
 
@@ -164,55 +162,36 @@ impl App {
         }
     }
 
-    /// The keys the stack views give a meaning of their own, and the Events pane's keys they
-    /// swallow (nothing hidden should move); `false` for the others.
-    pub(super) fn on_view_key(&mut self, code: KeyCode) -> bool {
-        match (self.view, code) {
-            (View::Events, _) => return false,
-            (_, KeyCode::Char('n' | 'N')) => {}
-            (View::Flame | View::Failures, KeyCode::Char('s')) => {}
-            (View::Failures, KeyCode::Char('u')) => {}
-            (View::Stacks | View::Failures, KeyCode::Enter) if self.focus == Pane::Events => {
-                self.drill_in();
-            }
-            (View::Stacks | View::Failures, KeyCode::Char('g') | KeyCode::Home)
-                if self.focus == Pane::Events =>
-            {
-                self.move_view_cursor(isize::MIN);
-            }
-            (View::Stacks | View::Failures, KeyCode::Char('G') | KeyCode::End)
-                if self.focus == Pane::Events =>
-            {
-                self.move_view_cursor(isize::MAX);
-            }
-            (View::Stacks, KeyCode::Char('s')) => {
-                self.stack_state.sort = self.stack_state.sort.next();
-                self.regroup();
-            }
-            (View::Stacks | View::Flame, KeyCode::Char('u')) => {
-                let grouping = self.grouping();
-                self.set_grouping(Grouping {
-                    user_only: !grouping.user_only,
-                    ..grouping
-                });
-            }
-            (View::Stacks | View::Flame, KeyCode::Char('-')) => {
-                let longest = self.longest_stack();
-                self.set_grouping(self.grouping().fewer(longest));
-            }
-            (View::Stacks | View::Flame, KeyCode::Char('+' | '=')) => {
-                let longest = self.longest_stack();
-                self.set_grouping(self.grouping().more(longest));
-            }
-            (View::Flame, code) => return self.on_flame_key(code),
-            _ => return false,
-        }
-        true
+    /// `s` in Stacks: the next order.
+    pub(super) fn sort_stacks(&mut self) {
+        self.stack_state.sort = self.stack_state.sort.next();
+        self.regroup();
+    }
+
+    /// `u` in Stacks and the flame graph: user stacks only, or all.
+    pub(super) fn toggle_user_stacks_only(&mut self) {
+        let grouping = self.grouping();
+        self.set_grouping(Grouping {
+            user_only: !grouping.user_only,
+            ..grouping
+        });
+    }
+
+    /// `-`: stacks grouped by fewer innermost frames.
+    pub(super) fn group_by_fewer_frames(&mut self) {
+        let longest = self.longest_stack();
+        self.set_grouping(self.grouping().fewer(longest));
+    }
+
+    /// `+`: stacks grouped by more innermost frames.
+    pub(super) fn group_by_more_frames(&mut self) {
+        let longest = self.longest_stack();
+        self.set_grouping(self.grouping().more(longest));
     }
 
     /// The most frames any stack seen has, before a grouping cuts it.
     fn longest_stack(&self) -> usize {
-        self.stack_state.keys.borrow().deepest()
+        self.stack_state.keys.deepest()
     }
 
     fn set_grouping(&mut self, grouping: Grouping) {
@@ -226,7 +205,7 @@ impl App {
     }
 
     /// Enter on a stack or failure row: the Events pane, scoped to its events.
-    fn drill_in(&mut self) {
+    pub(super) fn drill_in(&mut self) {
         let Some(built) = &self.stack_state.built else {
             return;
         };
@@ -274,28 +253,6 @@ impl App {
         }
     }
 
-    /// Whether the stack or failure scope keeps this event (any other scope: yes).
-    pub(super) fn stack_scope_shows(&self, event: &Event) -> bool {
-        match &self.scope {
-            Some(Scope::Stack { key, .. }) => {
-                self.stack_state.keys.borrow_mut().id_of(event) == *key
-            }
-            Some(Scope::Failure {
-                kind,
-                failure,
-                frame_id,
-                ..
-            }) => {
-                event.kind() == *kind && Failure::of(event) == Some(*failure) && {
-                    let mut keys = self.stack_state.keys.borrow_mut();
-                    let id = keys.id_of(event);
-                    keys.info(id).frame_id == *frame_id
-                }
-            }
-            _ => true,
-        }
-    }
-
     /// Moves the cursor of the stack view shown, if it is a list.
     pub(super) fn move_view_cursor(&mut self, delta: isize) -> bool {
         let state = &mut self.stack_state;
@@ -311,28 +268,25 @@ impl App {
         true
     }
 
-    fn on_flame_key(&mut self, code: KeyCode) -> bool {
+    /// A move in the flame graph; `false` when it does not apply (Esc at the top).
+    pub(super) fn on_flame(&mut self, command: Command) -> bool {
         let Some(built) = &self.stack_state.built else {
             return false;
         };
         let tree = &built.flame;
         let selected = tree.find(&self.stack_state.flame_selected);
         let zoom = tree.find(&self.stack_state.flame_zoom);
-        let target = match code {
-            KeyCode::Down | KeyCode::Char('j') => tree.nodes[selected].children.first().copied(),
-            KeyCode::Up | KeyCode::Char('k') => {
-                tree.nodes[selected].parent.filter(|_| selected != zoom)
-            }
-            KeyCode::Left | KeyCode::Char('h') => Some(tree.sibling(selected, -1)),
-            KeyCode::Right | KeyCode::Char('l') => Some(tree.sibling(selected, 1)),
-            KeyCode::Char('g') | KeyCode::Home => Some(zoom),
-            // The Events pane's, which this view hides.
-            KeyCode::Char('G') | KeyCode::End => return true,
-            KeyCode::Enter => {
+        let target = match command {
+            Command::FlameCallee => tree.nodes[selected].children.first().copied(),
+            Command::FlameCaller => tree.nodes[selected].parent.filter(|_| selected != zoom),
+            Command::FlamePrevious => Some(tree.sibling(selected, -1)),
+            Command::FlameNext => Some(tree.sibling(selected, 1)),
+            Command::FlameTop => Some(zoom),
+            Command::FlameZoomIn => {
                 self.stack_state.flame_zoom = tree.path(selected);
                 return true;
             }
-            KeyCode::Esc if zoom != ROOT => {
+            Command::FlameZoomOut if zoom != ROOT => {
                 let out = tree.nodes[zoom].parent.unwrap_or(ROOT);
                 self.stack_state.flame_zoom = tree.path(out);
                 return true;
@@ -378,12 +332,12 @@ impl App {
         self.stack_state.built.as_ref()
     }
 
-    pub fn stack_keys(&self) -> std::cell::Ref<'_, StackKeys> {
-        self.stack_state.keys.borrow()
+    pub fn stack_keys(&self) -> &StackKeys {
+        &self.stack_state.keys
     }
 
     pub fn grouping(&self) -> Grouping {
-        self.stack_state.keys.borrow().grouping()
+        self.stack_state.keys.grouping()
     }
 
     pub fn stack_sort(&self) -> StackSort {

@@ -3,10 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::key::FrameKey;
-use super::keys::{KeyId, StackKeys};
-use crate::app::EventId;
-use crate::model::event::{Details, DnsOutcome};
+use super::key_cache::{KeyId, StackKeys};
+use super::stack_key::FrameKey;
+use crate::model::EventId;
+use crate::model::event::{Details, DnsOutcome, Exec, Open, SockInfo};
 use crate::model::{Event, EventKind};
 
 /// How an event failed.
@@ -26,7 +26,11 @@ impl Failure {
         }
         match &event.details {
             Details::Dns(dns) => Some(Failure::Dns(dns.outcome)),
-            details => details.ret().map(Failure::Errno),
+            Details::Exec(Exec { ret, .. })
+            | Details::Open(Open { ret, .. })
+            | Details::Connect(SockInfo { ret, .. })
+            | Details::Accept(SockInfo { ret, .. }) => Some(Failure::Errno(*ret)),
+            Details::TcpClose(_) | Details::Exit(_) | Details::Fork(_) => None,
         }
     }
 

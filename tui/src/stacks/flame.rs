@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::keys::StackKeys;
+use super::key_cache::StackKeys;
 use super::table::StackTable;
 
 /// What a node is, for its colour.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
-use super::key::{FrameKey, Grouping, StackKey};
+use super::stack_key::{FrameKey, Grouping, StackKey};
 use crate::model::Event;
 use crate::model::frame::Stacks;
 

@@ -6,20 +6,20 @@ pub mod failures;
 #[cfg(test)]
 pub mod fixtures;
 pub mod flame;
-pub mod key;
-pub mod keys;
+pub mod key_cache;
+pub mod stack_key;
 pub mod table;
 #[cfg(test)]
 mod tests;
 
 pub use failures::{Failure, FailureTable};
 pub use flame::{FlameTree, NodeKind};
-pub use key::Grouping;
-pub use keys::{KeyId, StackKeys};
+pub use key_cache::{KeyId, StackKeys};
+pub use stack_key::Grouping;
 pub use table::{StackRow, StackSort, StackTable};
 
-use crate::app::EventId;
 use crate::model::Event;
+use crate::model::EventId;
 
 /// Every table of the stack views, built in one pass over the events they cover.
 pub struct StackViews {

@@ -4,8 +4,8 @@ use std::cmp::Reverse;
 use std::collections::HashSet;
 
 use super::failures::Failure;
-use super::keys::{KeyId, StackKeys};
-use crate::app::EventId;
+use super::key_cache::{KeyId, StackKeys};
+use crate::model::EventId;
 use crate::model::{Event, EventKind};
 
 /// How the Stacks view orders its rows; `s` steps through them.

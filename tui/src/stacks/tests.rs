@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use super::fixtures::{self, service_events};
-use super::key::{FrameKey, StackKey};
+use super::stack_key::{FrameKey, StackKey};
 use super::*;
 use crate::model::EventKind;
 
@@ -345,7 +345,7 @@ fn a_named_frame_comes_before_a_stripped_one_and_callers_differ_by_name() {
 
 #[test]
 fn libc_and_the_loader_are_told_from_programs_named_like_them() {
-    use super::key::is_libc;
+    use super::stack_key::is_libc;
     for module in [
         "/usr/lib/x86_64-linux-gnu/libc.so.6",
         "/lib/libc-2.31.so",
@@ -388,7 +388,6 @@ fn a_socket_not_ready_yet_is_no_failure_and_unsymbolized_failures_stand_apart() 
     in_progress.details = sock(-libc::EINPROGRESS);
     // Not red in the Events pane either, and not marked as an error there.
     assert!(!in_progress.details.failed());
-    assert_eq!(in_progress.details.result_text(), "EINPROGRESS");
     let mut refused = events[0].clone();
     refused.details = sock(-libc::ECONNREFUSED);
     // A failed open whose stack is not symbolized yet, and one that has no stack at all.

@@ -8,7 +8,7 @@ use ratatui::text::Line;
 use ratatui::widgets::Row;
 
 use crate::app::App;
-use crate::stacks::keys::KeyInfo;
+use crate::stacks::key_cache::KeyInfo;
 use crate::stacks::{StackKeys, StackRow};
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
@@ -40,7 +40,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         title,
         columns,
         &table.rows,
-        |index, row, selected| line(index, row, &keys, selected),
+        |index, row, selected| line(index, row, keys, selected),
     );
 }
 
