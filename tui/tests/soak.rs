@@ -441,7 +441,7 @@ fn storms_with_the_tui_open_stay_bounded_responsive_and_accounted() {
             next_key = now + KEY_EVERY;
             exec_view = !exec_view;
             let (key, view) = if exec_view {
-                ("2", "Exec")
+                ("2", "Process")
             } else {
                 ("1", "All")
             };

@@ -115,7 +115,13 @@ impl ProcessTable {
                 let child = Process::new(*child_pid, event.pid, 0, comm);
                 self.by_pid.insert(*child_pid, child);
             }
-            _ => {}
+            // Nothing about the process itself beyond what every event says.
+            Details::Exec(_)
+            | Details::Open(_)
+            | Details::Connect(_)
+            | Details::Accept(_)
+            | Details::TcpClose(_)
+            | Details::Dns(_) => {}
         }
     }
 
