@@ -13,6 +13,7 @@ mod overhead;
 mod procs;
 mod stacks_view;
 mod stats;
+mod store_fill;
 mod symbolize;
 mod tui;
 mod ui;

@@ -10,8 +10,8 @@ use anyhow::{Context, Result};
 
 use super::Bench;
 use super::procs::{Load, status_kb};
+use super::store_fill::{RETAIN, STEADY_RATE, STORE_ARGS, fill, open_args};
 use super::tui::{Screen, Tui, TuiStats};
-use super::ui::{RETAIN, STEADY_RATE, STORE_ARGS, fill, open_args};
 
 /// Opens whose stacks load the symbolizer's symbols before the memory baseline is read.
 pub const WARM_UP_OPENS: u64 = 2_000;
