@@ -87,7 +87,7 @@ pub async fn run_replay(path: PathBuf, filter: Filter, max_events: usize) -> any
         |n| n.to_string_lossy().into_owned(),
     );
     let source = format!("replay {name} (recorded on {})", header.hostname);
-    let mut app = App::new(max_events, filter, source);
+    let mut app = App::new(max_events, filter, source).replaying();
     let mut stats = RunStats {
         mode: "replay",
         ..RunStats::default()
@@ -185,7 +185,10 @@ async fn event_loop(
             input = keys.next() => match input {
                 Some(Ok(TermEvent::Key(key))) => app.update(Msg::Key(key)),
                 Some(Ok(TermEvent::Mouse(mouse))) => app.update(Msg::Mouse(mouse)),
-                Some(Ok(TermEvent::Resize(width, height))) => app.update(Msg::Resize(width, height)),
+                Some(Ok(TermEvent::Resize(width, height))) => {
+                    terminal::resize(terminal, width, height)?;
+                    app.update(Msg::Resize(width, height))
+                }
                 Some(Ok(_)) => Vec::new(),
                 Some(Err(error)) => return Err(error).context("reading the terminal"),
                 None => vec![Action::Quit],

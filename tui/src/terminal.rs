@@ -5,7 +5,8 @@ use std::io::stdout;
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
-use ratatui::DefaultTerminal;
+use ratatui::layout::Rect;
+use ratatui::{DefaultTerminal, TerminalOptions, Viewport};
 
 /// Restores the terminal when dropped.
 pub struct TerminalGuard;
@@ -16,12 +17,24 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// A fixed viewport, resized on the terminal's resize events: a full-screen one asks the
+/// terminal its size before every frame, opening `/dev/tty` thirty times a second where any
+/// tracer of the host sees it.
 pub fn enter() -> anyhow::Result<(DefaultTerminal, TerminalGuard)> {
     install_panic_hook();
-    let terminal = ratatui::try_init()?;
+    let (width, height) = crossterm::terminal::size()?;
+    let terminal = ratatui::try_init_with_options(TerminalOptions {
+        viewport: Viewport::Fixed(Rect::new(0, 0, width, height)),
+    })?;
     let guard = TerminalGuard;
     execute!(stdout(), EnableMouseCapture)?;
     Ok((terminal, guard))
+}
+
+/// Follows a resize event.
+pub fn resize(terminal: &mut DefaultTerminal, width: u16, height: u16) -> anyhow::Result<()> {
+    terminal.resize(Rect::new(0, 0, width, height))?;
+    Ok(())
 }
 
 fn restore() {

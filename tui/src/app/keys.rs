@@ -64,6 +64,13 @@ impl App {
         let page = self.page();
         match command {
             Command::Quit => return Some(vec![Action::Quit]),
+            Command::ToggleRecording if self.replay => {
+                self.notice = Some(
+                    "a replay is a recording already: `ringside replay FILE --filter EXPR --json` \
+                     writes what a filter passes"
+                        .into(),
+                );
+            }
             Command::ToggleRecording => return Some(vec![Action::ToggleRecording]),
             Command::PromptApply => return Some(self.apply_prompt()),
             Command::ShowHelp => {
@@ -101,7 +108,8 @@ impl App {
             Command::SortProcesses => self.process_sort = self.process_sort.next(),
             Command::GroupByUnit => {
                 self.group_by_unit = !self.group_by_unit;
-                self.process_cursor = 0;
+                self.process_pick = None;
+                self.process_row = 0;
             }
             Command::ToggleUnitColumn => {
                 let width = self.areas().events.width;

@@ -56,7 +56,11 @@ impl App {
 
     /// The Processes pane's window when the pane is drawn in `area`.
     pub fn processes_window(&self, area: Rect) -> ListWindow {
-        ListWindow::new(area, PROCESSES_ABOVE, self.process_cursor)
+        ListWindow::new(
+            area,
+            PROCESSES_ABOVE,
+            self.process_cursor().unwrap_or(self.process_row),
+        )
     }
 }
 

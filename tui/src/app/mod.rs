@@ -6,6 +6,7 @@ pub mod bindings;
 mod keys;
 pub mod layout;
 pub mod list_window;
+mod process_pick;
 pub mod processes;
 mod read;
 pub mod store;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use tui_input::Input;
 
+pub use self::process_pick::ProcessPick;
 pub use self::processes::{ProcessRow, ProcessSort, ProcessTable};
 pub use self::store::EventStore;
 use self::views::StackViewState;
@@ -191,7 +193,10 @@ pub struct App {
     /// `s`: how the Processes pane orders its processes.
     process_sort: ProcessSort,
     focus: Pane,
-    process_cursor: usize,
+    /// The Processes pane's selection, by identity; `None` until the user moves it.
+    process_pick: Option<ProcessPick>,
+    /// The row it was last on: where moving starts when its process has gone.
+    process_row: usize,
     processes: ProcessTable,
     stats: Stats,
     show_help: bool,
@@ -215,6 +220,8 @@ pub struct App {
     to_record: Vec<EventId>,
     /// A one-line message for the footer (e.g. where a recording went).
     notice: Option<String>,
+    /// Events come from a recording: `r` has nothing new to record.
+    replay: bool,
 }
 
 /// What the Events pane shows: the tab, the scope and the filter. Borrowed apart from the
@@ -292,7 +299,8 @@ impl App {
             unit_column: None,
             process_sort: ProcessSort::Tree,
             focus: Pane::Events,
-            process_cursor: 0,
+            process_pick: None,
+            process_row: 0,
             processes: ProcessTable::default(),
             stats: Stats::default(),
             show_help: false,
@@ -307,6 +315,7 @@ impl App {
             recording: None,
             to_record: Vec::new(),
             notice: None,
+            replay: false,
         }
     }
 
@@ -324,6 +333,12 @@ impl App {
 
     /// A one-line message for the footer. Not a reason to draw a frame either: the key that led
     /// to it already asked for one.
+    /// The app shows a recording, not live events.
+    pub fn replaying(mut self) -> Self {
+        self.replay = true;
+        self
+    }
+
     pub fn set_notice(&mut self, notice: String) {
         self.notice = Some(notice);
     }
@@ -355,11 +370,6 @@ impl App {
         };
         self.processes
             .rows(self.group_by_unit, only, self.process_sort)
-    }
-
-    /// The line the Processes pane's cursor is on.
-    fn selected_process_row(&self) -> Option<ProcessRow> {
-        self.process_rows().get(self.process_cursor).cloned()
     }
 
     /// The process the Processes pane's cursor is on.

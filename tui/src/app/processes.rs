@@ -84,6 +84,36 @@ pub enum ProcessRow {
 #[derive(Default)]
 pub struct ProcessTable {
     by_pid: BTreeMap<u32, Process>,
+    /// Every parent seen, kept after the process leaves `by_pid`: `tree=` and the tree scope
+    /// judge the events already received by the forks that were recorded, not by what is
+    /// alive now.
+    lineage: Lineage,
+}
+
+/// Parents by pid, the oldest forgotten first past [`LINEAGE_MAX`].
+#[derive(Default)]
+struct Lineage {
+    parents: std::collections::HashMap<u32, u32>,
+    order: VecDeque<u32>,
+}
+
+/// Pids whose parent is remembered: far more than a host runs at once, a few MiB at most.
+const LINEAGE_MAX: usize = 1 << 18;
+
+impl Lineage {
+    fn record(&mut self, pid: u32, ppid: u32) {
+        if ppid == 0 || ppid == pid {
+            return;
+        }
+        if self.parents.insert(pid, ppid).is_none() {
+            self.order.push_back(pid);
+            if self.order.len() > LINEAGE_MAX
+                && let Some(oldest) = self.order.pop_front()
+            {
+                self.parents.remove(&oldest);
+            }
+        }
+    }
 }
 
 impl ProcessTable {
@@ -112,6 +142,7 @@ impl ProcessTable {
             Details::Fork(Fork { child_pid, .. }) => {
                 // A fork names the child before any of its own events arrive.
                 let comm = event.comm.to_vec();
+                self.lineage.record(*child_pid, event.pid);
                 let child = Process::new(*child_pid, event.pid, 0, comm);
                 self.by_pid.insert(*child_pid, child);
             }
@@ -126,6 +157,7 @@ impl ProcessTable {
     }
 
     fn entry(&mut self, pid: u32, ppid: u32, start_ns: u64, comm: &[u8]) -> &mut Process {
+        self.lineage.record(pid, ppid);
         let reused = self.by_pid.get(&pid).is_some_and(|known| {
             known.start_ns != 0 && start_ns != 0 && known.start_ns != start_ns
         });
@@ -262,10 +294,12 @@ impl Ancestry for ProcessTable {
             if current == root {
                 return true;
             }
-            match self.by_pid.get(&current) {
-                Some(process) if process.ppid != current && process.ppid != 0 => {
-                    current = process.ppid;
-                }
+            let parent = match self.by_pid.get(&current) {
+                Some(process) if process.ppid != 0 => Some(process.ppid),
+                _ => self.lineage.parents.get(&current).copied(),
+            };
+            match parent {
+                Some(ppid) if ppid != current => current = ppid,
                 _ => return false,
             }
         }

@@ -69,10 +69,6 @@ impl App {
         self.focus
     }
 
-    pub fn process_cursor(&self) -> usize {
-        self.process_cursor
-    }
-
     pub fn processes(&self) -> &ProcessTable {
         &self.processes
     }

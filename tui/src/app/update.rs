@@ -130,8 +130,6 @@ impl App {
         self.stack_pool
             .retain(|stacks| Arc::strong_count(stacks) > 1);
         self.tick_stack_views();
-        let rows = self.process_rows().len();
-        self.process_cursor = self.process_cursor.min(rows.saturating_sub(1));
     }
 
     /// Recomputes which events the Events pane shows, keeping the selection where it can.
@@ -196,13 +194,7 @@ impl App {
                 let target = self.cursor.saturating_add_signed(delta);
                 self.move_to(target);
             }
-            Pane::Processes => {
-                let rows = self.process_rows().len();
-                self.process_cursor = self
-                    .process_cursor
-                    .saturating_add_signed(delta)
-                    .min(rows.saturating_sub(1));
-            }
+            Pane::Processes => self.move_process_pick(delta),
             Pane::Details => {
                 let delta =
                     i16::try_from(delta).unwrap_or(if delta < 0 { i16::MIN } else { i16::MAX });
@@ -237,9 +229,6 @@ impl App {
         };
         let same = self.scope.as_ref() == Some(&scope);
         self.set_scope(if same { None } else { Some(scope) });
-        // A unit scope leaves only its processes in the pane.
-        let rows = self.process_rows().len();
-        self.process_cursor = self.process_cursor.min(rows.saturating_sub(1));
     }
 
     pub(super) fn set_scope(&mut self, scope: Option<Scope>) {
@@ -320,8 +309,8 @@ impl App {
                 } else if inside(areas.processes) {
                     self.focus = Pane::Processes;
                     let clicked = self.processes_window(areas.processes).item_at(mouse.row);
-                    let rows = self.process_rows().len();
-                    self.process_cursor = clicked.min(rows.saturating_sub(1));
+                    let rows = self.process_rows();
+                    self.pick_process_row(&rows, clicked);
                 } else if inside(areas.details) {
                     self.focus = Pane::Details;
                 }

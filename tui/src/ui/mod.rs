@@ -15,6 +15,8 @@ mod key_table_tests;
 mod stack_view_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod usability_tests;
 
 use ratatui::Frame;
 use ratatui::style::{Color, Modifier, Style};

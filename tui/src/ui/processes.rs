@@ -24,7 +24,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         .skip(window.first)
         .take(window.rows)
         .filter_map(|(index, row)| {
-            let selected = index == app.process_cursor() && app.focus() == Pane::Processes;
+            let selected = Some(index) == app.process_cursor() && app.focus() == Pane::Processes;
             let (depth, pid) = match row {
                 ProcessRow::Unit(unit) => return Some(unit_line(app, unit.as_deref(), selected)),
                 ProcessRow::Process { depth, pid } => (*depth, *pid),
@@ -63,15 +63,22 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             ]))
         })
         .collect();
+    // A stack or failure scope narrows the Events pane only: this pane still lists every
+    // process, so its title does not claim the scope.
     let scope = app
         .scope()
+        .filter(|scope| !scope.is_stack_scope())
         .map(|scope| format!(" scope: {} ", scope.label()))
+        .unwrap_or_default();
+    let gone = app
+        .process_pick_gone()
+        .map(|pid| format!(" · selected {pid} gone "))
         .unwrap_or_default();
     let sort = match app.process_sort() {
         ProcessSort::Tree => String::new(),
         sort => format!(" by {}", sort.name()),
     };
-    let title = format!(" Processes {}{sort}{scope}", app.processes().len());
+    let title = format!(" Processes {}{sort}{scope}{gone}", app.processes().len());
     let block = Block::new()
         .borders(Borders::ALL)
         .title(title)

@@ -14,7 +14,7 @@ use crate::model::event::*;
 use crate::model::frame::{Fold, Frame, InlinedFrame, StackEnd, Stacks, Unresolved};
 use crate::model::{Event, EventKind};
 
-fn event(seq: u64, pid: u32, ppid: u32, comm: &str, details: Details) -> Event {
+pub(super) fn event(seq: u64, pid: u32, ppid: u32, comm: &str, details: Details) -> Event {
     Event {
         time: UNIX_EPOCH + Duration::from_millis(1_700_000_000_000 + seq * 7),
         mono_ns: seq,

@@ -1,0 +1,78 @@
+//! The Processes pane's selection is a process (pid and start time) or a unit, not a row
+//! number: rows come and go around it every second on a busy host, and Enter must scope to what
+//! the user chose, not to whatever slid under the cursor.
+
+use std::sync::Arc;
+
+use super::{App, ProcessRow};
+
+/// What the user selected in the Processes pane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProcessPick {
+    /// A pid names one process only with its start time: a reused pid is another process.
+    Process {
+        pid: u32,
+        start_ns: u64,
+    },
+    Unit(Option<Arc<str>>),
+}
+
+impl App {
+    /// The row the selection is on, or `None` when the selected process has left the pane.
+    /// Until the user moves, the first row.
+    pub fn process_cursor(&self) -> Option<usize> {
+        self.pick_index(&self.process_rows())
+    }
+
+    /// The selected process when it has left the pane (exited and aged out, or outside a
+    /// unit scope): the title says so instead of selecting another.
+    pub fn process_pick_gone(&self) -> Option<u32> {
+        match &self.process_pick {
+            Some(ProcessPick::Process { pid, .. }) if self.process_cursor().is_none() => Some(*pid),
+            _ => None,
+        }
+    }
+
+    fn pick_index(&self, rows: &[ProcessRow]) -> Option<usize> {
+        match &self.process_pick {
+            None => (!rows.is_empty()).then(|| self.process_row.min(rows.len() - 1)),
+            Some(pick) => rows.iter().position(|row| self.pick_of(row) == *pick),
+        }
+    }
+
+    fn pick_of(&self, row: &ProcessRow) -> ProcessPick {
+        match row {
+            ProcessRow::Process { pid, .. } => ProcessPick::Process {
+                pid: *pid,
+                start_ns: self.processes.get(*pid).map_or(0, |p| p.start_ns),
+            },
+            ProcessRow::Unit(unit) => ProcessPick::Unit(unit.clone()),
+        }
+    }
+
+    /// Moves the selection `delta` rows from where it is (from its last row when its process
+    /// is gone).
+    pub(super) fn move_process_pick(&mut self, delta: isize) {
+        let rows = self.process_rows();
+        let from = self.pick_index(&rows).unwrap_or(self.process_row);
+        self.pick_process_row(&rows, from.saturating_add_signed(delta));
+    }
+
+    /// Selects row `index` (the last one past the end).
+    pub(super) fn pick_process_row(&mut self, rows: &[ProcessRow], index: usize) {
+        let Some(last) = rows.len().checked_sub(1) else {
+            self.process_pick = None;
+            self.process_row = 0;
+            return;
+        };
+        self.process_row = index.min(last);
+        self.process_pick = Some(self.pick_of(&rows[self.process_row]));
+    }
+
+    /// The selected line, if it is still in the pane.
+    pub(super) fn selected_process_row(&self) -> Option<ProcessRow> {
+        let rows = self.process_rows();
+        let index = self.pick_index(&rows)?;
+        rows.into_iter().nth(index)
+    }
+}

@@ -1,0 +1,225 @@
+//! What a new user ran into on a busy host: a selection that drifted, trees that forgot,
+//! titles that claimed what they did not do. Each test failed before its fix.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::tests::event;
+use crate::app::{App, Msg, Stats};
+use crate::filter::Filter;
+use crate::model::Event;
+use crate::model::event::{Details, Exit, Fork, Open, OpenSyscall};
+
+fn key(app: &mut App, code: KeyCode) {
+    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn tick(app: &mut App) {
+    app.update(Msg::Tick(Stats::default()));
+}
+
+fn screen(app: &mut App, width: u16, height: u16) -> String {
+    app.refresh_stack_views();
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| super::draw(frame, app)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn open(seq: u64, pid: u32, ppid: u32, comm: &str, ret: i32) -> Event {
+    event(
+        seq,
+        pid,
+        ppid,
+        comm,
+        Details::Open(Open {
+            path: "/etc/hostname".as_bytes().to_vec().into(),
+            path_truncated: false,
+            dfd: -100,
+            flags: 0,
+            mode: 0,
+            ret,
+            latency_ns: 1_000,
+            syscall: OpenSyscall::Openat,
+        }),
+    )
+}
+
+fn fork(seq: u64, parent: u32, child: u32, comm: &str) -> Event {
+    event(
+        seq,
+        parent,
+        1,
+        comm,
+        Details::Fork(Fork {
+            child_pid: child,
+            clone_flags: 0,
+        }),
+    )
+}
+
+fn exit(seq: u64, pid: u32, ppid: u32, comm: &str) -> Event {
+    event(
+        seq,
+        pid,
+        ppid,
+        comm,
+        Details::Exit(Exit {
+            status: 0,
+            lifetime_ns: 1_000_000,
+        }),
+    )
+}
+
+/// Processes come and go above the selected one: the selection stays on its process, and
+/// Enter scopes to it.
+#[test]
+fn the_processes_selection_stays_on_its_process_while_rows_come_and_go() {
+    let mut app = App::new(1000, Filter::match_all(), "live".into());
+    app.update(Msg::Resize(120, 40));
+    let first: Vec<Event> = (0..8)
+        .map(|i| open(i, 500 + i as u32, 1, "svc", 3))
+        .collect();
+    app.update(Msg::Events(first, 0));
+    tick(&mut app);
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('g'));
+    for _ in 0..6 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    let chosen = app.selected_process().expect("a process is selected");
+    // New processes with lower pids sort above it; one above it exits and ages out.
+    let newcomers: Vec<Event> = (0..5)
+        .map(|i| open(20 + i, 100 + i as u32, 1, "make", 0))
+        .collect();
+    app.update(Msg::Events(newcomers, 0));
+    app.update(Msg::Events(vec![exit(40, 502, 1, "svc")], 0));
+    for _ in 0..40 {
+        tick(&mut app);
+    }
+    assert_eq!(
+        app.selected_process(),
+        Some(chosen),
+        "the selection moved off {chosen}"
+    );
+    key(&mut app, KeyCode::Enter);
+    assert!(
+        app.visible()
+            .iter()
+            .all(|&id| app.store().get(id).is_some_and(|e| e.pid == chosen)),
+        "Enter scoped to something other than {chosen}"
+    );
+}
+
+/// The selected process leaves the pane: the title says so, nothing else gets selected, and
+/// Enter scopes to nothing.
+#[test]
+fn a_selected_process_that_is_gone_is_said_gone_not_replaced() {
+    let mut app = App::new(1000, Filter::match_all(), "live".into());
+    app.update(Msg::Resize(120, 40));
+    let events: Vec<Event> = (0..4)
+        .map(|i| open(i, 600 + i as u32, 1, "svc", 3))
+        .collect();
+    app.update(Msg::Events(events, 0));
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('j'));
+    let chosen = app.selected_process().expect("selected");
+    app.update(Msg::Events(vec![exit(10, chosen, 1, "svc")], 0));
+    for _ in 0..40 {
+        tick(&mut app);
+    }
+    assert_eq!(app.selected_process(), None);
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains(&format!("selected {chosen} gone")), "{text}");
+    let before = app.visible().len();
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.scope(), None);
+    assert_eq!(app.visible().len(), before);
+}
+
+/// A failure scope narrows the Events pane only: the Processes pane does not claim it.
+#[test]
+fn a_failure_scope_is_not_claimed_by_the_processes_pane() {
+    let mut app = App::new(1000, Filter::match_all(), "live".into());
+    app.update(Msg::Resize(150, 36));
+    app.update(Msg::Events(crate::stacks::fixtures::service_events(), 0));
+    tick(&mut app);
+    key(&mut app, KeyCode::Char('7'));
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&mut app, 150, 36);
+    assert!(
+        text.contains("scope: failure #1"),
+        "no failure scope:\n{text}"
+    );
+    let processes_title = text
+        .lines()
+        .find_map(|line| line.split_once("┌ Processes").map(|(_, title)| title))
+        .expect("a Processes pane");
+    assert!(
+        !processes_title.contains("scope:"),
+        "the Processes pane claims the scope: {processes_title}"
+    );
+}
+
+/// A tree filter keeps the exited children of the tree after the process table forgot them.
+#[test]
+fn a_tree_filter_keeps_exited_descendants_after_they_age_out() {
+    let mut app = App::new(1000, Filter::match_all(), "live".into());
+    app.update(Msg::Resize(120, 40));
+    app.update(Msg::Events(
+        vec![
+            fork(1, 700, 701, "bash"),
+            fork(2, 701, 702, "bash"),
+            open(3, 702, 701, "cat", 3),
+            exit(4, 702, 701, "cat"),
+            exit(5, 701, 700, "bash"),
+            open(6, 900, 1, "other", 3),
+        ],
+        0,
+    ));
+    let tree_pids = |app: &App| -> Vec<u32> {
+        app.visible()
+            .iter()
+            .filter_map(|&id| app.store().get(id))
+            .map(|e| e.pid)
+            .collect()
+    };
+    let apply = |app: &mut App, text: &str| {
+        key(app, KeyCode::Char('f'));
+        for _ in 0..40 {
+            key(app, KeyCode::Backspace);
+        }
+        for c in text.chars() {
+            key(app, KeyCode::Char(c));
+        }
+        key(app, KeyCode::Enter);
+    };
+    apply(&mut app, "tree=700");
+    let at_first = tree_pids(&app);
+    assert!(at_first.contains(&702), "{at_first:?}");
+    for _ in 0..40 {
+        tick(&mut app);
+    }
+    apply(&mut app, "pid=1");
+    apply(&mut app, "tree=700");
+    assert_eq!(
+        tree_pids(&app),
+        at_first,
+        "35 s later the tree forgot its children"
+    );
+}
+
+/// `r` in a replay: no empty recording, a message that says why and what to do instead.
+#[test]
+fn r_in_a_replay_says_why_it_does_not_record() {
+    let mut app = App::new(1000, Filter::match_all(), "replay x.rsrec".into()).replaying();
+    app.update(Msg::Resize(120, 40));
+    app.update(Msg::Events(vec![open(1, 10, 1, "svc", 3)], 0));
+    let actions = app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('r'),
+        KeyModifiers::NONE,
+    )));
+    assert!(actions.is_empty(), "{actions:?}");
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains("a replay is a recording already"), "{text}");
+}
