@@ -64,13 +64,11 @@ impl App {
         let page = self.page();
         match command {
             Command::Quit => return Some(vec![Action::Quit]),
-            Command::ToggleRecording if self.replay => {
-                self.notice = Some(
-                    "a replay is a recording already: `ringside replay FILE --filter EXPR --json` \
-                     writes what a filter passes"
-                        .into(),
-                );
-            }
+            Command::ToggleRecording if self.replay => self.set_notice(
+                "a replay is a recording already: `ringside replay FILE --filter EXPR --json` \
+                 writes what a filter passes"
+                    .into(),
+            ),
             Command::ToggleRecording => return Some(vec![Action::ToggleRecording]),
             Command::PromptApply => return Some(self.apply_prompt()),
             Command::ShowHelp => {

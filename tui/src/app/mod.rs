@@ -136,6 +136,9 @@ pub struct Stats {
     pub stack_copies_lost: usize,
 }
 
+/// How long a notice (a recording's path, why a key did nothing) stays in the footer.
+const NOTICE_SECONDS: u32 = 6;
+
 /// What the runner must do for the app: the app itself does no I/O.
 #[derive(Debug, PartialEq)]
 pub enum Action {
@@ -220,6 +223,8 @@ pub struct App {
     to_record: Vec<EventId>,
     /// A one-line message for the footer (e.g. where a recording went).
     notice: Option<String>,
+    /// Seconds the notice has been shown; it goes after [`NOTICE_SECONDS`].
+    notice_age: u32,
     /// Events come from a recording: `r` has nothing new to record.
     replay: bool,
 }
@@ -315,6 +320,7 @@ impl App {
             recording: None,
             to_record: Vec::new(),
             notice: None,
+            notice_age: 0,
             replay: false,
         }
     }
@@ -333,6 +339,16 @@ impl App {
 
     /// A one-line message for the footer. Not a reason to draw a frame either: the key that led
     /// to it already asked for one.
+    /// Once a second: a notice stays long enough to read, then the key hints come back.
+    fn age_notice(&mut self) {
+        if self.notice.is_some() {
+            self.notice_age += 1;
+            if self.notice_age > NOTICE_SECONDS {
+                self.notice = None;
+            }
+        }
+    }
+
     /// The app shows a recording, not live events.
     pub fn replaying(mut self) -> Self {
         self.replay = true;
@@ -340,6 +356,7 @@ impl App {
     }
 
     pub fn set_notice(&mut self, notice: String) {
+        self.notice_age = 0;
         self.notice = Some(notice);
     }
 

@@ -95,6 +95,11 @@ impl App {
     }
 
     /// Where events come from, for the title: `live` or a recording's name.
+    /// Events come from a recording.
+    pub fn is_replay(&self) -> bool {
+        self.replay
+    }
+
     pub fn source(&self) -> &str {
         &self.source
     }

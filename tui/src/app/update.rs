@@ -125,6 +125,7 @@ impl App {
         }
         stats.malformed = self.stats.malformed;
         self.stats = stats;
+        self.age_notice();
         self.processes.tick();
         // Stacks no event refers to any more; once a second, not on every answer.
         self.stack_pool
@@ -157,9 +158,19 @@ impl App {
         match Filter::parse(text) {
             Ok(filter) => {
                 let kernel = filter.kernel_part();
+                let narrowed = self.filter.kernel_part();
+                if !self.replay && narrowed.restricts() && kernel != narrowed {
+                    self.set_notice(format!(
+                        "while `{}` was set, only its processes were traced: earlier events of \
+                         others were never collected",
+                        self.filter.text()
+                    ));
+                }
                 self.filter = filter;
                 self.filter_error = None;
                 self.prompt = None;
+                // The newest events under the new filter, not a row of the old view's.
+                self.follow = true;
                 self.rebuild_view();
                 vec![Action::SetKernelFilter(kernel)]
             }

@@ -35,6 +35,18 @@ pub struct KernelPart {
     pub cgroups: Option<Vec<CgroupMatch>>,
 }
 
+impl KernelPart {
+    /// Whether the kernel traces only some processes or connections under it: then events
+    /// of the others are never collected.
+    pub fn restricts(&self) -> bool {
+        self.pids.is_some()
+            || self.tree_roots.is_some()
+            || self.comms.is_some()
+            || self.nets.is_some()
+            || self.cgroups.is_some()
+    }
+}
+
 pub(super) fn kernel_part(expr: &Expr) -> KernelPart {
     let Restriction {
         procs,

@@ -26,32 +26,64 @@ pub fn title(frame: &mut Frame<'_>, area: Rect, app: &App) {
     if app.paused() {
         spans.push(Span::styled("PAUSED ", Style::new().fg(Color::Yellow)));
     }
-    for (index, tab) in Tab::ALL.iter().enumerate() {
-        let style = if *tab == app.tab() && app.view() == View::Events {
+    let filter = filter_spans(app);
+    // On a narrow terminal the tabs go by number alone, so the filter stays in view.
+    let used: usize = spans.iter().chain(&filter).map(Span::width).sum();
+    let named = tab_spans(app, true);
+    let tabs = if used + named.iter().map(Span::width).sum::<usize>() <= usize::from(area.width) {
+        named
+    } else {
+        tab_spans(app, false)
+    };
+    spans.extend(tabs);
+    spans.extend(filter);
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The tabs and the stack views, each with its key; `named` adds their names.
+fn tab_spans(app: &App, named: bool) -> Vec<Span<'static>> {
+    let style = |shown: bool| {
+        if shown {
             Style::new().add_modifier(Modifier::REVERSED)
         } else {
             Style::new().fg(Color::Gray)
-        };
+        }
+    };
+    let label = |key: String, name: &str| {
+        if named {
+            format!(" {key} {name} ")
+        } else {
+            format!(" {key} ")
+        }
+    };
+    let tabs = Tab::ALL.iter().enumerate().map(|(index, tab)| {
+        let shown = *tab == app.tab() && app.view() == View::Events;
+        Span::styled(label((index + 1).to_string(), tab.name()), style(shown))
+    });
+    let views = View::STACK_VIEWS.into_iter().map(|(key, view)| {
+        Span::styled(
+            label(key.to_string(), view.name()),
+            style(view == app.view()),
+        )
+    });
+    tabs.chain(views).collect()
+}
+
+/// `filter: comm=svc`, and when the kernel enforces part of it, that the others are not even
+/// collected.
+fn filter_spans(app: &App) -> Vec<Span<'static>> {
+    let text = app.filter().text();
+    let mut spans = vec![Span::raw(format!(
+        "  filter: {}",
+        if text.is_empty() { "none" } else { text }
+    ))];
+    if !app.is_replay() && app.filter().kernel_part().restricts() {
         spans.push(Span::styled(
-            format!(" {} {} ", index + 1, tab.name()),
-            style,
+            " · kernel: only these are traced",
+            Style::new().fg(Color::Yellow),
         ));
     }
-    for (key, view) in View::STACK_VIEWS {
-        let style = if view == app.view() {
-            Style::new().add_modifier(Modifier::REVERSED)
-        } else {
-            Style::new().fg(Color::Gray)
-        };
-        spans.push(Span::styled(format!(" {key} {} ", view.name()), style));
-    }
-    let filter = if app.filter().text().is_empty() {
-        "none"
-    } else {
-        app.filter().text()
-    };
-    spans.push(Span::raw(format!("  filter: {filter}")));
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    spans
 }
 
 pub fn status_bar(frame: &mut Frame<'_>, area: Rect, app: &App) {

@@ -223,3 +223,61 @@ fn r_in_a_replay_says_why_it_does_not_record() {
     let text = screen(&mut app, 120, 40);
     assert!(text.contains("a replay is a recording already"), "{text}");
 }
+
+fn type_filter(app: &mut App, text: &str) {
+    key(app, KeyCode::Char('f'));
+    for _ in 0..60 {
+        key(app, KeyCode::Backspace);
+    }
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+    key(app, KeyCode::Enter);
+}
+
+/// A filter the kernel enforces says so in the title; clearing it says what was never
+/// collected; the pane then follows the newest events; the notice goes after a few seconds.
+#[test]
+fn a_kernel_filter_says_what_it_hides_and_clearing_it_says_so_too() {
+    let mut app = App::new(1000, Filter::match_all(), "live".into());
+    app.update(Msg::Resize(160, 30));
+    let events: Vec<Event> = (0..30)
+        .map(|i| open(i, 800 + (i % 3) as u32, 1, "svc", 3))
+        .collect();
+    app.update(Msg::Events(events, 0));
+    key(&mut app, KeyCode::Char('g'));
+    type_filter(&mut app, "comm=svc");
+    let text = screen(&mut app, 160, 30);
+    assert!(
+        text.contains("filter: comm=svc · kernel: only these are traced"),
+        "{text}"
+    );
+    type_filter(&mut app, "");
+    let text = screen(&mut app, 160, 30);
+    assert!(
+        text.contains("earlier events of others were never collected"),
+        "{text}"
+    );
+    assert!(
+        text.contains("following"),
+        "the pane did not follow the newest:\n{text}"
+    );
+    for _ in 0..10 {
+        tick(&mut app);
+    }
+    let text = screen(&mut app, 160, 30);
+    assert!(
+        !text.contains("never collected"),
+        "the notice never went:\n{text}"
+    );
+}
+
+/// At 60 columns the title keeps the filter in view.
+#[test]
+fn the_filter_stays_in_the_title_at_sixty_columns() {
+    let mut app = App::new(1000, Filter::parse("ret<0").unwrap(), "live".into());
+    app.update(Msg::Resize(60, 24));
+    let text = screen(&mut app, 60, 24);
+    let title = text.lines().next().unwrap_or_default();
+    assert!(title.contains("filter: ret<0"), "{title}");
+}
