@@ -2,6 +2,11 @@
 
 use core::mem::size_of;
 
+// Userspace reads a record's head from the ring's bytes with these (and tests write one), so a
+// layout is defined here once, for the probes and the decoder alike. The eBPF build does without.
+#[cfg(feature = "user")]
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
 /// `TASK_COMM_LEN` in the kernel.
 pub const COMM_LEN: usize = 16;
 /// Bytes kept of a path or exec filename, as passed by the caller (`PATH_MAX`).
@@ -36,6 +41,7 @@ pub const FLAG_ARGV_UNREADABLE: u16 = 1 << 7;
 /// The fields every record starts with.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
 pub struct RecordHeader {
     /// What the record describes: a [`crate::EventKind`]'s wire value, or [`crate::USER_STACK_KIND`].
     pub kind: u16,
@@ -65,6 +71,7 @@ const _: () = assert!(size_of::<RecordHeader>() == 64);
 /// it goes into a record (a record carries a [`StackHead`] and only the frames written).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
 pub struct Stack {
     pub head: StackHead,
     pub frames: [u64; MAX_STACK_DEPTH],
@@ -73,6 +80,7 @@ pub struct Stack {
 /// A stack in a record's head; its frames, `bytes` of them, follow in the record's tail.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
 pub struct StackHead {
     /// Bytes of frames in the tail; 0 when capture was off; a negative errno when it failed
     /// (then no frames follow).
@@ -131,6 +139,7 @@ pub const FLAG_STACK_TOP_REACHED: u16 = 1 << 0;
 /// reader always sees it first.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
 pub struct UserStackHeader {
     pub kind: u16,
     /// `FLAG_STACK_*` bits.
@@ -160,6 +169,7 @@ const _: () = assert!(size_of::<StackHead>() == 8);
 /// Tail: the user stack's frames, `filename` (`filename_len` bytes), `argv` (`argv_len` bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
 pub struct ExecRecord {
     pub header: RecordHeader,
     /// 0 on success, `-errno` on failure.
@@ -186,6 +196,7 @@ pub mod open_syscall {
 /// `openat`, `openat2` and `open`. Tail: the user stack's frames, the path (`path_len` bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
 pub struct OpenRecord {
     pub header: RecordHeader,
     /// The new fd, or `-errno`.
@@ -216,6 +227,7 @@ pub const UNIX_PATH_LEN: usize = 108;
 /// of other families carry only `family`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
 pub struct SockAddrs {
     pub family: u16,
     pub lport: u16,
@@ -231,6 +243,7 @@ const _: () = assert!(size_of::<SockAddrs>() == 40);
 /// (`unix_path_len` bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
 pub struct SockRecord {
     pub header: RecordHeader,
     /// connect: 0 or `-errno` (`-EINPROGRESS` when non-blocking); accept: the new fd or `-errno`.
@@ -264,6 +277,7 @@ pub const DNS_PORT: u16 = 53;
 /// frames, the payload (`payload_len` bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
 pub struct DnsRecord {
     pub header: RecordHeader,
     pub addrs: SockAddrs,
@@ -280,6 +294,7 @@ const _: () = assert!(size_of::<DnsRecord>() == 64 + 40 + 8 + 16);
 /// A DNS response as the probe reserves it in the ring: the head and room for the payload.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
 pub struct DnsResponseRecord {
     pub head: DnsRecord,
     pub payload: [u8; DNS_PAYLOAD_MAX],
@@ -289,6 +304,7 @@ pub struct DnsResponseRecord {
 /// Tail: the kernel stack's frames.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
 pub struct TcpCloseRecord {
     pub header: RecordHeader,
     pub addrs: SockAddrs,
@@ -310,6 +326,7 @@ const _: () = assert!(size_of::<TcpCloseRecord>() == 64 + 40 + 32 + 8);
 /// A process (not a thread) ended. Tail: the user stack's frames, the kernel stack's frames.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
 pub struct ExitRecord {
     pub header: RecordHeader,
     /// The wait status: `exit code << 8 | terminating signal`.
@@ -326,6 +343,7 @@ const _: () = assert!(size_of::<ExitRecord>() == 64 + 16 + 16);
 /// Tail: the user stack's frames, the kernel stack's frames.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
 pub struct ForkRecord {
     pub header: RecordHeader,
     pub child_pid: u32,
