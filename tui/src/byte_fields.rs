@@ -1,9 +1,10 @@
 //! Integers and byte runs read at offsets into a byte slice, never past its end.
 //!
-//! Kernel records (the probes' ring records, perf's side-band records) are in the machine's own
-//! byte order; a BTF file states its order with its magic number. One reader serves all of them:
-//! the order is chosen when the reader is made, and a field that would run past the end of the
-//! slice (or whose offset overflows) reads as `None`, never as a panic.
+//! Perf's side-band records are in the machine's own byte order; a BTF file states its order
+//! with its magic number. One reader serves both: the order is chosen when the reader is made,
+//! and a field that would run past the end of the slice (or whose offset overflows) reads as
+//! `None`, never as a panic. (The probes' ring records are read as their `ringside_common`
+//! types, see `ingest::decode`.)
 
 /// The order of an integer's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,14 +62,6 @@ impl<'a> ByteFields<'a> {
         Some(match self.order {
             ByteOrder::Little => u32::from_le_bytes(bytes),
             ByteOrder::Big => u32::from_be_bytes(bytes),
-        })
-    }
-
-    pub fn i32(&self, at: usize) -> Option<i32> {
-        let bytes = self.array(at)?;
-        Some(match self.order {
-            ByteOrder::Little => i32::from_le_bytes(bytes),
-            ByteOrder::Big => i32::from_be_bytes(bytes),
         })
     }
 

@@ -1,34 +1,23 @@
-//! A record's fixed head, read at `offset_of!` positions.
+//! A record's fixed head: the `ringside_common` struct itself, copied out of the ring's bytes.
 
-use crate::byte_fields::ByteFields;
+use std::mem::size_of;
 
-/// The native-endian fields of a record whose size was already checked against its kind's
-/// head, so every fixed offset is in bounds. An out-of-range offset would be a bug in the
-/// decoder, not bad input; it reads as zero rather than panic.
-pub struct Head<'a>(ByteFields<'a>);
+use zerocopy::FromBytes;
 
-impl<'a> Head<'a> {
-    pub fn new(bytes: &'a [u8]) -> Self {
-        Self(ByteFields::native(bytes))
-    }
+use super::DecodeError;
+use super::tail::Tail;
 
-    pub fn bytes(&self, at: usize, len: usize) -> &'a [u8] {
-        self.0.bytes(at, len).unwrap_or_default()
-    }
-
-    pub fn u16(&self, at: usize) -> u16 {
-        self.0.u16(at).unwrap_or_default()
-    }
-
-    pub fn u32(&self, at: usize) -> u32 {
-        self.0.u32(at).unwrap_or_default()
-    }
-
-    pub fn i32(&self, at: usize) -> i32 {
-        self.0.i32(at).unwrap_or_default()
-    }
-
-    pub fn u64(&self, at: usize) -> u64 {
-        self.0.u64(at).unwrap_or_default()
-    }
+/// The head `T` a record starts with, and the sections after it. The ring's bytes need not be
+/// aligned for `T`: the head is copied out. A record shorter than `T` is an error naming `kind`.
+pub fn read<'a, T: FromBytes>(
+    bytes: &'a [u8],
+    kind: &'static str,
+) -> Result<(T, Tail<'a>), DecodeError> {
+    T::read_from_prefix(bytes)
+        .map(|(head, tail)| (head, Tail::new(tail)))
+        .map_err(|_| DecodeError::ShorterThanHead {
+            kind,
+            len: bytes.len(),
+            head: size_of::<T>(),
+        })
 }

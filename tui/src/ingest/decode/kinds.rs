@@ -1,44 +1,61 @@
-//! Each kind's details, read from its record's head and tail sections.
+//! Each kind's details, read from its record's head (the `ringside_common` struct) and tail.
 
-use std::mem::offset_of;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ringside_common::{
     AF_INET, AF_INET6, AF_UNIX, ARGV_LEN, ExecRecord, ExitRecord, FLAG_ARGV_FROM_IMAGE,
     FLAG_ARGV_TRUNCATED, FLAG_ARGV_UNREADABLE, FLAG_BYTES_UNKNOWN, FLAG_LOCAL_ADDR_UNKNOWN,
     FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN, ForkRecord, OpenRecord, PATH_LEN,
-    SockAddrs as WireAddrs, SockRecord, TcpCloseRecord, UNIX_PATH_LEN, open_syscall,
+    SockAddrs as WireAddrs, SockRecord, TcpCloseRecord, UNIX_PATH_LEN, open_syscall, user_stack,
 };
 
 use super::DecodeError;
-use super::head::Head;
-use super::tail::Tail;
+use super::head;
 use crate::ingest::text_arena::TextArena;
 use crate::model::event::{
     Details, EventKind, Exec, Exit, Fork, Open, OpenSyscall, SockAddrs, SockInfo, Socket, TcpClose,
 };
 use crate::model::tcp::payload_bytes;
 
-/// A kind's details and its kernel stack (the user stack sits where `user_stack_at` says).
-type Decoded = (Details, Vec<u64>);
+/// What a kind's record holds besides its [`ringside_common::RecordHeader`].
+pub struct Decoded {
+    pub details: Details,
+    pub ustack: Vec<u64>,
+    pub kstack: Vec<u64>,
+    /// The user stack's [`ringside_common::StackHead::snapshot`]: which copy goes with the
+    /// event, or why none does.
+    pub snapshot: u32,
+    /// When the stacks were taken, if not at the event's own time.
+    pub stack_ns: Option<u64>,
+}
 
-pub fn exec(
-    r: &Head<'_>,
-    tail: &mut Tail<'_>,
-    flags: u16,
-    text: &mut TextArena,
-) -> Result<Decoded, DecodeError> {
-    let filename_len = r.u32(offset_of!(ExecRecord, filename_len)) as usize;
-    let argv_len = r.u32(offset_of!(ExecRecord, argv_len)) as usize;
-    let filename = tail.take("filename", filename_len, PATH_LEN)?;
-    let argv_bytes = tail.take("argv", argv_len, ARGV_LEN)?;
+impl Decoded {
+    fn new(details: Details) -> Self {
+        Self {
+            details,
+            ustack: Vec::new(),
+            kstack: Vec::new(),
+            snapshot: user_stack::NONE,
+            stack_ns: None,
+        }
+    }
+}
+
+// Sections come in the order the probes write them: the user stack first.
+
+pub fn exec(bytes: &[u8], text: &mut TextArena) -> Result<Decoded, DecodeError> {
+    let (r, mut tail) = head::read::<ExecRecord>(bytes, EventKind::Exec.name())?;
+    let flags = r.header.flags;
+    let ustack = tail.frames(&r.ustack, "user stack")?;
+    let filename = tail.take("filename", r.filename_len as usize, PATH_LEN)?;
+    let argv_bytes = tail.take("argv", r.argv_len as usize, ARGV_LEN)?;
     // Read at entry, `argc` strings; read from the new image, every NUL-ended string (the
     // last one cut short when the image's argv did not fit).
     let argc = if flags & FLAG_ARGV_FROM_IMAGE != 0 {
         let strings = argv_bytes.iter().filter(|&&b| b == 0).count();
         strings + usize::from(argv_bytes.last().is_some_and(|&b| b != 0))
     } else {
-        r.u32(offset_of!(ExecRecord, argc)) as usize
+        r.argc as usize
     };
     let argv = argv_bytes
         .split(|&b| b == 0)
@@ -51,56 +68,62 @@ pub fn exec(
         argv,
         argv_truncated: flags & FLAG_ARGV_TRUNCATED != 0,
         argv_unreadable: flags & FLAG_ARGV_UNREADABLE != 0,
-        ret: r.i32(offset_of!(ExecRecord, ret)),
+        ret: r.ret,
     });
-    Ok((details, Vec::new()))
+    Ok(Decoded {
+        ustack,
+        snapshot: r.ustack.snapshot,
+        // Taken at the exec's entry, in the image it replaces.
+        stack_ns: Some(r.stack_ns),
+        ..Decoded::new(details)
+    })
 }
 
-pub fn open(
-    r: &Head<'_>,
-    tail: &mut Tail<'_>,
-    flags: u16,
-    text: &mut TextArena,
-) -> Result<Decoded, DecodeError> {
-    let path_len = r.u32(offset_of!(OpenRecord, path_len)) as usize;
-    let path = tail.take("path", path_len, PATH_LEN)?;
-    let syscall = match r.u32(offset_of!(OpenRecord, syscall)) {
+pub fn open(bytes: &[u8], text: &mut TextArena) -> Result<Decoded, DecodeError> {
+    let (r, mut tail) = head::read::<OpenRecord>(bytes, EventKind::Open.name())?;
+    let ustack = tail.frames(&r.ustack, "user stack")?;
+    let path = tail.take("path", r.path_len as usize, PATH_LEN)?;
+    let syscall = match r.syscall {
         open_syscall::OPENAT2 => OpenSyscall::Openat2,
         open_syscall::OPEN => OpenSyscall::Open,
         _ => OpenSyscall::Openat,
     };
     let details = Details::Open(Open {
         path: text.copy(path),
-        path_truncated: flags & FLAG_PATH_TRUNCATED != 0,
-        dfd: r.i32(offset_of!(OpenRecord, dfd)),
-        flags: r.u32(offset_of!(OpenRecord, flags)),
-        mode: r.u32(offset_of!(OpenRecord, mode)),
-        ret: r.i32(offset_of!(OpenRecord, ret)),
-        latency_ns: r.u64(offset_of!(OpenRecord, latency_ns)),
+        path_truncated: r.header.flags & FLAG_PATH_TRUNCATED != 0,
+        dfd: r.dfd,
+        flags: r.flags,
+        mode: r.mode,
+        ret: r.ret,
+        latency_ns: r.latency_ns,
         syscall,
     });
-    Ok((details, Vec::new()))
+    Ok(Decoded {
+        ustack,
+        snapshot: r.ustack.snapshot,
+        ..Decoded::new(details)
+    })
 }
 
-pub fn sock(
-    r: &Head<'_>,
-    tail: &mut Tail<'_>,
-    kind: EventKind,
-    flags: u16,
-) -> Result<Decoded, DecodeError> {
-    let kstack = tail.frames(r, offset_of!(SockRecord, kstack), "kernel stack")?;
-    let unix_addr_len = r.u32(offset_of!(SockRecord, unix_path_len)) as usize;
-    let unix_addr = tail.take("unix socket address", unix_addr_len, UNIX_PATH_LEN)?;
-    let family = r.u16(offset_of!(SockRecord, addrs) + offset_of!(WireAddrs, family));
+pub fn sock(bytes: &[u8], kind: EventKind) -> Result<Decoded, DecodeError> {
+    let (r, mut tail) = head::read::<SockRecord>(bytes, kind.name())?;
+    let ustack = tail.frames(&r.ustack, "user stack")?;
+    let kstack = tail.frames(&r.kstack, "kernel stack")?;
+    let unix_addr = tail.take(
+        "unix socket address",
+        r.unix_path_len as usize,
+        UNIX_PATH_LEN,
+    )?;
+    let family = r.addrs.family;
     let info = SockInfo {
-        addrs: sock_addrs(r, offset_of!(SockRecord, addrs), flags),
-        ret: r.i32(offset_of!(SockRecord, ret)),
-        fd: r.i32(offset_of!(SockRecord, fd)),
-        latency_ns: r.u64(offset_of!(SockRecord, latency_ns)),
+        addrs: sock_addrs(&r.addrs, r.header.flags),
+        ret: r.ret,
+        fd: r.fd,
+        latency_ns: r.latency_ns,
         socket: Socket {
             family,
-            proto: r.u16(offset_of!(SockRecord, proto)),
-            sock_type: r.u16(offset_of!(SockRecord, sock_type)),
+            proto: r.proto,
+            sock_type: r.sock_type,
             unix_addr: (family == AF_UNIX).then(|| unix_addr.into()),
         },
     };
@@ -109,63 +132,72 @@ pub fn sock(
     } else {
         Details::Accept(info)
     };
-    Ok((details, kstack))
+    Ok(Decoded {
+        ustack,
+        kstack,
+        snapshot: r.ustack.snapshot,
+        ..Decoded::new(details)
+    })
 }
 
-pub fn tcp_close(r: &Head<'_>, tail: &mut Tail<'_>, flags: u16) -> Result<Decoded, DecodeError> {
+pub fn tcp_close(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+    let (r, mut tail) = head::read::<TcpCloseRecord>(bytes, EventKind::TcpClose.name())?;
+    let flags = r.header.flags;
     let bytes_known = flags & FLAG_BYTES_UNKNOWN == 0;
-    let (tx, rx) = payload_bytes(
-        r.u64(offset_of!(TcpCloseRecord, tx_bytes)),
-        r.u64(offset_of!(TcpCloseRecord, rx_bytes)),
-        r.u32(offset_of!(TcpCloseRecord, oldstate)),
-        r.u32(offset_of!(TcpCloseRecord, opened_actively)) != 0,
-    );
+    let (tx, rx) = payload_bytes(r.tx_bytes, r.rx_bytes, r.oldstate, r.opened_actively != 0);
     let details = Details::TcpClose(TcpClose {
-        addrs: sock_addrs(r, offset_of!(TcpCloseRecord, addrs), flags),
-        duration_ns: r.u64(offset_of!(TcpCloseRecord, duration_ns)),
+        addrs: sock_addrs(&r.addrs, flags),
+        duration_ns: r.duration_ns,
         tx_bytes: bytes_known.then_some(tx),
         rx_bytes: bytes_known.then_some(rx),
     });
-    let kstack = tail.frames(r, offset_of!(TcpCloseRecord, kstack), "kernel stack")?;
-    Ok((details, kstack))
+    Ok(Decoded {
+        kstack: tail.frames(&r.kstack, "kernel stack")?,
+        ..Decoded::new(details)
+    })
 }
 
-pub fn exit(r: &Head<'_>, tail: &mut Tail<'_>) -> Result<Decoded, DecodeError> {
+pub fn exit(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+    let (r, mut tail) = head::read::<ExitRecord>(bytes, EventKind::Exit.name())?;
     let details = Details::Exit(Exit {
-        status: r.i32(offset_of!(ExitRecord, exit_code)),
-        lifetime_ns: r.u64(offset_of!(ExitRecord, lifetime_ns)),
+        status: r.exit_code,
+        lifetime_ns: r.lifetime_ns,
     });
-    let kstack = tail.frames(r, offset_of!(ExitRecord, kstack), "kernel stack")?;
-    Ok((details, kstack))
+    Ok(Decoded {
+        ustack: tail.frames(&r.ustack, "user stack")?,
+        kstack: tail.frames(&r.kstack, "kernel stack")?,
+        snapshot: r.ustack.snapshot,
+        ..Decoded::new(details)
+    })
 }
 
-pub fn fork(r: &Head<'_>, tail: &mut Tail<'_>) -> Result<Decoded, DecodeError> {
+pub fn fork(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+    let (r, mut tail) = head::read::<ForkRecord>(bytes, EventKind::Fork.name())?;
     let details = Details::Fork(Fork {
-        child_pid: r.u32(offset_of!(ForkRecord, child_pid)),
-        clone_flags: r.u64(offset_of!(ForkRecord, clone_flags)),
+        child_pid: r.child_pid,
+        clone_flags: r.clone_flags,
     });
-    let kstack = tail.frames(r, offset_of!(ForkRecord, kstack), "kernel stack")?;
-    Ok((details, kstack))
+    Ok(Decoded {
+        ustack: tail.frames(&r.ustack, "user stack")?,
+        kstack: tail.frames(&r.kstack, "kernel stack")?,
+        snapshot: r.ustack.snapshot,
+        ..Decoded::new(details)
+    })
 }
 
-pub fn sock_addrs(r: &Head<'_>, base: usize, flags: u16) -> SockAddrs {
-    let at = |field: usize| base + field;
-    let family = r.u16(at(offset_of!(WireAddrs, family)));
-    let ip = |offset: usize| -> Option<IpAddr> {
-        let bytes = r.bytes(at(offset), 16);
-        match family {
+pub fn sock_addrs(addrs: &WireAddrs, flags: u16) -> SockAddrs {
+    let ip = |bytes: &[u8; 16]| -> Option<IpAddr> {
+        match addrs.family {
             AF_INET => Some(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).into()),
-            AF_INET6 => <[u8; 16]>::try_from(bytes)
-                .ok()
-                .map(|b| Ipv6Addr::from(b).into()),
+            AF_INET6 => Some(Ipv6Addr::from(*bytes).into()),
             _ => None,
         }
     };
-    let local = ip(offset_of!(WireAddrs, laddr))
-        .map(|addr| (addr, r.u16(at(offset_of!(WireAddrs, lport)))))
+    let local = ip(&addrs.laddr)
+        .map(|addr| (addr, addrs.lport))
         .filter(|_| flags & FLAG_LOCAL_ADDR_UNKNOWN == 0);
-    let remote = ip(offset_of!(WireAddrs, raddr))
-        .map(|addr| (addr, r.u16(at(offset_of!(WireAddrs, rport)))))
+    let remote = ip(&addrs.raddr)
+        .map(|addr| (addr, addrs.rport))
         .filter(|_| flags & FLAG_REMOTE_ADDR_UNKNOWN == 0);
     SockAddrs { local, remote }
 }

@@ -1,11 +1,8 @@
 //! The sections after a record's head, taken in the order the probes wrote them.
 
-use std::mem::offset_of;
-
 use ringside_common::{STACK_FRAMES_LEN, StackHead};
 
 use super::DecodeError;
-use super::head::Head;
 
 /// The sections after a record's head, taken in order.
 pub struct Tail<'a> {
@@ -14,8 +11,9 @@ pub struct Tail<'a> {
 }
 
 impl<'a> Tail<'a> {
-    pub fn after_head(bytes: &'a [u8], head: usize) -> Self {
-        Self { bytes, at: head }
+    /// `bytes` are what follows the head.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes, at: 0 }
     }
 
     /// The next `len` bytes, a field at most `max` long.
@@ -37,19 +35,13 @@ impl<'a> Tail<'a> {
         Ok(section)
     }
 
-    /// The frames of the stack whose head is at `at` in the record; none when capture was off
-    /// or failed.
+    /// The frames `stack` announces; none when capture was off or failed.
     pub fn frames(
         &mut self,
-        record: &Head<'_>,
-        at: usize,
+        stack: &StackHead,
         field: &'static str,
     ) -> Result<Vec<u64>, DecodeError> {
-        let written = record.i32(at + offset_of!(StackHead, bytes));
-        let Ok(written) = usize::try_from(written) else {
-            return Ok(Vec::new());
-        };
-        let frames = self.take(field, written, STACK_FRAMES_LEN)?;
+        let frames = self.take(field, stack.tail_len(), STACK_FRAMES_LEN)?;
         Ok(frames
             .chunks_exact(8)
             .map(|frame| u64::from_ne_bytes(frame.try_into().unwrap_or_default()))

@@ -1,9 +1,11 @@
+use std::mem::offset_of;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ringside_common::{
-    AF_INET6, ARGV_LEN, FLAG_ARGV_FROM_IMAGE, FLAG_ARGV_TRUNCATED, FLAG_ARGV_UNREADABLE,
-    FLAG_BYTES_UNKNOWN, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN,
-    KIND_SLOTS, MAX_STACK_DEPTH, PATH_LEN, SockAddrs as WireAddrs, Stack, open_syscall,
+    AF_INET6, ARGV_LEN, ExitRecord, FLAG_ARGV_FROM_IMAGE, FLAG_ARGV_TRUNCATED,
+    FLAG_ARGV_UNREADABLE, FLAG_BYTES_UNKNOWN, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_PATH_TRUNCATED,
+    FLAG_REMOTE_ADDR_UNKNOWN, ForkRecord, KIND_SLOTS, MAX_STACK_DEPTH, OpenRecord, PATH_LEN,
+    SockAddrs as WireAddrs, Stack, open_syscall, user_stack,
 };
 
 use super::*;
