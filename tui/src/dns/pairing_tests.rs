@@ -86,7 +86,7 @@ fn a_response_to_another_id_or_port_answers_nothing() {
     other_id.payload = dns_message(0x9999, "example.com", 1, Some((0, &[[1, 2, 3, 4]])));
     assert!(pairs.response(response(&other_id)).is_none());
     let mut other_port = dns_response_record(0, &[[1, 2, 3, 4]]);
-    other_port.addrs.lport = 40001;
+    other_port.head.addrs.lport = 40001;
     assert!(pairs.response(response(&other_port)).is_none());
     assert_eq!(pairs.drain().len(), 1, "the query still waited");
 }
@@ -129,11 +129,11 @@ fn too_many_waiting_queries_give_way_oldest_first() {
     let mut pairs = DnsPairs::default();
     for port in 0..WAITING_MAX {
         let mut fields = dns_query_record();
-        fields.addrs.lport = port as u16;
+        fields.head.addrs.lport = port as u16;
         assert!(pairs.query(query(&fields), UserCopy::NotTaken).is_none());
     }
     let mut newest = dns_query_record();
-    newest.addrs.lport = 60_000;
+    newest.head.addrs.lport = 60_000;
     let (evicted, _) = pairs
         .query(query(&newest), UserCopy::NotTaken)
         .expect("the oldest gives way");

@@ -18,12 +18,13 @@ fn records_without_stacks(count: usize) -> Vec<Vec<u8>> {
         .map(|i| match i % 5 {
             0 | 1 => {
                 let path = format!("/proc/{i}/status");
-                open_bytes(&OpenFields {
+                let mut record = OpenFields {
                     ustack: no_stack,
-                    path_len: path.len() as u32,
                     path: buf(path.as_bytes()),
                     ..open_record()
-                })
+                };
+                record.head.path_len = path.len() as u32;
+                open_bytes(&record)
             }
             2 => sock_bytes(&SockFields {
                 ustack: no_stack,

@@ -1,74 +1,20 @@
 //! Test-only: probe records as the bytes the ring buffer delivers.
 //!
-//! Tests describe a record with its fields, stacks and strings at full size (`*Fields`), then
-//! serialise it as the probes do: the real `ringside_common` head, field by field at
-//! `offset_of!` positions (no `unsafe`: the crate denies it), then the tail sections at the
-//! lengths the head states.
-
-use std::mem::{offset_of, size_of};
+//! Tests describe a record with its head, the real `ringside_common` struct, and its tail's
+//! contents at full size (`*Fields`: stacks, strings), then serialise it as the probes do: the
+//! head's own bytes (`IntoBytes::as_bytes`), then the tail sections at the lengths the head
+//! states. A field added to a record is seen here through its type, with nothing to write.
+//!
+//! A record's stack heads are its stacks' own: `*_bytes` copies `ustack.head` and
+//! `kstack.head` into the head, as the probes do after `bpf_get_stack`. It also sets the length
+//! of tail contents held as a slice (a unix address, a DNS payload).
 
 use ringside_common::{
     ARGV_LEN, COMM_LEN, DNS_RESPONSE_KIND, DnsRecord, EventKind, ExecRecord, ExitRecord,
     ForkRecord, MAX_STACK_DEPTH, OpenRecord, PATH_LEN, RecordHeader, SockAddrs, SockRecord, Stack,
     StackHead, TcpCloseRecord, USER_STACK_KIND,
 };
-
-/// Writes native-endian fields into a zeroed buffer.
-pub struct Builder {
-    bytes: Vec<u8>,
-}
-
-impl Builder {
-    pub fn zeroed(len: usize) -> Self {
-        Self {
-            bytes: vec![0; len],
-        }
-    }
-
-    pub fn put(&mut self, offset: usize, bytes: &[u8]) -> &mut Self {
-        self.bytes[offset..offset + bytes.len()].copy_from_slice(bytes);
-        self
-    }
-    pub fn u16(&mut self, offset: usize, value: u16) -> &mut Self {
-        self.put(offset, &value.to_ne_bytes())
-    }
-    pub fn u32(&mut self, offset: usize, value: u32) -> &mut Self {
-        self.put(offset, &value.to_ne_bytes())
-    }
-    pub fn i32(&mut self, offset: usize, value: i32) -> &mut Self {
-        self.put(offset, &value.to_ne_bytes())
-    }
-    pub fn u64(&mut self, offset: usize, value: u64) -> &mut Self {
-        self.put(offset, &value.to_ne_bytes())
-    }
-
-    pub fn header(&mut self, base: usize, h: &RecordHeader) -> &mut Self {
-        self.u16(base + offset_of!(RecordHeader, kind), h.kind)
-            .u16(base + offset_of!(RecordHeader, flags), h.flags)
-            .u32(base + offset_of!(RecordHeader, cpu), h.cpu)
-            .u64(base + offset_of!(RecordHeader, ts_ns), h.ts_ns)
-            .u32(base + offset_of!(RecordHeader, pid), h.pid)
-            .u32(base + offset_of!(RecordHeader, tid), h.tid)
-            .u32(base + offset_of!(RecordHeader, ppid), h.ppid)
-            .u32(base + offset_of!(RecordHeader, uid), h.uid)
-            .u64(base + offset_of!(RecordHeader, start_ns), h.start_ns)
-            .put(base + offset_of!(RecordHeader, comm), &h.comm)
-            .u64(base + offset_of!(RecordHeader, cgroup_id), h.cgroup_id)
-    }
-
-    pub fn addrs(&mut self, base: usize, a: &SockAddrs) -> &mut Self {
-        self.u16(base + offset_of!(SockAddrs, family), a.family)
-            .u16(base + offset_of!(SockAddrs, lport), a.lport)
-            .u16(base + offset_of!(SockAddrs, rport), a.rport)
-            .u16(base + offset_of!(SockAddrs, _reserved), a._reserved)
-            .put(base + offset_of!(SockAddrs, laddr), &a.laddr)
-            .put(base + offset_of!(SockAddrs, raddr), &a.raddr)
-    }
-
-    pub fn finish(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.bytes)
-    }
-}
+use zerocopy::{FromZeros, IntoBytes};
 
 /// The sections after a record's head, appended in order.
 #[derive(Default)]
@@ -77,11 +23,8 @@ pub struct TailBuilder(Vec<u8>);
 impl TailBuilder {
     /// The frames a stack's head announces (none for 0 or an errno; at most the array).
     pub fn stack(mut self, s: &Stack) -> Self {
-        let len = usize::try_from(s.head.bytes)
-            .unwrap_or(0)
-            .min(MAX_STACK_DEPTH * 8);
-        let frames: Vec<u8> = s.frames.iter().flat_map(|f| f.to_ne_bytes()).collect();
-        self.0.extend_from_slice(&frames[..len]);
+        let len = s.head.tail_len().min(MAX_STACK_DEPTH * 8);
+        self.0.extend_from_slice(&s.frames.as_bytes()[..len]);
         self
     }
 
@@ -94,145 +37,97 @@ impl TailBuilder {
 
     /// `head` then the sections, rounded up to 8 bytes as the ring delivers records. The
     /// padding is not zero, so a reader that runs past the last section is caught.
-    pub fn after(self, mut head: Vec<u8>) -> Vec<u8> {
-        head.extend_from_slice(&self.0);
-        head.resize(head.len().next_multiple_of(8), 0xee);
-        head
+    pub fn after(self, head: &[u8]) -> Vec<u8> {
+        let mut bytes = head.to_vec();
+        bytes.extend_from_slice(&self.0);
+        bytes.resize(bytes.len().next_multiple_of(8), 0xee);
+        bytes
     }
 }
 
-impl Builder {
-    pub fn stack_head(&mut self, base: usize, s: &Stack) -> &mut Self {
-        self.i32(base + offset_of!(StackHead, bytes), s.head.bytes)
-            .u32(base + offset_of!(StackHead, snapshot), s.head.snapshot)
-    }
-}
-
-/// An exec as tests describe it: the head's fields, and its stack and strings at full size.
+/// An exec as tests describe it: its head, and its stack and strings at full size.
 #[derive(Clone, Copy)]
 pub struct ExecFields {
-    pub header: RecordHeader,
-    pub ret: i32,
-    pub argc: u32,
-    pub argv_len: u32,
-    pub filename_len: u32,
-    pub stack_ns: u64,
+    pub head: ExecRecord,
     pub ustack: Stack,
     pub filename: [u8; PATH_LEN],
     pub argv: [u8; ARGV_LEN],
 }
 
 pub fn exec_bytes(r: &ExecFields) -> Vec<u8> {
-    let head = Builder::zeroed(size_of::<ExecRecord>())
-        .header(offset_of!(ExecRecord, header), &r.header)
-        .i32(offset_of!(ExecRecord, ret), r.ret)
-        .u32(offset_of!(ExecRecord, argc), r.argc)
-        .u32(offset_of!(ExecRecord, argv_len), r.argv_len)
-        .u32(offset_of!(ExecRecord, filename_len), r.filename_len)
-        .u64(offset_of!(ExecRecord, stack_ns), r.stack_ns)
-        .stack_head(offset_of!(ExecRecord, ustack), &r.ustack)
-        .finish();
+    let head = ExecRecord {
+        ustack: r.ustack.head,
+        ..r.head
+    };
     TailBuilder::default()
         .stack(&r.ustack)
-        .string(&r.filename, r.filename_len)
-        .string(&r.argv, r.argv_len)
-        .after(head)
+        .string(&r.filename, head.filename_len)
+        .string(&r.argv, head.argv_len)
+        .after(head.as_bytes())
 }
 
 #[derive(Clone, Copy)]
 pub struct OpenFields {
-    pub header: RecordHeader,
-    pub ret: i32,
-    pub dfd: i32,
-    pub flags: u32,
-    pub mode: u32,
-    pub latency_ns: u64,
-    pub syscall: u32,
-    pub path_len: u32,
+    pub head: OpenRecord,
     pub ustack: Stack,
     pub path: [u8; PATH_LEN],
 }
 
 pub fn open_bytes(r: &OpenFields) -> Vec<u8> {
-    let head = Builder::zeroed(size_of::<OpenRecord>())
-        .header(offset_of!(OpenRecord, header), &r.header)
-        .i32(offset_of!(OpenRecord, ret), r.ret)
-        .i32(offset_of!(OpenRecord, dfd), r.dfd)
-        .u32(offset_of!(OpenRecord, flags), r.flags)
-        .u32(offset_of!(OpenRecord, mode), r.mode)
-        .u64(offset_of!(OpenRecord, latency_ns), r.latency_ns)
-        .u32(offset_of!(OpenRecord, syscall), r.syscall)
-        .u32(offset_of!(OpenRecord, path_len), r.path_len)
-        .stack_head(offset_of!(OpenRecord, ustack), &r.ustack)
-        .finish();
+    let head = OpenRecord {
+        ustack: r.ustack.head,
+        ..r.head
+    };
     TailBuilder::default()
         .stack(&r.ustack)
-        .string(&r.path, r.path_len)
-        .after(head)
+        .string(&r.path, head.path_len)
+        .after(head.as_bytes())
 }
 
 #[derive(Clone, Copy)]
 pub struct SockFields {
-    pub header: RecordHeader,
-    pub ret: i32,
-    pub fd: i32,
-    pub addrs: SockAddrs,
-    pub latency_ns: u64,
+    pub head: SockRecord,
     pub ustack: Stack,
     pub kstack: Stack,
-    pub proto: u16,
-    pub sock_type: u16,
     /// A unix socket's `sun_path` as the caller passed it; its length goes in the head.
     pub unix_addr: &'static [u8],
 }
 
 pub fn sock_bytes(r: &SockFields) -> Vec<u8> {
-    let head = Builder::zeroed(size_of::<SockRecord>())
-        .header(offset_of!(SockRecord, header), &r.header)
-        .i32(offset_of!(SockRecord, ret), r.ret)
-        .i32(offset_of!(SockRecord, fd), r.fd)
-        .addrs(offset_of!(SockRecord, addrs), &r.addrs)
-        .u64(offset_of!(SockRecord, latency_ns), r.latency_ns)
-        .stack_head(offset_of!(SockRecord, ustack), &r.ustack)
-        .stack_head(offset_of!(SockRecord, kstack), &r.kstack)
-        .u16(offset_of!(SockRecord, proto), r.proto)
-        .u16(offset_of!(SockRecord, sock_type), r.sock_type)
-        .u32(
-            offset_of!(SockRecord, unix_path_len),
-            r.unix_addr.len() as u32,
-        )
-        .finish();
+    let head = SockRecord {
+        ustack: r.ustack.head,
+        kstack: r.kstack.head,
+        unix_path_len: r.unix_addr.len() as u32,
+        ..r.head
+    };
     TailBuilder::default()
         .stack(&r.ustack)
         .stack(&r.kstack)
-        .string(r.unix_addr, r.unix_addr.len() as u32)
-        .after(head)
+        .string(r.unix_addr, head.unix_path_len)
+        .after(head.as_bytes())
 }
 
 #[derive(Clone)]
 pub struct DnsFields {
-    pub header: RecordHeader,
-    pub addrs: SockAddrs,
+    pub head: DnsRecord,
+    /// The payload; its length goes in the head.
     pub payload: Vec<u8>,
     pub ustack: Stack,
     pub kstack: Stack,
 }
 
 pub fn dns_bytes(r: &DnsFields) -> Vec<u8> {
-    let len = r.payload.len() as u32;
-    let head = Builder::zeroed(size_of::<DnsRecord>())
-        .header(offset_of!(DnsRecord, header), &r.header)
-        .addrs(offset_of!(DnsRecord, addrs), &r.addrs)
-        .u32(offset_of!(DnsRecord, wire_len), len)
-        .u32(offset_of!(DnsRecord, payload_len), len)
-        .stack_head(offset_of!(DnsRecord, ustack), &r.ustack)
-        .stack_head(offset_of!(DnsRecord, kstack), &r.kstack)
-        .finish();
+    let head = DnsRecord {
+        payload_len: r.payload.len() as u32,
+        ustack: r.ustack.head,
+        kstack: r.kstack.head,
+        ..r.head
+    };
     TailBuilder::default()
         .stack(&r.ustack)
         .stack(&r.kstack)
-        .string(&r.payload, len)
-        .after(head)
+        .string(&r.payload, head.payload_len)
+        .after(head.as_bytes())
 }
 
 /// A DNS message: `id`, one question for `name` of `qtype`; a response (`rcode`) carries the
@@ -263,13 +158,12 @@ pub fn dns_message(id: u16, name: &str, qtype: u16, response: Option<(u8, &[[u8;
 
 /// `curl`'s query for `example.com` A, to 10.0.0.53:53.
 pub fn dns_query_record() -> DnsFields {
-    DnsFields {
-        header: header(EventKind::Dns.wire(), 0),
-        addrs: dns_addrs(),
-        payload: dns_message(0x1234, "example.com", 1, None),
-        ustack: stack(&[0x401000]),
-        kstack: stack(&[0xffff_ffff_8100_0000]),
-    }
+    dns_fields(
+        header(EventKind::Dns.wire(), 0),
+        dns_message(0x1234, "example.com", 1, None),
+        stack(&[0x401000]),
+        stack(&[0xffff_ffff_8100_0000]),
+    )
 }
 
 /// The answer to [`dns_query_record`], arriving 12 ms later.
@@ -277,12 +171,25 @@ pub fn dns_response_record(rcode: u8, answers: &[[u8; 4]]) -> DnsFields {
     let mut header = header(DNS_RESPONSE_KIND, 0);
     header.ts_ns += 12_000_000;
     header.pid = 0;
-    DnsFields {
+    dns_fields(
         header,
-        addrs: dns_addrs(),
-        payload: dns_message(0x1234, "example.com", 1, Some((rcode, answers))),
-        ustack: stack(&[]),
-        kstack: stack(&[]),
+        dns_message(0x1234, "example.com", 1, Some((rcode, answers))),
+        stack(&[]),
+        stack(&[]),
+    )
+}
+
+fn dns_fields(header: RecordHeader, payload: Vec<u8>, ustack: Stack, kstack: Stack) -> DnsFields {
+    DnsFields {
+        head: DnsRecord {
+            header,
+            addrs: dns_addrs(),
+            wire_len: payload.len() as u32,
+            ..FromZeros::new_zeroed()
+        },
+        payload,
+        ustack,
+        kstack,
     }
 }
 
@@ -299,77 +206,56 @@ fn dns_addrs() -> SockAddrs {
 
 #[derive(Clone, Copy)]
 pub struct TcpCloseFields {
-    pub header: RecordHeader,
-    pub addrs: SockAddrs,
-    pub duration_ns: u64,
-    pub tx_bytes: u64,
-    pub rx_bytes: u64,
-    pub oldstate: u32,
-    pub opened_actively: u32,
+    pub head: TcpCloseRecord,
     pub kstack: Stack,
 }
 
 pub fn tcp_close_bytes(r: &TcpCloseFields) -> Vec<u8> {
-    let head = Builder::zeroed(size_of::<TcpCloseRecord>())
-        .header(offset_of!(TcpCloseRecord, header), &r.header)
-        .addrs(offset_of!(TcpCloseRecord, addrs), &r.addrs)
-        .u64(offset_of!(TcpCloseRecord, duration_ns), r.duration_ns)
-        .u64(offset_of!(TcpCloseRecord, tx_bytes), r.tx_bytes)
-        .u64(offset_of!(TcpCloseRecord, rx_bytes), r.rx_bytes)
-        .u32(offset_of!(TcpCloseRecord, oldstate), r.oldstate)
-        .u32(
-            offset_of!(TcpCloseRecord, opened_actively),
-            r.opened_actively,
-        )
-        .stack_head(offset_of!(TcpCloseRecord, kstack), &r.kstack)
-        .finish();
-    TailBuilder::default().stack(&r.kstack).after(head)
+    let head = TcpCloseRecord {
+        kstack: r.kstack.head,
+        ..r.head
+    };
+    TailBuilder::default()
+        .stack(&r.kstack)
+        .after(head.as_bytes())
 }
 
 #[derive(Clone, Copy)]
 pub struct ExitFields {
-    pub header: RecordHeader,
-    pub exit_code: i32,
-    pub lifetime_ns: u64,
+    pub head: ExitRecord,
     pub ustack: Stack,
     pub kstack: Stack,
 }
 
 pub fn exit_bytes(r: &ExitFields) -> Vec<u8> {
-    let head = Builder::zeroed(size_of::<ExitRecord>())
-        .header(offset_of!(ExitRecord, header), &r.header)
-        .i32(offset_of!(ExitRecord, exit_code), r.exit_code)
-        .u64(offset_of!(ExitRecord, lifetime_ns), r.lifetime_ns)
-        .stack_head(offset_of!(ExitRecord, ustack), &r.ustack)
-        .stack_head(offset_of!(ExitRecord, kstack), &r.kstack)
-        .finish();
+    let head = ExitRecord {
+        ustack: r.ustack.head,
+        kstack: r.kstack.head,
+        ..r.head
+    };
     TailBuilder::default()
         .stack(&r.ustack)
         .stack(&r.kstack)
-        .after(head)
+        .after(head.as_bytes())
 }
 
 #[derive(Clone, Copy)]
 pub struct ForkFields {
-    pub header: RecordHeader,
-    pub child_pid: u32,
-    pub clone_flags: u64,
+    pub head: ForkRecord,
     pub ustack: Stack,
     pub kstack: Stack,
 }
 
 pub fn fork_bytes(r: &ForkFields) -> Vec<u8> {
-    let head = Builder::zeroed(size_of::<ForkRecord>())
-        .header(offset_of!(ForkRecord, header), &r.header)
-        .u32(offset_of!(ForkRecord, child_pid), r.child_pid)
-        .u64(offset_of!(ForkRecord, clone_flags), r.clone_flags)
-        .stack_head(offset_of!(ForkRecord, ustack), &r.ustack)
-        .stack_head(offset_of!(ForkRecord, kstack), &r.kstack)
-        .finish();
+    let head = ForkRecord {
+        ustack: r.ustack.head,
+        kstack: r.kstack.head,
+        ..r.head
+    };
     TailBuilder::default()
         .stack(&r.ustack)
         .stack(&r.kstack)
-        .after(head)
+        .after(head.as_bytes())
 }
 
 /// `content` at the start of an otherwise zeroed array.
@@ -420,12 +306,15 @@ pub fn stack_bytes(bytes: i32) -> Stack {
 pub fn exec_record() -> ExecFields {
     let argv = b"ls\0-l\0/tmp\0";
     ExecFields {
-        header: header(EventKind::Exec.wire(), 0),
-        ret: 0,
-        argc: 3,
-        argv_len: argv.len() as u32,
-        filename_len: 7,
-        stack_ns: 0,
+        head: ExecRecord {
+            header: header(EventKind::Exec.wire(), 0),
+            ret: 0,
+            argc: 3,
+            argv_len: argv.len() as u32,
+            filename_len: 7,
+            stack_ns: 0,
+            ..FromZeros::new_zeroed()
+        },
         ustack: stack(&[0x401000, 0x402000]),
         filename: buf::<PATH_LEN>(b"/bin/ls"),
         argv: buf::<ARGV_LEN>(argv),
@@ -435,14 +324,17 @@ pub fn exec_record() -> ExecFields {
 /// `openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC)` returning fd 3.
 pub fn open_record() -> OpenFields {
     OpenFields {
-        header: header(EventKind::Open.wire(), 0),
-        ret: 3,
-        dfd: -100,
-        flags: 0o2000000,
-        mode: 0,
-        latency_ns: 5_000,
-        syscall: ringside_common::open_syscall::OPENAT,
-        path_len: 11,
+        head: OpenRecord {
+            header: header(EventKind::Open.wire(), 0),
+            ret: 3,
+            dfd: -100,
+            flags: 0o2000000,
+            mode: 0,
+            latency_ns: 5_000,
+            syscall: ringside_common::open_syscall::OPENAT,
+            path_len: 11,
+            ..FromZeros::new_zeroed()
+        },
         ustack: stack(&[0x401000]),
         path: buf::<PATH_LEN>(b"/etc/passwd"),
     }
@@ -463,38 +355,47 @@ pub fn inet_addrs() -> SockAddrs {
 /// A `connect` (or with `EventKind::Accept`, an `accept`) that succeeded.
 pub fn sock_record(kind: EventKind) -> SockFields {
     SockFields {
-        header: header(kind.wire(), 0),
-        ret: 0,
-        fd: 5,
-        addrs: inet_addrs(),
-        latency_ns: 7_000,
+        head: SockRecord {
+            header: header(kind.wire(), 0),
+            ret: 0,
+            fd: 5,
+            addrs: inet_addrs(),
+            latency_ns: 7_000,
+            proto: 6,
+            sock_type: 1,
+            ..FromZeros::new_zeroed()
+        },
         ustack: stack(&[0x401000]),
         kstack: stack(&[]),
-        proto: 6,
-        sock_type: 1,
         unix_addr: b"",
     }
 }
 
 pub fn tcp_close_record() -> TcpCloseFields {
     TcpCloseFields {
-        header: header(EventKind::TcpClose.wire(), 0),
-        addrs: inet_addrs(),
-        duration_ns: 1_500_000,
-        tx_bytes: 512,
-        rx_bytes: 65_536,
-        // ESTABLISHED, accepted: no SYN or FIN in the counters.
-        oldstate: 1,
-        opened_actively: 0,
+        head: TcpCloseRecord {
+            header: header(EventKind::TcpClose.wire(), 0),
+            addrs: inet_addrs(),
+            duration_ns: 1_500_000,
+            tx_bytes: 512,
+            rx_bytes: 65_536,
+            // ESTABLISHED, accepted: no SYN or FIN in the counters.
+            oldstate: 1,
+            opened_actively: 0,
+            ..FromZeros::new_zeroed()
+        },
         kstack: stack(&[0xffff_ffff_8100_0000]),
     }
 }
 
 pub fn exit_record() -> ExitFields {
     ExitFields {
-        header: header(EventKind::Exit.wire(), 0),
-        exit_code: 3 << 8,
-        lifetime_ns: 2_000_000_000,
+        head: ExitRecord {
+            header: header(EventKind::Exit.wire(), 0),
+            exit_code: 3 << 8,
+            lifetime_ns: 2_000_000_000,
+            ..FromZeros::new_zeroed()
+        },
         ustack: stack(&[]),
         kstack: stack(&[]),
     }
@@ -502,9 +403,12 @@ pub fn exit_record() -> ExitFields {
 
 pub fn fork_record() -> ForkFields {
     ForkFields {
-        header: header(EventKind::Fork.wire(), 0),
-        child_pid: 4300,
-        clone_flags: 0x1200011,
+        head: ForkRecord {
+            header: header(EventKind::Fork.wire(), 0),
+            child_pid: 4300,
+            clone_flags: 0x1200011,
+            ..FromZeros::new_zeroed()
+        },
         ustack: stack(&[0x401000]),
         kstack: stack(&[0xffff_ffff_8100_0000]),
     }

@@ -1,12 +1,12 @@
-use std::mem::offset_of;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ringside_common::{
-    AF_INET6, ARGV_LEN, ExitRecord, FLAG_ARGV_FROM_IMAGE, FLAG_ARGV_TRUNCATED,
+    AF_INET6, ARGV_LEN, ExecRecord, ExitRecord, FLAG_ARGV_FROM_IMAGE, FLAG_ARGV_TRUNCATED,
     FLAG_ARGV_UNREADABLE, FLAG_BYTES_UNKNOWN, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_PATH_TRUNCATED,
     FLAG_REMOTE_ADDR_UNKNOWN, ForkRecord, KIND_SLOTS, MAX_STACK_DEPTH, OpenRecord, PATH_LEN,
     SockAddrs as WireAddrs, Stack, open_syscall, user_stack,
 };
+use zerocopy::IntoBytes;
 
 use super::*;
 use crate::ingest::test_records::*;
@@ -157,7 +157,7 @@ fn every_kind_decodes_to_its_details() {
 fn header_fields_are_carried_over() {
     let clock = clock();
     let mut record = fork_record();
-    record.header = RecordHeader {
+    record.head.header = RecordHeader {
         kind: EventKind::Fork.wire(),
         flags: 0,
         cpu: 0xfff,
@@ -196,7 +196,7 @@ fn comm_stops_at_the_first_nul() {
     ];
     for &(raw, expected) in cases {
         let mut record = exit_record();
-        record.header.comm = buf(raw);
+        record.head.header.comm = buf(raw);
         let event = decode(&exit_bytes(&record), &clock()).unwrap();
         assert_eq!(event.comm, expected, "{raw:?}");
     }
@@ -233,10 +233,10 @@ fn exec_argv_is_split_on_nul_and_counted_by_argc_or_by_its_strings() {
     ];
     for &(flags, argv, argc, expected) in cases {
         let mut record = exec_record();
-        record.header.flags = flags;
+        record.head.header.flags = flags;
         record.argv = buf(argv);
-        record.argv_len = argv.len() as u32;
-        record.argc = argc;
+        record.head.argv_len = argv.len() as u32;
+        record.head.argc = argc;
         let Details::Exec(Exec { argv: got, .. }) = details(&exec_bytes(&record)) else {
             panic!("not an exec");
         };
@@ -251,8 +251,8 @@ fn exec_argv_stops_at_argv_len() {
     // rest must not become arguments or parts of one.
     let mut record = exec_record();
     record.argv = buf(b"ls\0-l\0stale\0more\0");
-    record.argv_len = 6;
-    record.argc = 2;
+    record.head.argv_len = 6;
+    record.head.argc = 2;
     let Details::Exec(Exec { argv, .. }) = details(&exec_bytes(&record)) else {
         panic!("not an exec");
     };
@@ -262,8 +262,8 @@ fn exec_argv_stops_at_argv_len() {
     let mut full = vec![b'x'; ARGV_LEN - 1];
     full.push(0);
     record.argv = buf(&full);
-    record.argv_len = ARGV_LEN as u32;
-    record.argc = 1;
+    record.head.argv_len = ARGV_LEN as u32;
+    record.head.argc = 1;
     let Details::Exec(Exec { argv, .. }) = details(&exec_bytes(&record)) else {
         panic!("not an exec");
     };
@@ -281,7 +281,7 @@ fn exec_filename_is_cut_at_its_length() {
     for &(raw, len, expected) in cases {
         let mut record = exec_record();
         record.filename = buf(raw);
-        record.filename_len = len;
+        record.head.filename_len = len;
         let Details::Exec(Exec { filename, .. }) = details(&exec_bytes(&record)) else {
             panic!("not an exec");
         };
@@ -289,7 +289,7 @@ fn exec_filename_is_cut_at_its_length() {
     }
     let mut record = exec_record();
     record.filename = [b'a'; PATH_LEN];
-    record.filename_len = PATH_LEN as u32;
+    record.head.filename_len = PATH_LEN as u32;
     let Details::Exec(Exec { filename, .. }) = details(&exec_bytes(&record)) else {
         panic!("not an exec");
     };
@@ -307,8 +307,8 @@ fn exec_ret_and_truncation_flag() {
     ];
     for &(flags, ret, truncated, unreadable) in cases {
         let mut record = exec_record();
-        record.header.flags = flags;
-        record.ret = ret;
+        record.head.header.flags = flags;
+        record.head.ret = ret;
         let Details::Exec(Exec {
             argv_truncated,
             argv_unreadable,
@@ -387,9 +387,9 @@ fn open_path_length_flags_and_syscall() {
     for &(raw, len, flags, syscall, path, truncated, name) in cases {
         let mut record = open_record();
         record.path = buf(raw);
-        record.path_len = len;
-        record.header.flags = flags;
-        record.syscall = syscall;
+        record.head.path_len = len;
+        record.head.header.flags = flags;
+        record.head.syscall = syscall;
         let Details::Open(Open {
             path: got,
             path_truncated,
@@ -407,8 +407,8 @@ fn open_path_length_flags_and_syscall() {
     // A path that filled the buffer.
     let mut record = open_record();
     record.path = [b'p'; PATH_LEN];
-    record.path_len = PATH_LEN as u32;
-    record.header.flags = FLAG_PATH_TRUNCATED;
+    record.head.path_len = PATH_LEN as u32;
+    record.head.header.flags = FLAG_PATH_TRUNCATED;
     let Details::Open(Open {
         path,
         path_truncated,
@@ -424,11 +424,11 @@ fn open_path_length_flags_and_syscall() {
 #[test]
 fn open_numbers() {
     let mut record = open_record();
-    record.ret = -2;
-    record.dfd = 7;
-    record.flags = 0o1101;
-    record.mode = 0o644;
-    record.latency_ns = u64::MAX;
+    record.head.ret = -2;
+    record.head.dfd = 7;
+    record.head.flags = 0o1101;
+    record.head.mode = 0o644;
+    record.head.latency_ns = u64::MAX;
     let details = details(&open_bytes(&record));
     let Details::Open(Open {
         dfd,
@@ -487,15 +487,15 @@ fn socket_addresses_ports_and_unknown_flags() {
     for (addrs, flags, local, remote) in cases {
         for kind in [EventKind::Connect, EventKind::Accept] {
             let mut record = sock_record(kind);
-            record.addrs = addrs;
-            record.header.flags = flags;
+            record.head.addrs = addrs;
+            record.head.header.flags = flags;
             let info = sock_info(&sock_bytes(&record));
             assert_eq!(info.addrs.local, local, "kind {kind:?} flags {flags:#x}");
             assert_eq!(info.addrs.remote, remote, "kind {kind:?} flags {flags:#x}");
         }
         let mut record = tcp_close_record();
-        record.addrs = addrs;
-        record.header.flags = flags;
+        record.head.addrs = addrs;
+        record.head.header.flags = flags;
         let Details::TcpClose(TcpClose { addrs: got, .. }) = details(&tcp_close_bytes(&record))
         else {
             panic!("not a tcp_close");
@@ -516,9 +516,9 @@ fn socket_ret_fd_and_latency() {
     ];
     for &(kind, ret, fd) in cases {
         let mut record = sock_record(kind);
-        record.ret = ret;
-        record.fd = fd;
-        record.latency_ns = 123_456;
+        record.head.ret = ret;
+        record.head.fd = fd;
+        record.head.latency_ns = 123_456;
         let info = sock_info(&sock_bytes(&record));
         assert_eq!((info.ret, info.fd, info.latency_ns), (ret, fd, 123_456));
     }
@@ -534,7 +534,7 @@ fn tcp_close_byte_counters() {
     ];
     for &(flags, tx, rx) in cases {
         let mut record = tcp_close_record();
-        record.header.flags = flags;
+        record.head.header.flags = flags;
         let Details::TcpClose(TcpClose {
             duration_ns,
             tx_bytes,
@@ -552,10 +552,10 @@ fn tcp_close_byte_counters() {
     // (see model::tcp::payload_bytes). A client that closed first: SYN and FIN acked, the
     // peer's FIN received.
     let mut record = tcp_close_record();
-    record.tx_bytes = 102;
-    record.rx_bytes = 51;
-    record.oldstate = crate::model::tcp::state::FIN_WAIT2;
-    record.opened_actively = 1;
+    record.head.tx_bytes = 102;
+    record.head.rx_bytes = 51;
+    record.head.oldstate = crate::model::tcp::state::FIN_WAIT2;
+    record.head.opened_actively = 1;
     let Details::TcpClose(TcpClose {
         tx_bytes, rx_bytes, ..
     }) = details(&tcp_close_bytes(&record))
@@ -563,7 +563,7 @@ fn tcp_close_byte_counters() {
         panic!("not a tcp_close");
     };
     assert_eq!((tx_bytes, rx_bytes), (Some(100), Some(50)));
-    record.header.flags = FLAG_BYTES_UNKNOWN;
+    record.head.header.flags = FLAG_BYTES_UNKNOWN;
     let Details::TcpClose(TcpClose {
         tx_bytes, rx_bytes, ..
     }) = details(&tcp_close_bytes(&record))
@@ -574,8 +574,8 @@ fn tcp_close_byte_counters() {
 
     // Zero bytes known is Some(0), not None.
     let mut record = tcp_close_record();
-    record.tx_bytes = 0;
-    record.rx_bytes = 0;
+    record.head.tx_bytes = 0;
+    record.head.rx_bytes = 0;
     let Details::TcpClose(TcpClose {
         tx_bytes, rx_bytes, ..
     }) = details(&tcp_close_bytes(&record))
@@ -589,8 +589,8 @@ fn tcp_close_byte_counters() {
 fn exit_status_and_fork_child() {
     for status in [0, 3 << 8, 9, 0x80 | 11, 255 << 8, -1] {
         let mut record = exit_record();
-        record.exit_code = status;
-        record.lifetime_ns = 42;
+        record.head.exit_code = status;
+        record.head.lifetime_ns = 42;
         assert_eq!(
             details(&exit_bytes(&record)),
             Details::Exit(Exit {
@@ -601,8 +601,8 @@ fn exit_status_and_fork_child() {
         );
     }
     let mut record = fork_record();
-    record.child_pid = u32::MAX;
-    record.clone_flags = u64::MAX;
+    record.head.child_pid = u32::MAX;
+    record.head.clone_flags = u64::MAX;
     assert_eq!(
         details(&fork_bytes(&record)),
         Details::Fork(Fork {
@@ -707,26 +707,21 @@ fn errors() {
     // The path's 11 bytes follow 8 bytes of frames; two of them are missing.
     let open_path_cut = open_bytes(&open_record())[..open_head + 8 + 9].to_vec();
 
-    let path_5000 = open_bytes(&OpenFields {
-        path_len: 5000,
-        ..open_record()
-    });
-    let path_4097 = open_bytes(&OpenFields {
-        path_len: PATH_LEN as u32 + 1,
-        ..open_record()
-    });
-    let path_huge = open_bytes(&OpenFields {
-        path_len: u32::MAX,
-        ..open_record()
-    });
-    let filename_5000 = exec_bytes(&ExecFields {
-        filename_len: 5000,
-        ..exec_record()
-    });
-    let argv_5000 = exec_bytes(&ExecFields {
-        argv_len: 5000,
-        ..exec_record()
-    });
+    let open_with = |change: fn(&mut OpenRecord)| {
+        let mut record = open_record();
+        change(&mut record.head);
+        open_bytes(&record)
+    };
+    let exec_with = |change: fn(&mut ExecRecord)| {
+        let mut record = exec_record();
+        change(&mut record.head);
+        exec_bytes(&record)
+    };
+    let path_5000 = open_with(|head| head.path_len = 5000);
+    let path_4097 = open_with(|head| head.path_len = PATH_LEN as u32 + 1);
+    let path_huge = open_with(|head| head.path_len = u32::MAX);
+    let filename_5000 = exec_with(|head| head.filename_len = 5000);
+    let argv_5000 = exec_with(|head| head.argv_len = 5000);
     let stack_2000 = open_bytes(&OpenFields {
         ustack: stack_bytes(2000),
         ..open_record()
@@ -892,18 +887,20 @@ fn records_take_their_content_and_ignore_the_rings_padding() {
 
 /// A user stack copy record as the probes send it: the header, then `stack`.
 fn user_stack_bytes(len: u32, stack: &[u8]) -> Vec<u8> {
-    let head = size_of::<UserStackHeader>();
-    let mut bytes = Builder::zeroed(head)
-        .u16(offset_of!(UserStackHeader, kind), USER_STACK_KIND)
-        .u16(offset_of!(UserStackHeader, flags), FLAG_STACK_TOP_REACHED)
-        .u32(offset_of!(UserStackHeader, len), len)
-        .u32(offset_of!(UserStackHeader, pid), 4242)
-        .u32(offset_of!(UserStackHeader, tid), 4243)
-        .u32(offset_of!(UserStackHeader, key), user_stack::key_of(77))
-        .u64(offset_of!(UserStackHeader, ip), 0x5555_0000_1234)
-        .u64(offset_of!(UserStackHeader, sp), 0x7ffc_0000_0000)
-        .u64(offset_of!(UserStackHeader, bp), 0)
-        .finish();
+    let mut bytes = UserStackHeader {
+        kind: USER_STACK_KIND,
+        flags: FLAG_STACK_TOP_REACHED,
+        len,
+        pid: 4242,
+        tid: 4243,
+        key: user_stack::key_of(77),
+        _reserved: 0,
+        ip: 0x5555_0000_1234,
+        sp: 0x7ffc_0000_0000,
+        bp: 0,
+    }
+    .as_bytes()
+    .to_vec();
     bytes.extend_from_slice(stack);
     // The ring rounds every record up to 8 bytes.
     bytes.resize(bytes.len().next_multiple_of(8), 0xee);
