@@ -56,7 +56,10 @@ pub async fn run(
             source: Source::Live(&mut live),
             stats: &mut stats,
         };
-        event_loop(&mut run, &mut terminal, &mut batches).await
+        let result = event_loop(&mut run, &mut terminal, &mut batches).await;
+        // While the "stopping" line is on screen, not after the terminal is handed back.
+        live.detach();
+        result
     };
     drop(batches);
     let finished = live.finish().await;
@@ -266,6 +269,11 @@ async fn event_loop(
                     if let Some(active) = key_recording.take() {
                         let drops = drop_names(source.drops());
                         active.finish(app.take_to_record(), app.store(), drops)?;
+                    }
+                    // Detaching takes a moment (an RCU grace period per probe): say so.
+                    if matches!(source, Source::Live(_)) {
+                        app.set_notice("stopping: detaching the probes…".into());
+                        terminal.draw(|frame| ui::draw(frame, app))?;
                     }
                     return Ok(());
                 }

@@ -27,7 +27,7 @@ impl App {
 
     /// Whether the bindings of `context` apply now. The help and a prompt take every key
     /// while they are open.
-    pub(super) fn holds(&self, context: Context) -> bool {
+    pub fn holds(&self, context: Context) -> bool {
         let stack_view = |views: &[View]| !self.zoom_details && views.contains(&self.view);
         match context {
             Context::Help => self.show_help,
@@ -94,6 +94,9 @@ impl App {
             Command::Search => self.prompt = Some(Prompt::Search(Input::default())),
             Command::SearchNext => self.search_step(true),
             Command::SearchPrevious => self.search_step(false),
+            Command::SearchProcesses => self.prompt = Some(Prompt::ProcessSearch(Input::default())),
+            Command::NextProcessMatch => self.find_process(1),
+            Command::PreviousProcessMatch => self.find_process(-1),
             Command::Back => self.back()?,
             Command::ScopeToProcess => self.scope_to_selected_row(),
             Command::ZoomDetails => self.zoom_details = !self.zoom_details,
@@ -198,6 +201,10 @@ impl App {
                 self.prompt = None;
                 Vec::new()
             }
+            Some(Prompt::ProcessSearch(_)) => {
+                self.prompt = None;
+                Vec::new()
+            }
             None => Vec::new(),
         }
     }
@@ -214,6 +221,11 @@ impl App {
                 // Incremental: jump to the first match as the term grows.
                 self.search = Some(input.value().to_owned()).filter(|s| !s.is_empty());
                 self.search_from(self.cursor, true);
+            }
+            Some(Prompt::ProcessSearch(input)) => {
+                input.handle_event(&typed);
+                self.process_search = Some(input.value().to_owned()).filter(|s| !s.is_empty());
+                self.find_process(0);
             }
             None => {}
         }

@@ -119,6 +119,8 @@ impl Scope {
 pub enum Prompt {
     Filter(Input),
     Search(Input),
+    /// `/` in the Processes pane: a name, or a pid to jump to.
+    ProcessSearch(Input),
 }
 
 /// Figures the status bar shows; refreshed once a second.
@@ -196,6 +198,8 @@ pub struct App {
     /// `s`: how the Processes pane orders its processes.
     process_sort: ProcessSort,
     focus: Pane,
+    /// What `/` in the Processes pane looks for: a pid, or part of a command name.
+    process_search: Option<String>,
     /// The Processes pane's selection, by identity; `None` until the user moves it.
     process_pick: Option<ProcessPick>,
     /// The row it was last on: where moving starts when its process has gone.
@@ -304,6 +308,7 @@ impl App {
             unit_column: None,
             process_sort: ProcessSort::Tree,
             focus: Pane::Events,
+            process_search: None,
             process_pick: None,
             process_row: 0,
             processes: ProcessTable::default(),

@@ -75,4 +75,35 @@ impl App {
         let index = self.pick_index(&rows)?;
         rows.into_iter().nth(index)
     }
+
+    /// Selects the next row (`step` 1), the previous (-1), or from the selected one on (0)
+    /// whose process matches the search: its pid exactly, else its name containing the text.
+    /// A pid that is not in the pane leaves the selection where it is.
+    pub(super) fn find_process(&mut self, step: isize) {
+        let Some(term) = self.process_search.clone() else {
+            return;
+        };
+        let rows = self.process_rows();
+        let matches = |row: &ProcessRow| match row {
+            ProcessRow::Process { pid, .. } => match term.parse::<u32>() {
+                Ok(wanted) => *pid == wanted,
+                Err(_) => self.processes.get(*pid).is_some_and(|process| {
+                    String::from_utf8_lossy(&process.comm).contains(term.as_str())
+                }),
+            },
+            ProcessRow::Unit(_) => false,
+        };
+        let from = self.pick_index(&rows).unwrap_or(self.process_row);
+        let count = rows.len();
+        // Round the pane once from the next (or previous) row, as a pager's search does.
+        let found = (0..count)
+            .map(|offset| {
+                let offset = offset as isize + step;
+                (from as isize + offset).rem_euclid(count.max(1) as isize) as usize
+            })
+            .find(|&index| rows.get(index).is_some_and(&matches));
+        if let Some(index) = found {
+            self.pick_process_row(&rows, index);
+        }
+    }
 }

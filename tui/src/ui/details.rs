@@ -26,6 +26,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         .borders(Borders::ALL)
         .title(match app.view() {
             View::Stacks | View::Failures => " Details: the newest event of the selected row ",
+            View::Events | View::Flame if app.zoom_details() => " Details (Enter or Esc: back) ",
             View::Events | View::Flame => " Details (Enter: zoom) ",
         })
         .border_style(border(app, Pane::Details));
@@ -142,7 +143,7 @@ fn frame_lines(frames: &[StackFrame]) -> Vec<Line<'static>> {
                 Fold::Tracing => "tracing",
             };
             lines.push(Line::styled(
-                format!("  ⋯ {run} {what} frames"),
+                format!("  ⋯ {}", super::counted(run, &format!("{what} frame"))),
                 Style::new().fg(Color::DarkGray),
             ));
             index += run;

@@ -15,10 +15,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     };
     let table = &built.failures;
     let title = format!(
-        " Failures: {} failed of {} events, {} groups · Enter: their events ",
+        " Failures: {} failed of {} events, {} · Enter: their events ",
         table.events,
         built.stacks.events,
-        table.rows.len()
+        super::counted(table.rows.len(), "group")
     );
     let columns = [
         ("#", Constraint::Length(4)),

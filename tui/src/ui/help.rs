@@ -23,8 +23,35 @@ pub fn lines() -> Vec<Line<'static>> {
             lines.push(key_line(MOUSE_HELP.0, MOUSE_HELP.1));
         }
     }
+    lines.push(Line::styled(
+        "The status bar",
+        Style::new().add_modifier(Modifier::BOLD),
+    ));
+    lines.extend(STATUS_TERMS.iter().map(|(term, what)| key_line(term, what)));
     lines
 }
+
+/// What the status bar's counters mean: each is a loss or a wait someone will ask about.
+const STATUS_TERMS: [(&str, &str); 6] = [
+    (
+        "open 120/s ✗3",
+        "events a second; ✗ events the kernel lost (its ring buffer was full)",
+    ),
+    (
+        "evicted",
+        "the oldest events let go of to stay within --max-events",
+    ),
+    (
+        "maps lost",
+        "mapping records the kernel overwrote: some stacks may not resolve",
+    ),
+    (
+        "stack copies lost",
+        "user stack copies with no room in the ring: those stacks follow frame pointers only, and may stop short",
+    ),
+    ("malformed", "records that did not decode, skipped"),
+    ("symbolizing", "stacks waiting for their symbols"),
+];
 
 fn key_line(keys: &str, what: &str) -> Line<'static> {
     Line::from(format!("  {keys:<14} {what}"))

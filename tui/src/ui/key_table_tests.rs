@@ -125,3 +125,35 @@ fn keys_outside_the_table_do_nothing() {
         assert_eq!(before, screen(&mut app, 150, 36), "after {setup:?}");
     }
 }
+
+/// The footer hints at what works where the focus is: Enter scopes in Processes, zooms in
+/// the flame graph, opens details in Events.
+#[test]
+fn the_key_hints_follow_the_focused_pane_and_view() {
+    let mut app = app(200, 36);
+    let footer = |app: &mut App| {
+        let text = screen(app, 200, 36);
+        text.lines().last().unwrap_or_default().to_owned()
+    };
+    assert!(
+        footer(&mut app).contains("Enter details"),
+        "{}",
+        footer(&mut app)
+    );
+    press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    assert!(
+        footer(&mut app).contains("Enter scope"),
+        "{}",
+        footer(&mut app)
+    );
+    press(&mut app, KeyCode::Char('6'), KeyModifiers::NONE);
+    let flame = footer(&mut app);
+    assert!(
+        flame.contains("Enter zoom") && flame.contains("caller"),
+        "{flame}"
+    );
+    assert!(
+        !flame.contains("/ search"),
+        "the flame graph has no search: {flame}"
+    );
+}

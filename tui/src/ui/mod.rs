@@ -96,3 +96,12 @@ fn border(app: &App, pane: Pane) -> Style {
         Style::new().fg(Color::DarkGray)
     }
 }
+
+/// `1 group`, `2 groups`: a count with its noun, singular for one.
+pub fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

@@ -18,11 +18,36 @@ const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let window = app.processes_window(area);
     let rows = app.process_rows();
-    let lines: Vec<Line<'_>> = rows
+    let shown: Vec<(usize, &ProcessRow)> = rows
         .iter()
         .enumerate()
         .skip(window.first)
         .take(window.rows)
+        .collect();
+    // The name column is as wide as the longest name shown (at most half the pane), so the
+    // sparklines and counts line up whatever the names.
+    let name_width = shown
+        .iter()
+        .filter_map(|(_, row)| match row {
+            ProcessRow::Process { depth, pid } => {
+                let process = app.processes().get(*pid)?;
+                Some(2 * (*depth).min(12) + printable(&process.comm).chars().count())
+            }
+            ProcessRow::Unit(_) => None,
+        })
+        .max()
+        .unwrap_or(0)
+        .min(usize::from(area.width / 2));
+    let pid_width = shown
+        .iter()
+        .filter_map(|(_, row)| match row {
+            ProcessRow::Process { pid, .. } => Some(pid.to_string().len()),
+            ProcessRow::Unit(_) => None,
+        })
+        .max()
+        .unwrap_or(1);
+    let lines: Vec<Line<'_>> = shown
+        .into_iter()
         .filter_map(|(index, row)| {
             let selected = Some(index) == app.process_cursor() && app.focus() == Pane::Processes;
             let (depth, pid) = match row {
@@ -46,6 +71,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 " "
             };
             let indent = "  ".repeat(depth.min(12));
+            let name: String = format!("{indent}{}", printable(&process.comm))
+                .chars()
+                .take(name_width)
+                .collect();
             let counts: Vec<String> = Group::ALL
                 .into_iter()
                 .map(|group| counter(process, group))
@@ -55,7 +84,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             let counts = counts.join(" ");
             Some(Line::from(vec![
                 Span::styled(
-                    format!("{indent}{marker}{pid} {} ", printable(&process.comm)),
+                    format!("{marker}{pid:>pid_width$} {name:<name_width$} "),
                     style,
                 ),
                 Span::styled(sparkline(&process.history), Style::new().fg(Color::Green)),

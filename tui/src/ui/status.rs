@@ -7,6 +7,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::app::bindings::{BINDINGS, Key};
 use crate::app::{App, Prompt, Tab, View};
 use crate::model::EventKind;
 
@@ -148,36 +149,58 @@ pub fn footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
             }
             Line::from(spans)
         }
+        Some(Prompt::ProcessSearch(input)) => Line::from(vec![
+            Span::styled("process> ", Style::new().fg(Color::Cyan)),
+            Span::raw(input.value().to_owned()),
+            Span::styled(
+                "   a name, or a pid to jump to",
+                Style::new().fg(Color::DarkGray),
+            ),
+        ]),
         Some(Prompt::Search(input)) => Line::from(vec![
             Span::styled("search> ", Style::new().fg(Color::Cyan)),
             Span::raw(input.value().to_owned()),
         ]),
         None => match app.notice() {
             Some(notice) => Line::styled(format!(" {notice}"), Style::new().fg(Color::Yellow)),
-            None => Line::styled(hints(app.view()), Style::new().fg(Color::DarkGray)),
+            None => Line::styled(hints(app), Style::new().fg(Color::DarkGray)),
         },
     };
     frame.render_widget(Paragraph::new(line), area);
-    if let Some(Prompt::Filter(input) | Prompt::Search(input)) = app.prompt() {
-        let x = area.x + 8 + u16::try_from(input.visual_cursor()).unwrap_or(u16::MAX);
+    if let Some(prompt) = app.prompt() {
+        let (width, input) = match prompt {
+            Prompt::Filter(input) | Prompt::Search(input) => (8, input),
+            Prompt::ProcessSearch(input) => (9, input),
+        };
+        let x = area.x + width + u16::try_from(input.visual_cursor()).unwrap_or(u16::MAX);
         frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
     }
 }
 
-/// The footer's key hints for the view shown.
-fn hints(view: View) -> &'static str {
-    match view {
-        View::Events => {
-            " q quit  ? help  / search  f filter  Enter details  space pause  r record  Tab pane  1-4 events  5 stacks  6 flame  7 failures  t tree"
+/// The footer's key hints: the bindings that work in the focused pane and the view shown,
+/// from the table the dispatcher uses, the view's own first.
+fn hints(app: &App) -> String {
+    let mut shown: Vec<Key> = Vec::new();
+    let mut text = String::new();
+    for binding in BINDINGS {
+        if binding.hint.is_empty() || !app.holds(binding.context) {
+            continue;
         }
-        View::Stacks => {
-            " Enter its events (Esc back)  s sort  u user stacks only  + - innermost frames  Tab details  1 events  6 flame  7 failures  ? help"
+        // A key the view has taken is not hinted again with its meaning elsewhere.
+        if binding.keys.iter().any(|key| shown.contains(key)) {
+            continue;
         }
-        View::Flame => {
-            " ← → siblings  ↑ ↓ caller / callee  Enter zoom  Esc zoom out  u user stacks only  + - innermost frames  1 events  5 stacks  ? help"
-        }
-        View::Failures => {
-            " Enter their events (Esc back)  Tab details  f filter  1 events  5 stacks  6 flame  ? help"
-        }
+        shown.extend(binding.keys);
+        let digits = binding
+            .keys
+            .iter()
+            .all(|key| matches!(key, Key::Char(c) if c.is_ascii_digit()));
+        let keys = match binding.keys {
+            [first, .., last] if digits => format!("{}-{}", first.label(), last.label()),
+            [first, ..] => first.label(),
+            [] => continue,
+        };
+        text.push_str(&format!(" {keys} {} ", binding.hint));
     }
+    text
 }

@@ -281,3 +281,67 @@ fn the_filter_stays_in_the_title_at_sixty_columns() {
     let title = text.lines().next().unwrap_or_default();
     assert!(title.contains("filter: ret<0"), "{title}");
 }
+
+/// `/` in the Processes pane finds a process by name or jumps to a pid, and Enter scopes to
+/// it; the Events pane's search is not involved.
+#[test]
+fn slash_in_processes_finds_a_name_or_jumps_to_a_pid() {
+    let mut app = App::new(1000, Filter::match_all(), "live".into());
+    app.update(Msg::Resize(120, 40));
+    let mut events: Vec<Event> = (0..6)
+        .map(|i| open(i, 300 + i as u32, 1, "worker", 3))
+        .collect();
+    events.push(open(10, 4242, 1, "nginx", 3));
+    events.push(open(11, 77, 1, "postgres", 3));
+    app.update(Msg::Events(events, 0));
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('/'));
+    for c in "4242".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.selected_process(), Some(4242));
+    key(&mut app, KeyCode::Char('/'));
+    for c in "postg".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.selected_process(), Some(77));
+    key(&mut app, KeyCode::Enter);
+    assert!(
+        app.visible()
+            .iter()
+            .all(|&id| app.store().get(id).is_some_and(|e| e.pid == 77)),
+        "Enter did not scope to the process found"
+    );
+}
+
+/// Names of any length: the sparklines start in one column.
+#[test]
+fn process_columns_line_up_whatever_the_names() {
+    let mut app = App::new(1000, Filter::match_all(), "live".into());
+    app.update(Msg::Resize(160, 30));
+    app.update(Msg::Events(
+        vec![
+            open(1, 5, 1, "sh", 3),
+            open(2, 123456, 1, "a-much-longer-nm", 3),
+            open(3, 42, 1, "mid", 3),
+        ],
+        0,
+    ));
+    tick(&mut app);
+    let text = screen(&mut app, 160, 30);
+    let columns: Vec<usize> = text
+        .lines()
+        .filter(|line| line.contains(" open 1"))
+        .filter_map(|line| {
+            let pane = line.split('│').nth(3)?;
+            pane.find(" open 1").map(|at| pane[..at].chars().count())
+        })
+        .collect();
+    assert_eq!(columns.len(), 3, "{text}");
+    assert!(
+        columns.windows(2).all(|w| w[0] == w[1]),
+        "{columns:?}\n{text}"
+    );
+}
