@@ -259,3 +259,47 @@ fn a_terminate_signal_restores_the_terminal() {
     let status = tui.wait_for_exit("SIGTERM");
     assert!(status.success(), "{status:?}");
 }
+
+/// Drawing frames opens nothing: no `/dev/tty` per frame (a terminal size query), and
+/// `/proc/self/stat` only at the status bar's once-a-second refresh. Another ringside watches
+/// the TUI's own opens while opens elsewhere keep it redrawing.
+#[test]
+fn the_tui_opens_no_file_per_frame() {
+    if !kernel_tests_enabled("the_tui_opens_no_file_per_frame") {
+        return;
+    }
+    let mut tui = Terminal::start(30, 120, &["--events", "open"]);
+    tui.wait_for("the TUI", |s| s.contains("Events [All]"));
+    let pid = tui.pty.pid().expect("pid").to_string();
+    let watcher =
+        support::Ringside::start(&["--events", "open", "--pid", &pid, "--stacks", "none"]);
+    let watched = Duration::from_secs(4);
+    let started = Instant::now();
+    while started.elapsed() < watched {
+        // Events for the TUI to show: every batch makes a frame.
+        let _ = std::fs::read("/etc/hostname");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let opens = watcher.stop().events;
+    let opened = |path: &str| {
+        opens
+            .iter()
+            .filter(|e| support::field(e, "path").as_str() == Some(path))
+            .count()
+    };
+    assert_eq!(
+        opened("/dev/tty"),
+        0,
+        "the TUI opened /dev/tty while drawing"
+    );
+    let stats = opened("/proc/self/stat");
+    assert!(
+        stats <= watched.as_secs() as usize + 2,
+        "/proc/self/stat opened {stats} times in {} s",
+        watched.as_secs()
+    );
+    tui.keys("q");
+    tui.wait_for_restore("q");
+    let status = tui.wait_for_exit("q");
+    assert!(status.success(), "{status:?}");
+}
