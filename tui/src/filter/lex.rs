@@ -232,9 +232,12 @@ impl Lexer {
     }
 }
 
+/// Messages quote what was typed, which may hold a newline or an escape sequence: shown as
+/// typed, it would break the one-line error or reach the terminal raw.
 pub(super) fn error(column: usize, message: impl Into<String>) -> FilterError {
+    let message = message.into();
     FilterError {
         column,
-        message: message.into(),
+        message: crate::model::text::printable(message.as_bytes()).into_owned(),
     }
 }

@@ -235,6 +235,12 @@ fn errors_point_at_the_offending_token() {
             15,
             &format!("unknown field `pdi` ({FIELDS})"),
         ),
+        // What was typed is quoted escaped, so the message stays one line.
+        (
+            "type=\"a\nb\"",
+            6,
+            &format!("unknown event type `a\\nb` ({TYPES})"),
+        ),
         (
             "error=2",
             7,
