@@ -162,8 +162,9 @@ impl Details {
         }
     }
 
-    /// Whether the event is a failure a person should see in red: a result below 0, or a DNS
-    /// lookup that got no `NOERROR`. A non-blocking socket's "not yet" is not one: a connect
+    /// Whether the event is a failure a person should see in red: a result below 0, a DNS
+    /// lookup that got no `NOERROR`, or a process that exited non-zero or was killed by a
+    /// signal (a crash or a failing job is what a person looks for first). A non-blocking socket's "not yet" is not one: a connect
     /// in progress (`EINPROGRESS`), an accept with nothing waiting (`EAGAIN`) would otherwise
     /// top every count of failures on a server.
     pub fn failed(&self) -> bool {
@@ -173,7 +174,8 @@ impl Details {
             Details::Accept(sock) => sock.ret < 0 && sock.ret != -libc::EAGAIN,
             Details::Exec(exec) => exec.ret < 0,
             Details::Open(open) => open.ret < 0,
-            Details::TcpClose(_) | Details::Exit(_) | Details::Fork(_) => false,
+            Details::Exit(exit) => exit.failed(),
+            Details::TcpClose(_) | Details::Fork(_) => false,
         }
     }
 

@@ -92,6 +92,15 @@ pub fn signal_name(sig: i32) -> Option<&'static str> {
     )
 }
 
+/// A signal as events and filters name it: `SIGKILL`, or `SIG<n>` for one without a fixed name
+/// (a real-time signal), as errors without a name are `E<n>`.
+pub fn signal_label(sig: i32) -> std::borrow::Cow<'static, str> {
+    match signal_name(sig) {
+        Some(name) => name.into(),
+        None => format!("SIG{sig}").into(),
+    }
+}
+
 /// The kernel's O_LARGEFILE bit.
 ///
 /// glibc defines `O_LARGEFILE` as 0 on 64-bit targets because large files are

@@ -16,31 +16,47 @@ pub enum Failure {
     Errno(i32),
     /// A DNS lookup without a `NOERROR` answer.
     Dns(DnsOutcome),
+    /// A process that exited with this non-zero code.
+    Exit(i32),
+    /// A process a signal killed.
+    Signal(i32),
 }
 
 impl Failure {
-    /// How the event failed, if it did ([`Details::failed`] says whether).
+    /// How the event failed, if it did.
     pub fn of(event: &Event) -> Option<Failure> {
-        if !event.details.failed() {
+        Self::of_details(&event.details)
+    }
+
+    /// How an event with these details failed, if it did ([`Details::failed`] says whether).
+    pub fn of_details(details: &Details) -> Option<Failure> {
+        if !details.failed() {
             return None;
         }
-        match &event.details {
+        match details {
             Details::Dns(dns) => Some(Failure::Dns(dns.outcome)),
             Details::Exec(Exec { ret, .. })
             | Details::Open(Open { ret, .. })
             | Details::Connect(SockInfo { ret, .. })
             | Details::Accept(SockInfo { ret, .. }) => Some(Failure::Errno(*ret)),
-            Details::TcpClose(_) | Details::Exit(_) | Details::Fork(_) => None,
+            // The signal first: it is why a killed process's code is what it is.
+            Details::Exit(exit) => Some(match exit.signal() {
+                Some(signal) => Failure::Signal(signal),
+                None => Failure::Exit(exit.code()),
+            }),
+            Details::TcpClose(_) | Details::Fork(_) => None,
         }
     }
 
-    /// `ENOENT`, `NXDOMAIN`, `timeout`.
+    /// `ENOENT`, `NXDOMAIN`, `timeout`, `exit 1`, `SIGKILL`.
     pub fn name(self) -> String {
         match self {
             Failure::Errno(ret) => {
                 crate::model::names::error_name(ret).unwrap_or_else(|| ret.to_string())
             }
             Failure::Dns(outcome) => outcome.name(),
+            Failure::Exit(code) => format!("exit {code}"),
+            Failure::Signal(signal) => crate::model::names::signal_label(signal).into_owned(),
         }
     }
 }
@@ -67,7 +83,11 @@ pub struct FailureRow {
 impl FailureRow {
     /// `open ENOENT ← read_settings ← start_service`.
     pub fn describe(&self) -> String {
-        let mut text = format!("{} {}", self.kind.name(), self.failure.name());
+        // `exit 1` names its kind already; `exit exit 1` would stutter.
+        let mut text = match self.failure {
+            Failure::Exit(_) => self.failure.name(),
+            _ => format!("{} {}", self.kind.name(), self.failure.name()),
+        };
         match &self.frame {
             Some(frame) => {
                 text.push_str(" ← ");

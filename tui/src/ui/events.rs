@@ -12,6 +12,7 @@ use crate::model::Event;
 use crate::model::event::Details;
 use crate::model::names::error_name;
 use crate::model::text::printable;
+use crate::stacks::Failure;
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let window = app.events_window(area);
@@ -101,15 +102,14 @@ impl Columns {
     }
 }
 
-/// What the RESULT column says: `✗ ENOENT` or `✗ NXDOMAIN` for a failure, the error's name
-/// without the mark for a "not yet" (`EINPROGRESS`), the result otherwise (an fd), nothing for
-/// kinds without one.
+/// What the RESULT column says: `✗ ENOENT`, `✗ NXDOMAIN`, `✗ exit 1` or `✗ SIGSEGV` for a
+/// failure, the error's name without the mark for a "not yet" (`EINPROGRESS`), the result
+/// otherwise (an fd), nothing for kinds without one.
 pub(super) fn result_text(details: &Details) -> String {
-    if let Details::Dns(dns) = details {
-        return if dns.failed() {
-            format!("✗ {}", dns.rcode())
-        } else {
-            String::new()
+    if let Details::Dns(_) | Details::Exit(_) = details {
+        return match Failure::of_details(details) {
+            Some(failure) => format!("✗ {}", failure.name()),
+            None => String::new(),
         };
     }
     match details.ret() {

@@ -10,6 +10,8 @@ mod stacks;
 mod status;
 
 #[cfg(test)]
+mod exit_tests;
+#[cfg(test)]
 mod key_table_tests;
 #[cfg(test)]
 mod stack_view_tests;

@@ -110,11 +110,10 @@ fn tcp_close_fields<M: SerializeMap>(close: &TcpClose, map: &mut M) -> Result<()
 
 fn exit_fields<M: SerializeMap>(exit: &Exit, map: &mut M) -> Result<(), M::Error> {
     map.serialize_entry("exit_code", &exit.code())?;
-    let signal = exit.status & 0x7f;
-    if signal != 0 {
+    if let Some(signal) = exit.signal() {
         map.serialize_entry("signal", signal_name(signal).unwrap_or("?"))?;
     }
-    if exit.status & 0x80 != 0 {
+    if exit.core_dumped() {
         map.serialize_entry("core_dumped", &true)?;
     }
     map.serialize_entry("lifetime_ns", &exit.lifetime_ns)
