@@ -96,6 +96,8 @@ pub(super) enum NumField {
     Uid,
     Port,
     Ret,
+    /// An exit's code; other kinds have none.
+    ExitCode,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +109,8 @@ pub(super) enum TextField {
     /// The name a DNS query asked for.
     Query,
     Error,
+    /// The signal that killed a process, by name (`SIGKILL`, `SIG<n>` when it has none).
+    Signal,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

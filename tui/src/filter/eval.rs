@@ -1,13 +1,14 @@
 //! Deciding whether one event matches. Each field yields zero, one or two values for an event
-//! (`port` has a local and a remote end; `ret` is absent on an exit). A comparison holds when
-//! some value satisfies it; `!=` holds when the event has values and none is equal; and an event
-//! without the field matches neither, so `ret!=0` never selects an exit.
+//! (`port` has a local and a remote end; `ret` is absent on an exit, `exit_code` on all but
+//! exits). A comparison holds when some value satisfies it; `!=` holds when the event has values
+//! and none is equal; and an event without the field matches neither, so `ret!=0` never selects
+//! an exit.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::model::event::{Event, SockAddrs};
-use crate::model::names::error_name;
+use crate::model::names::{error_name, signal_label};
 
 use super::Ancestry;
 use super::ast::{Cond, Expr, NumField, TextField};
@@ -79,6 +80,7 @@ fn numbers(event: &Event, field: NumField) -> impl Iterator<Item = i64> {
         NumField::Ppid => (Some(event.ppid.into()), None),
         NumField::Uid => (Some(event.uid.into()), None),
         NumField::Ret => (event.details.ret().map(i64::from), None),
+        NumField::ExitCode => (event.details.exit_code().map(i64::from), None),
         NumField::Port => {
             let mut ports = ends(event).map(|(_, port)| i64::from(port));
             (ports.next(), ports.next())
@@ -97,6 +99,10 @@ fn text(event: &Event, field: TextField) -> Option<Cow<'_, [u8]>> {
             // As the JSON output names it: `E<n>` for codes without a name.
             let name = event.details.ret().and_then(error_name)?;
             Some(Cow::Owned(name.into_bytes()))
+        }
+        TextField::Signal => {
+            let name = signal_label(event.details.signal()?);
+            Some(Cow::Owned(name.into_owned().into_bytes()))
         }
     }
 }

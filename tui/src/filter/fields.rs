@@ -20,10 +20,12 @@ pub(super) enum Field {
     Port,
     Ret,
     Error,
+    ExitCode,
+    Signal,
 }
 
 impl Field {
-    pub(super) const ALL: [Field; 16] = [
+    pub(super) const ALL: [Field; 18] = [
         Field::Pid,
         Field::Ppid,
         Field::Tree,
@@ -40,6 +42,8 @@ impl Field {
         Field::Port,
         Field::Ret,
         Field::Error,
+        Field::ExitCode,
+        Field::Signal,
     ];
 
     /// The name typed in an expression.
@@ -61,6 +65,8 @@ impl Field {
             Field::Port => "port",
             Field::Ret => "ret",
             Field::Error => "error",
+            Field::ExitCode => "exit_code",
+            Field::Signal => "signal",
         }
     }
 
@@ -83,6 +89,8 @@ impl Field {
             Field::Port => "a port at either end",
             Field::Ret => "the system call's result",
             Field::Error => "the errno name of a failure, e.g. ENOENT",
+            Field::ExitCode => "an exit's code",
+            Field::Signal => "the signal that killed a process, e.g. SIGKILL or 9",
         }
     }
 

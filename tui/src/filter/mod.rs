@@ -21,6 +21,7 @@ mod fields;
 mod kernel;
 mod lex;
 mod parse;
+mod signal;
 mod text;
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use super::cgroup::{CgroupField, CgroupMatch};
 use super::cidr::Cidr;
 use super::fields::Field;
 use super::lex::{Lexer, Op, Token, TokenKind, error};
+use super::signal::canonical_signal;
 use super::text::TextPattern;
 
 /// Deeper than anyone types; bounds recursion in the parser, the evaluator and `Drop`.
@@ -165,7 +166,9 @@ fn check_operator(field: Field, op: Op) -> Result<(), String> {
         Field::Tree | Field::Type | Field::Addr if !equality => {
             Err(format!("`{}` takes only `=` or `!=`", field.name()))
         }
-        Field::Pid | Field::Ppid | Field::Uid | Field::Port | Field::Ret if op == Op::Match => {
+        Field::Pid | Field::Ppid | Field::Uid | Field::Port | Field::Ret | Field::ExitCode
+            if op == Op::Match =>
+        {
             Err("`~` needs a text field".to_owned())
         }
         Field::Comm
@@ -176,6 +179,7 @@ fn check_operator(field: Field, op: Op) -> Result<(), String> {
         | Field::Unit
         | Field::Container
         | Field::Error
+        | Field::Signal
             if !equality && op != Op::Match =>
         {
             Err(format!("`{}` needs a number", op.symbol()))
@@ -221,6 +225,7 @@ fn build(field: Field, op: Op, value: String) -> Result<Cond, String> {
         Field::Uid => numeric(NumField::Uid, 0, u32::MAX.into()),
         Field::Port => numeric(NumField::Port, 0, u16::MAX.into()),
         Field::Ret => numeric(NumField::Ret, i32::MIN.into(), i32::MAX.into()),
+        Field::ExitCode => numeric(NumField::ExitCode, 0, 255),
         Field::Tree => {
             let root = number(&value, "tree", 0, u32::MAX.into())?;
             Ok(Cond::Tree {
@@ -257,6 +262,14 @@ fn build(field: Field, op: Op, value: String) -> Result<Cond, String> {
             }
             Ok(text(TextField::Error, value))
         }
+        Field::Signal => {
+            let value = if op == Op::Match {
+                value.to_ascii_uppercase()
+            } else {
+                canonical_signal(&value)?
+            };
+            Ok(text(TextField::Signal, value))
+        }
         Field::Type => Ok(Cond::Type {
             kinds: event_types(&value)?,
             negated,
@@ -275,6 +288,7 @@ fn field_name(field: NumField) -> &'static str {
         NumField::Uid => "uid",
         NumField::Port => "port",
         NumField::Ret => "ret",
+        NumField::ExitCode => "exit_code",
     }
 }
 

@@ -1,5 +1,6 @@
-//! Text comparisons for `comm`, `path` and `error`: exact bytes for `=` (what the kernel can
-//! compare too), and for `~` a substring or, when the value has `*` or `?`, a shell-style glob.
+//! Text comparisons for `comm`, `path`, `error` and `signal`: exact bytes for `=` (what the
+//! kernel can compare too), and for `~` a substring or, when the value has `*` or `?`, a
+//! shell-style glob.
 
 use std::borrow::Cow;
 

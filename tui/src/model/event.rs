@@ -162,6 +162,34 @@ impl Details {
         }
     }
 
+    /// An exit's code, for `exit_code` filters.
+    pub fn exit_code(&self) -> Option<i32> {
+        match self {
+            Details::Exit(exit) => Some(exit.code()),
+            Details::Exec(_)
+            | Details::Open(_)
+            | Details::Connect(_)
+            | Details::Accept(_)
+            | Details::TcpClose(_)
+            | Details::Fork(_)
+            | Details::Dns(_) => None,
+        }
+    }
+
+    /// The signal that ended a process, for `signal` filters.
+    pub fn signal(&self) -> Option<i32> {
+        match self {
+            Details::Exit(exit) => exit.signal(),
+            Details::Exec(_)
+            | Details::Open(_)
+            | Details::Connect(_)
+            | Details::Accept(_)
+            | Details::TcpClose(_)
+            | Details::Fork(_)
+            | Details::Dns(_) => None,
+        }
+    }
+
     /// Whether the event is a failure a person should see in red: a result below 0, a DNS
     /// lookup that got no `NOERROR`, or a process that exited non-zero or was killed by a
     /// signal (a crash or a failing job is what a person looks for first). A non-blocking socket's "not yet" is not one: a connect

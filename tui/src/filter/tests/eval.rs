@@ -254,6 +254,48 @@ fn errors_are_named_like_the_json_output() {
     }
 }
 
+/// Exits that succeeded, failed with a code, and were killed (one dumping core), beside an
+/// open without either field.
+fn exit_events() -> Vec<(&'static str, Event)> {
+    vec![
+        ("ok", event(exit(0))),
+        ("code1", event(exit(1 << 8))),
+        ("code255", event(exit(255 << 8))),
+        ("killed", event(exit(libc::SIGKILL))),
+        ("segv_core", event(exit(libc::SIGSEGV | 0x80))),
+        ("realtime", event(exit(40))),
+        ("open", event(open("/etc/passwd", 3))),
+    ]
+}
+
+#[test]
+fn exit_code_and_signal_select_how_processes_ended() {
+    let events = exit_events();
+    let cases: &[(&str, &[&str])] = &[
+        // A killed process's code is 0; other kinds have no code at all.
+        ("exit_code!=0", &["code1", "code255"]),
+        ("exit_code=0", &["ok", "killed", "segv_core", "realtime"]),
+        ("exit_code>1", &["code255"]),
+        ("not exit_code=0", &["code1", "code255", "open"]),
+        ("signal=SIGKILL", &["killed"]),
+        ("signal=kill", &["killed"]),
+        ("signal=9", &["killed"]),
+        ("signal=SIGSEGV", &["segv_core"]),
+        ("signal=40", &["realtime"]),
+        ("signal=SIG40", &["realtime"]),
+        ("signal!=SIGKILL", &["segv_core", "realtime"]),
+        ("signal~SEGV", &["segv_core"]),
+        ("signal~*", &["killed", "segv_core", "realtime"]),
+        (
+            "exit_code!=0 or signal~*",
+            &["code1", "code255", "killed", "segv_core", "realtime"],
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(matching(text, &events), *expected, "{text}");
+    }
+}
+
 #[test]
 fn unknown_ends_are_skipped() {
     let remote_only = SockAddrs {

@@ -11,7 +11,7 @@ fn expr(text: &str) -> crate::filter::ast::Expr {
 }
 
 const FIELDS: &str = "fields: pid, ppid, tree, comm, uid, type, path, unix, query, cgroup, unit, container, addr, \
-     port, ret, error";
+     port, ret, error, exit_code, signal";
 const TYPES: &str =
     "types: exec, open, connect, accept, tcp_close, exit, fork, dns, files, network, process";
 const OPERATORS: &str = "(=, !=, ~, <, >, <=, >=)";
@@ -56,6 +56,13 @@ fn accepts_the_grammar() {
         "error=E600",
         "error~CONN",
         "error~e*",
+        "exit_code=1",
+        "exit_code!=0",
+        "exit_code>=128",
+        "signal=SIGKILL",
+        "signal=9",
+        "signal~SEGV",
+        "signal!=SIGTERM",
         "type=exec",
         "type=tcp_close",
         "type=NETWORK",
@@ -106,6 +113,12 @@ fn spellings_that_mean_the_same() {
         ("error=ENOENT", "error=enoent"),
         ("error=ENOENT", "error=E2"),
         ("error=EAGAIN", "error=EWOULDBLOCK"),
+        // A signal by name, without `SIG`, or by number.
+        ("signal=SIGKILL", "signal=kill"),
+        ("signal=SIGKILL", "signal=9"),
+        ("signal=SIGKILL", "signal=sig9"),
+        ("signal=SIG40", "signal=40"),
+        ("signal~KILL", "signal~kill"),
         ("addr=10.0.0.0/8", "addr=10.1.2.3/8"),
         ("addr=10.0.0.0/8", "addr=::ffff:10.0.0.0/104"),
     ];
@@ -250,6 +263,25 @@ fn errors_point_at_the_offending_token() {
             "error=ENOENTT",
             7,
             "unknown errno name `ENOENTT` (such as ENOENT, EACCES, ECONNREFUSED)",
+        ),
+        ("exit_code~1", 10, "`~` needs a text field"),
+        (
+            "exit_code=256",
+            11,
+            "`exit_code` must be from 0 to 255, not 256",
+        ),
+        (
+            "exit_code=-1",
+            11,
+            "`exit_code` must be from 0 to 255, not -1",
+        ),
+        ("signal<9", 7, "`<` needs a number"),
+        ("signal=65", 8, "`signal` must be from 1 to 64, not 65"),
+        ("signal=0", 8, "`signal` must be from 1 to 64, not 0"),
+        (
+            "signal=SIGNOPE",
+            8,
+            "unknown signal `SIGNOPE` (such as SIGKILL, SIGTERM, SIGSEGV, or a number)",
         ),
     ];
     for &(text, column, message) in cases {
