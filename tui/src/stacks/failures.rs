@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::key_cache::{KeyId, StackKeys};
 use super::stack_key::FrameKey;
+use super::who::{CommTally, Who};
 use crate::model::EventId;
 use crate::model::event::{Details, DnsOutcome, Exec, Open, SockInfo};
 use crate::model::{Event, EventKind};
@@ -76,6 +77,8 @@ pub struct FailureRow {
     pub frame_id: u32,
     pub count: u64,
     pub processes: usize,
+    /// The programs the events came from.
+    pub who: Who,
     /// The newest event: the Details pane shows it.
     pub newest: EventId,
 }
@@ -116,6 +119,7 @@ pub struct FailureTable {
 pub(super) struct Builder {
     rows: Vec<FailureRow>,
     pids: Vec<HashSet<u32>>,
+    comms: Vec<CommTally>,
     index: HashMap<(EventKind, Failure, u32), usize>,
 }
 
@@ -143,9 +147,11 @@ impl Builder {
                     frame_id: info.frame_id,
                     count: 0,
                     processes: 0,
+                    who: Who::default(),
                     newest: id,
                 });
                 self.pids.push(HashSet::new());
+                self.comms.push(CommTally::default());
                 self.rows.len() - 1
             });
         let row = &mut self.rows[at];
@@ -153,11 +159,13 @@ impl Builder {
         row.newest = row.newest.max(id);
         row.callers_differ |= row.caller != info.caller;
         self.pids[at].insert(event.pid);
+        self.comms[at].add(event.comm);
     }
 
     pub(super) fn finish(mut self) -> FailureTable {
-        for (row, pids) in self.rows.iter_mut().zip(&self.pids) {
+        for ((row, pids), comms) in self.rows.iter_mut().zip(&self.pids).zip(self.comms) {
             row.processes = pids.len();
+            row.who = comms.finish();
         }
         self.rows
             .sort_by(|a, b| b.count.cmp(&a.count).then(b.newest.cmp(&a.newest)));

@@ -11,6 +11,9 @@ pub mod stack_key;
 pub mod table;
 #[cfg(test)]
 mod tests;
+pub mod who;
+#[cfg(test)]
+mod who_tests;
 
 pub use failures::{Failure, FailureTable};
 pub use flame::{FlameTree, NodeKind};

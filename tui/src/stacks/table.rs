@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use super::failures::Failure;
 use super::key_cache::{KeyId, StackKeys};
+use super::who::{CommTally, Who};
 use crate::model::EventId;
 use crate::model::{Event, EventKind};
 
@@ -60,6 +61,8 @@ pub struct StackRow {
     /// The commonest failure and how often it came.
     pub commonest_failure: Option<(Failure, u64)>,
     pub processes: usize,
+    /// The programs the events came from.
+    pub who: Who,
     /// The newest event: the Details pane shows it.
     pub newest: EventId,
 }
@@ -93,6 +96,7 @@ struct Tally {
     pids: HashSet<u32>,
     /// The last pid added: a process's events mostly come together.
     last_pid: Option<u32>,
+    comms: CommTally,
     newest: EventId,
 }
 
@@ -117,6 +121,7 @@ impl Builder {
                 failures: Vec::new(),
                 pids: HashSet::new(),
                 last_pid: None,
+                comms: CommTally::default(),
                 newest: id,
             });
             self.tallies.len() - 1
@@ -147,6 +152,7 @@ impl Builder {
             tally.pids.insert(event.pid);
             tally.last_pid = Some(event.pid);
         }
+        tally.comms.add(event.comm);
     }
 
     pub(super) fn finish(self, keys: &StackKeys, sort: StackSort) -> StackTable {
@@ -165,6 +171,7 @@ impl Builder {
                     failures: tally.failures.iter().map(|&(_, n)| n).sum(),
                     commonest_failure,
                     processes: tally.pids.len(),
+                    who: tally.comms.finish(),
                     newest: tally.newest,
                 }
             })

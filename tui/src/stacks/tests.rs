@@ -5,7 +5,7 @@ use super::stack_key::{FrameKey, StackKey};
 use super::*;
 use crate::model::EventKind;
 
-fn build(events: &[crate::model::Event], grouping: Grouping) -> (StackViews, StackKeys) {
+pub(super) fn build(events: &[crate::model::Event], grouping: Grouping) -> (StackViews, StackKeys) {
     let mut keys = StackKeys::new(grouping);
     let views = StackViews::build(
         events.iter().enumerate().map(|(i, e)| (i as u64, e)),

@@ -24,6 +24,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         ("#", Constraint::Length(4)),
         ("EVENTS", Constraint::Length(9)),
         ("PROCS", Constraint::Length(5)),
+        ("WHO", Constraint::Length(super::WHO_WIDTH)),
         ("KIND ERROR ← FRAME ← CALLER", Constraint::Min(20)),
     ];
     super::draw_view_list(
@@ -43,6 +44,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                     format!("{}", index + 1),
                     format!("×{}", row.count),
                     row.processes.to_string(),
+                    super::fit(row.who.describe(), super::WHO_WIDTH),
                     row.describe(),
                 ]
                 .into_iter()

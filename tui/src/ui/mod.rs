@@ -90,6 +90,21 @@ fn draw_view_list<T, const N: usize>(
     frame.render_widget(table, area);
 }
 
+/// The WHO column of the Stacks and Failures views: room for two names and their counts.
+const WHO_WIDTH: u16 = 24;
+
+/// `text` cut to `width` characters, with `…` where it was cut, so a cut name does not read as
+/// a whole one.
+fn fit(text: String, width: u16) -> String {
+    let width = usize::from(width);
+    if text.chars().count() <= width {
+        return text;
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 /// The border style of a pane: the focused one stands out.
 fn border(app: &App, pane: Pane) -> Style {
     if app.focus() == pane {

@@ -217,3 +217,10 @@ fn esc_in_another_view_clears_a_stack_scope_and_stays() {
     app.update(key(KeyCode::Char('n')));
     assert_eq!(app.cursor(), cursor);
 }
+
+#[test]
+fn a_long_who_is_cut_to_its_column_with_a_mark() {
+    let who = "systemd-journal ×12, NetworkManager ×3".to_owned();
+    assert_eq!(super::fit(who, 24), "systemd-journal ×12, Ne…");
+    assert_eq!(super::fit("svc ×54".to_owned(), 24), "svc ×54");
+}

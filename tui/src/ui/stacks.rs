@@ -1,5 +1,6 @@
 //! The Stacks view (`5`): one row per distinct stack, most events first, with what its events
-//! were, how many failed and why, how many processes, and the innermost interesting frame.
+//! were, how many failed and why, how many processes and which programs, and the innermost
+//! interesting frame.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -30,6 +31,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         ("TYPES", Constraint::Length(18)),
         ("FAILED", Constraint::Length(16)),
         ("PROCS", Constraint::Length(5)),
+        ("WHO", Constraint::Length(super::WHO_WIDTH)),
         ("FRAME", Constraint::Length(28)),
         ("CALLED FROM", Constraint::Min(10)),
     ];
@@ -71,6 +73,7 @@ fn line(index: usize, row: &StackRow, keys: &StackKeys, selected: bool) -> Row<'
             kinds.join(" "),
             failed,
             row.processes.to_string(),
+            super::fit(row.who.describe(), super::WHO_WIDTH),
             frame,
             called_from,
         ]
