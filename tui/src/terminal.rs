@@ -3,8 +3,10 @@
 
 use std::io::stdout;
 
+use crossterm::cursor::Show;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
+use crossterm::terminal::EnterAlternateScreen;
 use ratatui::layout::Rect;
 use ratatui::{DefaultTerminal, TerminalOptions, Viewport};
 
@@ -23,9 +25,12 @@ impl Drop for TerminalGuard {
 pub fn enter() -> anyhow::Result<(DefaultTerminal, TerminalGuard)> {
     install_panic_hook();
     let (width, height) = crossterm::terminal::size()?;
+    // Unlike `ratatui::try_init`, this leaves the screen as it is: the alternate screen is
+    // ours to enter.
     let terminal = ratatui::try_init_with_options(TerminalOptions {
         viewport: Viewport::Fixed(Rect::new(0, 0, width, height)),
     })?;
+    execute!(stdout(), EnterAlternateScreen)?;
     let guard = TerminalGuard;
     execute!(stdout(), EnableMouseCapture)?;
     Ok((terminal, guard))
@@ -38,7 +43,7 @@ pub fn resize(terminal: &mut DefaultTerminal, width: u16, height: u16) -> anyhow
 }
 
 fn restore() {
-    let _ = execute!(stdout(), DisableMouseCapture);
+    let _ = execute!(stdout(), DisableMouseCapture, Show);
     ratatui::restore();
 }
 

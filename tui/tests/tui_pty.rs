@@ -171,7 +171,7 @@ fn filter_search_details_resize_and_quit_like_a_person() {
     tui.wait_for("a redraw at 40x12", |s| s.contains("ringside"));
 
     tui.keys("q");
-    // The terminal is restored at once, before the probes are detached.
+    // The terminal is restored once the probes are detached, "stopping" on screen meanwhile.
     tui.wait_for_restore("q");
     let screen = tui.screen();
     assert!(!screen.hide_cursor(), "the cursor stayed hidden");

@@ -6,11 +6,13 @@ use ringside_common::{
     AF_INET, AF_INET6, AF_UNIX, ARGV_LEN, ExecRecord, ExitRecord, FLAG_ARGV_FROM_IMAGE,
     FLAG_ARGV_TRUNCATED, FLAG_ARGV_UNREADABLE, FLAG_BYTES_UNKNOWN, FLAG_LOCAL_ADDR_UNKNOWN,
     FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN, ForkRecord, OpenRecord, PATH_LEN,
-    SockAddrs as WireAddrs, SockRecord, TcpCloseRecord, UNIX_PATH_LEN, open_syscall, user_stack,
+    SockAddrs as WireAddrs, SockRecord, StackHead, TcpCloseRecord, UNIX_PATH_LEN, open_syscall,
+    user_stack,
 };
 
 use super::DecodeError;
 use super::head;
+use super::tail::Tail;
 use crate::ingest::text_arena::TextArena;
 use crate::model::event::{
     Details, EventKind, Exec, Exit, Fork, Open, OpenSyscall, SockAddrs, SockInfo, Socket, TcpClose,
@@ -30,6 +32,22 @@ pub struct Decoded {
 }
 
 impl Decoded {
+    /// The details with the user and kernel stacks that follow the head, nothing else in
+    /// the tail before them.
+    fn with_stacks(
+        details: Details,
+        tail: &mut Tail<'_>,
+        ustack: &StackHead,
+        kstack: &StackHead,
+    ) -> Result<Self, DecodeError> {
+        Ok(Decoded {
+            ustack: tail.frames(ustack, "user stack")?,
+            kstack: tail.frames(kstack, "kernel stack")?,
+            snapshot: ustack.snapshot,
+            ..Decoded::new(details)
+        })
+    }
+
     fn new(details: Details) -> Self {
         Self {
             details,
@@ -163,12 +181,7 @@ pub fn exit(bytes: &[u8]) -> Result<Decoded, DecodeError> {
         status: r.exit_code,
         lifetime_ns: r.lifetime_ns,
     });
-    Ok(Decoded {
-        ustack: tail.frames(&r.ustack, "user stack")?,
-        kstack: tail.frames(&r.kstack, "kernel stack")?,
-        snapshot: r.ustack.snapshot,
-        ..Decoded::new(details)
-    })
+    Decoded::with_stacks(details, &mut tail, &r.ustack, &r.kstack)
 }
 
 pub fn fork(bytes: &[u8]) -> Result<Decoded, DecodeError> {
@@ -177,12 +190,7 @@ pub fn fork(bytes: &[u8]) -> Result<Decoded, DecodeError> {
         child_pid: r.child_pid,
         clone_flags: r.clone_flags,
     });
-    Ok(Decoded {
-        ustack: tail.frames(&r.ustack, "user stack")?,
-        kstack: tail.frames(&r.kstack, "kernel stack")?,
-        snapshot: r.ustack.snapshot,
-        ..Decoded::new(details)
-    })
+    Decoded::with_stacks(details, &mut tail, &r.ustack, &r.kstack)
 }
 
 pub fn sock_addrs(addrs: &WireAddrs, flags: u16) -> SockAddrs {
