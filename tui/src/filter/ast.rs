@@ -111,6 +111,8 @@ pub(super) enum TextField {
     Error,
     /// The signal that killed a process, by name (`SIGKILL`, `SIG<n>` when it has none).
     Signal,
+    /// The `--host` label of a fleet view.
+    Host,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -100,6 +100,10 @@ fn text(event: &Event, field: TextField) -> Option<Cow<'_, [u8]>> {
             let name = event.details.ret().and_then(error_name)?;
             Some(Cow::Owned(name.into_bytes()))
         }
+        TextField::Host => {
+            let label = event.host.label()?;
+            Some(Cow::Owned(label.as_bytes().to_vec()))
+        }
         TextField::Signal => {
             let name = signal_label(event.details.signal()?);
             Some(Cow::Owned(name.into_owned().into_bytes()))

@@ -22,10 +22,11 @@ pub(super) enum Field {
     Error,
     ExitCode,
     Signal,
+    Host,
 }
 
 impl Field {
-    pub(super) const ALL: [Field; 18] = [
+    pub(super) const ALL: [Field; 19] = [
         Field::Pid,
         Field::Ppid,
         Field::Tree,
@@ -44,6 +45,7 @@ impl Field {
         Field::Error,
         Field::ExitCode,
         Field::Signal,
+        Field::Host,
     ];
 
     /// The name typed in an expression.
@@ -67,6 +69,7 @@ impl Field {
             Field::Error => "error",
             Field::ExitCode => "exit_code",
             Field::Signal => "signal",
+            Field::Host => "host",
         }
     }
 
@@ -91,6 +94,7 @@ impl Field {
             Field::Error => "the errno name of a failure, e.g. ENOENT",
             Field::ExitCode => "an exit's code",
             Field::Signal => "the signal that killed a process, e.g. SIGKILL or 9",
+            Field::Host => "the --host label an event came from",
         }
     }
 

@@ -175,6 +175,7 @@ fn check_operator(field: Field, op: Op) -> Result<(), String> {
         | Field::Path
         | Field::Unix
         | Field::Query
+        | Field::Host
         | Field::Cgroup
         | Field::Unit
         | Field::Container
@@ -237,6 +238,7 @@ fn build(field: Field, op: Op, value: String) -> Result<Cond, String> {
         Field::Path => Ok(text(TextField::Path, value)),
         Field::Unix => Ok(text(TextField::Unix, value)),
         Field::Query => Ok(text(TextField::Query, value)),
+        Field::Host => Ok(text(TextField::Host, value)),
         Field::Cgroup | Field::Unit | Field::Container => {
             let field = match field {
                 Field::Cgroup => CgroupField::Path,

@@ -62,6 +62,10 @@ pub struct Event {
     pub kstack: Box<[u64]>,
     /// The stacks symbolized, once the symbolizer answered.
     pub stacks: Option<std::sync::Arc<Stacks>>,
+    /// The machine it happened on. Not in the event's own encoding: a recording names the
+    /// host in the entry that carries the event, and a remote knows only itself.
+    #[serde(skip)]
+    pub host: super::host::HostId,
 }
 
 impl Event {

@@ -4,6 +4,7 @@ pub mod comm;
 pub mod dns_names;
 pub mod event;
 pub mod frame;
+pub mod host;
 pub mod names;
 #[cfg(test)]
 pub mod sample;

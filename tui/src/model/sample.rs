@@ -28,6 +28,7 @@ pub fn event(details: Details) -> Event {
         ustack: Box::default(),
         kstack: Box::default(),
         stacks: None,
+        host: crate::model::host::HostId::LOCAL,
     }
 }
 

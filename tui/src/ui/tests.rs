@@ -31,6 +31,7 @@ pub(super) fn event(seq: u64, pid: u32, ppid: u32, comm: &str, details: Details)
         ustack: vec![0x401000, 0x402000, 0x403000].into(),
         kstack: Box::default(),
         stacks: None,
+        host: crate::model::host::HostId::LOCAL,
         details,
     }
 }

@@ -25,6 +25,7 @@ use super::text_arena::TextArena;
 use crate::clock::WallClock;
 use crate::dns::pairing::DnsResponse;
 use crate::model::event::{Event, EventKind};
+use crate::model::host::HostId;
 use crate::model::user_stack::UserStackCopy;
 use kinds::c_string;
 
@@ -167,6 +168,7 @@ fn decode_event(
         ustack: decoded.ustack.into(),
         kstack: decoded.kstack.into(),
         stacks: None,
+        host: HostId::LOCAL,
     };
     Ok((event, decoded.snapshot))
 }

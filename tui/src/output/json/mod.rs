@@ -32,6 +32,10 @@ impl Serialize for JsonEvent<'_> {
         let event = self.0;
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("type", event.kind().name())?;
+        // Only in a fleet view: one machine's events need no name.
+        if let Some(host) = event.host.label() {
+            map.serialize_entry("host", &*host)?;
+        }
         map.serialize_entry("time", rfc3339_nanos(event.time).as_str())?;
         map.serialize_entry("pid", &event.pid)?;
         map.serialize_entry("tid", &event.tid)?;
