@@ -33,12 +33,20 @@ pub struct Settings {
     pub symbol_wait: Duration,
     /// For the stats file: `json` or `record`.
     pub mode: &'static str,
+    /// Changes while running, from a fleet viewer; the run ends when their sender goes.
+    pub controls: Option<mpsc::Receiver<RunControl>>,
+}
+
+/// A change to a running headless pipeline.
+pub enum RunControl {
+    /// A new filter: its userspace part for the events to come, its kernel part for the probes.
+    SetFilter(Filter),
 }
 
 pub async fn run(
     options: ProbeOptions,
     filter: Filter,
-    settings: Settings,
+    mut settings: Settings,
     output: &mut dyn Output,
 ) -> anyhow::Result<()> {
     let mut run = LiveRun::start(&options)?;
@@ -65,12 +73,24 @@ pub async fn run(
     let deadline = tokio::time::sleep(duration.unwrap_or(Duration::MAX));
     tokio::pin!(deadline);
     let mut second = tokio::time::interval(Duration::from_secs(1));
+    let controlled = settings.controls.is_some();
     loop {
         tokio::select! {
             biased;
             () = run.stop_requested() => break,
             () = &mut deadline, if duration.is_some() => break,
-            _ = second.tick() => run.every_second(),
+            control = next_control(&mut settings.controls), if controlled => match control {
+                Some(RunControl::SetFilter(filter)) => {
+                    run.narrow_kernel_filter(filter.kernel_part());
+                    tally.set_filter(filter);
+                }
+                // Whoever controlled the run went away: stop, detach, summarize.
+                None => break,
+            },
+            _ = second.tick() => {
+                run.every_second();
+                output.every_second(crate::live_run::drops_by_name(&run.drops()))?;
+            }
             item = annotated.recv() => match item {
                 Some(item) => if !deliver(item, &mut tally, output).await? { break },
                 None => break,
@@ -109,6 +129,13 @@ pub async fn run(
         stats.write(path)?;
     }
     Ok(())
+}
+
+async fn next_control(controls: &mut Option<mpsc::Receiver<RunControl>>) -> Option<RunControl> {
+    match controls {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// One batch out; `false` when the output is gone.

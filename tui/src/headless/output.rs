@@ -16,6 +16,10 @@ pub trait Output {
     fn write(&mut self, event: &Event) -> anyhow::Result<bool>;
     /// Called after each batch.
     fn flush(&mut self) -> anyhow::Result<bool>;
+    /// Called once a second with the kernel's drop counters so far, per type name.
+    fn every_second(&mut self, _drops: BTreeMap<String, u64>) -> anyhow::Result<()> {
+        Ok(())
+    }
     /// Called once at the end with the kernel's final drop counters, per type name.
     fn finish(&mut self, _drops: BTreeMap<String, u64>) -> anyhow::Result<()> {
         Ok(())

@@ -36,6 +36,11 @@ impl Tally {
     }
 
     /// Events of `kind` the kernel delivered.
+    /// A filter changed while running (a fleet viewer's): later events meet it.
+    pub fn set_filter(&mut self, filter: Filter) {
+        self.filter = filter;
+    }
+
     pub fn delivered(&self, kind: EventKind) -> u64 {
         self.delivered[kind.index()]
     }
