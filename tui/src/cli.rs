@@ -44,9 +44,39 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub symbol_wait: u64,
 
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+
     /// Where logs go [default: $XDG_STATE_HOME/ringside/ringside.log].
     #[arg(global = true, long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+}
+
+/// Many servers in one view, over ssh. Hidden while the fleet view is built: `--json` works,
+/// the TUI does not yet.
+#[derive(Debug, Args, Default)]
+pub struct FleetArgs {
+    /// Watch this server too, over ssh: `[LABEL=]DESTINATION`, DESTINATION as ssh takes it
+    /// (`web1`, `root@db`, `ssh://root@db:2222`; `local` for this machine). Repeatable.
+    #[arg(long = "host", value_name = "[LABEL=]DEST", hide = true,
+          value_parser = crate::fleet::HostSpec::parse)]
+    pub hosts: Vec<crate::fleet::HostSpec>,
+
+    /// A file with one `[LABEL=]DESTINATION` a line.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub hosts_file: Option<PathBuf>,
+
+    /// Passed to ssh as `-F FILE`.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub ssh_config: Option<PathBuf>,
+
+    /// Passed to ssh as `-o OPT` (repeatable).
+    #[arg(long, value_name = "OPT", hide = true)]
+    pub ssh_option: Vec<String>,
+
+    /// The ringside binary on the remote hosts.
+    #[arg(long, value_name = "PATH", default_value = "ringside", hide = true)]
+    pub remote_path: String,
 }
 
 /// Which events: every mode, live or replayed, takes a filter expression.
@@ -157,6 +187,40 @@ pub struct ShowArgs {
 }
 
 impl TraceArgs {
+    /// The same choices as arguments, for a remote `ringside stream`.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        let mut flag = |name: &str, value: String| {
+            args.push(format!("--{name}"));
+            args.push(value);
+        };
+        for pid in &self.pid {
+            flag("pid", pid.to_string());
+        }
+        for (name, values) in [
+            ("cgroup", &self.cgroup),
+            ("unit", &self.unit),
+            ("container", &self.container),
+            ("comm", &self.comm),
+        ] {
+            for value in values {
+                flag(name, value.clone());
+            }
+        }
+        if !self.events.is_empty() {
+            let names: Vec<&str> = self.events.iter().map(|kind| kind.name()).collect();
+            flag("events", names.join(","));
+        }
+        flag("stacks", self.stacks.join(","));
+        flag("stack-bytes", self.stack_bytes.to_string());
+        flag("max-delay", self.max_delay.to_string());
+        flag("ring-size", self.ring_size.to_string());
+        if self.tree {
+            args.push("--tree".into());
+        }
+        args
+    }
+
     /// Bytes of user stack the probes copy: none unless user stacks are captured.
     pub fn stack_copy_bytes(&self) -> u32 {
         if self.capture() & ringside_common::CAPTURE_USER_STACK == 0 {
@@ -203,6 +267,15 @@ pub enum Command {
         select: SelectArgs,
         #[command(flatten)]
         show: ShowArgs,
+    },
+    /// The remote end of a fleet view: traces here and streams the events to stdout, for the
+    /// viewer that started it over ssh; stops when stdin closes.
+    #[command(hide = true)]
+    Stream {
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        trace: TraceArgs,
     },
     /// Print a completion script for SHELL to stdout, e.g.
     /// `ringside completions bash > /usr/share/bash-completion/completions/ringside`.

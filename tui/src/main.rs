@@ -13,6 +13,7 @@ mod dns;
 mod docs_tests;
 mod export;
 mod filter;
+mod fleet;
 mod headless;
 mod heap;
 mod ingest;
@@ -122,6 +123,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 // machine; batches queue meanwhile (bounded).
                 symbol_wait: Duration::from_secs(5),
                 mode: "record",
+                controls: None,
             };
             let result = runtime.block_on(headless::run(options, filter, settings, &mut recording));
             // Closed whole even when the run failed early, so the file replays.
@@ -134,7 +136,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             result
         }
+        Some(Command::Stream { select, trace }) => {
+            let filter = parse_filter(&select)?;
+            let options = probe_options(&trace, &filter);
+            runtime.block_on(fleet::remote::run(options, filter, trace.duration))
+        }
         Some(Command::Completions { .. } | Command::Manpages { .. }) => Ok(()),
+        None if !cli.fleet.hosts.is_empty() || cli.fleet.hosts_file.is_some() => {
+            run_fleet(&cli, &runtime)
+        }
         None => run_live(
             &cli.select,
             &cli.trace,
@@ -161,6 +171,7 @@ fn run_live(
         stats_file: trace.stats_file.clone(),
         symbol_wait,
         mode,
+        controls: None,
     };
     if exports.any() {
         // The exports are about stacks: give symbols time to resolve.
@@ -180,6 +191,38 @@ fn run_live(
             trace.stats_file.clone(),
         ))
     }
+}
+
+/// `--host`: the servers' events, merged. `--json` for now; the fleet TUI is being built.
+fn run_fleet(cli: &Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    let mut hosts = cli.fleet.hosts.clone();
+    if let Some(file) = &cli.fleet.hosts_file {
+        hosts.extend(fleet::hosts::read_hosts_file(file)?);
+    }
+    if hosts.is_empty() {
+        anyhow::bail!("--hosts-file names no host: give one [LABEL=]DESTINATION a line");
+    }
+    if !cli.show.json {
+        anyhow::bail!("--host works with --json so far; the fleet TUI is not there yet");
+    }
+    // Checked here, not on each host: a bad filter is the same mistake everywhere.
+    parse_filter(&cli.select)?;
+    let mut stream_args = cli.trace.to_args();
+    if let Some(filter) = &cli.select.filter {
+        stream_args.extend(["--filter".to_owned(), filter.clone()]);
+    }
+    let run = fleet::FleetRun {
+        ssh: fleet::SshOptions {
+            config: cli.fleet.ssh_config.clone(),
+            options: cli.fleet.ssh_option.clone(),
+            remote_path: cli.fleet.remote_path.clone(),
+        },
+        stream_args,
+        duration: cli.trace.duration,
+        max_delay: Duration::from_millis(cli.trace.max_delay),
+    };
+    let mut output = headless::output::Ndjson::new();
+    runtime.block_on(fleet::run_headless(hosts, run, &mut output))
 }
 
 fn parse_filter(select: &SelectArgs) -> anyhow::Result<Filter> {

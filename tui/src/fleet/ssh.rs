@@ -1,0 +1,67 @@
+//! The ssh command that runs `ringside stream` on a host. OpenSSH does the trusting (keys,
+//! agent, `~/.ssh/config`, ProxyJump, known_hosts): ringside only adds what it runs there.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use super::hosts::HostSpec;
+
+/// How every host is reached: `--ssh-config`, `--ssh-option`, `--remote-path`.
+#[derive(Clone, Debug, Default)]
+pub struct SshOptions {
+    pub config: Option<PathBuf>,
+    pub options: Vec<String>,
+    /// The ringside binary on the remote; `ringside` on its PATH by default.
+    pub remote_path: String,
+}
+
+impl SshOptions {
+    /// `ssh [-F FILE] [-o OPT]... -T DEST -- COMMAND`, its three pipes captured. ssh never
+    /// asks for a password here: the viewer owns the terminal.
+    pub fn command(&self, host: &HostSpec, stream_args: &[String]) -> Command {
+        let mut ssh = Command::new("ssh");
+        if let Some(config) = &self.config {
+            ssh.arg("-F").arg(config);
+        }
+        for option in &self.options {
+            ssh.arg("-o").arg(option);
+        }
+        ssh.args(["-T", "-o", "BatchMode=yes"])
+            .arg(&host.destination)
+            .arg("--")
+            .arg(remote_command(&self.remote_path, stream_args))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        ssh
+    }
+}
+
+/// The remote shell's command: ringside as root, through `sudo -n` unless the login is root
+/// (never a password prompt: without rights, sudo fails and says so).
+fn remote_command(remote_path: &str, stream_args: &[String]) -> String {
+    let ringside: Vec<String> = std::iter::once(remote_path)
+        .chain(std::iter::once("stream"))
+        .chain(stream_args.iter().map(String::as_str))
+        .map(quote)
+        .collect();
+    let ringside = ringside.join(" ");
+    format!("if [ \"$(id -u)\" = 0 ]; then exec {ringside}; else exec sudo -n {ringside}; fi")
+}
+
+/// `text` as one word for a POSIX shell.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_remote_command_quotes_every_word_and_uses_sudo_unless_root() {
+        let command = remote_command("/opt/ring side", &["--filter".into(), "comm='x'".into()]);
+        assert!(command.contains(r"exec '/opt/ring side' 'stream' '--filter' 'comm='\''x'\'''"));
+        assert!(command.contains("else exec sudo -n '/opt/ring side'"));
+    }
+}
