@@ -25,7 +25,9 @@ const BPF_LINKER_VERSION: &str = "0.13.0";
 /// tests setpriv and unshare; libc6-dbg puts libc's debug file under /usr/lib/debug, which the
 /// unwinding tests resolve libc's internal frames from; linux-perf is perf, to profile where a
 /// traced system call's time goes (`perf record -C 0 -g` beside a pinned load); musl-tools is
-/// musl-gcc, which compiles the C parts (zstd, ring) of the static build (`cargo xtask dist`).
+/// musl-gcc, which compiles the C parts (zstd, ring) of the static build (`cargo xtask dist`);
+/// openssh-server and openssh-client give the tests private ssh "hosts" (an sshd of their own on
+/// 127.0.0.1, started from a config in a temp directory, never the system's).
 const DEBIAN_PACKAGES: &[&str] = &[
     "tmux",
     "bpftrace",
@@ -38,6 +40,8 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "libc6-dbg",
     "linux-perf",
     "musl-tools",
+    "openssh-server",
+    "openssh-client",
 ];
 
 /// The target of the static binary `cargo xtask dist` builds.

@@ -7,6 +7,7 @@
 pub mod dns_responder;
 pub mod fixtures;
 pub mod pty;
+pub mod sshd;
 pub mod stacks;
 mod tui;
 
@@ -105,6 +106,53 @@ impl Ringside {
 
     /// As [`Ringside::start`], with these environment variables set for ringside.
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut ringside = Self::spawn(args, env);
+        ringside.wait_for_stderr("ringside: tracing", PATIENCE);
+        ringside
+    }
+
+    /// A fleet view (`--host`) over `hosts` hosts: waits until each has said it is live.
+    pub fn start_fleet(args: &[&str], hosts: usize) -> Self {
+        let mut ringside = Self::spawn(args, &[]);
+        ringside.wait_for_stderr_count(": live", hosts, PATIENCE);
+        ringside
+    }
+
+    /// The lines ringside has written to stderr so far.
+    pub fn stderr_lines(&self) -> Vec<String> {
+        self.stderr.lock().expect("lock").clone()
+    }
+
+    /// The child's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits until `count` lines of stderr contain `needle`.
+    pub fn wait_for_stderr_count(&mut self, needle: &str, count: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let seen = self
+                .stderr
+                .lock()
+                .expect("lock")
+                .iter()
+                .filter(|line| line.contains(needle))
+                .count();
+            if seen >= count {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ringside did not print `{needle}` {count} times within {} s: {:?}",
+                timeout.as_secs(),
+                self.stderr.lock().expect("lock")
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Self {
         let log = std::env::temp_dir().join(format!("ringside-test-{}.log", nonce()));
         let mut child = Command::new(env!("CARGO_BIN_EXE_ringside"))
             .envs(env.iter().copied())
@@ -140,14 +188,12 @@ impl Ringside {
                 sink.lock().expect("lock").push(line);
             }
         });
-        let mut ringside = Self {
+        Self {
             child,
             events,
             stderr,
             readers: vec![stdout_reader, stderr_reader],
-        };
-        ringside.wait_for_stderr("ringside: tracing", PATIENCE);
-        ringside
+        }
     }
 
     fn wait_for_stderr(&mut self, needle: &str, timeout: Duration) {

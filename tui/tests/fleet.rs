@@ -1,0 +1,296 @@
+//! Many servers in one view, with real ssh: each "host" is a private sshd on a 127.0.0.1 port,
+//! and the remote ringside is this build's binary (`--remote-path`).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::fixtures::fixtures;
+use support::sshd::{Sshd, closed_port};
+use support::{Ringside, field, kernel_tests_enabled, nonce, path_string, scratch_dir};
+
+const RINGSIDE: &str = env!("CARGO_BIN_EXE_ringside");
+
+/// One ssh_config for every host: each sshd authorizes its own client key.
+fn ssh_config(dir: &Path, hosts: &[&Sshd]) -> PathBuf {
+    let keys: String = hosts
+        .iter()
+        .map(|sshd| {
+            format!(
+                "    IdentityFile {}\n",
+                sshd.dir().join("client_key").display()
+            )
+        })
+        .collect();
+    let path = dir.join("ssh_config");
+    std::fs::write(
+        &path,
+        format!(
+            "Host *\n    StrictHostKeyChecking no\n    UserKnownHostsFile /dev/null\n    \
+             BatchMode yes\n    IdentitiesOnly yes\n    LogLevel ERROR\n    ConnectTimeout 5\n{keys}"
+        ),
+    )
+    .expect("ssh_config");
+    path
+}
+
+fn host_arg(label: &str, sshd: &Sshd) -> String {
+    format!("--host={label}={}", sshd.destination())
+}
+
+/// The fleet view's arguments after `--json`.
+fn fleet_args<'a>(config: &'a str, hosts: &'a [String], rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args: Vec<&str> = vec!["--ssh-config", config, "--remote-path", RINGSIDE];
+    args.extend(hosts.iter().map(String::as_str));
+    args.extend(rest);
+    args
+}
+
+/// Opens `marker` through the nested C fixture, whose stack names its functions.
+fn open_marker(marker: &str) {
+    let status = Command::new(&fixtures().c)
+        .args(["open", marker, "exit"])
+        .status()
+        .expect("fixture");
+    assert!(status.success());
+}
+
+#[test]
+fn two_hosts_report_one_workload_each_with_its_host_and_symbolized_stack() {
+    if !kernel_tests_enabled(
+        "two_hosts_report_one_workload_each_with_its_host_and_symbolized_stack",
+    ) {
+        return;
+    }
+    let (web1, web2) = (Sshd::start(), Sshd::start());
+    let dir = scratch_dir();
+    let config = path_string(&ssh_config(dir.path(), &[&web1, &web2]));
+    let hosts = [host_arg("web1", &web1), host_arg("web2", &web2)];
+    let ringside = Ringside::start_fleet(
+        &fleet_args(&config, &hosts, &["--events", "open", "--comm", "nested-c"]),
+        2,
+    );
+    let marker = path_string(&dir.path().join(format!("fleet-{}", nonce())));
+    open_marker(&marker);
+    for host in ["web1", "web2"] {
+        let event = ringside.wait_for(&format!("{host}'s open"), |event| {
+            field(event, "path") == marker.as_str() && field(event, "host") == host
+        });
+        let symbols: Vec<&str> = field(&event, "ustack")
+            .as_array()
+            .expect("ustack")
+            .iter()
+            .filter_map(|frame| frame["symbol"].as_str())
+            .collect();
+        assert!(
+            symbols.contains(&"inner_open") && symbols.contains(&"outer_open"),
+            "{host}: not symbolized by the remote: {symbols:?}"
+        );
+    }
+    let finished = ringside.stop();
+    assert!(finished.success, "{:?}", finished.stderr);
+}
+
+#[test]
+fn a_dead_host_fails_alone_and_comes_back_when_its_sshd_does() {
+    if !kernel_tests_enabled("a_dead_host_fails_alone_and_comes_back_when_its_sshd_does") {
+        return;
+    }
+    let (mut web1, web2) = (Sshd::start(), Sshd::start());
+    let dir = scratch_dir();
+    let config = path_string(&ssh_config(dir.path(), &[&web1, &web2]));
+    let hosts = [host_arg("web1", &web1), host_arg("web2", &web2)];
+    let mut ringside = Ringside::start_fleet(
+        &fleet_args(&config, &hosts, &["--events", "open", "--comm", "nested-c"]),
+        2,
+    );
+    web1.stop();
+    ringside.wait_for_stderr_count("host web1: failed", 1, Duration::from_secs(30));
+    let marker = path_string(&dir.path().join(format!("alone-{}", nonce())));
+    open_marker(&marker);
+    ringside.wait_for("web2 still delivering", |event| {
+        field(event, "path") == marker.as_str() && field(event, "host") == "web2"
+    });
+    web1.restart();
+    ringside.wait_for_stderr_count("host web1: live", 2, Duration::from_secs(60));
+    let again = path_string(&dir.path().join(format!("again-{}", nonce())));
+    open_marker(&again);
+    ringside.wait_for("web1 back", |event| {
+        field(event, "path") == again.as_str() && field(event, "host") == "web1"
+    });
+    let finished = ringside.stop();
+    assert!(finished.success, "{:?}", finished.stderr);
+}
+
+/// A host that refuses the key and a port with nothing listening: each says why, and the run
+/// ends non-zero since they never came up; the good host delivers meanwhile.
+#[test]
+fn hosts_that_refuse_or_are_not_there_say_why_and_the_rest_runs() {
+    if !kernel_tests_enabled("hosts_that_refuse_or_are_not_there_say_why_and_the_rest_runs") {
+        return;
+    }
+    let (good, refusing) = (Sshd::start(), Sshd::start_refusing());
+    let dir = scratch_dir();
+    let config = path_string(&ssh_config(dir.path(), &[&good, &refusing]));
+    let hosts = [
+        host_arg("good", &good),
+        host_arg("locked", &refusing),
+        format!("--host=gone=ssh://root@127.0.0.1:{}", closed_port()),
+    ];
+    let mut ringside = Ringside::start_fleet(
+        &fleet_args(&config, &hosts, &["--events", "open", "--comm", "nested-c"]),
+        1,
+    );
+    ringside.wait_for_stderr_count("host locked: failed", 1, Duration::from_secs(30));
+    ringside.wait_for_stderr_count("host gone: failed", 1, Duration::from_secs(30));
+    let marker = path_string(&dir.path().join(format!("rest-{}", nonce())));
+    open_marker(&marker);
+    ringside.wait_for("the good host's open", |event| {
+        field(event, "path") == marker.as_str() && field(event, "host") == "good"
+    });
+    let finished = ringside.stop();
+    let stderr = finished.stderr.join("\n");
+    assert!(
+        !finished.success,
+        "a host never came up, yet it succeeded:\n{stderr}"
+    );
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+    assert!(stderr.contains("Connection refused"), "{stderr}");
+    assert!(
+        stderr.contains("never came up: gone") || stderr.contains("never came up: locked"),
+        "{stderr}"
+    );
+}
+
+/// A script in place of the remote ringside, run over ssh.
+fn fake_remote(dir: &Path, name: &str, body: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("script");
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    path_string(&path)
+}
+
+/// Runs a one-host fleet view until it ends by itself (the host is refused or gives up), and
+/// returns its exit status and stderr.
+fn run_one_host(config: &str, host: &str, remote: &str) -> (bool, String, Duration) {
+    let started = Instant::now();
+    let output = Command::new(RINGSIDE)
+        .args(["--json", "--log-file", "/dev/null", "--ssh-config", config])
+        .args(["--remote-path", remote, host, "--duration", "8"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("ringside");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[test]
+fn a_remote_of_another_version_is_refused_with_both_versions_named() {
+    if !kernel_tests_enabled("a_remote_of_another_version_is_refused_with_both_versions_named") {
+        return;
+    }
+    let host = Sshd::start();
+    let dir = scratch_dir();
+    let config = path_string(&ssh_config(dir.path(), &[&host]));
+    let remote = fake_remote(
+        dir.path(),
+        "old-ringside",
+        "echo 'RINGSIDE-STREAM 1 0.0.1 (commit 0000000, built 2020-01-01, static musl)'; cat >/dev/null",
+    );
+    let (success, stderr, _) = run_one_host(&config, &host_arg("old", &host), &remote);
+    assert!(!success, "{stderr}");
+    assert!(stderr.contains("old runs ringside 0.0.1"), "{stderr}");
+    assert!(stderr.contains("--install"), "{stderr}");
+    let ours = String::from_utf8_lossy(
+        &Command::new(RINGSIDE)
+            .arg("--version")
+            .output()
+            .expect("version")
+            .stdout,
+    )
+    .trim()
+    .trim_start_matches("ringside ")
+    .to_owned();
+    assert!(
+        stderr.contains(&ours),
+        "our version {ours} not named: {stderr}"
+    );
+}
+
+#[test]
+fn a_remote_that_sends_garbage_fails_and_the_viewer_survives() {
+    if !kernel_tests_enabled("a_remote_that_sends_garbage_fails_and_the_viewer_survives") {
+        return;
+    }
+    let host = Sshd::start();
+    let dir = scratch_dir();
+    let config = path_string(&ssh_config(dir.path(), &[&host]));
+    let version = String::from_utf8_lossy(
+        &Command::new(RINGSIDE)
+            .arg("--version")
+            .output()
+            .expect("version")
+            .stdout,
+    )
+    .trim()
+    .trim_start_matches("ringside ")
+    .to_owned();
+    // The right hello, then random bytes where frames belong, then garbage from the start.
+    let after_hello = fake_remote(
+        dir.path(),
+        "noisy",
+        &format!("echo 'RINGSIDE-STREAM 1 {version}'; head -c 2000000 /dev/urandom; sleep 1"),
+    );
+    let (success, stderr, took) = run_one_host(&config, &host_arg("noisy", &host), &after_hello);
+    assert!(!success, "{stderr}");
+    assert!(stderr.contains("host noisy: failed"), "{stderr}");
+    assert!(took < Duration::from_secs(30), "the viewer hung: {took:?}");
+    let no_hello = fake_remote(dir.path(), "raw", "head -c 100000 /dev/urandom");
+    let (success, stderr, _) = run_one_host(&config, &host_arg("raw", &host), &no_hello);
+    assert!(!success, "{stderr}");
+    assert!(stderr.contains("not a ringside stream"), "{stderr}");
+}
+
+/// Closing the viewer detaches every remote: no `ringside stream` is left running.
+#[test]
+fn closing_the_viewer_leaves_no_remote_running() {
+    if !kernel_tests_enabled("closing_the_viewer_leaves_no_remote_running") {
+        return;
+    }
+    let (web1, web2) = (Sshd::start(), Sshd::start());
+    let dir = scratch_dir();
+    let config = path_string(&ssh_config(dir.path(), &[&web1, &web2]));
+    let hosts = [host_arg("web1", &web1), host_arg("web2", &web2)];
+    let comm = format!("leftover-{}", &nonce()[..6]);
+    let ringside = Ringside::start_fleet(&fleet_args(&config, &hosts, &["--comm", &comm]), 2);
+    let remotes = || -> Vec<u32> {
+        std::fs::read_dir("/proc")
+            .expect("/proc")
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+                    let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                    text.contains(" stream ") && text.contains(&comm)
+                })
+            })
+            .collect()
+    };
+    assert_eq!(remotes().len(), 2, "the two remotes should be running");
+    let finished = ringside.stop();
+    assert!(finished.success, "{:?}", finished.stderr);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !remotes().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "remote ringside still running after the viewer left: {:?}",
+            remotes()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
