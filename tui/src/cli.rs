@@ -23,8 +23,7 @@ Examples:
 ringside needs root (CAP_BPF and CAP_PERFMON) to load its kernel probes.";
 
 #[derive(Debug, Parser)]
-#[command(name = "ringside", version = crate::version::LONG, about, after_help = EXAMPLES,
-          args_conflicts_with_subcommands = true)]
+#[command(name = "ringside", version = crate::version::LONG, about, after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -58,24 +57,30 @@ pub struct Cli {
 pub struct FleetArgs {
     /// Watch this server too, over ssh: `[LABEL=]DESTINATION`, DESTINATION as ssh takes it
     /// (`web1`, `root@db`, `ssh://root@db:2222`; `local` for this machine). Repeatable.
-    #[arg(long = "host", value_name = "[LABEL=]DEST", hide = true,
+    #[arg(global = true, long = "host", value_name = "[LABEL=]DEST", hide = true,
           value_parser = crate::fleet::HostSpec::parse)]
     pub hosts: Vec<crate::fleet::HostSpec>,
 
     /// A file with one `[LABEL=]DESTINATION` a line.
-    #[arg(long, value_name = "FILE", hide = true)]
+    #[arg(global = true, long, value_name = "FILE", hide = true)]
     pub hosts_file: Option<PathBuf>,
 
     /// Passed to ssh as `-F FILE`.
-    #[arg(long, value_name = "FILE", hide = true)]
+    #[arg(global = true, long, value_name = "FILE", hide = true)]
     pub ssh_config: Option<PathBuf>,
 
     /// Passed to ssh as `-o OPT` (repeatable).
-    #[arg(long, value_name = "OPT", hide = true)]
+    #[arg(global = true, long, value_name = "OPT", hide = true)]
     pub ssh_option: Vec<String>,
 
     /// The ringside binary on the remote hosts.
-    #[arg(long, value_name = "PATH", default_value = "ringside", hide = true)]
+    #[arg(
+        global = true,
+        long,
+        value_name = "PATH",
+        default_value = "ringside",
+        hide = true
+    )]
     pub remote_path: String,
 }
 
@@ -184,6 +189,51 @@ pub struct ShowArgs {
     /// for `go tool pprof` and Grafana Pyroscope: one sample per event.
     #[arg(long, value_name = "OUT.pb.gz")]
     pub pprof: Option<PathBuf>,
+}
+
+/// Flags that apply wherever they are typed, before or after a subcommand.
+const GLOBAL_IDS: [&str; 6] = [
+    "log_file",
+    "hosts",
+    "hosts_file",
+    "ssh_config",
+    "ssh_option",
+    "remote_path",
+];
+
+impl Cli {
+    /// Parses the command line, or exits with clap's message. A live-mode flag typed before
+    /// a subcommand (`ringside --pid 5 record`) would be silently ignored: it is refused,
+    /// saying where it goes.
+    pub fn parse_args() -> Cli {
+        match Self::try_parse_args(std::env::args_os()) {
+            Ok(cli) => cli,
+            Err(error) => error.exit(),
+        }
+    }
+
+    pub fn try_parse_args(
+        args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
+    ) -> Result<Cli, clap::Error> {
+        use clap::{CommandFactory as _, FromArgMatches as _};
+        let mut command = Cli::command();
+        let matches = command.try_get_matches_from_mut(args)?;
+        if let Some((name, _)) = matches.subcommand() {
+            let misplaced = command.get_arguments().find(|arg| {
+                let id = arg.get_id().as_str();
+                !GLOBAL_IDS.contains(&id)
+                    && matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+            });
+            if let Some(arg) = misplaced {
+                let flag = format!("--{}", arg.get_long().unwrap_or(arg.get_id().as_str()));
+                return Err(command.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("{flag} goes after the subcommand: ringside {name} {flag} ..."),
+                ));
+            }
+        }
+        Cli::from_arg_matches(&matches)
+    }
 }
 
 impl TraceArgs {
@@ -503,6 +553,16 @@ mod tests {
         }
         let misplaced = Cli::try_parse_from(["ringside", "record", "-o", "x", "--json"]);
         assert!(misplaced.is_err(), "record accepted --json");
+        let before = Cli::try_parse_args(["ringside", "--pid", "5", "record", "-o", "x"])
+            .expect_err("a flag before record is refused");
+        assert!(
+            before
+                .to_string()
+                .contains("--pid goes after the subcommand"),
+            "{before}"
+        );
+        let fleet = Cli::try_parse_args(["ringside", "--host", "a=local", "record", "-o", "x"]);
+        assert!(fleet.is_ok(), "--host belongs anywhere: {:?}", fleet.err());
     }
 
     #[test]

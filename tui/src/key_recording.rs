@@ -62,7 +62,7 @@ impl KeyRecording {
             if waiting && now < deadline {
                 break;
             }
-            self.writer.write(&Entry::Event(event.clone()))?;
+            self.writer.write(&Entry::of_event(event))?;
             self.written += 1;
             self.pending.pop_front();
         }
@@ -84,7 +84,7 @@ impl KeyRecording {
             .extend(marked.into_iter().map(|id| (id, Instant::now())));
         for (id, _) in std::mem::take(&mut self.pending) {
             if let Some(event) = store.get(id) {
-                self.writer.write(&Entry::Event(event.clone()))?;
+                self.writer.write(&Entry::of_event(event))?;
                 self.written += 1;
             }
         }

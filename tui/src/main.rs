@@ -42,9 +42,7 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser as _;
-
-use crate::cli::{Cli, Command, SelectArgs, ShowArgs, TraceArgs};
+use crate::cli::{Cli, Command, FleetArgs, SelectArgs, ShowArgs, TraceArgs};
 use crate::filter::Filter;
 use crate::filter::cgroup::{CgroupField, CgroupMatch};
 use crate::model::EventKind;
@@ -58,7 +56,7 @@ use crate::probes::{KernelFilter, ProbeOptions};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     // Packaging's commands only print: they need no log file.
     let generated = match &cli.command {
         Some(Command::Completions { shell }) => Some(packaging::completions(*shell)),
@@ -93,6 +91,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let fleet_hosts = fleet_hosts(&cli.fleet)?;
     match cli.command {
         Some(Command::Replay { file, select, show }) => {
             let filter = parse_filter(&select)?;
@@ -125,7 +124,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 mode: "record",
                 controls: None,
             };
-            let result = runtime.block_on(headless::run(options, filter, settings, &mut recording));
+            let result = match fleet_hosts {
+                Some(hosts) => {
+                    let run = fleet_run(&cli.fleet, &select, &trace);
+                    runtime.block_on(fleet::run_headless(hosts, run, &mut recording))
+                }
+                None => runtime.block_on(headless::run(options, filter, settings, &mut recording)),
+            };
             // Closed whole even when the run failed early, so the file replays.
             use headless::output::Output as _;
             recording.finish(std::collections::BTreeMap::new())?;
@@ -142,8 +147,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(fleet::remote::run(options, filter, trace.duration))
         }
         Some(Command::Completions { .. } | Command::Manpages { .. }) => Ok(()),
-        None if !cli.fleet.hosts.is_empty() || cli.fleet.hosts_file.is_some() => {
-            run_fleet(&cli, &runtime)
+        None if let Some(hosts) = fleet_hosts => {
+            if !cli.show.json {
+                anyhow::bail!(
+                    "--host works with --json and record so far; the fleet TUI is not there yet"
+                );
+            }
+            // Checked here, not on each host: a bad filter is the same mistake everywhere.
+            parse_filter(&cli.select)?;
+            let run = fleet_run(&cli.fleet, &cli.select, &cli.trace);
+            let mut output = headless::output::Ndjson::new();
+            runtime.block_on(fleet::run_headless(hosts, run, &mut output))
         }
         None => run_live(
             &cli.select,
@@ -193,36 +207,34 @@ fn run_live(
     }
 }
 
-/// `--host`: the servers' events, merged. `--json` for now; the fleet TUI is being built.
-fn run_fleet(cli: &Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
-    let mut hosts = cli.fleet.hosts.clone();
-    if let Some(file) = &cli.fleet.hosts_file {
+/// The hosts of `--host` and `--hosts-file`; `None` without either (this machine alone).
+fn fleet_hosts(args: &FleetArgs) -> anyhow::Result<Option<Vec<fleet::HostSpec>>> {
+    let mut hosts = args.hosts.clone();
+    if let Some(file) = &args.hosts_file {
         hosts.extend(fleet::hosts::read_hosts_file(file)?);
+        if hosts.is_empty() {
+            anyhow::bail!("--hosts-file names no host: give one [LABEL=]DESTINATION a line");
+        }
     }
-    if hosts.is_empty() {
-        anyhow::bail!("--hosts-file names no host: give one [LABEL=]DESTINATION a line");
-    }
-    if !cli.show.json {
-        anyhow::bail!("--host works with --json so far; the fleet TUI is not there yet");
-    }
-    // Checked here, not on each host: a bad filter is the same mistake everywhere.
-    parse_filter(&cli.select)?;
-    let mut stream_args = cli.trace.to_args();
-    if let Some(filter) = &cli.select.filter {
+    Ok((!hosts.is_empty()).then_some(hosts))
+}
+
+/// What every remote `ringside stream` is asked to trace, and how they are reached.
+fn fleet_run(args: &FleetArgs, select: &SelectArgs, trace: &TraceArgs) -> fleet::FleetRun {
+    let mut stream_args = trace.to_args();
+    if let Some(filter) = &select.filter {
         stream_args.extend(["--filter".to_owned(), filter.clone()]);
     }
-    let run = fleet::FleetRun {
+    fleet::FleetRun {
         ssh: fleet::SshOptions {
-            config: cli.fleet.ssh_config.clone(),
-            options: cli.fleet.ssh_option.clone(),
-            remote_path: cli.fleet.remote_path.clone(),
+            config: args.ssh_config.clone(),
+            options: args.ssh_option.clone(),
+            remote_path: args.remote_path.clone(),
         },
         stream_args,
-        duration: cli.trace.duration,
-        max_delay: Duration::from_millis(cli.trace.max_delay),
-    };
-    let mut output = headless::output::Ndjson::new();
-    runtime.block_on(fleet::run_headless(hosts, run, &mut output))
+        duration: trace.duration,
+        max_delay: Duration::from_millis(trace.max_delay),
+    }
 }
 
 fn parse_filter(select: &SelectArgs) -> anyhow::Result<Filter> {

@@ -294,3 +294,70 @@ fn closing_the_viewer_leaves_no_remote_running() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `ringside --host … record` keeps each event's host, and the replay shows it.
+#[test]
+fn a_fleet_recording_replays_with_its_hosts() {
+    if !kernel_tests_enabled("a_fleet_recording_replays_with_its_hosts") {
+        return;
+    }
+    let (web1, web2) = (Sshd::start(), Sshd::start());
+    let dir = scratch_dir();
+    let config = path_string(&ssh_config(dir.path(), &[&web1, &web2]));
+    let file = path_string(&dir.path().join("fleet.rsrec"));
+    let mut recorder = Command::new(RINGSIDE)
+        .args(["--ssh-config", &config, "--remote-path", RINGSIDE])
+        .args([host_arg("web1", &web1), host_arg("web2", &web2)])
+        .args([
+            "record", "-o", &file, "--events", "open", "--comm", "nested-c",
+        ])
+        .args(["--log-file", "/dev/null"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ringside record");
+    let stderr = recorder.stderr.take().expect("stderr");
+    let (live_tx, live) = std::sync::mpsc::channel();
+    let lines = std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        let mut all = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains(": live") {
+                let _ = live_tx.send(());
+            }
+            all.push(line);
+        }
+        all
+    });
+    for _ in 0..2 {
+        live.recv_timeout(Duration::from_secs(60))
+            .expect("both hosts live");
+    }
+    let marker = path_string(&dir.path().join(format!("recorded-{}", nonce())));
+    open_marker(&marker);
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(recorder.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let status = recorder.wait().expect("wait");
+    let stderr = lines.join().expect("stderr").join("\n");
+    assert!(status.success(), "{stderr}");
+    let replay = Command::new(RINGSIDE)
+        .args(["replay", &file, "--json", "--log-file", "/dev/null"])
+        .output()
+        .expect("replay");
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&replay.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    for host in ["web1", "web2"] {
+        assert!(
+            events
+                .iter()
+                .any(|e| field(e, "path") == marker.as_str() && field(e, "host") == host),
+            "the replay lacks {host}'s open: {stderr}"
+        );
+    }
+}

@@ -221,7 +221,11 @@ impl Session {
             Err(WireError::Ended) => {
                 return self.end(&mut child, &stderr, "the connection closed".into(), false);
             }
-            Err(error) => return self.end(&mut child, &stderr, error.to_string(), false),
+            Err(error) => {
+                // Not a stream: whatever follows is not read, so the sender is stopped.
+                let _ = child.kill();
+                return self.end(&mut child, &stderr, error.to_string(), false);
+            }
         };
         if theirs != crate::version::LONG {
             let _ = child.kill();
@@ -299,7 +303,7 @@ impl Session {
         if let Ok(mut stdin) = self.stdin.lock() {
             stdin.take();
         }
-        let status = child.wait();
+        let status = wait_a_while(child);
         self.child_pid.store(0, Ordering::SeqCst);
         // The stderr reader ends with the process; give it a moment to take the last lines.
         if let Some(reader) = stderr.reader.lock().ok().and_then(|mut r| r.take()) {
@@ -319,6 +323,20 @@ impl Session {
         };
         Ended::Lost { reason, was_live }
     }
+}
+
+/// Waits for a connection's process to end; one that lingers after its stream closed (a
+/// session ssh keeps open) is ended.
+fn wait_a_while(child: &mut Child) -> std::io::Result<std::process::ExitStatus> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait()
 }
 
 /// The last lines of a process's stderr, read by a thread of their own.

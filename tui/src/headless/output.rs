@@ -120,7 +120,7 @@ impl Output for Recording {
         let Some(writer) = &mut self.writer else {
             return Ok(false);
         };
-        writer.write(&Entry::Event(event.clone()))?;
+        writer.write(&Entry::of_event(event))?;
         self.written += 1;
         Ok(true)
     }

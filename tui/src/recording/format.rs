@@ -16,7 +16,10 @@ pub const MAGIC: [u8; 8] = *b"RINGSIDE";
 /// 3: an exec says whether its argv could not be read (`argv_unreadable`).
 /// 4: connects of every family: a socket's family, transport, type and unix address.
 /// 5: every event's cgroup id, and the path, unit and container it names.
-pub const FORMAT_VERSION: u16 = 5;
+/// 6: events from a fleet view carry their host (`Entry::HostEvent`); a 5 reads as one host.
+pub const FORMAT_VERSION: u16 = 6;
+/// The oldest version this reader takes: 6 only added an entry, so a 5 decodes as it is.
+pub const OLDEST_READABLE: u16 = 5;
 /// The magic and the version: the bytes before the zstd stream.
 pub const PREAMBLE_LEN: usize = MAGIC.len() + 2;
 /// A frame's payload is never longer: a longer length is damage, and is never allocated.
@@ -57,6 +60,25 @@ pub enum Entry {
     Drops(BTreeMap<String, u64>),
     /// The recording was finished: nothing follows.
     End,
+    /// An event of a fleet view, with the label of the host it came from. The reader hands
+    /// it out as an [`Entry::Event`] whose `host` is set.
+    HostEvent {
+        host: String,
+        event: crate::model::Event,
+    },
+}
+
+impl Entry {
+    /// The entry that records `event`, its host named when it has one.
+    pub fn of_event(event: &crate::model::Event) -> Entry {
+        match event.host.label() {
+            Some(host) => Entry::HostEvent {
+                host: host.to_string(),
+                event: event.clone(),
+            },
+            None => Entry::Event(event.clone()),
+        }
+    }
 }
 
 /// Replaces `frame` with the frame of `value`: length, payload, CRC.

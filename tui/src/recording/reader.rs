@@ -9,8 +9,8 @@ use zstd::stream::read::Decoder;
 
 use super::error::RecordingError;
 use super::format::{
-    Entry, FORMAT_VERSION, FRAME_OVERHEAD, Header, MAGIC, PREAMBLE_LEN, check_crc, check_len,
-    decode_payload,
+    Entry, FORMAT_VERSION, FRAME_OVERHEAD, Header, MAGIC, OLDEST_READABLE, PREAMBLE_LEN, check_crc,
+    check_len, decode_payload,
 };
 
 pub struct RecordingReader {
@@ -61,7 +61,7 @@ impl RecordingReader {
                 path: path.to_path_buf(),
             });
         }
-        if version < FORMAT_VERSION {
+        if version < OLDEST_READABLE {
             return Err(RecordingError::OlderVersion {
                 path: path.to_path_buf(),
                 found: version,
@@ -107,6 +107,10 @@ impl RecordingReader {
                 self.complete = true;
                 self.done = true;
                 Ok(None)
+            }
+            Ok(Entry::HostEvent { host, mut event }) => {
+                event.host = crate::model::host::HostId::intern(&host);
+                Ok(Some(Entry::Event(event)))
             }
             Ok(entry) => Ok(Some(entry)),
             Err(error) => {

@@ -792,3 +792,43 @@ fn ten_thousand_events_are_compact() {
     }
     let _ = std::io::stderr().flush();
 }
+
+/// A fleet view's events keep their host through a recording; one from a single machine
+/// has none.
+#[test]
+fn events_keep_their_host_through_a_recording() {
+    use crate::model::host::HostId;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("fleet.ringside");
+    let mut remote = event(1);
+    remote.host = HostId::intern("web7");
+    let local = event(2);
+    let mut writer = RecordingWriter::create(&path, false, &header()).expect("create");
+    for event in [&remote, &local] {
+        writer.write(&Entry::of_event(event)).expect("write");
+    }
+    writer.finish().expect("finish");
+    let replay = replay(&path).expect("replay");
+    let hosts: Vec<Option<String>> = replay
+        .entries
+        .iter()
+        .map(|entry| match entry {
+            Entry::Event(event) => event.host.label().map(|label| label.to_string()),
+            other => panic!("not an event: {other:?}"),
+        })
+        .collect();
+    assert_eq!(hosts, [Some("web7".to_owned()), None]);
+}
+
+/// Format 6 only added an entry: a format 5 recording still replays, as one machine's.
+#[test]
+fn a_format_5_recording_still_replays() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v5.ringside");
+    let written = entries(12);
+    write(&path, &written, 4);
+    let stream = stream(&fs::read(&path).expect("read"));
+    fs::write(&path, file_around(5, &stream)).expect("write");
+    let replay = replay(&path).expect("a format 5 file opens");
+    assert_eq!(replay.entries, written);
+}

@@ -11,7 +11,7 @@ fn expr(text: &str) -> crate::filter::ast::Expr {
 }
 
 const FIELDS: &str = "fields: pid, ppid, tree, comm, uid, type, path, unix, query, cgroup, unit, container, addr, \
-     port, ret, error, exit_code, signal";
+     port, ret, error, exit_code, signal, host";
 const TYPES: &str =
     "types: exec, open, connect, accept, tcp_close, exit, fork, dns, files, network, process";
 const OPERATORS: &str = "(=, !=, ~, <, >, <=, >=)";
