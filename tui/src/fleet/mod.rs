@@ -9,26 +9,18 @@ mod link;
 mod merge;
 pub mod remote;
 mod ssh;
+mod view;
 pub mod wire;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
-
-use tokio::sync::mpsc;
+use std::time::Duration;
 
 pub use self::hosts::HostSpec;
-use self::link::{HostState, Link, Report};
-use self::merge::Merger;
+pub use self::link::HostState;
 pub use self::ssh::SshOptions;
+pub use self::view::{FleetView, HostLine};
 use crate::headless::output::Output;
 use crate::live_run::StopSignals;
-use crate::model::host::HostId;
-
-/// A host's clock this far from the viewer's is flagged: its events' order against the others'
-/// cannot be trusted.
-const SKEW_WARNING_MS: i64 = 1_000;
-/// How long the remotes get to detach their probes and send their last events at the end.
-const STOP_PATIENCE: Duration = Duration::from_secs(10);
 
 /// What a fleet run needs besides its hosts.
 pub struct FleetRun {
@@ -40,77 +32,50 @@ pub struct FleetRun {
     pub max_delay: Duration,
 }
 
-/// What the viewer knows of one host.
-struct HostStatus {
-    label: String,
-    state: HostState,
-    came_up: bool,
-    delivered: u64,
-    drops: BTreeMap<String, u64>,
-}
-
-/// The headless fleet view: `--json` or `record`, every host's events to `output`.
+/// The headless fleet view: `--json` or `record`, every host's events to `output`, each
+/// host's changes of state on stderr.
 pub async fn run_headless(
     hosts: Vec<HostSpec>,
     run: FleetRun,
     output: &mut dyn Output,
 ) -> anyhow::Result<()> {
     let mut signals = StopSignals::catch()?;
-    let (reports_tx, mut reports) = mpsc::channel::<Report>(256);
-    let mut status: BTreeMap<HostId, HostStatus> = BTreeMap::new();
-    let mut links = Vec::new();
-    for spec in hosts {
-        let host = HostId::intern(&spec.label);
-        status.insert(
-            host,
-            HostStatus {
-                label: spec.label.clone(),
-                state: HostState::Connecting,
-                came_up: false,
-                delivered: 0,
-                drops: BTreeMap::new(),
-            },
-        );
-        let connect = connector(&spec, &run);
-        links.push(Link::start(host, spec.label, connect, reports_tx.clone()));
-    }
-    drop(reports_tx);
-    eprintln!("ringside: watching {} hosts", links.len());
-
-    let mut merger = Merger::new(run.max_delay + Duration::from_millis(50));
+    let count = hosts.len();
+    let mut view = FleetView::start(hosts, &run);
+    eprintln!("ringside: watching {count} hosts");
+    let mut hosts = view.hosts.clone();
+    let mut shown = hosts.borrow().clone();
     let deadline = tokio::time::sleep(run.duration.unwrap_or(Duration::MAX));
     tokio::pin!(deadline);
-    let mut release = tokio::time::interval(run.max_delay.max(Duration::from_millis(5)));
-    let mut open = true;
-    while open {
+    loop {
         tokio::select! {
             biased;
             () = signals.next() => break,
             () = &mut deadline, if run.duration.is_some() => break,
-            _ = release.tick() => {
-                if !write_all(output, merger.ready(SystemTime::now()))? {
-                    open = false;
-                }
+            Ok(()) = hosts.changed() => {
+                let now = hosts.borrow_and_update().clone();
+                tell_changes(&shown, &now);
+                shown = now;
             }
-            report = reports.recv() => match report {
-                Some(report) => note(report, &mut status, &mut merger),
-                None => open = false,
+            batch = view.batches.recv() => match batch {
+                Some(batch) => if !write_all(output, batch.events)? { break },
+                None => break,
             },
         }
     }
     // Every remote detaches and sends what its kernel still held; then the last events out.
-    let stopping = tokio::task::spawn_blocking(move || {
-        for link in links {
-            link.stop(STOP_PATIENCE);
+    let stopping = view.stop();
+    while let Some(batch) = view.batches.recv().await {
+        if !write_all(output, batch.events)? {
+            break;
         }
-    });
-    while let Some(report) = reports.recv().await {
-        note(report, &mut status, &mut merger);
     }
     let _ = stopping.await;
-    write_all(output, merger.rest())?;
-    output.finish(total_drops(&status))?;
-    summarize(&status)
+    let last = view.hosts.borrow().clone();
+    view.finished().await;
+    tell_changes(&shown, &last);
+    output.finish(total_drops(&last))?;
+    summarize(&last)
 }
 
 /// Starts a host's remote side: ssh, or for this machine ringside itself.
@@ -134,56 +99,40 @@ fn connector(spec: &HostSpec, run: &FleetRun) -> link::Connect {
     Box::new(move || ssh.command(&spec, &args))
 }
 
-/// Takes in what a host's thread reports; state changes go to stderr as they happen.
-fn note(report: Report, status: &mut BTreeMap<HostId, HostStatus>, merger: &mut Merger) {
-    match report {
-        Report::Events(host, events) => {
-            if let Some(host) = status.get_mut(&host) {
-                host.delivered += events.len() as u64;
-            }
-            merger.push(events);
-        }
-        Report::Drops(host, drops) => {
-            if let Some(host) = status.get_mut(&host) {
-                host.drops = drops;
-            }
-        }
-        Report::State(host, state) => {
-            let Some(host) = status.get_mut(&host) else {
-                return;
-            };
-            host.came_up |= state == HostState::Live;
-            match &state {
+/// Says on stderr what changed for each host: up, down and why, a clock off, a warning.
+fn tell_changes(before: &[HostLine], now: &[HostLine]) {
+    for (old, new) in before.iter().zip(now) {
+        if old.state != new.state {
+            match &new.state {
                 HostState::Connecting => {}
-                HostState::Live => eprintln!("ringside: host {}: live", host.label),
+                HostState::Live => eprintln!("ringside: host {}: live", new.label),
                 HostState::Retrying { reason, retry } => eprintln!(
                     "ringside: host {}: failed: {reason}; retrying in {} s",
-                    host.label,
+                    new.label,
                     retry.as_secs()
                 ),
                 HostState::Refused(reason) => {
-                    eprintln!("ringside: host {}: failed: {reason}", host.label);
+                    eprintln!("ringside: host {}: failed: {reason}", new.label);
                 }
             }
-            host.state = state;
         }
-        Report::ClockSkew(host, skew_ms) => {
-            if skew_ms.abs() > SKEW_WARNING_MS
-                && let Some(host) = status.get(&host)
-            {
-                eprintln!(
-                    "ringside: host {}: its clock is {:.1} s {} this one's: events are merged by \
-                     their own times",
-                    host.label,
-                    skew_ms.unsigned_abs() as f64 / 1000.0,
-                    if skew_ms > 0 { "ahead of" } else { "behind" }
-                );
-            }
+        if new.skewed() && new.skew_ms != old.skew_ms {
+            eprintln!(
+                "ringside: host {}: its clock is {:.1} s {} this one's: events are merged by their \
+                 own times",
+                new.label,
+                new.skew_ms.unsigned_abs() as f64 / 1000.0,
+                if new.skew_ms > 0 {
+                    "ahead of"
+                } else {
+                    "behind"
+                }
+            );
         }
-        Report::Warning(host, text) => {
-            if let Some(host) = status.get(&host) {
-                eprintln!("ringside: host {}: {text}", host.label);
-            }
+        if new.warning != old.warning
+            && let Some(warning) = &new.warning
+        {
+            eprintln!("ringside: host {}: {warning}", new.label);
         }
     }
 }
@@ -201,9 +150,9 @@ fn write_all(output: &mut dyn Output, events: Vec<crate::model::Event>) -> anyho
     output.flush()
 }
 
-fn total_drops(status: &BTreeMap<HostId, HostStatus>) -> BTreeMap<String, u64> {
+fn total_drops(hosts: &[HostLine]) -> BTreeMap<String, u64> {
     let mut total = BTreeMap::new();
-    for host in status.values() {
+    for host in hosts {
         for (kind, n) in &host.drops {
             *total.entry(kind.clone()).or_default() += n;
         }
@@ -212,10 +161,10 @@ fn total_drops(status: &BTreeMap<HostId, HostStatus>) -> BTreeMap<String, u64> {
 }
 
 /// One line per host on stderr; an error when a host never came up.
-fn summarize(status: &BTreeMap<HostId, HostStatus>) -> anyhow::Result<()> {
+fn summarize(hosts: &[HostLine]) -> anyhow::Result<()> {
     let mut never = Vec::new();
-    for host in status.values() {
-        let dropped: u64 = host.drops.values().sum();
+    for host in hosts {
+        let dropped = host.dropped();
         eprintln!(
             "ringside: host {} delivered={} dropped={dropped}",
             host.label, host.delivered

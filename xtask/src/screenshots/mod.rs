@@ -34,8 +34,6 @@ const MARKER: &str = "/etc/hostname";
 /// The fixture's command name (its binary's name).
 const FIXTURE: &str = "libc-calls";
 const FILTER: &str = "comm=libc-calls and ret<0";
-const PAGE_UP: &str = "\x1b[5~";
-const PAGE_DOWN: &str = "\x1b[6~";
 
 pub fn screenshots() -> Result<()> {
     if !cmd::is_root()? {
@@ -147,7 +145,7 @@ impl Session<'_> {
 
         self.terminal.keys("?")?;
         self.capture("help", "the help overlay", |s| {
-            s.contains("this help; any key closes it")
+            s.contains("Keys (") && s.contains("this help")
         })?;
         self.terminal.keys("\x1b")?;
 
@@ -247,15 +245,14 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Tab to the Processes pane, move to the fixture's process and scope the events to it.
+    /// Tab to the Processes pane, jump to the fixture's process (`/` and its pid) and scope
+    /// the events to it.
     fn processes(&mut self, pid: u32) -> Result<()> {
         self.terminal.keys("\t")?;
-        // The cursor starts on the first row. Page down until the process is on screen (the
-        // pane scrolls with the cursor, so no row is skipped); at the end of a table that does
-        // not have it yet, back to the top and again.
         let deadline = Instant::now() + Duration::from_secs(20);
-        let mut previous = None;
         loop {
+            self.terminal.keys(&format!("/{pid}\r"))?;
+            thread::sleep(Duration::from_millis(300));
             let screen = self.terminal.screen();
             let pane = processes_pane(&screen).context("no Processes pane on the screen")?;
             let rows = pane_rows(&screen, &pane);
@@ -263,25 +260,14 @@ impl Session<'_> {
             let cursor = highlighted_row(&screen, pane.top, pane.left + 1)
                 .filter(|row| *row < pane.bottom)
                 .map(|row| usize::from(row - pane.top));
+            if target.is_some() && target == cursor {
+                break;
+            }
             if Instant::now() > deadline {
                 bail!(
                     "could not select process {pid} in the Processes pane; screen:\n{}",
                     screen.contents()
                 );
-            }
-            match (target, cursor) {
-                (Some(t), Some(c)) if t == c => break,
-                (Some(t), Some(c)) if t > c => self.terminal.keys(&"j".repeat(t - c))?,
-                (Some(t), Some(c)) => self.terminal.keys(&"k".repeat(c - t))?,
-                _ if previous.as_ref() == Some(&rows) => {
-                    self.terminal.keys(&PAGE_UP.repeat(50))?;
-                    previous = None;
-                    thread::sleep(Duration::from_millis(300));
-                }
-                _ => {
-                    previous = Some(rows);
-                    self.terminal.keys(PAGE_DOWN)?;
-                }
             }
         }
         self.terminal.keys("\r")?;
@@ -483,14 +469,15 @@ fn pane_rows(screen: &vt100::Screen, pane: &ProcessesPane) -> Vec<String> {
     rows_text(screen, pane.top, pane.bottom, pane.left + 1, pane.right)
 }
 
-/// Whether a Processes row is `pid`'s: "<indent><marker><pid> <comm> ...".
+/// Whether a Processes row is `pid`'s: "<marker><pid> <indent><comm> ...".
 fn names_process(row: &str, pid: u32) -> bool {
-    let label = format!("{pid} {FIXTURE}");
-    row.match_indices(&label).any(|(at, _)| {
-        !row[..at]
-            .chars()
-            .next_back()
-            .is_some_and(|c| c.is_ascii_digit())
+    let pid = pid.to_string();
+    row.match_indices(&pid).any(|(at, _)| {
+        let before = row[..at].chars().next_back();
+        let after = row[at + pid.len()..].trim_start_matches(' ');
+        !before.is_some_and(|c| c.is_ascii_digit())
+            && row[at + pid.len()..].starts_with(' ')
+            && after.starts_with(FIXTURE)
     })
 }
 
@@ -505,6 +492,10 @@ mod tests {
             4242
         ));
         assert!(names_process(&format!(" 4242 {FIXTURE}"), 4242));
+        assert!(names_process(
+            &format!("✝ 4242     {FIXTURE}  ▁ open 3"),
+            4242
+        ));
         assert!(!names_process(&format!(" 14242 {FIXTURE}"), 4242));
         assert!(!names_process(" 4242 bash", 4242));
     }

@@ -1,0 +1,220 @@
+//! The viewer's side of a fleet, for every mode that shows it (the TUI, `--json`, `record`):
+//! the hosts' connections, their events merged in time order as batches, and each host's
+//! state as one line.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::link::{HostState, Link, Report};
+use super::merge::Merger;
+use super::wire::Control;
+use super::{FleetRun, HostSpec};
+use crate::ingest::Batch;
+use crate::model::host::HostId;
+
+/// A host's clock this far from the viewer's is flagged: its events' order against the
+/// others' cannot be trusted.
+pub const SKEW_WARNING_MS: i64 = 1_000;
+/// How long the remotes get to detach their probes and send their last events at the end.
+const STOP_PATIENCE: Duration = Duration::from_secs(10);
+
+/// What the viewer knows of one host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostLine {
+    pub host: HostId,
+    pub label: String,
+    pub state: HostState,
+    /// Whether it was ever live.
+    pub came_up: bool,
+    pub delivered: u64,
+    /// Events in the last second.
+    pub rate: u64,
+    /// Its kernel's drops per event type.
+    pub drops: BTreeMap<String, u64>,
+    /// Its clock minus the viewer's, in milliseconds, when it last connected.
+    pub skew_ms: i64,
+    /// The last thing it warned about.
+    pub warning: Option<String>,
+}
+
+impl HostLine {
+    pub fn dropped(&self) -> u64 {
+        self.drops.values().sum()
+    }
+
+    pub fn skewed(&self) -> bool {
+        self.skew_ms.abs() > SKEW_WARNING_MS
+    }
+}
+
+/// The hosts being watched.
+pub struct FleetView {
+    links: Vec<Link>,
+    /// Merged events, in batches; closes once every host has stopped.
+    pub batches: mpsc::Receiver<Batch>,
+    /// Every host's line, in the order given.
+    pub hosts: watch::Receiver<Vec<HostLine>>,
+    forwarder: JoinHandle<()>,
+}
+
+impl FleetView {
+    pub fn start(hosts: Vec<HostSpec>, run: &FleetRun) -> FleetView {
+        let (reports_tx, reports) = mpsc::channel::<Report>(256);
+        let mut lines = Vec::with_capacity(hosts.len());
+        let mut links = Vec::with_capacity(hosts.len());
+        for spec in hosts {
+            let host = HostId::intern(&spec.label);
+            lines.push(HostLine {
+                host,
+                label: spec.label.clone(),
+                state: HostState::Connecting,
+                came_up: false,
+                delivered: 0,
+                rate: 0,
+                drops: BTreeMap::new(),
+                skew_ms: 0,
+                warning: None,
+            });
+            let connect = super::connector(&spec, run);
+            links.push(Link::start(host, spec.label, connect, reports_tx.clone()));
+        }
+        drop(reports_tx);
+        let (hosts_tx, hosts_rx) = watch::channel(lines.clone());
+        let (batches_tx, batches) = mpsc::channel(64);
+        // Held past the remotes' flush interval and the way here, to merge in order.
+        let hold = run.max_delay + Duration::from_millis(50);
+        let forwarder = tokio::spawn(forward(reports, lines, hold, batches_tx, hosts_tx));
+        FleetView {
+            links,
+            batches,
+            hosts: hosts_rx,
+            forwarder,
+        }
+    }
+
+    /// A filter typed in the viewer, to every host's kernel and userspace filter.
+    pub fn set_filter(&self, text: &str) {
+        let control = Control::SetFilter(text.to_owned());
+        for link in &self.links {
+            link.send(&control);
+        }
+    }
+
+    /// Stops every remote (they detach and send what their kernels still held); `batches`
+    /// gets those last events, then closes.
+    pub fn stop(&mut self) -> JoinHandle<()> {
+        let links = std::mem::take(&mut self.links);
+        tokio::task::spawn_blocking(move || {
+            for link in links {
+                link.stop(STOP_PATIENCE);
+            }
+        })
+    }
+
+    /// Waits until the last report is in.
+    pub async fn finished(self) {
+        let _ = self.forwarder.await;
+    }
+}
+
+/// Takes the hosts' reports: events into the merger, out in time order as batches; states
+/// into the lines.
+async fn forward(
+    mut reports: mpsc::Receiver<Report>,
+    mut lines: Vec<HostLine>,
+    hold: Duration,
+    batches: mpsc::Sender<Batch>,
+    hosts: watch::Sender<Vec<HostLine>>,
+) {
+    let mut merger = Merger::new(hold);
+    let mut release = tokio::time::interval(hold.min(Duration::from_millis(100)));
+    let mut second = Instant::now();
+    let mut this_second: BTreeMap<HostId, u64> = BTreeMap::new();
+    loop {
+        tokio::select! {
+            _ = release.tick() => {
+                let ready = merger.ready(SystemTime::now());
+                if !send(&batches, ready).await {
+                    return;
+                }
+                if second.elapsed() >= Duration::from_secs(1) {
+                    second = Instant::now();
+                    for line in &mut lines {
+                        line.rate = this_second.remove(&line.host).unwrap_or(0);
+                    }
+                    hosts.send_replace(lines.clone());
+                }
+            }
+            report = reports.recv() => match report {
+                Some(report) => {
+                    if let Report::Events(host, events) = &report {
+                        *this_second.entry(*host).or_default() += events.len() as u64;
+                    }
+                    if note(report, &mut lines, &mut merger) {
+                        hosts.send_replace(lines.clone());
+                    }
+                }
+                None => break,
+            },
+        }
+    }
+    send(&batches, merger.rest()).await;
+    hosts.send_replace(lines);
+}
+
+/// `false` once nobody takes batches.
+async fn send(batches: &mpsc::Sender<Batch>, events: Vec<crate::model::Event>) -> bool {
+    if events.is_empty() {
+        return true;
+    }
+    let batch = Batch {
+        events,
+        ..Batch::default()
+    };
+    batches.send(batch).await.is_ok()
+}
+
+/// Takes in a report; `true` when a host's line changed in a way worth showing at once.
+fn note(report: Report, lines: &mut [HostLine], merger: &mut Merger) -> bool {
+    let line = |host: HostId, lines: &mut [HostLine]| -> Option<usize> {
+        lines.iter().position(|line| line.host == host)
+    };
+    match report {
+        Report::Events(host, events) => {
+            if let Some(at) = line(host, lines) {
+                lines[at].delivered += events.len() as u64;
+            }
+            merger.push(events);
+            false
+        }
+        Report::Drops(host, drops) => {
+            if let Some(at) = line(host, lines) {
+                lines[at].drops = drops;
+            }
+            false
+        }
+        Report::State(host, state) => {
+            let Some(at) = line(host, lines) else {
+                return false;
+            };
+            lines[at].came_up |= state == HostState::Live;
+            lines[at].state = state;
+            true
+        }
+        Report::ClockSkew(host, skew_ms) => {
+            if let Some(at) = line(host, lines) {
+                lines[at].skew_ms = skew_ms;
+            }
+            true
+        }
+        Report::Warning(host, text) => {
+            if let Some(at) = line(host, lines) {
+                lines[at].warning = Some(text);
+            }
+            true
+        }
+    }
+}
