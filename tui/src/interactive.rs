@@ -16,6 +16,7 @@ use tokio::time::MissedTickBehavior;
 use crate::app::{Action, App, EventId, Msg, Stats, View};
 use crate::filter::Filter;
 use crate::filter::KernelPart;
+use crate::fleet::{FleetView, HostLine};
 use crate::ingest::Batch;
 use crate::key_recording::KeyRecording;
 use crate::live_run::{LiveRun, StopSignals};
@@ -107,21 +108,86 @@ pub async fn run_replay(path: PathBuf, filter: Filter, max_events: usize) -> any
     event_loop(&mut run, &mut terminal, &mut batches).await
 }
 
-/// Where events come from: a live run (which also counts drops and takes kernel filters), or a
-/// recording (whose drop counters were recorded).
+/// `ringside --host …`: the same TUI on many servers' events, each with its host.
+pub async fn run_fleet(
+    mut view: FleetView,
+    filter: Filter,
+    max_events: usize,
+) -> anyhow::Result<()> {
+    let mut batches = view
+        .take_batches()
+        .context("the fleet's batches were already taken")?;
+    let hosts = view.hosts.clone();
+    let count = hosts.borrow().len();
+    let mut app = App::new(max_events, filter, format!("{count} hosts"));
+    app.update(Msg::Hosts(hosts.borrow().clone()));
+    let mut stats = RunStats {
+        mode: "fleet",
+        ..RunStats::default()
+    };
+    let signals = StopSignals::catch()?;
+    let result = {
+        let (mut terminal, _guard) = terminal::enter()?;
+        let size = terminal.size()?;
+        app.update(Msg::Resize(size.width, size.height));
+        let mut run = Run {
+            app: &mut app,
+            source: Source::Fleet {
+                view: &view,
+                hosts,
+                signals,
+            },
+            stats: &mut stats,
+        };
+        let result = event_loop(&mut run, &mut terminal, &mut batches).await;
+        // While "stopping" is on screen: every remote detaches its probes.
+        let stopping = view.stop();
+        drop(batches);
+        let _ = stopping.await;
+        result
+    };
+    view.finished().await;
+    result
+}
+
+/// What a source says besides events.
+enum SourceNews {
+    Stop,
+    Hosts(Vec<HostLine>),
+}
+
+/// Where events come from: a live run (which also counts drops and takes kernel filters), a
+/// recording (whose drop counters were recorded), or a fleet of hosts.
 enum Source<'a> {
     Live(&'a mut LiveRun),
     Replay {
         drops: watch::Receiver<BTreeMap<EventKind, u64>>,
         signals: StopSignals,
     },
+    Fleet {
+        view: &'a FleetView,
+        hosts: watch::Receiver<Vec<HostLine>>,
+        signals: StopSignals,
+    },
 }
 
 impl Source<'_> {
-    async fn stop_requested(&mut self) {
+    /// The next thing besides events: a signal to stop, or a fleet host's change of state.
+    /// Cancellation-safe, for the loop's `select!`.
+    async fn news(&mut self) -> SourceNews {
         match self {
-            Source::Live(live) => live.stop_requested().await,
-            Source::Replay { signals, .. } => signals.next().await,
+            Source::Live(live) => {
+                live.stop_requested().await;
+                SourceNews::Stop
+            }
+            Source::Replay { signals, .. } => {
+                signals.next().await;
+                SourceNews::Stop
+            }
+            Source::Fleet { hosts, signals, .. } => tokio::select! {
+                () = signals.next() => SourceNews::Stop,
+                Ok(()) = hosts.changed() => SourceNews::Hosts(hosts.borrow_and_update().clone()),
+            },
         }
     }
 
@@ -129,13 +195,26 @@ impl Source<'_> {
         match self {
             Source::Live(live) => live.drops(),
             Source::Replay { drops, .. } => drops.borrow().clone(),
+            // Every host's kernel drops, added up per type.
+            Source::Fleet { hosts, .. } => {
+                let mut total = BTreeMap::new();
+                for host in hosts.borrow().iter() {
+                    for (name, n) in &host.drops {
+                        if let Some(kind) = EventKind::from_name(name) {
+                            *total.entry(kind).or_default() += n;
+                        }
+                    }
+                }
+                total
+            }
         }
     }
 
     fn symbolizer(&self) -> Option<&SymbolizerHandle> {
         match self {
             Source::Live(live) => live.symbolizer(),
-            Source::Replay { .. } => None,
+            // A fleet's events come symbolized by their hosts.
+            Source::Replay { .. } | Source::Fleet { .. } => None,
         }
     }
 
@@ -145,9 +224,13 @@ impl Source<'_> {
         }
     }
 
-    fn set_filter(&mut self, part: KernelPart) {
-        if let Source::Live(live) = self {
-            live.narrow_kernel_filter(part);
+    /// A filter typed in the TUI: its kernel part to the probes here, or the whole filter
+    /// to every host.
+    fn set_filter(&mut self, part: KernelPart, text: &str) {
+        match self {
+            Source::Live(live) => live.narrow_kernel_filter(part),
+            Source::Fleet { view, .. } => view.set_filter(text),
+            Source::Replay { .. } => {}
         }
     }
 }
@@ -196,7 +279,10 @@ async fn event_loop(
                 Some(Err(error)) => return Err(error).context("reading the terminal"),
                 None => vec![Action::Quit],
             },
-            () = source.stop_requested() => vec![Action::Quit],
+            news = source.news() => match news {
+                SourceNews::Stop => vec![Action::Quit],
+                SourceNews::Hosts(hosts) => app.update(Msg::Hosts(hosts)),
+            },
             _ = second.tick() => {
                 source.every_second();
                 seconds += 1;
@@ -271,7 +357,7 @@ async fn event_loop(
                         active.finish(app.take_to_record(), app.store(), drops)?;
                     }
                     // Detaching takes a moment (an RCU grace period per probe): say so.
-                    if matches!(source, Source::Live(_)) {
+                    if matches!(source, Source::Live(_) | Source::Fleet { .. }) {
                         app.set_notice("stopping: detaching the probes…".into());
                         terminal.draw(|frame| ui::draw(frame, app))?;
                     }
@@ -306,7 +392,7 @@ async fn event_loop(
                     };
                     app.set_notice(notice);
                 }
-                Action::SetKernelFilter(part) => source.set_filter(part),
+                Action::SetKernelFilter(part) => source.set_filter(part, app.filter().text()),
             }
         }
     }

@@ -148,16 +148,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Completions { .. } | Command::Manpages { .. }) => Ok(()),
         None if let Some(hosts) = fleet_hosts => {
-            if !cli.show.json {
+            if exports(&cli.show)?.any() {
                 anyhow::bail!(
-                    "--host works with --json and record so far; the fleet TUI is not there yet"
+                    "the stack exports take one machine's events; --host is for the TUI, --json and record"
                 );
             }
             // Checked here, not on each host: a bad filter is the same mistake everywhere.
-            parse_filter(&cli.select)?;
+            let filter = parse_filter(&cli.select)?;
             let run = fleet_run(&cli.fleet, &cli.select, &cli.trace);
-            let mut output = headless::output::Ndjson::new();
-            runtime.block_on(fleet::run_headless(hosts, run, &mut output))
+            if cli.show.json {
+                let mut output = headless::output::Ndjson::new();
+                runtime.block_on(fleet::run_headless(hosts, run, &mut output))
+            } else {
+                let max_events = usize::try_from(cli.show.max_events).unwrap_or(usize::MAX);
+                runtime.block_on(async {
+                    let view = fleet::FleetView::start(hosts, &run);
+                    interactive::run_fleet(view, filter, max_events).await
+                })
+            }
         }
         None => run_live(
             &cli.select,

@@ -361,3 +361,80 @@ fn a_fleet_recording_replays_with_its_hosts() {
         );
     }
 }
+
+/// The fleet TUI: both hosts' events with their HOST, each host's state on its line, and a
+/// filter typed in the TUI reaching both remotes: what it kept out never arrived, so clearing
+/// it brings nothing back.
+#[test]
+fn a_filter_typed_in_the_fleet_tui_reaches_every_host() {
+    if !kernel_tests_enabled("a_filter_typed_in_the_fleet_tui_reaches_every_host") {
+        return;
+    }
+    use support::pty::Terminal;
+    let (web1, web2) = (Sshd::start(), Sshd::start());
+    let dir = scratch_dir();
+    let config = path_string(&ssh_config(dir.path(), &[&web1, &web2]));
+    let hosts = [host_arg("web1", &web1), host_arg("web2", &web2)];
+    let args = fleet_args(&config, &hosts, &["--events", "open", "--comm", "nested-c"]);
+    let mut tui = Terminal::start(40, 200, &args);
+    let wait = |tui: &Terminal, what: &str, check: &dyn Fn(&str) -> bool| -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = tui.contents();
+            if check(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait(&tui, "both hosts live", &|s| {
+        s.contains("web1 ●") && s.contains("web2 ●")
+    });
+    let rows_with = |screen: &str, text: &str, host: &str| {
+        screen
+            .lines()
+            .any(|line| line.contains(text) && line.contains(host))
+    };
+    let id = nonce();
+    let first = format!("first-{id}");
+    open_marker(&path_string(&dir.path().join(&first)));
+    wait(&tui, "the open from both hosts", &|s| {
+        rows_with(s, &first, "web1") && rows_with(s, &first, "web2")
+    });
+
+    tui.pty
+        .type_keys(&format!("f{}path~keep-{id}\r", "\x7f".repeat(40)))
+        .expect("keys");
+    wait(&tui, "the filter applied", &|s| {
+        s.contains(&format!("filter: path~keep-{id}"))
+    });
+    // The remotes take the filter as their next control frame: give it a moment to travel.
+    std::thread::sleep(Duration::from_secs(2));
+    let dropped = format!("drop-{id}");
+    let kept = format!("keep-{id}");
+    open_marker(&path_string(&dir.path().join(&dropped)));
+    open_marker(&path_string(&dir.path().join(&kept)));
+    wait(&tui, "the kept open from both hosts", &|s| {
+        rows_with(s, &kept, "web1") && rows_with(s, &kept, "web2")
+    });
+    tui.pty
+        .type_keys(&format!("f{}\r", "\x7f".repeat(60)))
+        .expect("keys");
+    let cleared = wait(&tui, "the filter cleared", &|s| s.contains("filter: none"));
+    std::thread::sleep(Duration::from_secs(1));
+    let screen = tui.contents();
+    assert!(
+        !screen.contains(&dropped),
+        "an event the filter kept out reached the viewer:\n{screen}\n(at clearing:\n{cleared})"
+    );
+    tui.pty.type_keys("q").expect("q");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tui.pty.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "the fleet TUI did not quit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

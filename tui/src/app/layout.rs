@@ -14,6 +14,8 @@ pub struct Areas {
     pub processes: Rect,
     pub details: Rect,
     pub status: Rect,
+    /// A fleet view's line of host states; empty watching one machine.
+    pub hosts: Rect,
     pub footer: Rect,
 }
 
@@ -21,12 +23,13 @@ pub struct Areas {
 const NARROW: u16 = 100;
 
 impl Areas {
-    pub fn of(width: u16, height: u16, zoom_details: bool, view: View) -> Self {
+    pub fn of(width: u16, height: u16, zoom_details: bool, view: View, fleet: bool) -> Self {
         let screen = Rect::new(0, 0, width, height);
-        let [title, body, status, footer] = Layout::vertical([
+        let [title, body, status, hosts, footer] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(0),
             Constraint::Length(1),
+            Constraint::Length(u16::from(fleet)),
             Constraint::Length(1),
         ])
         .areas(screen);
@@ -36,6 +39,7 @@ impl Areas {
                 title,
                 events: body,
                 status,
+                hosts,
                 footer,
                 ..Self::default()
             };
@@ -45,6 +49,7 @@ impl Areas {
                 title,
                 details: body,
                 status,
+                hosts,
                 footer,
                 ..Self::default()
             };
@@ -65,6 +70,7 @@ impl Areas {
             processes,
             details,
             status,
+            hosts,
             footer,
         }
     }
@@ -87,7 +93,7 @@ mod tests {
         ] {
             for zoom in [false, true] {
                 for view in View::ALL {
-                    let areas = Areas::of(width, height, zoom, view);
+                    let areas = Areas::of(width, height, zoom, view, false);
                     assert!(areas.events.intersection(areas.processes).area() == 0);
                     assert!(areas.events.intersection(areas.details).area() == 0);
                     assert!(areas.footer.bottom() <= height.max(1));
@@ -95,16 +101,21 @@ mod tests {
             }
         }
         assert_eq!(
-            Areas::of(90, 30, false, View::Events).processes,
+            Areas::of(90, 30, false, View::Events, false).processes,
             Rect::default()
         );
-        assert!(Areas::of(200, 50, false, View::Events).processes.width > 60);
-        let stacks = Areas::of(200, 50, false, View::Stacks);
+        assert!(
+            Areas::of(200, 50, false, View::Events, false)
+                .processes
+                .width
+                > 60
+        );
+        let stacks = Areas::of(200, 50, false, View::Stacks, false);
         assert_eq!(
             (stacks.events.width, stacks.processes),
             (200, Rect::default())
         );
-        let flame = Areas::of(200, 50, false, View::Flame);
+        let flame = Areas::of(200, 50, false, View::Flame, false);
         assert_eq!((flame.events.height, flame.details), (47, Rect::default()));
     }
 }

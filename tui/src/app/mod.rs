@@ -24,6 +24,7 @@ pub use self::store::EventStore;
 use self::views::StackViewState;
 pub use self::views::View;
 use crate::filter::{Filter, KernelPart};
+use crate::fleet::HostLine;
 pub use crate::model::EventId;
 use crate::model::frame::Stacks;
 use crate::model::{Event, EventKind, Group};
@@ -166,6 +167,8 @@ pub enum Msg {
     Stacks(Vec<(EventId, Stacks)>),
     /// Once a second, with the kernel's drop counters and the process's CPU use.
     Tick(Stats),
+    /// A fleet view's hosts changed state.
+    Hosts(Vec<HostLine>),
 }
 
 pub struct App {
@@ -231,6 +234,8 @@ pub struct App {
     notice_age: u32,
     /// Events come from a recording: `r` has nothing new to record.
     replay: bool,
+    /// A fleet view's hosts; empty watching one machine.
+    hosts: Vec<HostLine>,
 }
 
 /// What the Events pane shows: the tab, the scope and the filter. Borrowed apart from the
@@ -327,6 +332,7 @@ impl App {
             notice: None,
             notice_age: 0,
             replay: false,
+            hosts: Vec::new(),
         }
     }
 

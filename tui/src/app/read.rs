@@ -95,6 +95,11 @@ impl App {
     }
 
     /// Where events come from, for the title: `live` or a recording's name.
+    /// A fleet view's hosts; empty watching one machine.
+    pub fn hosts(&self) -> &[crate::fleet::HostLine] {
+        &self.hosts
+    }
+
     /// Events come from a recording.
     pub fn is_replay(&self) -> bool {
         self.replay

@@ -23,6 +23,7 @@ impl App {
             Msg::Events(events, malformed) => self.on_events(events, malformed),
             Msg::Stacks(answers) => self.on_stacks(answers),
             Msg::Tick(stats) => self.on_tick(stats),
+            Msg::Hosts(hosts) => self.hosts = hosts,
         }
         Vec::new()
     }
@@ -351,7 +352,13 @@ fn stack_mentions(event: &Event, term: &str) -> bool {
 impl App {
     /// Where the panes are now.
     pub(super) fn areas(&self) -> Areas {
-        Areas::of(self.size.0, self.size.1, self.zoom_details, self.view)
+        Areas::of(
+            self.size.0,
+            self.size.1,
+            self.zoom_details,
+            self.view,
+            !self.hosts.is_empty(),
+        )
     }
 
     /// Tab: the next pane on screen, `steps` along the cycle.

@@ -90,10 +90,6 @@ impl Link {
 
     /// Sends a control message to the remote; a host that is not connected now gets the
     /// next one after it reconnects.
-    #[expect(
-        dead_code,
-        reason = "the fleet TUI, next, sends the filters typed in it"
-    )]
     pub fn send(&self, control: &Control) {
         if let Ok(mut stdin) = self.stdin.lock()
             && let Some(pipe) = stdin.as_mut()

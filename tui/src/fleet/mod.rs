@@ -19,6 +19,8 @@ pub use self::hosts::HostSpec;
 pub use self::link::HostState;
 pub use self::ssh::SshOptions;
 pub use self::view::{FleetView, HostLine};
+use anyhow::Context as _;
+
 use crate::headless::output::Output;
 use crate::live_run::StopSignals;
 
@@ -42,6 +44,9 @@ pub async fn run_headless(
     let mut signals = StopSignals::catch()?;
     let count = hosts.len();
     let mut view = FleetView::start(hosts, &run);
+    let mut batches = view
+        .take_batches()
+        .context("the fleet's batches were already taken")?;
     eprintln!("ringside: watching {count} hosts");
     let mut hosts = view.hosts.clone();
     let mut shown = hosts.borrow().clone();
@@ -57,7 +62,7 @@ pub async fn run_headless(
                 tell_changes(&shown, &now);
                 shown = now;
             }
-            batch = view.batches.recv() => match batch {
+            batch = batches.recv() => match batch {
                 Some(batch) => if !write_all(output, batch.events)? { break },
                 None => break,
             },
@@ -65,7 +70,7 @@ pub async fn run_headless(
     }
     // Every remote detaches and sends what its kernel still held; then the last events out.
     let stopping = view.stop();
-    while let Some(batch) = view.batches.recv().await {
+    while let Some(batch) = batches.recv().await {
         if !write_all(output, batch.events)? {
             break;
         }

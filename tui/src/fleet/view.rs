@@ -54,7 +54,7 @@ impl HostLine {
 pub struct FleetView {
     links: Vec<Link>,
     /// Merged events, in batches; closes once every host has stopped.
-    pub batches: mpsc::Receiver<Batch>,
+    batches: Option<mpsc::Receiver<Batch>>,
     /// Every host's line, in the order given.
     pub hosts: watch::Receiver<Vec<HostLine>>,
     forwarder: JoinHandle<()>,
@@ -89,10 +89,15 @@ impl FleetView {
         let forwarder = tokio::spawn(forward(reports, lines, hold, batches_tx, hosts_tx));
         FleetView {
             links,
-            batches,
+            batches: Some(batches),
             hosts: hosts_rx,
             forwarder,
         }
+    }
+
+    /// The merged events; taken once, by whatever shows them.
+    pub fn take_batches(&mut self) -> Option<mpsc::Receiver<Batch>> {
+        self.batches.take()
     }
 
     /// A filter typed in the viewer, to every host's kernel and userspace filter.

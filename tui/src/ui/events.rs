@@ -20,6 +20,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     // TIME needs room; COMM and RESULT always stay; UNIT when there is room, or `c`.
     let columns = Columns {
         time: area.width >= 110,
+        host: !app.hosts().is_empty(),
         unit: app.unit_column(area.width),
     };
     let body: Vec<Row<'_>> = app
@@ -66,6 +67,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
 #[derive(Clone, Copy)]
 struct Columns {
     time: bool,
+    /// A fleet view: which host.
+    host: bool,
     unit: bool,
 }
 
@@ -74,6 +77,9 @@ impl Columns {
         let mut titles = Vec::with_capacity(7);
         if self.time {
             titles.push("TIME");
+        }
+        if self.host {
+            titles.push("HOST");
         }
         titles.extend(["PID", "COMM"]);
         if self.unit {
@@ -86,6 +92,9 @@ impl Columns {
     fn widths(self) -> Vec<Constraint> {
         let mut widths = Vec::with_capacity(7);
         if self.time {
+            widths.push(Constraint::Length(12));
+        }
+        if self.host {
             widths.push(Constraint::Length(12));
         }
         widths.push(Constraint::Length(7));
@@ -129,6 +138,14 @@ fn row(event: &Event, selected: bool, columns: Columns) -> Row<'static> {
     let mut cells: Vec<String> = Vec::with_capacity(7);
     if columns.time {
         cells.push(time_of_day(event));
+    }
+    if columns.host {
+        let host = event.host.label();
+        cells.push(
+            host.as_deref()
+                .map(|label| printable(label.as_bytes()).into_owned())
+                .unwrap_or_default(),
+        );
     }
     cells.push(event.pid.to_string());
     cells.push(printable(&event.comm).into_owned());

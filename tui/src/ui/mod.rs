@@ -28,7 +28,14 @@ use crate::app::{App, Pane, View};
 
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let size = frame.area();
-    let areas = Areas::of(size.width, size.height, app.zoom_details(), app.view());
+    let fleet = !app.hosts().is_empty();
+    let areas = Areas::of(
+        size.width,
+        size.height,
+        app.zoom_details(),
+        app.view(),
+        fleet,
+    );
     status::title(frame, areas.title, app);
     match app.view() {
         View::Flame => flame::draw(frame, areas.events, app),
@@ -44,6 +51,9 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         details::draw(frame, areas.details, app);
     }
     status::status_bar(frame, areas.status, app);
+    if fleet {
+        status::hosts_line(frame, areas.hosts, app);
+    }
     status::footer(frame, areas.footer, app);
     if app.show_help() {
         help::draw(frame, size, app.help_scroll());

@@ -134,6 +134,40 @@ pub fn status_bar(frame: &mut Frame<'_>, area: Rect, app: &App) {
     );
 }
 
+/// A fleet view's hosts, one segment each: live with its rate, connecting, or failed with
+/// ssh's reason and when it tries again; drops and a clock that is off are flagged.
+pub fn hosts_line(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    use crate::fleet::HostState;
+    let mut spans = Vec::new();
+    for host in app.hosts() {
+        let label = crate::model::text::printable(host.label.as_bytes()).into_owned();
+        let (text, color) = match &host.state {
+            HostState::Live => (format!("{label} ● {}/s", host.rate), Color::Green),
+            HostState::Connecting => (format!("{label} … connecting"), Color::Yellow),
+            HostState::Retrying { reason, retry } => (
+                format!("{label} ✗ {reason}; again in {} s", retry.as_secs()),
+                Color::Red,
+            ),
+            HostState::Refused(reason) => (format!("{label} ✗ {reason}"), Color::Red),
+        };
+        spans.push(Span::styled(format!(" {text}"), Style::new().fg(color)));
+        if host.dropped() > 0 {
+            spans.push(Span::styled(
+                format!(" ✗{}", host.dropped()),
+                Style::new().fg(Color::Red),
+            ));
+        }
+        if host.skewed() {
+            spans.push(Span::styled(
+                format!(" clock {:+.1}s", host.skew_ms as f64 / 1000.0),
+                Style::new().fg(Color::Yellow),
+            ));
+        }
+        spans.push(Span::raw("  "));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
 pub fn footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let line = match app.prompt() {
         Some(Prompt::Filter(input)) => {
