@@ -51,36 +51,29 @@ pub struct Cli {
     pub log_file: Option<PathBuf>,
 }
 
-/// Many servers in one view, over ssh. Hidden while the fleet view is built: `--json` works,
-/// the TUI does not yet.
+/// Many servers in one view, over ssh (docs/fleet.md).
 #[derive(Debug, Args, Default)]
 pub struct FleetArgs {
     /// Watch this server too, over ssh: `[LABEL=]DESTINATION`, DESTINATION as ssh takes it
     /// (`web1`, `root@db`, `ssh://root@db:2222`; `local` for this machine). Repeatable.
-    #[arg(global = true, long = "host", value_name = "[LABEL=]DEST", hide = true,
+    #[arg(long = "host", value_name = "[LABEL=]DEST",
           value_parser = crate::fleet::HostSpec::parse)]
     pub hosts: Vec<crate::fleet::HostSpec>,
 
     /// A file with one `[LABEL=]DESTINATION` a line.
-    #[arg(global = true, long, value_name = "FILE", hide = true)]
+    #[arg(long, value_name = "FILE")]
     pub hosts_file: Option<PathBuf>,
 
     /// Passed to ssh as `-F FILE`.
-    #[arg(global = true, long, value_name = "FILE", hide = true)]
+    #[arg(long, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
 
     /// Passed to ssh as `-o OPT` (repeatable).
-    #[arg(global = true, long, value_name = "OPT", hide = true)]
+    #[arg(long, value_name = "OPT")]
     pub ssh_option: Vec<String>,
 
     /// The ringside binary on the remote hosts.
-    #[arg(
-        global = true,
-        long,
-        value_name = "PATH",
-        default_value = "ringside",
-        hide = true
-    )]
+    #[arg(long, value_name = "PATH", default_value = "ringside")]
     pub remote_path: String,
 }
 
@@ -191,9 +184,8 @@ pub struct ShowArgs {
     pub pprof: Option<PathBuf>,
 }
 
-/// Flags that apply wherever they are typed, before or after a subcommand.
-const GLOBAL_IDS: [&str; 6] = [
-    "log_file",
+/// Flags that may come before `record` as well as after it: the hosts it records from.
+const FLEET_IDS: [&str; 5] = [
     "hosts",
     "hosts_file",
     "ssh_config",
@@ -221,11 +213,20 @@ impl Cli {
         if let Some((name, _)) = matches.subcommand() {
             let misplaced = command.get_arguments().find(|arg| {
                 let id = arg.get_id().as_str();
-                !GLOBAL_IDS.contains(&id)
-                    && matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+                let allowed = arg.is_global_set() || (name == "record" && FLEET_IDS.contains(&id));
+                !allowed && matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
             });
             if let Some(arg) = misplaced {
                 let flag = format!("--{}", arg.get_long().unwrap_or(arg.get_id().as_str()));
+                let takes_it = command
+                    .find_subcommand(name)
+                    .is_some_and(|sub| sub.get_arguments().any(|a| a.get_id() == arg.get_id()));
+                if !takes_it {
+                    return Err(command.error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        format!("{flag} does not apply to `ringside {name}`"),
+                    ));
+                }
                 return Err(command.error(
                     clap::error::ErrorKind::ArgumentConflict,
                     format!("{flag} goes after the subcommand: ringside {name} {flag} ..."),
@@ -233,6 +234,27 @@ impl Cli {
             }
         }
         Cli::from_arg_matches(&matches)
+    }
+}
+
+impl FleetArgs {
+    /// These, with `before`'s (typed before the subcommand) where these say nothing.
+    pub fn after(self, before: &FleetArgs) -> FleetArgs {
+        let mut hosts = before.hosts.clone();
+        hosts.extend(self.hosts);
+        let mut ssh_option = before.ssh_option.clone();
+        ssh_option.extend(self.ssh_option);
+        FleetArgs {
+            hosts,
+            hosts_file: self.hosts_file.or_else(|| before.hosts_file.clone()),
+            ssh_config: self.ssh_config.or_else(|| before.ssh_config.clone()),
+            ssh_option,
+            remote_path: if self.remote_path == "ringside" {
+                before.remote_path.clone()
+            } else {
+                self.remote_path
+            },
+        }
     }
 }
 
@@ -308,6 +330,8 @@ pub enum Command {
         select: SelectArgs,
         #[command(flatten)]
         trace: TraceArgs,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Open a recording in the TUI, or print it as NDJSON with --json. Needs no privileges.
     Replay {

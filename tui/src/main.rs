@@ -91,7 +91,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let fleet_hosts = fleet_hosts(&cli.fleet)?;
     match cli.command {
         Some(Command::Replay { file, select, show }) => {
             let filter = parse_filter(&select)?;
@@ -110,7 +109,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             force,
             select,
             trace,
+            fleet,
         }) => {
+            let fleet = fleet.after(&cli.fleet);
+            let fleet_hosts = fleet_hosts(&fleet)?;
             let filter = parse_filter(&select)?;
             let options = probe_options(&trace, &filter);
             let header = recording::session_header(filter.text(), options.capture != 0)?;
@@ -126,7 +128,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let result = match fleet_hosts {
                 Some(hosts) => {
-                    let run = fleet_run(&cli.fleet, &select, &trace);
+                    let run = fleet_run(&fleet, &select, &trace);
                     runtime.block_on(fleet::run_headless(hosts, run, &mut recording))
                 }
                 None => runtime.block_on(headless::run(options, filter, settings, &mut recording)),
@@ -147,7 +149,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(fleet::remote::run(options, filter, trace.duration))
         }
         Some(Command::Completions { .. } | Command::Manpages { .. }) => Ok(()),
-        None if let Some(hosts) = fleet_hosts => {
+        None if let Some(hosts) = fleet_hosts(&cli.fleet)? => {
             if exports(&cli.show)?.any() {
                 anyhow::bail!(
                     "the stack exports take one machine's events; --host is for the TUI, --json and record"
