@@ -350,6 +350,9 @@ pub enum Command {
         select: SelectArgs,
         #[command(flatten)]
         trace: TraceArgs,
+        /// The label the viewer knows this machine by: `host=` filters match it.
+        #[arg(long, value_name = "LABEL")]
+        label: Option<String>,
     },
     /// Print a completion script for SHELL to stdout, e.g.
     /// `ringside completions bash > /usr/share/bash-completion/completions/ringside`.

@@ -125,6 +125,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 symbol_wait: Duration::from_secs(5),
                 mode: "record",
                 controls: None,
+                host: model::host::HostId::LOCAL,
             };
             let result = match fleet_hosts {
                 Some(hosts) => {
@@ -143,10 +144,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             result
         }
-        Some(Command::Stream { select, trace }) => {
+        Some(Command::Stream {
+            select,
+            trace,
+            label,
+        }) => {
             let filter = parse_filter(&select)?;
             let options = probe_options(&trace, &filter);
-            runtime.block_on(fleet::remote::run(options, filter, trace.duration))
+            let host = label
+                .as_deref()
+                .map_or(model::host::HostId::LOCAL, model::host::HostId::intern);
+            runtime.block_on(fleet::remote::run(options, filter, trace.duration, host))
         }
         Some(Command::Completions { .. } | Command::Manpages { .. }) => Ok(()),
         None if let Some(hosts) = fleet_hosts(&cli.fleet)? => {
@@ -196,6 +204,7 @@ fn run_live(
         symbol_wait,
         mode,
         controls: None,
+        host: model::host::HostId::LOCAL,
     };
     if exports.any() {
         // The exports are about stacks: give symbols time to resolve.
@@ -225,6 +234,18 @@ fn fleet_hosts(args: &FleetArgs) -> anyhow::Result<Option<Vec<fleet::HostSpec>>>
         if hosts.is_empty() {
             anyhow::bail!("--hosts-file names no host: give one [LABEL=]DESTINATION a line");
         }
+    }
+    let mut labels = std::collections::BTreeSet::new();
+    if let Some(twice) = hosts
+        .iter()
+        .find(|host| !labels.insert(host.label.as_str()))
+    {
+        anyhow::bail!(
+            "the host label `{}` is given twice: each host needs its own, e.g. --host {}2={}",
+            twice.label,
+            twice.label,
+            twice.destination
+        );
     }
     Ok((!hosts.is_empty()).then_some(hosts))
 }

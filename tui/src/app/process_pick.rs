@@ -93,13 +93,18 @@ impl App {
             },
             ProcessRow::Unit(_) => false,
         };
-        let from = self.pick_index(&rows).unwrap_or(self.process_row);
-        let count = rows.len();
-        // Round the pane once from the next (or previous) row, as a pager's search does.
+        let from = self.pick_index(&rows).unwrap_or(self.process_row) as isize;
+        let count = rows.len().max(1) as isize;
+        // Round the pane once from the next (or previous) row, as a pager's search does; a
+        // search being typed starts at the selected row itself.
         let found = (0..count)
             .map(|offset| {
-                let offset = offset as isize + step;
-                (from as isize + offset).rem_euclid(count.max(1) as isize) as usize
+                let offset = if step == 0 {
+                    offset
+                } else {
+                    step * (offset + 1)
+                };
+                (from + offset).rem_euclid(count) as usize
             })
             .find(|&index| rows.get(index).is_some_and(&matches));
         if let Some(index) = found {

@@ -99,17 +99,21 @@ impl Link {
         }
     }
 
-    /// Asks the remote to stop: its stdin closes, so it detaches its probes and exits. Waits
-    /// up to `patience` for that, then ends the connection by force.
-    pub fn stop(mut self, patience: Duration) {
+    /// Asks the remote to stop: its stdin closes, so it detaches its probes and exits.
+    pub fn ask_to_stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Ok(mut stdin) = self.stdin.lock() {
             stdin.take();
         }
+    }
+
+    /// Waits until `deadline` for the remote to have stopped (after [`Link::ask_to_stop`]),
+    /// then ends the connection by force. Never waits past the deadline.
+    pub fn stop(mut self, deadline: Instant) {
+        self.ask_to_stop();
         let Some(thread) = self.thread.take() else {
             return;
         };
-        let deadline = Instant::now() + patience;
         while !thread.is_finished() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -122,6 +126,15 @@ impl Link {
                     nix::unistd::Pid::from_raw(pid),
                     nix::sys::signal::Signal::SIGKILL,
                 );
+            }
+            // The thread follows once its process is gone; if something still holds it (a
+            // pipe a lingering ssh helper keeps open), it is left behind, not waited for.
+            let grace = Instant::now() + Duration::from_secs(2);
+            while !thread.is_finished() && Instant::now() < grace {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if !thread.is_finished() {
+                return;
             }
         }
         let _ = thread.join();
@@ -205,7 +218,9 @@ impl Session {
         };
         self.child_pid.store(child.id(), Ordering::SeqCst);
         if let Ok(mut stdin) = self.stdin.lock() {
-            *stdin = child.stdin.take();
+            // Under the lock: a stop that came meanwhile closes this pipe at once.
+            let pipe = child.stdin.take();
+            *stdin = if self.stopping() { None } else { pipe };
         }
         let stderr = keep_last_lines(child.stderr.take());
         let Some(stdout) = child.stdout.take() else {
@@ -301,9 +316,16 @@ impl Session {
         }
         let status = wait_a_while(child);
         self.child_pid.store(0, Ordering::SeqCst);
-        // The stderr reader ends with the process; give it a moment to take the last lines.
+        // The stderr reader ends with the process's stderr; give it a moment to take the last
+        // lines, but no more: a helper ssh leaves behind (ControlPersist) may keep it open.
         if let Some(reader) = stderr.reader.lock().ok().and_then(|mut r| r.take()) {
-            let _ = reader.join();
+            let until = Instant::now() + Duration::from_millis(500);
+            while !reader.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if reader.is_finished() {
+                let _ = reader.join();
+            }
         }
         let last = stderr.lines.lock().ok().and_then(|lines| {
             lines

@@ -75,6 +75,8 @@ pub async fn run_headless(
             break;
         }
     }
+    // Nobody takes more (the output is gone): the hosts must not wait on a full channel.
+    drop(batches);
     let _ = stopping.await;
     let last = view.hosts.borrow().clone();
     view.finished().await;
@@ -87,11 +89,15 @@ pub async fn run_headless(
 fn connector(spec: &HostSpec, run: &FleetRun) -> link::Connect {
     let spec = spec.clone();
     let ssh = run.ssh.clone();
-    let args = run.stream_args.clone();
+    let mut args = run.stream_args.clone();
+    args.extend(["--label".to_owned(), spec.label.clone()]);
     if spec.is_local() {
         return Box::new(move || {
             let exe = std::env::current_exe().unwrap_or_else(|_| "ringside".into());
             let mut command = std::process::Command::new(exe);
+            // Its own process group: a Ctrl-C meant for the viewer must not kill it before
+            // the viewer has asked it to stop.
+            std::os::unix::process::CommandExt::process_group(&mut command, 0);
             command
                 .arg("stream")
                 .args(&args)

@@ -17,6 +17,7 @@ use crate::filter::Filter;
 use crate::headless::output::Output;
 use crate::headless::{self, RunControl, Settings};
 use crate::model::Event;
+use crate::model::host::HostId;
 use crate::probes::ProbeOptions;
 
 /// How long a batch waits for its symbols before it goes with bare addresses: the viewer
@@ -27,6 +28,7 @@ pub async fn run(
     options: ProbeOptions,
     filter: Filter,
     duration: Option<Duration>,
+    host: HostId,
 ) -> anyhow::Result<()> {
     let mut output = StreamOutput::new();
     // First, before anything can fail: the viewer reads the version from it.
@@ -42,6 +44,7 @@ pub async fn run(
         symbol_wait: SYMBOL_WAIT,
         mode: "stream",
         controls: Some(controls),
+        host,
     };
     headless::run(options, filter, settings, &mut output).await
 }

@@ -20,12 +20,18 @@ impl SshOptions {
     /// asks for a password here: the viewer owns the terminal.
     pub fn command(&self, host: &HostSpec, stream_args: &[String]) -> Command {
         let mut ssh = Command::new("ssh");
+        // Its own process group: a Ctrl-C meant for the viewer must not end the session before
+        // the viewer has asked the remote to stop (its last events would be lost).
+        std::os::unix::process::CommandExt::process_group(&mut ssh, 0);
         if let Some(config) = &self.config {
             ssh.arg("-F").arg(config);
         }
         for option in &self.options {
             ssh.arg("-o").arg(option);
         }
+        // After the user's: ssh keeps the first value it is given, so theirs win. A silent
+        // network partition is noticed in 15 s instead of hours.
+        ssh.args(["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]);
         ssh.args(["-T", "-o", "BatchMode=yes"])
             .arg(&host.destination)
             .arg("--")

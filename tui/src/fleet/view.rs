@@ -112,9 +112,15 @@ impl FleetView {
     /// gets those last events, then closes.
     pub fn stop(&mut self) -> JoinHandle<()> {
         let links = std::mem::take(&mut self.links);
+        // Every remote is asked at once, and all get one deadline: stopping ten hosts takes
+        // as long as the slowest, not the sum.
+        for link in &links {
+            link.ask_to_stop();
+        }
+        let deadline = Instant::now() + STOP_PATIENCE;
         tokio::task::spawn_blocking(move || {
             for link in links {
-                link.stop(STOP_PATIENCE);
+                link.stop(deadline);
             }
         })
     }

@@ -21,6 +21,7 @@ use self::output::Output;
 use self::tally::Tally;
 use crate::filter::Filter;
 use crate::live_run::{Finished, LiveRun};
+use crate::model::host::HostId;
 use crate::probes::{ProbeOptions, Probes};
 use crate::runstats::RunStats;
 use crate::symbolize::SymbolizerStats;
@@ -35,6 +36,9 @@ pub struct Settings {
     pub mode: &'static str,
     /// Changes while running, from a fleet viewer; the run ends when their sender goes.
     pub controls: Option<mpsc::Receiver<RunControl>>,
+    /// The label a fleet viewer knows this machine by, so its `host=` filters mean the same
+    /// here; `LOCAL` otherwise.
+    pub host: HostId,
 }
 
 /// A change to a running headless pipeline.
@@ -92,7 +96,7 @@ pub async fn run(
                 output.every_second(crate::live_run::drops_by_name(&run.drops()))?;
             }
             item = annotated.recv() => match item {
-                Some(item) => if !deliver(item, &mut tally, output).await? { break },
+                Some(item) => if !deliver(item, settings.host, &mut tally, output).await? { break },
                 None => break,
             },
         }
@@ -100,7 +104,7 @@ pub async fn run(
     // Stop producing, then deliver what the kernel already wrote: the counts must add up.
     run.detach();
     while let Some(item) = annotated.recv().await {
-        if !deliver(item, &mut tally, output).await? {
+        if !deliver(item, settings.host, &mut tally, output).await? {
             break;
         }
     }
@@ -141,10 +145,16 @@ async fn next_control(controls: &mut Option<mpsc::Receiver<RunControl>>) -> Opti
 /// One batch out; `false` when the output is gone.
 async fn deliver(
     item: Annotating,
+    host: HostId,
     tally: &mut Tally,
     output: &mut dyn Output,
 ) -> anyhow::Result<bool> {
-    let (batch, timed_out) = item.finish().await;
+    let (mut batch, timed_out) = item.finish().await;
+    if !host.is_local() {
+        for event in &mut batch.events {
+            event.host = host;
+        }
+    }
     for event in tally.take(&batch, timed_out) {
         if !output.write(event)? {
             return Ok(false);

@@ -38,6 +38,10 @@ impl HostId {
         id(labels.len() - 1)
     }
 
+    pub fn is_local(self) -> bool {
+        self == HostId::LOCAL
+    }
+
     /// The label, or `None` for the local machine of a single-host run.
     pub fn label(self) -> Option<Arc<str>> {
         let index = usize::from(self.0).checked_sub(1)?;

@@ -345,3 +345,34 @@ fn process_columns_line_up_whatever_the_names() {
         "{columns:?}\n{text}"
     );
 }
+
+/// `n` and `N` step through the processes a search matches, forward and back.
+#[test]
+fn n_and_shift_n_step_through_matching_processes() {
+    let mut app = App::new(1000, Filter::match_all(), "live".into());
+    app.update(Msg::Resize(120, 40));
+    let names = ["bash", "cat", "bash", "ls", "bash"];
+    let events: Vec<Event> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| open(i as u64, 900 + i as u32, 1, name, 3))
+        .collect();
+    app.update(Msg::Events(events, 0));
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('/'));
+    for c in "bash".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.selected_process(), Some(900));
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.selected_process(), Some(902));
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.selected_process(), Some(904));
+    key(&mut app, KeyCode::Char('N'));
+    assert_eq!(app.selected_process(), Some(902));
+    key(&mut app, KeyCode::Char('N'));
+    assert_eq!(app.selected_process(), Some(900));
+    key(&mut app, KeyCode::Char('N'));
+    assert_eq!(app.selected_process(), Some(904), "wraps around");
+}
