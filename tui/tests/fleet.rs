@@ -399,7 +399,7 @@ fn a_filter_typed_in_the_fleet_tui_reaches_every_host() {
         return;
     }
     use support::pty::Terminal;
-    let (web1, web2) = (Sshd::start(), Sshd::start());
+    let (web1, mut web2) = (Sshd::start(), Sshd::start());
     let dir = scratch_dir();
     let config = path_string(&ssh_config(dir.path(), &[&web1, &web2]));
     let hosts = [host_arg("web1", &web1), host_arg("web2", &web2)];
@@ -476,16 +476,46 @@ fn a_filter_typed_in_the_fleet_tui_reaches_every_host() {
     let kept = format!("keep-{id}");
     open_as_own(&path_string(&dir.path().join(&dropped)));
     until_both_show(&tui, &kept);
-    tui.pty
-        .type_keys(&format!("f{}\r", "\x7f".repeat(60)))
-        .expect("keys");
-    let cleared = wait(&tui, "the filter cleared", &|s| s.contains("filter: none"));
-    std::thread::sleep(Duration::from_secs(1));
-    let screen = tui.contents();
+    // How many of `name`'s events the viewer holds: a filter on it shows the count
+    // (`Events [All] 0/…`), whatever scrolled off the screen.
+    let title_under = |tui: &mut Terminal, name: &str| -> String {
+        tui.pty
+            .type_keys(&format!("f{}path~{name}\r", "\x7f".repeat(60)))
+            .expect("keys");
+        wait(tui, "a filter on one name", &|s| {
+            s.contains(&format!("filter: path~{name}"))
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        let screen = tui.contents();
+        let title = screen.lines().find(|line| line.contains("Events [All]"));
+        title.unwrap_or_default().to_owned()
+    };
+    let title = title_under(&mut tui, &dropped);
     assert!(
-        !screen.contains(&dropped),
-        "an event the filter kept out reached the viewer:\n{screen}\n(at clearing:\n{cleared})"
+        title.contains("Events [All] 0/"),
+        "an event the filter kept out reached the viewer: {title}"
     );
+
+    // A filter typed while a host is down reaches it when it comes back.
+    web2.stop();
+    wait(&tui, "web2 down", &|s| s.contains("web2 ✗"));
+    tui.pty
+        .type_keys(&format!("f{}path~late-{id}\r", "\x7f".repeat(60)))
+        .expect("keys");
+    wait(&tui, "the second filter", &|s| {
+        s.contains(&format!("filter: path~late-{id}"))
+    });
+    web2.restart();
+    wait(&tui, "web2 back", &|s| s.contains("web2 ●"));
+    let early = format!("early-{id}");
+    open_as_own(&path_string(&dir.path().join(&early)));
+    until_both_show(&tui, &format!("late-{id}"));
+    let title = title_under(&mut tui, &early);
+    assert!(
+        title.contains("Events [All] 0/"),
+        "the host that came back did not get the filter typed while it was away: {title}"
+    );
+
     tui.pty.type_keys("q").expect("q");
     let deadline = Instant::now() + Duration::from_secs(30);
     while tui.pty.try_wait().expect("wait").is_none() {

@@ -50,6 +50,8 @@ pub enum Report {
 pub struct Link {
     stop: Arc<AtomicBool>,
     stdin: Arc<Mutex<Option<ChildStdin>>>,
+    /// The last control sent: a host that reconnects gets it again first.
+    last_control: Arc<Mutex<Option<Control>>>,
     child_pid: Arc<AtomicU32>,
     thread: Option<JoinHandle<()>>,
 }
@@ -66,6 +68,7 @@ impl Link {
     ) -> Link {
         let stop = Arc::new(AtomicBool::new(false));
         let stdin = Arc::new(Mutex::new(None));
+        let last_control = Arc::new(Mutex::new(None));
         let child_pid = Arc::new(AtomicU32::new(0));
         let session = Session {
             host,
@@ -74,6 +77,7 @@ impl Link {
             reports,
             stop: Arc::clone(&stop),
             stdin: Arc::clone(&stdin),
+            last_control: Arc::clone(&last_control),
             child_pid: Arc::clone(&child_pid),
         };
         let thread = std::thread::Builder::new()
@@ -83,14 +87,18 @@ impl Link {
         Link {
             stop,
             stdin,
+            last_control,
             child_pid,
             thread,
         }
     }
 
-    /// Sends a control message to the remote; a host that is not connected now gets the
-    /// next one after it reconnects.
+    /// Sends a control message to the remote; a host that is not connected now gets it
+    /// when it reconnects.
     pub fn send(&self, control: &Control) {
+        if let Ok(mut last) = self.last_control.lock() {
+            *last = Some(control.clone());
+        }
         if let Ok(mut stdin) = self.stdin.lock()
             && let Some(pipe) = stdin.as_mut()
             && wire::write_frame(pipe, &[control]).is_err()
@@ -148,6 +156,7 @@ struct Session {
     reports: mpsc::Sender<Report>,
     stop: Arc<AtomicBool>,
     stdin: Arc<Mutex<Option<ChildStdin>>>,
+    last_control: Arc<Mutex<Option<Control>>>,
     child_pid: Arc<AtomicU32>,
 }
 
@@ -219,8 +228,15 @@ impl Session {
         self.child_pid.store(child.id(), Ordering::SeqCst);
         if let Ok(mut stdin) = self.stdin.lock() {
             // Under the lock: a stop that came meanwhile closes this pipe at once.
-            let pipe = child.stdin.take();
-            *stdin = if self.stopping() { None } else { pipe };
+            let mut pipe = child.stdin.take().filter(|_| !self.stopping());
+            // A filter typed while the host was away applies from its first event.
+            let last = self.last_control.lock().ok().and_then(|last| last.clone());
+            if let (Some(control), Some(open)) = (last, pipe.as_mut())
+                && wire::write_frame(open, &[control]).is_err()
+            {
+                pipe = None;
+            }
+            *stdin = pipe;
         }
         let stderr = keep_last_lines(child.stderr.take());
         let Some(stdout) = child.stdout.take() else {

@@ -57,6 +57,7 @@ fn read_controls(controls: mpsc::Sender<RunControl>) {
             Ok(batch) => {
                 for control in batch {
                     let Control::SetFilter(text) = control;
+                    tracing::info!("the viewer's filter: {text:?}");
                     match Filter::parse(&text) {
                         Ok(filter) => {
                             if controls
@@ -105,7 +106,7 @@ impl StreamOutput {
     /// `false` once the viewer is gone.
     fn send(&mut self, messages: &[Message]) -> anyhow::Result<bool> {
         let sent =
-            wire::write_frame(&mut self.out, &messages).and_then(|()| Ok(self.out.flush()?));
+            wire::write_frame(&mut self.out, messages).and_then(|()| Ok(self.out.flush()?));
         match sent {
             Ok(()) => Ok(true),
             Err(error) if is_broken_pipe(&error) => Ok(false),

@@ -100,8 +100,9 @@ pub fn read_hello(input: &mut impl BufRead) -> Result<String, WireError> {
     Ok(words.next().unwrap_or_default().to_owned())
 }
 
-/// Writes `items` as one frame.
-pub fn write_frame<T: Serialize>(out: &mut impl Write, items: &T) -> anyhow::Result<()> {
+/// Writes `items` as one frame: a sequence, which the reader takes as a `Vec` (a slice, not
+/// an array: postcard writes an array's length nowhere).
+pub fn write_frame<T: Serialize>(out: &mut impl Write, items: &[T]) -> anyhow::Result<()> {
     let payload = postcard::to_allocvec(items)?;
     let compressed = zstd::bulk::compress(&payload, ZSTD_LEVEL)?;
     let len = u32::try_from(compressed.len())
@@ -143,10 +144,14 @@ mod tests {
         let mut bytes = hello_line("9.9.9 (test)").into_bytes();
         let sent = vec![Message::Warning("no BTF".into())];
         write_frame(&mut bytes, &sent).unwrap();
+        let control = Control::SetFilter("comm=x".into());
+        write_frame(&mut bytes, std::slice::from_ref(&control)).unwrap();
         let mut input = std::io::Cursor::new(bytes);
         assert_eq!(read_hello(&mut input).unwrap(), "9.9.9 (test)");
         let got: Vec<Message> = read_frame(&mut input).unwrap();
         assert_eq!(got, sent);
+        let controls: Vec<Control> = read_frame(&mut input).unwrap();
+        assert_eq!(controls, [control]);
         assert!(matches!(
             read_frame::<Vec<Message>>(&mut input),
             Err(WireError::Ended)

@@ -85,6 +85,7 @@ pub async fn run(
             () = &mut deadline, if duration.is_some() => break,
             control = next_control(&mut settings.controls), if controlled => match control {
                 Some(RunControl::SetFilter(filter)) => {
+                    tracing::info!("filter now {:?}", filter.text());
                     run.narrow_kernel_filter(filter.kernel_part());
                     tally.set_filter(filter);
                 }
