@@ -102,8 +102,8 @@ impl App {
             Command::ZoomDetails => self.zoom_details = !self.zoom_details,
             Command::ToggleTreeScope => {
                 self.tree_scope = !self.tree_scope;
-                if let Some(Scope::Process(pid) | Scope::Tree(pid)) = self.scope {
-                    self.set_scope(Some(self.scope_for(pid)));
+                if let Some(Scope::Process(host, pid) | Scope::Tree(host, pid)) = self.scope {
+                    self.set_scope(Some(self.scope_for(host, pid)));
                 }
             }
             Command::SortProcesses => self.process_sort = self.process_sort.next(),

@@ -27,6 +27,8 @@ use crate::filter::{Filter, KernelPart};
 use crate::fleet::HostLine;
 pub use crate::model::EventId;
 use crate::model::frame::Stacks;
+use crate::model::host::HostId;
+use crate::model::text::printable;
 use crate::model::{Event, EventKind, Group};
 use crate::stacks::{Failure, KeyId, StackKeys};
 
@@ -78,15 +80,14 @@ impl Tab {
 /// What a selected process, or unit, narrows the panes to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scope {
-    Process(u32),
-    Tree(u32),
+    /// A process by its pid on its host.
+    Process(HostId, u32),
+    /// A process and its descendants, on its host.
+    Tree(HostId, u32),
     /// A systemd unit or container, by its label (`nginx.service`, `docker:0123456789ab`).
     Unit(Arc<str>),
     /// The events of row `number` of the Stacks view: one stack key.
-    Stack {
-        number: usize,
-        key: KeyId,
-    },
+    Stack { number: usize, key: KeyId },
     /// The events of row `number` of the Failures view.
     Failure {
         number: usize,
@@ -105,15 +106,21 @@ impl Scope {
 
     /// `tree 4242`, `unit nginx.service`, `stack #3`: what the panes' titles say.
     pub fn label(&self) -> String {
-        use crate::model::text::printable;
         match self {
-            Scope::Process(pid) => format!("pid {pid}"),
-            Scope::Tree(pid) => format!("tree {pid}"),
+            Scope::Process(host, pid) => format!("pid {pid}{}", on_host(*host)),
+            Scope::Tree(host, pid) => format!("tree {pid}{}", on_host(*host)),
             Scope::Unit(unit) => format!("unit {}", printable(unit.as_bytes())),
             Scope::Stack { number, .. } => format!("stack #{number}"),
             Scope::Failure { number, .. } => format!("failure #{number}"),
         }
     }
+}
+
+/// ` on web1` for a fleet host's scope; nothing on one machine.
+fn on_host(host: HostId) -> String {
+    host.label()
+        .map(|label| format!(" on {}", printable(label.as_bytes())))
+        .unwrap_or_default()
 }
 
 /// A line being typed at the bottom of the screen.
@@ -265,10 +272,13 @@ impl Selection<'_> {
         self.tab.shows(event.kind())
             && match self.scope {
                 None => true,
-                Some(Scope::Process(pid)) => event.pid == *pid,
-                Some(Scope::Tree(root)) => {
+                Some(Scope::Process(host, pid)) => event.host == *host && event.pid == *pid,
+                Some(Scope::Tree(host, root)) => {
                     use crate::filter::Ancestry as _;
-                    self.processes.is_descendant_or_self(event.pid, *root)
+                    event.host == *host
+                        && self
+                            .processes
+                            .is_descendant_or_self(event.host, event.pid, *root)
                 }
                 Some(Scope::Unit(label)) => event
                     .cgroup

@@ -5,12 +5,15 @@
 use std::sync::Arc;
 
 use super::{App, ProcessRow};
+use crate::model::host::HostId;
 
 /// What the user selected in the Processes pane.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProcessPick {
-    /// A pid names one process only with its start time: a reused pid is another process.
+    /// A pid names one process only on its host and with its start time: a reused pid is
+    /// another process.
     Process {
+        host: HostId,
         pid: u32,
         start_ns: u64,
     },
@@ -42,9 +45,10 @@ impl App {
 
     fn pick_of(&self, row: &ProcessRow) -> ProcessPick {
         match row {
-            ProcessRow::Process { pid, .. } => ProcessPick::Process {
+            ProcessRow::Process { host, pid, .. } => ProcessPick::Process {
+                host: *host,
                 pid: *pid,
-                start_ns: self.processes.get(*pid).map_or(0, |p| p.start_ns),
+                start_ns: self.processes.get(*host, *pid).map_or(0, |p| p.start_ns),
             },
             ProcessRow::Unit(unit) => ProcessPick::Unit(unit.clone()),
         }
@@ -85,9 +89,9 @@ impl App {
         };
         let rows = self.process_rows();
         let matches = |row: &ProcessRow| match row {
-            ProcessRow::Process { pid, .. } => match term.parse::<u32>() {
+            ProcessRow::Process { host, pid, .. } => match term.parse::<u32>() {
                 Ok(wanted) => *pid == wanted,
-                Err(_) => self.processes.get(*pid).is_some_and(|process| {
+                Err(_) => self.processes.get(*host, *pid).is_some_and(|process| {
                     String::from_utf8_lossy(&process.comm).contains(term.as_str())
                 }),
             },

@@ -1,11 +1,13 @@
-//! The processes seen, as a tree, with per-type counts and per-second rates. Keyed on pid plus
-//! start time, so a reused pid starts a new process instead of merging with the old one.
+//! The processes seen, as a tree, with per-type counts and per-second rates. Keyed on host and
+//! pid (a fleet's hosts reuse each other's pids), checked against the start time, so a reused
+//! pid starts a new process instead of merging with the old one.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use crate::filter::Ancestry;
 use crate::model::event::{Details, Exec, Exit, Fork};
+use crate::model::host::HostId;
 use crate::model::{Event, EventKind, Group};
 
 /// Seconds of history kept for the sparkline.
@@ -77,13 +79,27 @@ pub enum ProcessRow {
     Unit(Option<Arc<str>>),
     Process {
         depth: usize,
+        host: HostId,
         pid: u32,
     },
 }
 
+/// A process's key: its pid on its host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcessKey {
+    pub host: HostId,
+    pub pid: u32,
+}
+
+impl ProcessKey {
+    fn of(host: HostId, pid: u32) -> Self {
+        Self { host, pid }
+    }
+}
+
 #[derive(Default)]
 pub struct ProcessTable {
-    by_pid: BTreeMap<u32, Process>,
+    by_pid: BTreeMap<ProcessKey, Process>,
     /// Every parent seen, kept after the process leaves `by_pid`: `tree=` and the tree scope
     /// judge the events already received by the forks that were recorded, not by what is
     /// alive now.
@@ -93,20 +109,20 @@ pub struct ProcessTable {
 /// Parents by pid, the oldest forgotten first past [`LINEAGE_MAX`].
 #[derive(Default)]
 struct Lineage {
-    parents: std::collections::HashMap<u32, u32>,
-    order: VecDeque<u32>,
+    parents: std::collections::HashMap<ProcessKey, u32>,
+    order: VecDeque<ProcessKey>,
 }
 
 /// Pids whose parent is remembered: far more than a host runs at once, a few MiB at most.
 const LINEAGE_MAX: usize = 1 << 18;
 
 impl Lineage {
-    fn record(&mut self, pid: u32, ppid: u32) {
-        if ppid == 0 || ppid == pid {
+    fn record(&mut self, key: ProcessKey, ppid: u32) {
+        if ppid == 0 || ppid == key.pid {
             return;
         }
-        if self.parents.insert(pid, ppid).is_none() {
-            self.order.push_back(pid);
+        if self.parents.insert(key, ppid).is_none() {
+            self.order.push_back(key);
             if self.order.len() > LINEAGE_MAX
                 && let Some(oldest) = self.order.pop_front()
             {
@@ -117,8 +133,8 @@ impl Lineage {
 }
 
 impl ProcessTable {
-    pub fn get(&self, pid: u32) -> Option<&Process> {
-        self.by_pid.get(&pid)
+    pub fn get(&self, host: HostId, pid: u32) -> Option<&Process> {
+        self.by_pid.get(&ProcessKey::of(host, pid))
     }
 
     pub fn len(&self) -> usize {
@@ -127,7 +143,8 @@ impl ProcessTable {
 
     /// Takes in what an event says about processes.
     pub fn observe(&mut self, event: &Event) {
-        let process = self.entry(event.pid, event.ppid, event.start_ns, &event.comm);
+        let key = ProcessKey::of(event.host, event.pid);
+        let process = self.entry(key, event.ppid, event.start_ns, &event.comm);
         process.counts[event.kind().index()] += 1;
         process.this_second += 1;
         process.failures += u64::from(event.details.failed());
@@ -142,9 +159,10 @@ impl ProcessTable {
             Details::Fork(Fork { child_pid, .. }) => {
                 // A fork names the child before any of its own events arrive.
                 let comm = event.comm.to_vec();
-                self.lineage.record(*child_pid, event.pid);
-                let child = Process::new(*child_pid, event.pid, 0, comm);
-                self.by_pid.insert(*child_pid, child);
+                let child = ProcessKey::of(event.host, *child_pid);
+                self.lineage.record(child, event.pid);
+                let process = Process::new(child, event.pid, 0, comm);
+                self.by_pid.insert(child, process);
             }
             // Nothing about the process itself beyond what every event says.
             Details::Exec(_)
@@ -156,18 +174,18 @@ impl ProcessTable {
         }
     }
 
-    fn entry(&mut self, pid: u32, ppid: u32, start_ns: u64, comm: &[u8]) -> &mut Process {
-        self.lineage.record(pid, ppid);
-        let reused = self.by_pid.get(&pid).is_some_and(|known| {
+    fn entry(&mut self, key: ProcessKey, ppid: u32, start_ns: u64, comm: &[u8]) -> &mut Process {
+        self.lineage.record(key, ppid);
+        let reused = self.by_pid.get(&key).is_some_and(|known| {
             known.start_ns != 0 && start_ns != 0 && known.start_ns != start_ns
         });
         if reused {
-            self.by_pid.remove(&pid);
+            self.by_pid.remove(&key);
         }
         let process = self
             .by_pid
-            .entry(pid)
-            .or_insert_with(|| Process::new(pid, ppid, start_ns, comm.to_vec()));
+            .entry(key)
+            .or_insert_with(|| Process::new(key, ppid, start_ns, comm.to_vec()));
         if process.start_ns == 0 {
             process.start_ns = start_ns;
         }
@@ -195,56 +213,53 @@ impl ProcessTable {
     }
 
     /// The pane's lines: the tree, or with `by_unit` the processes under their unit or
-    /// container (those of neither last). `only` keeps one unit's.
+    /// container (those of neither last). `only` keeps one unit's. A fleet's hosts come one
+    /// after the other.
     pub fn rows(&self, by_unit: bool, only: Option<&str>, sort: ProcessSort) -> Vec<ProcessRow> {
-        let in_scope = |pid: &u32| {
+        let in_scope = |key: &ProcessKey| {
             only.is_none_or(|unit| {
                 self.by_pid
-                    .get(pid)
+                    .get(key)
                     .is_some_and(|p| p.unit.as_deref() == Some(unit))
             })
+        };
+        let row = |depth, key: ProcessKey| ProcessRow::Process {
+            depth,
+            host: key.host,
+            pid: key.pid,
         };
         if !by_unit && sort == ProcessSort::Tree {
             return self
                 .tree()
                 .into_iter()
-                .filter(|(_, pid)| in_scope(pid))
-                .map(|(depth, pid)| ProcessRow::Process { depth, pid })
+                .filter(|(_, key)| in_scope(key))
+                .map(|(depth, key)| row(depth, key))
                 .collect();
         }
         if !by_unit {
-            let mut pids: Vec<u32> = self.by_pid.keys().copied().filter(in_scope).collect();
-            self.sort(&mut pids, sort);
-            return pids
-                .into_iter()
-                .map(|pid| ProcessRow::Process { depth: 0, pid })
-                .collect();
+            let mut keys: Vec<ProcessKey> = self.by_pid.keys().copied().filter(in_scope).collect();
+            self.sort(&mut keys, sort);
+            return keys.into_iter().map(|key| row(0, key)).collect();
         }
-        let mut groups: BTreeMap<Option<Arc<str>>, Vec<u32>> = BTreeMap::new();
-        for process in self.by_pid.values().filter(|p| in_scope(&p.pid)) {
-            groups
-                .entry(process.unit.clone())
-                .or_default()
-                .push(process.pid);
+        let mut groups: BTreeMap<Option<Arc<str>>, Vec<ProcessKey>> = BTreeMap::new();
+        for (key, process) in self.by_pid.iter().filter(|(key, _)| in_scope(key)) {
+            groups.entry(process.unit.clone()).or_default().push(*key);
         }
         // Named units first, in order; processes of no unit at the end.
         let unnamed = groups.remove(&None);
         let mut rows = Vec::with_capacity(self.by_pid.len() + groups.len() + 1);
-        for (unit, mut pids) in groups.into_iter().chain(unnamed.map(|pids| (None, pids))) {
-            self.sort(&mut pids, sort);
+        for (unit, mut keys) in groups.into_iter().chain(unnamed.map(|keys| (None, keys))) {
+            self.sort(&mut keys, sort);
             rows.push(ProcessRow::Unit(unit));
-            rows.extend(
-                pids.into_iter()
-                    .map(|pid| ProcessRow::Process { depth: 1, pid }),
-            );
+            rows.extend(keys.into_iter().map(|key| row(1, key)));
         }
         rows
     }
 
-    /// Orders `pids` by `sort`, the largest first; ties (and the tree order) by pid.
-    fn sort(&self, pids: &mut [u32], sort: ProcessSort) {
-        let key = |pid: &u32| -> u64 {
-            let Some(p) = self.by_pid.get(pid) else {
+    /// Orders `keys` by `sort`, the largest first; ties (and the tree order) by host and pid.
+    fn sort(&self, keys: &mut [ProcessKey], sort: ProcessSort) {
+        let measure = |key: &ProcessKey| -> u64 {
+            let Some(p) = self.by_pid.get(key) else {
                 return 0;
             };
             match sort {
@@ -255,30 +270,33 @@ impl ProcessTable {
             }
         };
         match sort {
-            ProcessSort::Name => pids.sort_by(|a, b| {
-                let name = |pid: &u32| self.by_pid.get(pid).map(|p| p.comm.clone());
+            ProcessSort::Name => keys.sort_by(|a, b| {
+                let name = |key: &ProcessKey| self.by_pid.get(key).map(|p| p.comm.clone());
                 name(a).cmp(&name(b)).then(a.cmp(b))
             }),
-            _ => pids.sort_by(|a, b| key(b).cmp(&key(a)).then(a.cmp(b))),
+            _ => keys.sort_by(|a, b| measure(b).cmp(&measure(a)).then(a.cmp(b))),
         }
     }
 
-    /// The tree in display order: (depth, pid). Roots are processes whose parent is unknown.
-    fn tree(&self) -> Vec<(usize, u32)> {
-        let mut children: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    /// The tree in display order: (depth, key). Roots are processes whose parent is unknown
+    /// on their host.
+    fn tree(&self) -> Vec<(usize, ProcessKey)> {
+        let mut children: BTreeMap<ProcessKey, Vec<ProcessKey>> = BTreeMap::new();
         let mut roots = Vec::new();
-        for process in self.by_pid.values() {
-            if process.ppid != process.pid && self.by_pid.contains_key(&process.ppid) {
-                children.entry(process.ppid).or_default().push(process.pid);
+        for (key, process) in &self.by_pid {
+            let parent = ProcessKey::of(key.host, process.ppid);
+            if process.ppid != process.pid && self.by_pid.contains_key(&parent) {
+                children.entry(parent).or_default().push(*key);
             } else {
-                roots.push(process.pid);
+                roots.push(*key);
             }
         }
         let mut rows = Vec::with_capacity(self.by_pid.len());
-        let mut stack: Vec<(usize, u32)> = roots.into_iter().rev().map(|pid| (0, pid)).collect();
-        while let Some((depth, pid)) = stack.pop() {
-            rows.push((depth, pid));
-            if let Some(kids) = children.get(&pid) {
+        let mut stack: Vec<(usize, ProcessKey)> =
+            roots.into_iter().rev().map(|key| (0, key)).collect();
+        while let Some((depth, key)) = stack.pop() {
+            rows.push((depth, key));
+            if let Some(kids) = children.get(&key) {
                 stack.extend(kids.iter().rev().map(|&kid| (depth + 1, kid)));
             }
         }
@@ -287,16 +305,17 @@ impl ProcessTable {
 }
 
 impl Ancestry for ProcessTable {
-    fn is_descendant_or_self(&self, pid: u32, root: u32) -> bool {
+    fn is_descendant_or_self(&self, host: HostId, pid: u32, root: u32) -> bool {
         let mut current = pid;
         // Bounded: a corrupt parent chain must not loop forever.
         for _ in 0..64 {
             if current == root {
                 return true;
             }
-            let parent = match self.by_pid.get(&current) {
+            let key = ProcessKey::of(host, current);
+            let parent = match self.by_pid.get(&key) {
                 Some(process) if process.ppid != 0 => Some(process.ppid),
-                _ => self.lineage.parents.get(&current).copied(),
+                _ => self.lineage.parents.get(&key).copied(),
             };
             match parent {
                 Some(ppid) if ppid != current => current = ppid,
@@ -308,9 +327,9 @@ impl Ancestry for ProcessTable {
 }
 
 impl Process {
-    fn new(pid: u32, ppid: u32, start_ns: u64, comm: Vec<u8>) -> Self {
+    fn new(key: ProcessKey, ppid: u32, start_ns: u64, comm: Vec<u8>) -> Self {
         Self {
-            pid,
+            pid: key.pid,
             ppid,
             comm,
             start_ns,
@@ -355,7 +374,10 @@ mod tests {
     fn a_reused_pid_is_a_new_process() {
         let mut table = ProcessTable::default();
         table.observe(&exit_of(77, 1_000, b"old"));
-        assert_eq!(table.get(77).unwrap().count(EventKind::Exit), 1);
+        assert_eq!(
+            table.get(HostId::LOCAL, 77).unwrap().count(EventKind::Exit),
+            1
+        );
         // Same pid, another start time: another process, with nothing of the old one.
         let mut open = event(Details::Fork(Fork {
             child_pid: 78,
@@ -363,7 +385,7 @@ mod tests {
         }));
         (open.pid, open.start_ns, open.comm) = (77, 9_000, b"new".to_vec().into());
         table.observe(&open);
-        let process = table.get(77).unwrap();
+        let process = table.get(HostId::LOCAL, 77).unwrap();
         assert_eq!(process.comm, b"new");
         assert_eq!(process.start_ns, 9_000);
         assert_eq!(process.count(EventKind::Exit), 0);
@@ -379,12 +401,17 @@ mod tests {
         }));
         (fork.pid, fork.ppid) = (1, 0);
         table.observe(&fork);
-        assert_eq!(table.tree(), vec![(0, 1), (1, 2)]);
+        let tree: Vec<(usize, u32)> = table
+            .tree()
+            .into_iter()
+            .map(|(d, key)| (d, key.pid))
+            .collect();
+        assert_eq!(tree, vec![(0, 1), (1, 2)]);
         table.observe(&exit_of(2, 5, b"child"));
         for _ in 0..EXITED_TTL {
             table.tick();
         }
-        assert!(table.get(2).is_none());
-        assert!(table.get(1).is_some());
+        assert!(table.get(HostId::LOCAL, 2).is_none());
+        assert!(table.get(HostId::LOCAL, 1).is_some());
     }
 }

@@ -11,6 +11,7 @@ use super::{
 use crate::filter::Filter;
 use crate::model::Event;
 use crate::model::frame::Stacks;
+use crate::model::host::HostId;
 
 impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Action> {
@@ -223,11 +224,11 @@ impl App {
         self.detail_scroll = 0;
     }
 
-    pub(super) fn scope_for(&self, pid: u32) -> Scope {
+    pub(super) fn scope_for(&self, host: HostId, pid: u32) -> Scope {
         if self.tree_scope {
-            Scope::Tree(pid)
+            Scope::Tree(host, pid)
         } else {
-            Scope::Process(pid)
+            Scope::Process(host, pid)
         }
     }
 
@@ -235,7 +236,7 @@ impl App {
     /// cursor; again on the same one, unscope.
     pub(super) fn scope_to_selected_row(&mut self) {
         let scope = match self.selected_process_row() {
-            Some(ProcessRow::Process { pid, .. }) => self.scope_for(pid),
+            Some(ProcessRow::Process { host, pid, .. }) => self.scope_for(host, pid),
             Some(ProcessRow::Unit(Some(label))) => Scope::Unit(label),
             Some(ProcessRow::Unit(None)) | None => return,
         };

@@ -34,7 +34,7 @@ fn condition(cond: &Cond, event: &Event, ancestry: &dyn Ancestry) -> bool {
             negated,
         } => decide(numbers(event, *field), |n| cmp.holds(n, *value), *negated),
         Cond::Tree { root, negated } => {
-            ancestry.is_descendant_or_self(event.pid, *root) != *negated
+            ancestry.is_descendant_or_self(event.host, event.pid, *root) != *negated
         }
         Cond::Text {
             field,

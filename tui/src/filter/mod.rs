@@ -53,7 +53,8 @@ pub struct FilterError {
 /// Answers `tree=` questions from whatever process table the caller keeps.
 pub trait Ancestry {
     /// Whether `pid` is `root` or one of its descendants.
-    fn is_descendant_or_self(&self, pid: u32, root: u32) -> bool;
+    /// Whether `pid` on `host` is `root` (on the same host) or one of its descendants.
+    fn is_descendant_or_self(&self, host: crate::model::host::HostId, pid: u32, root: u32) -> bool;
 }
 
 impl Filter {

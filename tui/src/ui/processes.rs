@@ -29,9 +29,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let name_width = shown
         .iter()
         .filter_map(|(_, row)| match row {
-            ProcessRow::Process { depth, pid } => {
-                let process = app.processes().get(*pid)?;
-                Some(2 * (*depth).min(12) + printable(&process.comm).chars().count())
+            ProcessRow::Process { depth, host, pid } => {
+                let process = app.processes().get(*host, *pid)?;
+                let on = host.label().map_or(0, |label| label.chars().count() + 1);
+                Some(on + 2 * (*depth).min(12) + printable(&process.comm).chars().count())
             }
             ProcessRow::Unit(_) => None,
         })
@@ -50,16 +51,17 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         .into_iter()
         .filter_map(|(index, row)| {
             let selected = Some(index) == app.process_cursor() && app.focus() == Pane::Processes;
-            let (depth, pid) = match row {
+            let (depth, host, pid) = match row {
                 ProcessRow::Unit(unit) => return Some(unit_line(app, unit.as_deref(), selected)),
-                ProcessRow::Process { depth, pid } => (*depth, *pid),
+                ProcessRow::Process { depth, host, pid } => (*depth, *host, *pid),
             };
-            let process = app.processes().get(pid)?;
+            let process = app.processes().get(host, pid)?;
             let mut style = Style::new();
             if process.exited_ticks.is_some() {
                 style = style.fg(Color::DarkGray);
             }
-            if matches!(app.scope(), Some(Scope::Process(p) | Scope::Tree(p)) if *p == pid) {
+            if matches!(app.scope(), Some(Scope::Process(h, p) | Scope::Tree(h, p)) if *h == host && *p == pid)
+            {
                 style = style.fg(Color::Yellow);
             }
             if selected {
@@ -71,7 +73,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 " "
             };
             let indent = "  ".repeat(depth.min(12));
-            let name: String = format!("{indent}{}", printable(&process.comm))
+            let on = host
+                .label()
+                .map(|label| format!("{} ", printable(label.as_bytes())))
+                .unwrap_or_default();
+            let name: String = format!("{on}{indent}{}", printable(&process.comm))
                 .chars()
                 .take(name_width)
                 .collect();

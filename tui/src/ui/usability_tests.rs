@@ -376,3 +376,45 @@ fn n_and_shift_n_step_through_matching_processes() {
     key(&mut app, KeyCode::Char('N'));
     assert_eq!(app.selected_process(), Some(904), "wraps around");
 }
+
+/// A fleet's hosts reuse each other's pids: the Processes pane keeps them apart, labelled,
+/// and Enter scopes to the one on its host.
+#[test]
+fn processes_of_two_hosts_with_one_pid_stay_apart() {
+    use crate::model::host::HostId;
+    let mut app = App::new(1000, Filter::match_all(), "2 hosts".into());
+    app.update(Msg::Resize(160, 40));
+    let on = |host: &str, seq: u64, comm: &str| {
+        let mut event = open(seq, 4242, 1, comm, 3);
+        event.host = HostId::intern(host);
+        event
+    };
+    app.update(Msg::Events(
+        vec![
+            on("pa-web1", 1, "nginx"),
+            on("pa-web2", 2, "postgres"),
+            on("pa-web2", 3, "postgres"),
+        ],
+        0,
+    ));
+    tick(&mut app);
+    let text = screen(&mut app, 160, 40);
+    assert!(
+        text.contains("pa-web1 nginx") && text.contains("pa-web2 postgres"),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('/'));
+    for c in "postgres".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    let hosts: Vec<String> = app
+        .visible()
+        .iter()
+        .filter_map(|&id| app.store().get(id)?.host.label())
+        .map(|label| label.to_string())
+        .collect();
+    assert_eq!(hosts, ["pa-web2", "pa-web2"], "the scope crossed hosts");
+}

@@ -1,6 +1,7 @@
 //! Synthetic events, a process tree, and a tiny deterministic random generator, shared by the
 //! filter tests (no dependencies: the generator is xorshift64*).
 
+use crate::model::host::HostId;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -66,7 +67,7 @@ pub fn v6_addrs() -> SockAddrs {
 pub struct Tree(pub BTreeMap<u32, u32>);
 
 impl Ancestry for Tree {
-    fn is_descendant_or_self(&self, pid: u32, root: u32) -> bool {
+    fn is_descendant_or_self(&self, _host: HostId, pid: u32, root: u32) -> bool {
         let mut current = pid;
         // Bounded, in case a test builds a cycle.
         for _ in 0..64 {
@@ -92,7 +93,7 @@ pub fn kernel_admits(part: &KernelPart, event: &Event, ancestry: &dyn Ancestry) 
                 || roots.as_ref().is_some_and(|roots| {
                     roots
                         .iter()
-                        .any(|&root| ancestry.is_descendant_or_self(event.pid, root))
+                        .any(|&root| ancestry.is_descendant_or_self(event.host, event.pid, root))
                 })
         }
     };
