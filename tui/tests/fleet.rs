@@ -201,6 +201,18 @@ fn fake_remote(dir: &Path, name: &str, body: &str) -> String {
     path_string(&path)
 }
 
+/// This build's version line, as `ringside --version` says it and a remote's hello carries it.
+fn our_version() -> String {
+    let output = Command::new(RINGSIDE)
+        .arg("--version")
+        .output()
+        .expect("version");
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .trim_start_matches("ringside ")
+        .to_owned()
+}
+
 /// Runs a one-host fleet view until it ends by itself (the host is refused or gives up), and
 /// returns its exit status and stderr.
 fn run_one_host(config: &str, host: &str, remote: &str) -> (bool, String, Duration) {
@@ -234,17 +246,8 @@ fn a_remote_of_another_version_is_refused_with_both_versions_named() {
     let (success, stderr, _) = run_one_host(&config, &host_arg("old", &host), &remote);
     assert!(!success, "{stderr}");
     assert!(stderr.contains("old runs ringside 0.0.1"), "{stderr}");
-    assert!(stderr.contains("--install"), "{stderr}");
-    let ours = String::from_utf8_lossy(
-        &Command::new(RINGSIDE)
-            .arg("--version")
-            .output()
-            .expect("version")
-            .stdout,
-    )
-    .trim()
-    .trim_start_matches("ringside ")
-    .to_owned();
+    assert!(stderr.contains("--remote-path"), "{stderr}");
+    let ours = our_version();
     assert!(
         stderr.contains(&ours),
         "our version {ours} not named: {stderr}"
@@ -259,16 +262,7 @@ fn a_remote_that_sends_garbage_fails_and_the_viewer_survives() {
     let host = Sshd::start();
     let dir = scratch_dir();
     let config = path_string(&ssh_config(dir.path(), &[&host]));
-    let version = String::from_utf8_lossy(
-        &Command::new(RINGSIDE)
-            .arg("--version")
-            .output()
-            .expect("version")
-            .stdout,
-    )
-    .trim()
-    .trim_start_matches("ringside ")
-    .to_owned();
+    let version = our_version();
     // The right hello, then random bytes where frames belong, then garbage from the start.
     let after_hello = fake_remote(
         dir.path(),

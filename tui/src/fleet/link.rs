@@ -258,8 +258,8 @@ impl Session {
             let _ = child.kill();
             let _ = child.wait();
             return Ended::Refused(format!(
-                "{} runs ringside {theirs}; this is ringside {}: run with --install to copy \
-                 this one there",
+                "{} runs ringside {theirs}; this is ringside {}: put this version there (the \
+                 static binary of `cargo xtask dist`) or name it with --remote-path",
                 self.label,
                 crate::version::LONG
             ));
