@@ -49,9 +49,7 @@ pub async fn run(
         ..RunStats::default()
     };
     let result = {
-        let (mut terminal, _guard) = terminal::enter()?;
-        let size = terminal.size()?;
-        app.update(Msg::Resize(size.width, size.height));
+        let (mut terminal, _guard) = take_terminal(&mut app)?;
         let mut run = Run {
             app: &mut app,
             source: Source::Live(&mut live),
@@ -97,9 +95,7 @@ pub async fn run_replay(path: PathBuf, filter: Filter, max_events: usize) -> any
         ..RunStats::default()
     };
     let signals = StopSignals::catch()?;
-    let (mut terminal, _guard) = terminal::enter()?;
-    let size = terminal.size()?;
-    app.update(Msg::Resize(size.width, size.height));
+    let (mut terminal, _guard) = take_terminal(&mut app)?;
     let mut run = Run {
         app: &mut app,
         source: Source::Replay { drops, signals },
@@ -127,9 +123,7 @@ pub async fn run_fleet(
     };
     let signals = StopSignals::catch()?;
     let result = {
-        let (mut terminal, _guard) = terminal::enter()?;
-        let size = terminal.size()?;
-        app.update(Msg::Resize(size.width, size.height));
+        let (mut terminal, _guard) = take_terminal(&mut app)?;
         let mut run = Run {
             app: &mut app,
             source: Source::Fleet {
@@ -148,6 +142,16 @@ pub async fn run_fleet(
     };
     view.finished().await;
     result
+}
+
+/// Takes the terminal over and tells the app its size.
+fn take_terminal(
+    app: &mut App,
+) -> anyhow::Result<(ratatui::DefaultTerminal, terminal::TerminalGuard)> {
+    let (terminal, guard) = terminal::enter()?;
+    let size = terminal.size()?;
+    app.update(Msg::Resize(size.width, size.height));
+    Ok((terminal, guard))
 }
 
 /// What a source says besides events.

@@ -44,6 +44,21 @@ pub fn exec(filename: &str, ret: i32) -> Details {
     })
 }
 
+/// A TCP connect over IPv4 with no known ends, with this result.
+pub fn connect(ret: i32) -> Details {
+    use super::event::{SockAddrs, SockInfo, Socket};
+    Details::Connect(SockInfo {
+        addrs: SockAddrs {
+            local: None,
+            remote: None,
+        },
+        ret,
+        fd: 3,
+        latency_ns: 0,
+        socket: Socket::tcp(false),
+    })
+}
+
 /// An open of `path` with this result.
 pub fn open(path: &str, ret: i32) -> Details {
     Details::Open(Open {

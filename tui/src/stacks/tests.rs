@@ -370,19 +370,7 @@ fn libc_and_the_loader_are_told_from_programs_named_like_them() {
 
 #[test]
 fn a_socket_not_ready_yet_is_no_failure_and_unsymbolized_failures_stand_apart() {
-    use crate::model::event::{Details, SockAddrs, SockInfo, Socket};
-    let sock = |ret| {
-        Details::Connect(SockInfo {
-            addrs: SockAddrs {
-                local: None,
-                remote: None,
-            },
-            ret,
-            fd: 3,
-            latency_ns: 0,
-            socket: Socket::tcp(false),
-        })
-    };
+    let sock = crate::model::sample::connect;
     let mut events = service_events();
     let mut in_progress = events[0].clone();
     in_progress.details = sock(-libc::EINPROGRESS);

@@ -2,9 +2,8 @@
 //! help screen, and a key the table does not name does nothing anywhere.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
+use super::tests::screen;
 use crate::app::bindings::{BINDINGS, Key, keys_label};
 use crate::app::{App, Msg, Stats};
 use crate::filter::Filter;
@@ -20,13 +19,6 @@ fn app(width: u16, height: u16) -> App {
 
 fn press(app: &mut App, code: KeyCode, modifiers: KeyModifiers) {
     app.update(Msg::Key(KeyEvent::new(code, modifiers)));
-}
-
-fn screen(app: &mut App, width: u16, height: u16) -> String {
-    app.refresh_stack_views();
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| super::draw(frame, app)).unwrap();
-    terminal.backend().to_string()
 }
 
 #[test]

@@ -182,7 +182,8 @@ fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
-fn screen(app: &mut App, width: u16, height: u16) -> String {
+/// The screen as the app draws it at `width` x `height`: the ui tests' one way to look.
+pub(super) fn screen(app: &mut App, width: u16, height: u16) -> String {
     app.refresh_stack_views();
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|frame| super::draw(frame, app)).unwrap();
@@ -526,18 +527,7 @@ fn a_long_details_pane_has_a_scrollbar() {
 /// yet" named but not marked, an fd as its number.
 #[test]
 fn the_result_column_marks_failures_and_names_not_yet() {
-    let connect = |ret| {
-        Details::Connect(SockInfo {
-            addrs: SockAddrs {
-                local: None,
-                remote: None,
-            },
-            ret,
-            fd: 3,
-            latency_ns: 0,
-            socket: Socket::tcp(false),
-        })
-    };
+    let connect = crate::model::sample::connect;
     use super::events::result_text;
     assert_eq!(result_text(&connect(-libc::EINPROGRESS)), "EINPROGRESS");
     assert_eq!(result_text(&connect(-libc::ECONNREFUSED)), "✗ ECONNREFUSED");

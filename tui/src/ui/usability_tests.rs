@@ -2,14 +2,13 @@
 //! titles that claimed what they did not do. Each test failed before its fix.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
-use super::tests::event;
+use super::tests::{event, screen};
 use crate::app::{App, Msg, Stats};
 use crate::filter::Filter;
 use crate::model::Event;
-use crate::model::event::{Details, Exit, Fork, Open, OpenSyscall};
+use crate::model::event::{Details, Exit, Fork};
+use crate::model::sample;
 
 fn key(app: &mut App, code: KeyCode) {
     app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
@@ -19,30 +18,8 @@ fn tick(app: &mut App) {
     app.update(Msg::Tick(Stats::default()));
 }
 
-fn screen(app: &mut App, width: u16, height: u16) -> String {
-    app.refresh_stack_views();
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| super::draw(frame, app)).unwrap();
-    terminal.backend().to_string()
-}
-
 fn open(seq: u64, pid: u32, ppid: u32, comm: &str, ret: i32) -> Event {
-    event(
-        seq,
-        pid,
-        ppid,
-        comm,
-        Details::Open(Open {
-            path: "/etc/hostname".as_bytes().to_vec().into(),
-            path_truncated: false,
-            dfd: -100,
-            flags: 0,
-            mode: 0,
-            ret,
-            latency_ns: 1_000,
-            syscall: OpenSyscall::Openat,
-        }),
-    )
+    event(seq, pid, ppid, comm, sample::open("/etc/hostname", ret))
 }
 
 fn fork(seq: u64, parent: u32, child: u32, comm: &str) -> Event {
