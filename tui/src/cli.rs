@@ -75,6 +75,11 @@ pub struct FleetArgs {
     /// The ringside binary on the remote hosts.
     #[arg(long, value_name = "PATH", default_value = "ringside")]
     pub remote_path: String,
+
+    /// Copy this (static) ringside to each host, into ~/.cache/ringside/, and run that copy;
+    /// a copy already there is reused.
+    #[arg(long, conflicts_with = "remote_path")]
+    pub install: bool,
 }
 
 /// Which events: every mode, live or replayed, takes a filter expression.
@@ -185,12 +190,13 @@ pub struct ShowArgs {
 }
 
 /// Flags that may come before `record` as well as after it: the hosts it records from.
-const FLEET_IDS: [&str; 5] = [
+const FLEET_IDS: [&str; 6] = [
     "hosts",
     "hosts_file",
     "ssh_config",
     "ssh_option",
     "remote_path",
+    "install",
 ];
 
 impl Cli {
@@ -254,6 +260,7 @@ impl FleetArgs {
             } else {
                 self.remote_path
             },
+            install: self.install || before.install,
         }
     }
 }

@@ -129,7 +129,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let result = match fleet_hosts {
                 Some(hosts) => {
-                    let run = fleet_run(&fleet, &select, &trace);
+                    let run = fleet_run(&fleet, &select, &trace)?;
                     runtime.block_on(fleet::run_headless(hosts, run, &mut recording))
                 }
                 None => runtime.block_on(headless::run(options, filter, settings, &mut recording)),
@@ -165,7 +165,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             // Checked here, not on each host: a bad filter is the same mistake everywhere.
             let filter = parse_filter(&cli.select)?;
-            let run = fleet_run(&cli.fleet, &cli.select, &cli.trace);
+            let run = fleet_run(&cli.fleet, &cli.select, &cli.trace)?;
             if cli.show.json {
                 let mut output = headless::output::Ndjson::new();
                 runtime.block_on(fleet::run_headless(hosts, run, &mut output))
@@ -247,16 +247,30 @@ fn fleet_hosts(args: &FleetArgs) -> anyhow::Result<Option<Vec<fleet::HostSpec>>>
             twice.destination
         );
     }
+    if hosts.is_empty() && args.install {
+        anyhow::bail!(
+            "--install copies ringside to the hosts of --host or --hosts-file: name at least one"
+        );
+    }
     Ok((!hosts.is_empty()).then_some(hosts))
 }
 
 /// What every remote `ringside stream` is asked to trace, and how they are reached.
-fn fleet_run(args: &FleetArgs, select: &SelectArgs, trace: &TraceArgs) -> fleet::FleetRun {
+fn fleet_run(
+    args: &FleetArgs,
+    select: &SelectArgs,
+    trace: &TraceArgs,
+) -> anyhow::Result<fleet::FleetRun> {
     let mut stream_args = trace.to_args();
     if let Some(filter) = &select.filter {
         stream_args.extend(["--filter".to_owned(), filter.clone()]);
     }
-    fleet::FleetRun {
+    let install = if args.install {
+        Some(fleet::Installer::for_this_binary()?)
+    } else {
+        None
+    };
+    Ok(fleet::FleetRun {
         ssh: fleet::SshOptions {
             config: args.ssh_config.clone(),
             options: args.ssh_option.clone(),
@@ -265,7 +279,8 @@ fn fleet_run(args: &FleetArgs, select: &SelectArgs, trace: &TraceArgs) -> fleet:
         stream_args,
         duration: trace.duration,
         max_delay: Duration::from_millis(trace.max_delay),
-    }
+        install,
+    })
 }
 
 fn parse_filter(select: &SelectArgs) -> anyhow::Result<Filter> {

@@ -517,3 +517,88 @@ fn a_filter_typed_in_the_fleet_tui_reaches_every_host() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `--install` copies the static binary into a host's empty home, checks it and runs it; the
+/// next run finds the copy and reuses it.
+#[test]
+fn install_copies_the_static_binary_into_an_empty_home_then_reuses_it() {
+    let test = "install_copies_the_static_binary_into_an_empty_home_then_reuses_it";
+    if !kernel_tests_enabled(test) {
+        return;
+    }
+    let dist = support::dist_binary(test);
+    let host = Sshd::start();
+    let dir = scratch_dir();
+    let config = path_string(&ssh_config(dir.path(), &[&host]));
+    let cache = host.home().join(".cache/ringside");
+    assert!(!cache.exists(), "the home is not empty");
+    let hosts = [host_arg("fresh", &host)];
+    let args = [
+        "--ssh-config",
+        &config,
+        "--install",
+        &hosts[0],
+        "--events",
+        "open",
+        "--comm",
+        "nested-c",
+    ];
+
+    let ringside = Ringside::start_fleet_with(&dist, &args, 1);
+    let marker = path_string(&dir.path().join(format!("installed-{}", nonce())));
+    open_marker(&marker);
+    let event = ringside.wait_for("the installed copy's open", |event| {
+        field(event, "path") == marker.as_str() && field(event, "host") == "fresh"
+    });
+    assert!(
+        field(&event, "ustack").to_string().contains("inner_open"),
+        "the copy did not symbolize: {event}"
+    );
+    let first = ringside.stop();
+    assert!(first.success, "{:?}", first.stderr);
+    let copies: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .expect("the cache directory")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    let copy = &copies[0];
+    let name = copy.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with(&format!("ringside-{}-", env!("CARGO_PKG_VERSION"))),
+        "{name}"
+    );
+    assert_eq!(
+        std::fs::read(copy).expect("the copy"),
+        std::fs::read(&dist).expect("the binary"),
+        "the copy differs from the binary"
+    );
+    let said = |lines: &[String], what: &str| lines.iter().any(|line| line.contains(what));
+    let copied = format!("host fresh: copied ringside to {}", copy.display());
+    assert!(said(&first.stderr, &copied), "{:?}", first.stderr);
+
+    let modified = std::fs::metadata(copy).and_then(|m| m.modified()).unwrap();
+    let ringside = Ringside::start_fleet_with(&dist, &args, 1);
+    let second = ringside.stop();
+    assert!(second.success, "{:?}", second.stderr);
+    let reused = format!("host fresh: reusing {}", copy.display());
+    assert!(said(&second.stderr, &reused), "{:?}", second.stderr);
+    assert_eq!(
+        std::fs::metadata(copy).and_then(|m| m.modified()).unwrap(),
+        modified,
+        "the copy was written again"
+    );
+}
+
+/// A dynamic build is not copied to other machines: it names what to run instead.
+#[test]
+fn install_refuses_a_dynamic_build() {
+    let output = Command::new(RINGSIDE)
+        .args(["--json", "--install", "--host", "web1"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("ringside");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("dynamic build"), "{stderr}");
+    assert!(stderr.contains("cargo xtask dist"), "{stderr}");
+}

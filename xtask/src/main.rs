@@ -37,8 +37,8 @@ enum Task {
         #[arg(last = true)]
         args: Vec<OsString>,
     },
-    /// Set up, then check formatting, run clippy and run every test, kernel tests included, and
-    /// finally `cargo xtask dist --check`. Needs root.
+    /// Set up, then check formatting, run clippy, build the static binary, run every test,
+    /// kernel tests included, and finally `cargo xtask dist --check`. Needs root.
     Test,
     /// Set up, then build the static binary target/dist/ringside (musl, probes embedded,
     /// stripped), its debug file target/dist/ringside.debug and the Debian package

@@ -51,6 +51,14 @@ const STEPS: &[Step] = &[
             env: &[],
         },
     },
+    // Before the tests: the fleet's `--install` test runs the static binary.
+    Step {
+        title: "static binary and package",
+        action: Action::Xtask {
+            command: "cargo xtask dist",
+            run: dist::build_only,
+        },
+    },
     Step {
         title: "tests, kernel tests required",
         action: Action::Cargo {
@@ -60,7 +68,7 @@ const STEPS: &[Step] = &[
         },
     },
     Step {
-        title: "static binary and package",
+        title: "static binary and package checks",
         action: Action::Xtask {
             command: "cargo xtask dist --check",
             run: dist::build_and_check,

@@ -44,6 +44,8 @@ pub enum Report {
     /// The host's clock minus the viewer's, in milliseconds, when its stream started.
     ClockSkew(HostId, i64),
     Warning(HostId, String),
+    /// What getting the remote ready did: an `--install`'s copy, or its reuse.
+    Note(HostId, String),
 }
 
 /// A host's connection, running until [`Link::stop`].
@@ -56,8 +58,16 @@ pub struct Link {
     thread: Option<JoinHandle<()>>,
 }
 
-/// How to start the remote side, again at each retry.
-pub type Connect = Box<dyn Fn() -> Command + Send>;
+/// How to start the remote side, again at each retry: the command, or why it cannot be
+/// started (an `--install` that failed).
+pub type Connect = Box<dyn Fn() -> Result<Launch, String> + Send>;
+
+/// A remote side ready to start.
+pub struct Launch {
+    pub command: Command,
+    /// What getting it ready did, for the host's line (`copied ringside to …`).
+    pub note: Option<String>,
+}
 
 impl Link {
     pub fn start(
@@ -216,7 +226,20 @@ impl Session {
     }
 
     fn connect_once(&self) -> Ended {
-        let mut child = match (self.connect)().spawn() {
+        let launch = match (self.connect)() {
+            Ok(launch) => launch,
+            Err(reason) => {
+                return Ended::Lost {
+                    reason,
+                    was_live: false,
+                };
+            }
+        };
+        if let Some(note) = launch.note {
+            self.report(Report::Note(self.host, note));
+        }
+        let mut command = launch.command;
+        let mut child = match command.spawn() {
             Ok(child) => child,
             Err(error) => {
                 return Ended::Lost {

@@ -5,6 +5,7 @@
 //! while its ssh session does. One host failing never stops the others.
 
 pub mod hosts;
+mod install;
 mod link;
 mod merge;
 pub mod remote;
@@ -16,6 +17,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use self::hosts::HostSpec;
+pub use self::install::Installer;
 pub use self::link::HostState;
 pub use self::ssh::SshOptions;
 pub use self::view::{FleetView, HostLine};
@@ -32,6 +34,8 @@ pub struct FleetRun {
     pub duration: Option<Duration>,
     /// The remotes' `--max-delay`: how long events are held to be merged in order.
     pub max_delay: Duration,
+    /// `--install`: this binary, copied to each host and run there.
+    pub install: Option<Installer>,
 }
 
 /// The headless fleet view: `--json` or `record`, every host's events to `output`, each
@@ -89,6 +93,7 @@ pub async fn run_headless(
 fn connector(spec: &HostSpec, run: &FleetRun) -> link::Connect {
     let spec = spec.clone();
     let ssh = run.ssh.clone();
+    let installer = run.install.clone();
     let mut args = run.stream_args.clone();
     args.extend(["--label".to_owned(), spec.label.clone()]);
     if spec.is_local() {
@@ -104,10 +109,27 @@ fn connector(spec: &HostSpec, run: &FleetRun) -> link::Connect {
                 .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped());
-            command
+            Ok(link::Launch {
+                command,
+                note: None,
+            })
         });
     }
-    Box::new(move || ssh.command(&spec, &args))
+    Box::new(move || {
+        let Some(installer) = &installer else {
+            let command = ssh.stream(&spec, &ssh.remote_path, &args);
+            return Ok(link::Launch {
+                command,
+                note: None,
+            });
+        };
+        // At every connection: a host that was reinstalled meanwhile gets its copy again.
+        let installed = installer.install(&ssh, &spec)?;
+        Ok(link::Launch {
+            command: ssh.stream(&spec, &installed.path, &args),
+            note: Some(install::describe(&installed)),
+        })
+    })
 }
 
 /// Says on stderr what changed for each host: up, down and why, a clock off, a warning.
@@ -140,10 +162,12 @@ fn tell_changes(before: &[HostLine], now: &[HostLine]) {
                 }
             );
         }
-        if new.warning != old.warning
-            && let Some(warning) = &new.warning
-        {
-            eprintln!("ringside: host {}: {warning}", new.label);
+        for (old, new_text) in [(&old.warning, &new.warning), (&old.note, &new.note)] {
+            if old != new_text
+                && let Some(text) = new_text
+            {
+                eprintln!("ringside: host {}: {text}", new.label);
+            }
         }
     }
 }

@@ -16,9 +16,15 @@ pub struct SshOptions {
 }
 
 impl SshOptions {
+    /// `ssh ... DEST -- ringside stream ARGS`: `remote_path` (the user's `--remote-path`, or
+    /// where `--install` put the copy) as root.
+    pub fn stream(&self, host: &HostSpec, remote_path: &str, stream_args: &[String]) -> Command {
+        self.ssh(host, &remote_command(remote_path, stream_args))
+    }
+
     /// `ssh [-F FILE] [-o OPT]... -T DEST -- COMMAND`, its three pipes captured. ssh never
     /// asks for a password here: the viewer owns the terminal.
-    pub fn command(&self, host: &HostSpec, stream_args: &[String]) -> Command {
+    pub fn ssh(&self, host: &HostSpec, remote_command: &str) -> Command {
         let mut ssh = Command::new("ssh");
         // Its own process group: a Ctrl-C meant for the viewer must not end the session before
         // the viewer has asked the remote to stop (its last events would be lost).
@@ -35,7 +41,7 @@ impl SshOptions {
         ssh.args(["-T", "-o", "BatchMode=yes"])
             .arg(&host.destination)
             .arg("--")
-            .arg(remote_command(&self.remote_path, stream_args))
+            .arg(remote_command)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -56,7 +62,7 @@ fn remote_command(remote_path: &str, stream_args: &[String]) -> String {
 }
 
 /// `text` as one word for a POSIX shell.
-fn quote(text: &str) -> String {
+pub fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 

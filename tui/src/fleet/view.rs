@@ -38,6 +38,8 @@ pub struct HostLine {
     pub skew_ms: i64,
     /// The last thing it warned about.
     pub warning: Option<String>,
+    /// What getting its remote ready last did (`--install`).
+    pub note: Option<String>,
 }
 
 impl HostLine {
@@ -77,6 +79,7 @@ impl FleetView {
                 drops: BTreeMap::new(),
                 skew_ms: 0,
                 warning: None,
+                note: None,
             });
             let connect = super::connector(&spec, run);
             links.push(Link::start(host, spec.label, connect, reports_tx.clone()));
@@ -224,6 +227,12 @@ fn note(report: Report, lines: &mut [HostLine], merger: &mut Merger) -> bool {
         Report::Warning(host, text) => {
             if let Some(at) = line(host, lines) {
                 lines[at].warning = Some(text);
+            }
+            true
+        }
+        Report::Note(host, text) => {
+            if let Some(at) = line(host, lines) {
+                lines[at].note = Some(text);
             }
             true
         }

@@ -12,7 +12,7 @@ pub mod stacks;
 mod tui;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -43,6 +43,21 @@ pub fn kernel_tests_enabled(test: &str) -> bool {
     );
     eprintln!("{test}: skipped: loading eBPF probes needs root; run `cargo xtask test` as root");
     false
+}
+
+/// The static binary `cargo xtask dist` makes (`cargo xtask test` makes it before the tests),
+/// or `$RINGSIDE_DIST_BINARY`. Tests of what only a static build does need it.
+pub fn dist_binary(test: &str) -> PathBuf {
+    let path = std::env::var_os("RINGSIDE_DIST_BINARY").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/dist/ringside"),
+        PathBuf::from,
+    );
+    assert!(
+        path.is_file(),
+        "{test}: needs the static binary {}: run `cargo xtask dist` first (`cargo xtask test` does)",
+        path.display()
+    );
+    path
 }
 
 /// A unique token for paths and arguments, so a test finds its own events among the system's.
@@ -152,9 +167,20 @@ impl Ringside {
         }
     }
 
+    /// [`Ringside::start_fleet`] with another ringside binary (the static one, say).
+    pub fn start_fleet_with(binary: &Path, args: &[&str], hosts: usize) -> Self {
+        let mut ringside = Self::spawn_binary(binary, args, &[]);
+        ringside.wait_for_stderr_count(": live", hosts, PATIENCE);
+        ringside
+    }
+
     fn spawn(args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn_binary(Path::new(env!("CARGO_BIN_EXE_ringside")), args, env)
+    }
+
+    fn spawn_binary(binary: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let log = std::env::temp_dir().join(format!("ringside-test-{}.log", nonce()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ringside"))
+        let mut child = Command::new(binary)
             .envs(env.iter().copied())
             .arg("--json")
             .arg("--log-file")

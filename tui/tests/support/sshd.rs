@@ -74,6 +74,7 @@ impl Sshd {
         };
         fs::copy(&authorized_key, path.join("authorized_keys")).expect("writing authorized_keys");
         write_client_config(path);
+        fs::create_dir_all(path.join("home")).expect("mkdir home");
         fs::create_dir_all(PRIVSEP_DIR).expect("mkdir -p /run/sshd");
 
         let mut sshd = Self {
@@ -107,6 +108,12 @@ impl Sshd {
     /// `ssh://root@127.0.0.1:PORT`.
     pub fn destination(&self) -> String {
         format!("ssh://root@127.0.0.1:{}", self.port)
+    }
+
+    /// The home of its logins: empty at first, its own (sshd sets `HOME` to it), so what a
+    /// session writes under `~` stays in the test's directory.
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
     }
 
     /// The temp directory with its config, keys, pid file and log.
@@ -279,6 +286,7 @@ fn server_config(dir: &Path, port: u16) -> String {
          UsePAM no\n\
          StrictModes no\n\
          PidFile {dir}/sshd.pid\n\
+         SetEnv HOME={dir}/home\n\
          LogLevel ERROR\n"
     )
 }

@@ -52,6 +52,11 @@ pub fn dist(args: &DistArgs) -> Result<()> {
     Ok(())
 }
 
+/// A step of `cargo xtask test` (after setup): build only.
+pub fn build_only() -> Result<()> {
+    build().map(drop)
+}
+
 /// The step `cargo xtask test` ends with (after setup): build, then check.
 pub fn build_and_check() -> Result<()> {
     let dist = build()?;
