@@ -89,8 +89,30 @@ fn two_hosts_report_one_workload_each_with_its_host_and_symbolized_stack() {
             "{host}: not symbolized by the remote: {symbols:?}"
         );
     }
+    // Opens spread over many flushes: the hosts' events come out as one time order.
+    let series = format!("{marker}-series");
+    for n in 0..10 {
+        open_marker(&format!("{series}-{n}"));
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    let ours = |event: &serde_json::Value| {
+        field(event, "path")
+            .as_str()
+            .is_some_and(|path| path.starts_with(&series))
+    };
+    assert_eq!(ringside.wait_for_count(20, ours), 20);
     let finished = ringside.stop();
     assert!(finished.success, "{:?}", finished.stderr);
+    let times: Vec<String> = finished
+        .events
+        .iter()
+        .filter(|event| ours(event))
+        .map(|event| field(event, "time").as_str().expect("time").to_owned())
+        .collect();
+    assert!(
+        times.windows(2).all(|pair| pair[0] <= pair[1]),
+        "the hosts' events are not in time order: {times:#?}"
+    );
 
     // A filter on `host` means the same on each remote as here.
     let ringside = Ringside::start_fleet(

@@ -44,6 +44,8 @@ pub enum Report {
     /// The host's clock minus the viewer's, in milliseconds, when its stream started.
     ClockSkew(HostId, i64),
     Warning(HostId, String),
+    /// Nothing older than this is still to come from the host (by its clock).
+    Watermark(HostId, SystemTime),
     /// What getting the remote ready did: an `--install`'s copy, or its reuse.
     Note(HostId, String),
 }
@@ -268,6 +270,8 @@ impl Session {
         let mut stdout = BufReader::with_capacity(1 << 16, stdout);
         let theirs = match wire::read_hello(&mut stdout) {
             Ok(version) => version,
+            // Another version, which speaks another protocol: refused for its version below.
+            Err(WireError::Protocol { version, .. }) if version != crate::version::LONG => version,
             Err(WireError::Ended) => {
                 return self.end(&mut child, &stderr, "the connection closed".into(), false);
             }
@@ -336,6 +340,9 @@ impl Session {
                 Report::Events(self.host, events)
             }
             Message::Drops(drops) => Report::Drops(self.host, drops),
+            Message::Watermark(wall_ns) => {
+                Report::Watermark(self.host, UNIX_EPOCH + Duration::from_nanos(wall_ns))
+            }
             Message::Warning(text) => Report::Warning(self.host, text),
         };
         self.report(report)

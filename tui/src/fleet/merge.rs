@@ -1,41 +1,115 @@
-//! Events from every host in one order: each host's arrive in batches, a host's late by up to
-//! its flush interval; held that long, they come out in wall-clock order.
+//! Events from every host in one order. Each host's stream comes in batches, with a watermark
+//! now and then: "nothing older than this is still to come from me". An event goes out once
+//! every live host's watermark has passed its time, so hosts interleave by wall-clock time
+//! however late one of them flushes. A host that stalls (its symbols take seconds, its link
+//! is slow) holds the others back no longer than `patience` after their events arrived: then
+//! they go out anyway, and the stalled host's come late, not lost.
 
-use std::time::{Duration, SystemTime};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::model::Event;
+use crate::model::host::HostId;
+
+/// Events held at most: past it the oldest go out whatever the watermarks say, so the
+/// viewer's memory stays bounded whatever the hosts send.
+const MAX_HELD: usize = 200_000;
 
 /// Events waiting for the hosts that may still send earlier ones.
 pub struct Merger {
-    hold: Duration,
+    patience: Duration,
     pending: Vec<Event>,
+    sorted: bool,
+    /// Each push's arrival and its newest event's time, oldest first: what is overdue.
+    arrivals: VecDeque<(Instant, SystemTime)>,
+    /// The live hosts' watermarks; a host without one has not said yet.
+    watermarks: BTreeMap<HostId, Option<SystemTime>>,
 }
 
 impl Merger {
-    /// Holds events for `hold` (the remotes' `--max-delay` and the way here).
-    pub fn new(hold: Duration) -> Self {
+    /// Holds an event at most `patience` after it arrived.
+    pub fn new(patience: Duration) -> Self {
         Self {
-            hold,
+            patience,
             pending: Vec::new(),
+            sorted: true,
+            arrivals: VecDeque::new(),
+            watermarks: BTreeMap::new(),
         }
     }
 
-    pub fn push(&mut self, events: Vec<Event>) {
-        self.pending.extend(events);
+    /// A host's stream came up: from now on it holds the others back until it says how far
+    /// it is.
+    pub fn live(&mut self, host: HostId) {
+        self.watermarks.insert(host, None);
     }
 
-    /// The events older than `now` less the hold, oldest first.
-    pub fn ready(&mut self, now: SystemTime) -> Vec<Event> {
-        let cutoff = now.checked_sub(self.hold).unwrap_or(SystemTime::UNIX_EPOCH);
-        self.pending.sort_by_key(|event| event.time);
-        let due = self.pending.partition_point(|event| event.time <= cutoff);
+    /// A host went away: it no longer holds anyone back.
+    pub fn gone(&mut self, host: HostId) {
+        self.watermarks.remove(&host);
+    }
+
+    /// Nothing older than `through` is still to come from `host`.
+    pub fn advance(&mut self, host: HostId, through: SystemTime) {
+        if let Some(mark) = self.watermarks.get_mut(&host) {
+            *mark = Some(mark.map_or(through, |mark| mark.max(through)));
+        }
+    }
+
+    pub fn push(&mut self, events: Vec<Event>, now: Instant) {
+        let Some(newest) = events.iter().map(|event| event.time).max() else {
+            return;
+        };
+        self.arrivals.push_back((now, newest));
+        self.pending.extend(events);
+        self.sorted = false;
+    }
+
+    /// The events every live host has passed, and those held `patience` already; oldest
+    /// first.
+    pub fn ready(&mut self, now: Instant) -> Vec<Event> {
+        let mut release = self.slowest_watermark();
+        while let Some(&(arrived, newest)) = self.arrivals.front() {
+            if now.duration_since(arrived) < self.patience {
+                break;
+            }
+            release = release.max(newest);
+            self.arrivals.pop_front();
+        }
+        self.sort();
+        let mut due = self.pending.partition_point(|event| event.time <= release);
+        if self.pending.len() - due > MAX_HELD {
+            due = self.pending.len() - MAX_HELD;
+        }
         self.pending.drain(..due).collect()
     }
 
     /// Everything still held, oldest first: at the end of a run.
     pub fn rest(&mut self) -> Vec<Event> {
-        self.pending.sort_by_key(|event| event.time);
+        self.sort();
+        self.arrivals.clear();
         std::mem::take(&mut self.pending)
+    }
+
+    /// How far every live host is; with none live, nothing holds anything back.
+    fn slowest_watermark(&self) -> SystemTime {
+        let mut slowest = None::<SystemTime>;
+        for mark in self.watermarks.values() {
+            let mark = mark.unwrap_or(SystemTime::UNIX_EPOCH);
+            slowest = Some(slowest.map_or(mark, |slowest| slowest.min(mark)));
+        }
+        // Far enough in the future for any event's time.
+        slowest.unwrap_or_else(|| {
+            SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) * 4)
+        })
+    }
+
+    fn sort(&mut self) {
+        if !self.sorted {
+            // Stable, and fast on what is mostly sorted runs (one per host).
+            self.pending.sort_by_key(|event| event.time);
+            self.sorted = true;
+        }
     }
 }
 
@@ -44,25 +118,64 @@ mod tests {
     use super::*;
     use crate::model::sample;
 
+    fn base() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000)
+    }
+
+    fn at(host: HostId, ms: u64) -> Event {
+        let mut event = sample::event(sample::open("/etc/hostname", 3));
+        event.time = base() + Duration::from_millis(ms);
+        event.mono_ns = ms;
+        event.host = host;
+        event
+    }
+
+    fn times(events: &[Event]) -> Vec<u64> {
+        events.iter().map(|e| e.mono_ns).collect()
+    }
+
     #[test]
-    fn events_come_out_in_time_order_once_the_hold_has_passed() {
-        let base = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
-        let at = |ms: u64| {
-            let mut event = sample::event(sample::open("/etc/hostname", 3));
-            event.time = base + Duration::from_millis(ms);
-            event.mono_ns = ms;
-            event
-        };
-        let mut merger = Merger::new(Duration::from_millis(100));
-        merger.push(vec![at(50), at(10)]);
-        merger.push(vec![at(30), at(500)]);
-        let ready: Vec<u64> = merger
-            .ready(base + Duration::from_millis(160))
-            .iter()
-            .map(|e| e.mono_ns)
-            .collect();
-        assert_eq!(ready, [10, 30, 50]);
-        let rest: Vec<u64> = merger.rest().iter().map(|e| e.mono_ns).collect();
-        assert_eq!(rest, [500]);
+    fn events_wait_for_the_slowest_live_host_then_come_out_in_time_order() {
+        let (web1, web2) = (HostId::intern("merge-web1"), HostId::intern("merge-web2"));
+        let now = Instant::now();
+        let mut merger = Merger::new(Duration::from_secs(3));
+        merger.live(web1);
+        merger.live(web2);
+        merger.push(vec![at(web1, 10), at(web1, 50)], now);
+        merger.advance(web1, base() + Duration::from_millis(60));
+        // web2 has said nothing yet: it may still send something older.
+        assert!(merger.ready(now).is_empty());
+        merger.push(vec![at(web2, 30)], now);
+        merger.advance(web2, base() + Duration::from_millis(40));
+        assert_eq!(times(&merger.ready(now)), [10, 30]);
+        merger.advance(web2, base() + Duration::from_millis(100));
+        assert_eq!(times(&merger.ready(now)), [50]);
+    }
+
+    #[test]
+    fn a_stalled_host_holds_the_others_back_only_so_long() {
+        let (web1, slow) = (HostId::intern("merge-a"), HostId::intern("merge-slow"));
+        let now = Instant::now();
+        let mut merger = Merger::new(Duration::from_secs(2));
+        merger.live(web1);
+        merger.live(slow);
+        merger.push(vec![at(web1, 10), at(web1, 20)], now);
+        merger.advance(web1, base() + Duration::from_millis(20));
+        assert!(merger.ready(now + Duration::from_secs(1)).is_empty());
+        assert_eq!(times(&merger.ready(now + Duration::from_secs(2))), [10, 20]);
+        // The host that went away holds nothing back at all.
+        merger.push(vec![at(web1, 30)], now + Duration::from_secs(2));
+        merger.gone(slow);
+        merger.advance(web1, base() + Duration::from_millis(30));
+        assert_eq!(times(&merger.ready(now + Duration::from_secs(2))), [30]);
+    }
+
+    #[test]
+    fn the_end_of_a_run_gives_everything_in_order() {
+        let host = HostId::intern("merge-end");
+        let mut merger = Merger::new(Duration::from_secs(2));
+        merger.live(host);
+        merger.push(vec![at(host, 500), at(host, 10)], Instant::now());
+        assert_eq!(times(&merger.rest()), [10, 500]);
     }
 }

@@ -22,7 +22,7 @@ use crate::probes::ProbeOptions;
 
 /// How long a batch waits for its symbols before it goes with bare addresses: the viewer
 /// shows events live, as the TUI does.
-const SYMBOL_WAIT: Duration = Duration::from_secs(2);
+pub(super) const SYMBOL_WAIT: Duration = Duration::from_secs(2);
 
 pub async fn run(
     options: ProbeOptions,
@@ -80,11 +80,17 @@ fn read_controls(controls: mpsc::Sender<RunControl>) {
     }
 }
 
+/// How far events of one batch may be out of time order (CPUs stamp, then commit, each at
+/// their own pace): a watermark stays this far behind the newest event sent.
+const REORDER_SLACK: Duration = Duration::from_millis(10);
+
 /// The stream on stdout: the events of a batch go out as one frame.
 struct StreamOutput {
     out: BufWriter<Stdout>,
     pending: Vec<Event>,
     started: bool,
+    /// The last watermark sent.
+    watermark: SystemTime,
 }
 
 impl StreamOutput {
@@ -93,6 +99,7 @@ impl StreamOutput {
             out: BufWriter::with_capacity(1 << 16, std::io::stdout()),
             pending: Vec::new(),
             started: false,
+            watermark: UNIX_EPOCH,
         }
     }
 
@@ -146,13 +153,24 @@ impl Output for StreamOutput {
             self.started = true;
             messages.push(Self::started_message());
         }
-        if !self.pending.is_empty() {
+        if let Some(newest) = self.pending.iter().map(|event| event.time).max() {
             messages.push(Message::Events(std::mem::take(&mut self.pending)));
+            // Later batches hold later events: all but the last few milliseconds' are out.
+            if let Some(through) = self.advance(newest.checked_sub(REORDER_SLACK)) {
+                messages.push(through);
+            }
         }
         if messages.is_empty() {
             return Ok(true);
         }
         self.send(&messages)
+    }
+
+    fn caught_up(&mut self, through: SystemTime) -> anyhow::Result<()> {
+        match self.advance(Some(through)) {
+            Some(watermark) if self.started => self.send(&[watermark]).map(drop),
+            _ => Ok(()),
+        }
     }
 
     fn every_second(&mut self, drops: BTreeMap<String, u64>) -> anyhow::Result<()> {
@@ -169,6 +187,16 @@ impl Output for StreamOutput {
     fn finish(&mut self, drops: BTreeMap<String, u64>) -> anyhow::Result<()> {
         self.flush()?;
         self.send(&[Message::Drops(drops)]).map(drop)
+    }
+}
+
+impl StreamOutput {
+    /// The watermark to send, when `through` is past the last one.
+    fn advance(&mut self, through: Option<SystemTime>) -> Option<Message> {
+        let through = through.filter(|&through| through > self.watermark)?;
+        self.watermark = through;
+        let ns = through.duration_since(UNIX_EPOCH).ok()?.as_nanos();
+        Some(Message::Watermark(u64::try_from(ns).unwrap_or(u64::MAX)))
     }
 }
 

@@ -20,6 +20,8 @@ use crate::model::host::HostId;
 pub const SKEW_WARNING_MS: i64 = 1_000;
 /// How long the remotes get to detach their probes and send their last events at the end.
 const STOP_PATIENCE: Duration = Duration::from_secs(10);
+/// How often held events are looked at for the ones a stalled host held back too long.
+const RELEASE_TICK: Duration = Duration::from_millis(25);
 
 /// What the viewer knows of one host.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +38,9 @@ pub struct HostLine {
     pub drops: BTreeMap<String, u64>,
     /// Its clock minus the viewer's, in milliseconds, when it last connected.
     pub skew_ms: i64,
+    /// The longest an event took from its host's kernel to the viewer in the last second
+    /// (its clock's skew taken out), in milliseconds; `None` in a second without events.
+    pub lag_ms: Option<u64>,
     /// The last thing it warned about.
     pub warning: Option<String>,
     /// What getting its remote ready last did (`--install`).
@@ -78,6 +83,7 @@ impl FleetView {
                 rate: 0,
                 drops: BTreeMap::new(),
                 skew_ms: 0,
+                lag_ms: None,
                 warning: None,
                 note: None,
             });
@@ -87,9 +93,10 @@ impl FleetView {
         drop(reports_tx);
         let (hosts_tx, hosts_rx) = watch::channel(lines.clone());
         let (batches_tx, batches) = mpsc::channel(64);
-        // Held past the remotes' flush interval and the way here, to merge in order.
-        let hold = run.max_delay + Duration::from_millis(50);
-        let forwarder = tokio::spawn(forward(reports, lines, hold, batches_tx, hosts_tx));
+        // A host waits for its stacks' symbols up to SYMBOL_WAIT before it flushes: the
+        // others' events wait for it that long, not longer.
+        let patience = run.max_delay + super::remote::SYMBOL_WAIT + Duration::from_millis(100);
+        let forwarder = tokio::spawn(forward(reports, lines, patience, batches_tx, hosts_tx));
         FleetView {
             links,
             batches: Some(batches),
@@ -139,33 +146,34 @@ impl FleetView {
 async fn forward(
     mut reports: mpsc::Receiver<Report>,
     mut lines: Vec<HostLine>,
-    hold: Duration,
+    patience: Duration,
     batches: mpsc::Sender<Batch>,
     hosts: watch::Sender<Vec<HostLine>>,
 ) {
-    let mut merger = Merger::new(hold);
-    let mut release = tokio::time::interval(hold.min(Duration::from_millis(100)));
+    let mut merger = Merger::new(patience);
+    let mut release = tokio::time::interval(RELEASE_TICK);
+    release.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut second = Instant::now();
-    let mut this_second: BTreeMap<HostId, u64> = BTreeMap::new();
+    let mut this_second = BTreeMap::<HostId, Second>::new();
     loop {
         tokio::select! {
             _ = release.tick() => {
-                let ready = merger.ready(SystemTime::now());
-                if !send(&batches, ready).await {
-                    return;
-                }
                 if second.elapsed() >= Duration::from_secs(1) {
                     second = Instant::now();
                     for line in &mut lines {
-                        line.rate = this_second.remove(&line.host).unwrap_or(0);
+                        let seen = this_second.remove(&line.host).unwrap_or_default();
+                        line.rate = seen.events;
+                        line.lag_ms = seen.lag_ms;
                     }
                     hosts.send_replace(lines.clone());
                 }
             }
             report = reports.recv() => match report {
                 Some(report) => {
-                    if let Report::Events(host, events) = &report {
-                        *this_second.entry(*host).or_default() += events.len() as u64;
+                    if let Report::Events(host, events) = &report
+                        && let Some(line) = lines.iter().find(|line| line.host == *host)
+                    {
+                        this_second.entry(*host).or_default().count(events, line.skew_ms);
                     }
                     if note(report, &mut lines, &mut merger) {
                         hosts.send_replace(lines.clone());
@@ -174,9 +182,39 @@ async fn forward(
                 None => break,
             },
         }
+        if !send(&batches, merger.ready(Instant::now())).await {
+            return;
+        }
     }
     send(&batches, merger.rest()).await;
     hosts.send_replace(lines);
+}
+
+/// What a host delivered in the current second.
+#[derive(Default)]
+struct Second {
+    events: u64,
+    lag_ms: Option<u64>,
+}
+
+impl Second {
+    fn count(&mut self, events: &[crate::model::Event], skew_ms: i64) {
+        self.events += events.len() as u64;
+        let now = SystemTime::now();
+        let skew = Duration::from_millis(skew_ms.unsigned_abs());
+        for event in events {
+            // When it happened by this machine's clock.
+            let here = if skew_ms >= 0 {
+                event.time.checked_sub(skew)
+            } else {
+                event.time.checked_add(skew)
+            };
+            let lag = here
+                .and_then(|here| now.duration_since(here).ok())
+                .map_or(0, |lag| u64::try_from(lag.as_millis()).unwrap_or(u64::MAX));
+            self.lag_ms = Some(self.lag_ms.map_or(lag, |most| most.max(lag)));
+        }
+    }
 }
 
 /// `false` once nobody takes batches.
@@ -201,7 +239,7 @@ fn note(report: Report, lines: &mut [HostLine], merger: &mut Merger) -> bool {
             if let Some(at) = line(host, lines) {
                 lines[at].delivered += events.len() as u64;
             }
-            merger.push(events);
+            merger.push(events, Instant::now());
             false
         }
         Report::Drops(host, drops) => {
@@ -214,6 +252,12 @@ fn note(report: Report, lines: &mut [HostLine], merger: &mut Merger) -> bool {
             let Some(at) = line(host, lines) else {
                 return false;
             };
+            if state == HostState::Live {
+                merger.live(host);
+            } else {
+                // Gone or not there yet: it holds no one back.
+                merger.gone(host);
+            }
             lines[at].came_up |= state == HostState::Live;
             lines[at].state = state;
             true
@@ -229,6 +273,10 @@ fn note(report: Report, lines: &mut [HostLine], merger: &mut Merger) -> bool {
                 lines[at].warning = Some(text);
             }
             true
+        }
+        Report::Watermark(host, through) => {
+            merger.advance(host, through);
+            false
         }
         Report::Note(host, text) => {
             if let Some(at) = line(host, lines) {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Event;
 
 /// Changes whenever a message changes shape; the hello line carries it.
-pub const PROTOCOL: u32 = 1;
+pub const PROTOCOL: u32 = 2;
 /// The hello line's first word.
 pub const HELLO_WORD: &str = "RINGSIDE-STREAM";
 /// The longest hello line read: a version string, not a file.
@@ -38,6 +38,9 @@ pub enum Message {
     },
     /// Events with their stacks symbolized there (only the remote has the binaries).
     Events(Vec<Event>),
+    /// Nothing older than this (its wall clock, nanoseconds since the epoch) is still to come:
+    /// the viewer merges the hosts' events up to the slowest one's mark.
+    Watermark(u64),
     /// Its kernel's drop counters so far, per event type name.
     Drops(BTreeMap<String, u64>),
     /// Something its operator should know (a tracepoint missing, no BTF): a line for the
@@ -61,8 +64,8 @@ pub enum WireError {
     Io(#[from] std::io::Error),
     #[error("not a ringside stream (it began with {0:?})")]
     NotAStream(String),
-    #[error("it speaks stream protocol {theirs}, this ringside speaks {PROTOCOL}")]
-    Protocol { theirs: String },
+    #[error("ringside {version} there speaks stream protocol {theirs}, this one speaks {PROTOCOL}")]
+    Protocol { theirs: String, version: String },
     #[error("a frame of {0} bytes is over the {MAX_FRAME}-byte limit: the stream is damaged")]
     FrameTooLong(u32),
     #[error("a frame did not decode: {0}")]
@@ -92,12 +95,14 @@ pub fn read_hello(input: &mut impl BufRead) -> Result<String, WireError> {
         return Err(WireError::NotAStream(shown));
     }
     let protocol = words.next().unwrap_or_default();
+    let version = words.next().unwrap_or_default().to_owned();
     if protocol != PROTOCOL.to_string() {
         return Err(WireError::Protocol {
             theirs: protocol.to_owned(),
+            version,
         });
     }
-    Ok(words.next().unwrap_or_default().to_owned())
+    Ok(version)
 }
 
 /// Writes `items` as one frame: a sequence, which the reader takes as a `Vec` (a slice, not

@@ -26,6 +26,11 @@ use crate::probes::{ProbeOptions, Probes};
 use crate::runstats::RunStats;
 use crate::symbolize::SymbolizerStats;
 
+/// How often an idle pipeline says how far it is ([`Output::caught_up`]), at the most.
+const IDLE_TICK_MIN: Duration = Duration::from_millis(25);
+/// A drain's own time, past `max_delay`, before an event is surely read.
+const UNREAD_SLACK: Duration = Duration::from_millis(10);
+
 /// How long the pipeline runs and what it tells.
 pub struct Settings {
     pub duration: Option<Duration>,
@@ -77,6 +82,11 @@ pub async fn run(
     let deadline = tokio::time::sleep(duration.unwrap_or(Duration::MAX));
     tokio::pin!(deadline);
     let mut second = tokio::time::interval(Duration::from_secs(1));
+    // An event still in the kernel's ring is at most `max_delay` old (a reader asleep is
+    // woken by the first one): with nothing queued here, everything older is out.
+    let unread_for = options.max_delay + UNREAD_SLACK;
+    let mut idle = tokio::time::interval(options.max_delay.max(IDLE_TICK_MIN));
+    idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let controlled = settings.controls.is_some();
     loop {
         tokio::select! {
@@ -96,6 +106,11 @@ pub async fn run(
                 run.every_second();
                 output.every_second(crate::live_run::drops_by_name(&run.drops()))?;
             }
+            _ = idle.tick() => if annotated.is_empty()
+                && let Some(through) = std::time::SystemTime::now().checked_sub(unread_for)
+            {
+                output.caught_up(through)?;
+            },
             item = annotated.recv() => match item {
                 Some(item) => if !deliver(item, settings.host, &mut tally, output).await? { break },
                 None => break,

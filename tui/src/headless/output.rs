@@ -16,6 +16,12 @@ pub trait Output {
     fn write(&mut self, event: &Event) -> anyhow::Result<bool>;
     /// Called after each batch.
     fn flush(&mut self) -> anyhow::Result<bool>;
+    /// Called when every event the kernel wrote before `through` has been delivered: a
+    /// remote tells its viewer how far it is. Comes at least every `--max-delay` (25 ms at
+    /// the least) while the pipeline is idle.
+    fn caught_up(&mut self, _through: std::time::SystemTime) -> anyhow::Result<()> {
+        Ok(())
+    }
     /// Called once a second with the kernel's drop counters so far, per type name.
     fn every_second(&mut self, _drops: BTreeMap<String, u64>) -> anyhow::Result<()> {
         Ok(())

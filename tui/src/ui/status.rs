@@ -142,7 +142,13 @@ pub fn hosts_line(frame: &mut Frame<'_>, area: Rect, app: &App) {
     for host in app.hosts() {
         let label = crate::model::text::printable(host.label.as_bytes()).into_owned();
         let (text, color) = match &host.state {
-            HostState::Live => (format!("{label} ● {}/s", host.rate), Color::Green),
+            HostState::Live => match host.lag_ms {
+                Some(lag) => (
+                    format!("{label} ● {}/s lag {lag} ms", host.rate),
+                    Color::Green,
+                ),
+                None => (format!("{label} ● {}/s", host.rate), Color::Green),
+            },
             HostState::Connecting => (format!("{label} … connecting"), Color::Yellow),
             HostState::Retrying { reason, retry } => (
                 format!("{label} ✗ {reason}; again in {} s", retry.as_secs()),

@@ -533,3 +533,47 @@ fn the_result_column_marks_failures_and_names_not_yet() {
     assert_eq!(result_text(&connect(-libc::ECONNREFUSED)), "✗ ECONNREFUSED");
     assert_eq!(result_text(&connect(0)), "0");
 }
+
+/// A fleet's hosts line: a live host with its rate and lag, one connecting, one failed with
+/// ssh's reason and its next attempt, drops and a clock that is off flagged.
+#[test]
+fn the_hosts_line_says_how_each_host_is() {
+    use crate::fleet::{HostLine, HostState};
+    use crate::model::host::HostId;
+    let line = |label: &str, state: HostState| HostLine {
+        host: HostId::intern(label),
+        label: label.into(),
+        state,
+        came_up: true,
+        delivered: 0,
+        rate: 0,
+        drops: Default::default(),
+        skew_ms: 0,
+        lag_ms: None,
+        warning: None,
+        note: None,
+    };
+    let mut web1 = line("web1", HostState::Live);
+    web1.rate = 120;
+    web1.lag_ms = Some(35);
+    web1.drops.insert("open".into(), 3);
+    let mut db = line("db", HostState::Connecting);
+    db.skew_ms = 1_500;
+    let web2 = line(
+        "web2",
+        HostState::Retrying {
+            reason: "ssh: connect to host web2 port 22: Connection refused".into(),
+            retry: Duration::from_secs(4),
+        },
+    );
+    let mut app = App::new(100, Filter::match_all(), "live".into());
+    app.update(Msg::Hosts(vec![web1, db, web2]));
+    let shown = screen(&mut app, 200, 12);
+    for expected in [
+        "web1 ● 120/s lag 35 ms ✗3",
+        "db … connecting clock +1.5s",
+        "web2 ✗ ssh: connect to host web2 port 22: Connection refused; again in 4 s",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} not in\n{shown}");
+    }
+}
