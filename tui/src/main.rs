@@ -114,7 +114,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let fleet = fleet.after(&cli.fleet);
             let fleet_hosts = fleet_hosts(&fleet)?;
             let filter = parse_filter(&select)?;
-            let options = probe_options(&trace, &filter);
+            let options = probe_options(&trace, &filter, model::host::HostId::LOCAL);
             let header = recording::session_header(filter.text(), options.capture != 0)?;
             let mut recording = headless::output::Recording::create(&output, force, &header)?;
             let settings = headless::Settings {
@@ -150,10 +150,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             label,
         }) => {
             let filter = parse_filter(&select)?;
-            let options = probe_options(&trace, &filter);
             let host = label
                 .as_deref()
                 .map_or(model::host::HostId::LOCAL, model::host::HostId::intern);
+            let options = probe_options(&trace, &filter, host);
             runtime.block_on(fleet::remote::run(options, filter, trace.duration, host))
         }
         Some(Command::Completions { .. } | Command::Manpages { .. }) => Ok(()),
@@ -197,7 +197,7 @@ fn run_live(
 ) -> anyhow::Result<()> {
     let filter = parse_filter(select)?;
     let exports = exports(show)?;
-    let options = probe_options(trace, &filter);
+    let options = probe_options(trace, &filter, model::host::HostId::LOCAL);
     let settings = |mode, symbol_wait| headless::Settings {
         duration: trace.duration,
         stats_file: trace.stats_file.clone(),
@@ -324,7 +324,7 @@ fn cgroup_flags(trace: &TraceArgs) -> Vec<CgroupMatch> {
 
 /// What the probes capture: the command-line filters and the expression's kernel part both
 /// narrow them.
-fn probe_options(trace: &TraceArgs, filter: &Filter) -> ProbeOptions {
+fn probe_options(trace: &TraceArgs, filter: &Filter, host: model::host::HostId) -> ProbeOptions {
     let events: BTreeSet<EventKind> = if trace.events.is_empty() {
         EventKind::ALL.into_iter().collect()
     } else {
@@ -337,7 +337,7 @@ fn probe_options(trace: &TraceArgs, filter: &Filter) -> ProbeOptions {
         nets: Vec::new(),
         cgroups: cgroup_flags(trace),
     };
-    kernel.narrow_by(KernelFilter::from(filter.kernel_part()));
+    kernel.narrow_by(KernelFilter::from(filter.kernel_part_on(host)));
     ProbeOptions {
         ring_size: trace.ring_size,
         events,

@@ -47,13 +47,19 @@ impl KernelPart {
     }
 }
 
-pub(super) fn kernel_part(expr: &Expr) -> KernelPart {
+/// `host`: the label of the machine the kernel part is for, when it has one (a fleet's
+/// remote): there `host=` conditions are known beforehand, and a branch for another host
+/// restricts nothing.
+pub(super) fn kernel_part(expr: &Expr, host: Option<&str>) -> KernelPart {
     let Restriction {
         procs,
         comms,
         nets,
         cgroups,
-    } = restriction(expr);
+        // A filter for other hosts only: user space rejects all; the kernel part says nothing
+        // it cannot express.
+        never: _,
+    } = restriction(expr, host);
     let non_empty = |set: BTreeSet<u32>| (!set.is_empty()).then_some(set);
     let (pids, tree_roots) = match procs {
         Some(procs) => (non_empty(procs.pids), non_empty(procs.roots)),
@@ -77,6 +83,8 @@ struct Restriction {
     nets: Option<BTreeSet<(std::net::IpAddr, u8)>>,
     /// Cgroup conditions, one of which the process's cgroup meets.
     cgroups: Option<Vec<CgroupMatch>>,
+    /// Certainly matches nothing here (a `host=` for another host).
+    never: bool,
 }
 
 /// A process passes if its pid is in `pids` or it is in the tree of one of `roots`;
@@ -86,25 +94,33 @@ struct Procs {
     roots: BTreeSet<u32>,
 }
 
-/// A superset of the processes whose events `expr` can accept.
-fn restriction(expr: &Expr) -> Restriction {
+/// A superset of the processes whose events `expr` can accept on `host`.
+fn restriction(expr: &Expr, host: Option<&str>) -> Restriction {
     match expr {
-        Expr::Cond(cond) => condition(cond),
-        Expr::And(items) => {
-            items
-                .iter()
-                .map(restriction)
-                .fold(Restriction::default(), |acc, next| Restriction {
-                    procs: both_procs(acc.procs, next.procs),
-                    comms: both_comms(acc.comms, next.comms),
-                    // Either side alone is a sound superset; prefixes do not intersect simply.
-                    nets: acc.nets.or(next.nets),
-                    cgroups: acc.cgroups.or(next.cgroups),
-                })
-        }
+        Expr::Cond(cond) => condition(cond, host),
+        Expr::And(items) => items.iter().map(|item| restriction(item, host)).fold(
+            Restriction::default(),
+            |acc, next| Restriction {
+                procs: both_procs(acc.procs, next.procs),
+                comms: both_comms(acc.comms, next.comms),
+                // Either side alone is a sound superset; prefixes do not intersect simply.
+                nets: acc.nets.or(next.nets),
+                cgroups: acc.cgroups.or(next.cgroups),
+                never: acc.never || next.never,
+            },
+        ),
         Expr::Or(items) => {
-            let mut branches = items.iter().map(restriction);
-            let first = branches.next().unwrap_or_default();
+            // A branch that matches nothing here adds nothing to the others.
+            let mut branches = items
+                .iter()
+                .map(|item| restriction(item, host))
+                .filter(|branch| !branch.never);
+            let Some(first) = branches.next() else {
+                return Restriction {
+                    never: !items.is_empty(),
+                    ..Restriction::default()
+                };
+            };
             branches.fold(first, |acc, next| Restriction {
                 procs: either(acc.procs, next.procs, |a, b| Procs {
                     pids: a.pids.union(&b.pids).copied().collect(),
@@ -116,6 +132,7 @@ fn restriction(expr: &Expr) -> Restriction {
                     a.extend(b);
                     a
                 }),
+                never: false,
             })
         }
         // Negations describe what is excluded, which the kernel cannot use.
@@ -124,9 +141,18 @@ fn restriction(expr: &Expr) -> Restriction {
 }
 
 /// Only plain `pid=N`, `tree=N` and `comm=NAME` restrict; `!=`, `~`, `<` and the other fields
-/// say nothing about which processes to trace.
-fn condition(cond: &Cond) -> Restriction {
+/// say nothing about which processes to trace. On a host with a label, `host` conditions are
+/// known: one that fails matches nothing.
+fn condition(cond: &Cond, host: Option<&str>) -> Restriction {
     match cond {
+        Cond::Text {
+            field: TextField::Host,
+            pattern,
+            negated,
+        } => Restriction {
+            never: host.is_some_and(|label| pattern.matches(label.as_bytes()) == *negated),
+            ..Restriction::default()
+        },
         Cond::Number {
             field: NumField::Pid,
             cmp: Cmp::Eq,
@@ -141,6 +167,7 @@ fn condition(cond: &Cond) -> Restriction {
                 comms: None,
                 nets: None,
                 cgroups: None,
+                never: false,
             },
             Err(_) => Restriction::default(),
         },
@@ -155,6 +182,7 @@ fn condition(cond: &Cond) -> Restriction {
             comms: None,
             nets: None,
             cgroups: None,
+            never: false,
         },
         Cond::Text {
             field: TextField::Comm,
@@ -165,6 +193,7 @@ fn condition(cond: &Cond) -> Restriction {
             comms: Some(BTreeSet::from([name.clone()])),
             nets: None,
             cgroups: None,
+            never: false,
         },
         Cond::Addr {
             net,

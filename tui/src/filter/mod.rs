@@ -86,6 +86,13 @@ impl Filter {
     /// The part the kernel can enforce: a SUPERSET of the events `matches` accepts (sound:
     /// never excludes an event that matches). None fields mean "no restriction".
     pub fn kernel_part(&self) -> KernelPart {
-        kernel::kernel_part(&self.expr)
+        kernel::kernel_part(&self.expr, None)
+    }
+
+    /// [`Filter::kernel_part`] on `host`: on a fleet's remote, known by its label, a branch
+    /// for another host (`host=web1 and comm=nginx or host=db and comm=postgres`) does not
+    /// widen what this one's kernel traces.
+    pub fn kernel_part_on(&self, host: crate::model::host::HostId) -> KernelPart {
+        kernel::kernel_part(&self.expr, host.label().as_deref())
     }
 }

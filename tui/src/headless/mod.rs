@@ -96,7 +96,7 @@ pub async fn run(
             control = next_control(&mut settings.controls), if controlled => match control {
                 Some(RunControl::SetFilter(filter)) => {
                     tracing::info!("filter now {:?}", filter.text());
-                    run.narrow_kernel_filter(filter.kernel_part());
+                    run.narrow_kernel_filter(filter.kernel_part_on(settings.host));
                     tally.set_filter(filter);
                 }
                 // Whoever controlled the run went away: stop, detach, summarize.

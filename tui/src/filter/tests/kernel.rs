@@ -286,3 +286,22 @@ fn cgroup_conditions_go_to_the_kernel_only_where_implied() {
     assert_eq!(has_cgroups("unit!=a.service"), None);
     assert_eq!(has_cgroups("not unit=a.service"), None);
 }
+
+/// On a fleet's remote the `host` conditions are known: each host's kernel traces only what
+/// the branches for it ask, and a filter for other hosts adds no restriction it cannot keep.
+#[test]
+fn on_a_labelled_host_the_branches_for_other_hosts_drop_out() {
+    use crate::model::host::HostId;
+    let filter =
+        Filter::parse("host=fw-web1 and comm=nginx or host=fw-db and comm=postgres").unwrap();
+    let on = |label: &str| filter.kernel_part_on(HostId::intern(label)).comms;
+    assert_eq!(on("fw-web1"), strings(&["nginx"]));
+    assert_eq!(on("fw-db"), strings(&["postgres"]));
+    assert_eq!(filter.kernel_part().comms, strings(&["nginx", "postgres"]));
+    // Globs and negations are decided the same way.
+    let filter = Filter::parse("host~fw-web* and pid=5 or host!=fw-db and pid=6").unwrap();
+    let on = |label: &str| filter.kernel_part_on(HostId::intern(label));
+    assert_eq!(on("fw-web2").pids, set(&[5, 6]));
+    assert_eq!(on("fw-db"), KernelPart::default());
+    assert_eq!(on("fw-cache").pids, set(&[6]));
+}
