@@ -105,11 +105,26 @@ pub fn read_hello(input: &mut impl BufRead) -> Result<String, WireError> {
     Ok(version)
 }
 
+thread_local! {
+    // A context per thread, kept: making one costs more than a small frame's whole
+    // decompression. Each host is read on a thread of its own.
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// Writes `items` as one frame: a sequence, which the reader takes as a `Vec` (a slice, not
 /// an array: postcard writes an array's length nowhere).
 pub fn write_frame<T: Serialize>(out: &mut impl Write, items: &[T]) -> anyhow::Result<()> {
     let payload = postcard::to_allocvec(items)?;
-    let compressed = zstd::bulk::compress(&payload, ZSTD_LEVEL)?;
+    let compressed = COMPRESSOR.with_borrow_mut(|kept| {
+        let compressor = match kept {
+            Some(compressor) => compressor,
+            None => kept.insert(zstd::bulk::Compressor::new(ZSTD_LEVEL)?),
+        };
+        compressor.compress(&payload)
+    })?;
     let len = u32::try_from(compressed.len())
         .ok()
         .filter(|&len| len <= MAX_FRAME)
@@ -135,7 +150,22 @@ pub fn read_frame<T: serde::de::DeserializeOwned>(input: &mut impl Read) -> Resu
     }
     let mut compressed = vec![0; len as usize];
     input.read_exact(&mut compressed)?;
-    let payload = zstd::bulk::decompress(&compressed, MAX_PAYLOAD)
+    // The frame says its size (the writer's compressor does): only that much is allocated,
+    // never the whole bound for a small frame.
+    let size = zstd::zstd_safe::get_frame_content_size(&compressed)
+        .ok()
+        .flatten()
+        .and_then(|size| usize::try_from(size).ok())
+        .filter(|&size| size <= MAX_PAYLOAD)
+        .ok_or_else(|| WireError::Damaged("a frame without a size within bounds".into()))?;
+    let payload = DECOMPRESSOR
+        .with_borrow_mut(|kept| {
+            let decompressor = match kept {
+                Some(decompressor) => decompressor,
+                None => kept.insert(zstd::bulk::Decompressor::new()?),
+            };
+            decompressor.decompress(&compressed, size)
+        })
         .map_err(|error| WireError::Damaged(error.to_string()))?;
     postcard::from_bytes(&payload).map_err(|error| WireError::Damaged(error.to_string()))
 }

@@ -7,6 +7,7 @@
 //! as one more tracer in `overhead`.
 
 mod counts;
+mod fleet;
 mod latency;
 mod loss;
 mod overhead;
@@ -71,6 +72,9 @@ enum Family {
     Unwind,
     /// Connect counts per process, ringside against bpftrace, over a real workload.
     Counts,
+    /// The fleet view over 1, 4 and 8 ssh hosts: the viewer's CPU per merged event, stream
+    /// bytes per event, the remotes' CPU beside `--json`'s, end-to-end latency.
+    Fleet,
 }
 
 impl Family {
@@ -83,6 +87,7 @@ impl Family {
             Family::Ui => "ui",
             Family::Unwind => "unwind",
             Family::Counts => "counts",
+            Family::Fleet => "fleet",
         }
     }
 
@@ -95,6 +100,7 @@ impl Family {
             Family::Ui => ui::run(bench),
             Family::Unwind => unwind::run(bench),
             Family::Counts => counts::run(bench),
+            Family::Fleet => fleet::run(bench),
         }
     }
 }

@@ -21,7 +21,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a tracer may take to drain and exit after SIGINT.
 const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 
-const SIGINT: i32 = 2;
+pub const SIGINT: i32 = 2;
 const SIGKILL: i32 = 9;
 
 unsafe extern "C" {
