@@ -9,7 +9,6 @@
 #[path = "../../../tui/tests/support/sshd.rs"]
 mod sshd;
 
-use std::ffi::OsString;
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -23,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use self::sshd::Sshd;
-use super::procs::{Load, Output, PinnedApart, Ringside, SIGINT, cpu_ns, signal};
+use super::procs::{Load, Output, PinnedApart, Ringside, SIGINT, cpu_ns, paced_opens, signal};
 use super::stats::percentile;
 use super::{Bench, Check, Section, Status, Table, human_ns, human_rate};
 
@@ -175,13 +174,7 @@ fn measure(bench: &Bench, hosts: usize, stacks: bool) -> Result<Measured> {
     let ops = (per_load * seconds(bench)) as u64;
     let mut loads = Vec::new();
     for _ in 0..hosts {
-        let args: Vec<OsString> = vec![
-            "open".into(),
-            ops.to_string().into(),
-            "/dev/null".into(),
-            "--rate".into(),
-            format!("{per_load:.0}").into(),
-        ];
+        let args = paced_opens(ops, per_load);
         loads.push(Load::spawn_on(bench, &args, Some(PINNED.load))?);
     }
     let labels: Vec<String> = (1..=hosts).map(|n| format!("h{n}")).collect();
@@ -253,13 +246,7 @@ fn local_json_cpu(bench: &Bench, stacks: bool) -> Result<f64> {
         if stacks { "stacks" } else { "no stacks" }
     ));
     let ops = (TOTAL_RATE * seconds(bench)) as u64;
-    let args: Vec<OsString> = vec![
-        "open".into(),
-        ops.to_string().into(),
-        "/dev/null".into(),
-        "--rate".into(),
-        format!("{TOTAL_RATE:.0}").into(),
-    ];
+    let args = paced_opens(ops, TOTAL_RATE);
     let load = Load::spawn_on(bench, &args, Some(PINNED.load))?;
     let mut ringside_args = vec![
         "--pid".to_owned(),

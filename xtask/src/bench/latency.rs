@@ -3,7 +3,6 @@
 //! decoded it (ringside's own `ringside: latency_ns p50=N p99=N` line, when it prints one).
 
 use std::borrow::Cow;
-use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -12,7 +11,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::procs::{Load, Output, Ringside};
+use super::procs::{Load, Output, Ringside, paced_opens};
 use super::stats::percentile;
 use super::{Bench, Section, Table, human_ns, human_rate};
 
@@ -58,13 +57,7 @@ fn measure(bench: &Bench, stacks: bool) -> Result<Measured> {
         "latency, {label}: {ops} opens at {}",
         human_rate(RATE)
     ));
-    let args: Vec<OsString> = vec![
-        "open".into(),
-        ops.to_string().into(),
-        "/dev/null".into(),
-        "--rate".into(),
-        format!("{RATE:.0}").into(),
-    ];
+    let args = paced_opens(ops, RATE);
     let load = Load::spawn(bench, &args)?;
     let pid = i64::from(load.pid());
     let mut ringside_args = vec!["--pid".to_owned(), pid.to_string()];

@@ -471,6 +471,17 @@ impl LoadResult {
     }
 }
 
+/// The load's arguments for `ops` opens of /dev/null at `rate` a second.
+pub fn paced_opens(ops: u64, rate: f64) -> Vec<OsString> {
+    vec![
+        "open".into(),
+        ops.to_string().into(),
+        "/dev/null".into(),
+        "--rate".into(),
+        format!("{rate:.0}").into(),
+    ]
+}
+
 /// The load generator, started with `--wait`: its start-up is over, it waits for `go`.
 pub struct Load {
     child: Child,
