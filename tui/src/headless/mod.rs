@@ -82,8 +82,9 @@ pub async fn run(
     let deadline = tokio::time::sleep(duration.unwrap_or(Duration::MAX));
     tokio::pin!(deadline);
     let mut second = tokio::time::interval(Duration::from_secs(1));
-    // An event still in the kernel's ring is at most `max_delay` old (a reader asleep is
-    // woken by the first one): with nothing queued here, everything older is out.
+    // For a fleet viewer (the only controller): an event still in the kernel's ring is at most
+    // `max_delay` old (a reader asleep is woken by the first one), so with nothing queued
+    // here, everything older is out.
     let unread_for = options.max_delay + UNREAD_SLACK;
     let mut idle = tokio::time::interval(options.max_delay.max(IDLE_TICK_MIN));
     idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -106,7 +107,7 @@ pub async fn run(
                 run.every_second();
                 output.every_second(crate::live_run::drops_by_name(&run.drops()))?;
             }
-            _ = idle.tick() => if annotated.is_empty()
+            _ = idle.tick(), if controlled => if annotated.is_empty()
                 && let Some(through) = std::time::SystemTime::now().checked_sub(unread_for)
             {
                 output.caught_up(through)?;

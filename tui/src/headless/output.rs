@@ -17,8 +17,8 @@ pub trait Output {
     /// Called after each batch.
     fn flush(&mut self) -> anyhow::Result<bool>;
     /// Called when every event the kernel wrote before `through` has been delivered: a
-    /// remote tells its viewer how far it is. Comes at least every `--max-delay` (25 ms at
-    /// the least) while the pipeline is idle.
+    /// fleet's remote (`ringside stream`) tells its viewer how far it is. Comes every
+    /// `--max-delay` (25 ms at the least) while its pipeline is idle.
     fn caught_up(&mut self, _through: std::time::SystemTime) -> anyhow::Result<()> {
         Ok(())
     }
