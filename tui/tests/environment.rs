@@ -38,37 +38,6 @@ fn send(child: &std::process::Child, signal: nix::sys::signal::Signal) {
     nix::sys::signal::kill(pid, signal).expect("signal");
 }
 
-/// Waits for ringside's "tracing" line on stderr; returns the rest of stderr when it exits.
-/// Panics with what it printed if it exits or takes too long before.
-fn stderr_after_start(child: &mut std::process::Child) -> std::thread::JoinHandle<Vec<String>> {
-    use std::io::BufRead;
-    let stderr = child.stderr.take().expect("stderr");
-    let (started, wait) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if line.starts_with("ringside: tracing") {
-                let _ = started.send(());
-            }
-            lines.push(line);
-        }
-        lines
-    });
-    if let Err(error) = wait.recv_timeout(support::PATIENCE) {
-        let _ = child.kill();
-        let _ = child.wait();
-        let stderr = reader.join().unwrap_or_default();
-        panic!(
-            "ringside did not start tracing within {} s ({error}): {stderr:?}",
-            support::PATIENCE.as_secs()
-        );
-    }
-    reader
-}
-
 /// SIGTERM and SIGHUP (an SSH session dropping) end a run like Ctrl-C: probes detached, the
 /// summary printed, exit status 0; a recording in progress is closed whole.
 #[test]
@@ -109,7 +78,7 @@ fn terminate_and_hangup_end_runs_cleanly() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("ringside");
-        let reader = stderr_after_start(&mut child);
+        let reader = support::stderr_once_said(&mut child, "ringside: tracing", 1);
         send(&child, signal);
         let status = support::wait_for_exit(&mut child, &format!("ringside after {signal:?}"));
         let stderr = reader.join().expect("stderr");
@@ -181,7 +150,7 @@ fn a_missing_tracepoint_is_named_and_the_rest_still_runs() {
             }
         }
     });
-    let reader = stderr_after_start(&mut child);
+    let reader = support::stderr_once_said(&mut child, "ringside: tracing", 1);
     // From the "tracing" line on, nothing is missed: one open, then wait until it comes out.
     let _ = std::fs::read("/etc/hostname");
     let opened = seen.recv_timeout(support::PATIENCE).is_ok();

@@ -8,44 +8,64 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::fixtures::fixtures;
-use support::sshd::{Sshd, closed_port};
+use support::sshd::{Sshd, client_config, closed_port};
 use support::{Ringside, field, kernel_tests_enabled, nonce, path_string, scratch_dir};
 
 const RINGSIDE: &str = env!("CARGO_BIN_EXE_ringside");
 
-/// One ssh_config for every host: each sshd authorizes its own client key.
-fn ssh_config(dir: &Path, hosts: &[&Sshd]) -> PathBuf {
-    let keys: String = hosts
-        .iter()
-        .map(|sshd| {
-            format!(
-                "    IdentityFile {}\n",
-                sshd.dir().join("client_key").display()
-            )
-        })
-        .collect();
-    let path = dir.join("ssh_config");
-    std::fs::write(
-        &path,
-        format!(
-            "Host *\n    StrictHostKeyChecking no\n    UserKnownHostsFile /dev/null\n    \
-             BatchMode yes\n    IdentitiesOnly yes\n    LogLevel ERROR\n    ConnectTimeout 5\n{keys}"
-        ),
-    )
-    .expect("ssh_config");
-    path
+/// Private ssh hosts with their labels, the client config that reaches them all, and a
+/// scratch directory for the test's files.
+struct Hosts {
+    daemons: Vec<Sshd>,
+    /// `--host=LABEL=ssh://root@127.0.0.1:PORT`, one each.
+    args: Vec<String>,
+    config: String,
+    dir: tempfile::TempDir,
+}
+
+impl Hosts {
+    fn start(labelled: Vec<(&str, Sshd)>) -> Hosts {
+        let dir = scratch_dir();
+        let mut daemons = Vec::new();
+        let mut args = Vec::new();
+        for (label, daemon) in labelled {
+            args.push(host_arg(label, &daemon));
+            daemons.push(daemon);
+        }
+        let config = path_string(&client_config(
+            dir.path(),
+            &daemons.iter().collect::<Vec<_>>(),
+        ));
+        Hosts {
+            daemons,
+            args,
+            config,
+            dir,
+        }
+    }
+
+    /// Two hosts that let the client in, `web1` and `web2`.
+    fn web1_web2() -> Hosts {
+        Hosts::start(vec![("web1", Sshd::start()), ("web2", Sshd::start())])
+    }
+
+    /// The fleet view's arguments after `--json`: these hosts, this build as the remote, and
+    /// `rest`.
+    fn view_args<'a>(&'a self, rest: &[&'a str]) -> Vec<&'a str> {
+        let mut args: Vec<&str> = vec!["--ssh-config", &self.config, "--remote-path", RINGSIDE];
+        args.extend(self.args.iter().map(String::as_str));
+        args.extend(rest);
+        args
+    }
+
+    /// A path for the test's own files.
+    fn file(&self, name: &str) -> String {
+        path_string(&self.dir.path().join(name))
+    }
 }
 
 fn host_arg(label: &str, sshd: &Sshd) -> String {
     format!("--host={label}={}", sshd.destination())
-}
-
-/// The fleet view's arguments after `--json`.
-fn fleet_args<'a>(config: &'a str, hosts: &'a [String], rest: &[&'a str]) -> Vec<&'a str> {
-    let mut args: Vec<&str> = vec!["--ssh-config", config, "--remote-path", RINGSIDE];
-    args.extend(hosts.iter().map(String::as_str));
-    args.extend(rest);
-    args
 }
 
 /// Opens `marker` through the nested C fixture, whose stack names its functions.
@@ -64,15 +84,12 @@ fn two_hosts_report_one_workload_each_with_its_host_and_symbolized_stack() {
     ) {
         return;
     }
-    let (web1, web2) = (Sshd::start(), Sshd::start());
-    let dir = scratch_dir();
-    let config = path_string(&ssh_config(dir.path(), &[&web1, &web2]));
-    let hosts = [host_arg("web1", &web1), host_arg("web2", &web2)];
+    let hosts = Hosts::web1_web2();
     let ringside = Ringside::start_fleet(
-        &fleet_args(&config, &hosts, &["--events", "open", "--comm", "nested-c"]),
+        &hosts.view_args(&["--events", "open", "--comm", "nested-c"]),
         2,
     );
-    let marker = path_string(&dir.path().join(format!("fleet-{}", nonce())));
+    let marker = hosts.file(&format!("fleet-{}", nonce()));
     open_marker(&marker);
     for host in ["web1", "web2"] {
         let event = ringside.wait_for(&format!("{host}'s open"), |event| {
@@ -116,21 +133,17 @@ fn two_hosts_report_one_workload_each_with_its_host_and_symbolized_stack() {
 
     // A filter on `host` means the same on each remote as here.
     let ringside = Ringside::start_fleet(
-        &fleet_args(
-            &config,
-            &hosts,
-            &[
-                "--events",
-                "open",
-                "--comm",
-                "nested-c",
-                "--filter",
-                "host=web1",
-            ],
-        ),
+        &hosts.view_args(&[
+            "--events",
+            "open",
+            "--comm",
+            "nested-c",
+            "--filter",
+            "host=web1",
+        ]),
         2,
     );
-    let only = path_string(&dir.path().join(format!("only-{}", nonce())));
+    let only = hosts.file(&format!("only-{}", nonce()));
     open_marker(&only);
     ringside.wait_for("web1's open under host=web1", |event| {
         field(event, "path") == only.as_str() && field(event, "host") == "web1"
@@ -148,24 +161,21 @@ fn a_dead_host_fails_alone_and_comes_back_when_its_sshd_does() {
     if !kernel_tests_enabled("a_dead_host_fails_alone_and_comes_back_when_its_sshd_does") {
         return;
     }
-    let (mut web1, web2) = (Sshd::start(), Sshd::start());
-    let dir = scratch_dir();
-    let config = path_string(&ssh_config(dir.path(), &[&web1, &web2]));
-    let hosts = [host_arg("web1", &web1), host_arg("web2", &web2)];
+    let mut hosts = Hosts::web1_web2();
     let mut ringside = Ringside::start_fleet(
-        &fleet_args(&config, &hosts, &["--events", "open", "--comm", "nested-c"]),
+        &hosts.view_args(&["--events", "open", "--comm", "nested-c"]),
         2,
     );
-    web1.stop();
+    hosts.daemons[0].stop();
     ringside.wait_for_stderr_count("host web1: failed", 1, Duration::from_secs(30));
-    let marker = path_string(&dir.path().join(format!("alone-{}", nonce())));
+    let marker = hosts.file(&format!("alone-{}", nonce()));
     open_marker(&marker);
     ringside.wait_for("web2 still delivering", |event| {
         field(event, "path") == marker.as_str() && field(event, "host") == "web2"
     });
-    web1.restart();
+    hosts.daemons[0].restart();
     ringside.wait_for_stderr_count("host web1: live", 2, Duration::from_secs(60));
-    let again = path_string(&dir.path().join(format!("again-{}", nonce())));
+    let again = hosts.file(&format!("again-{}", nonce()));
     open_marker(&again);
     ringside.wait_for("web1 back", |event| {
         field(event, "path") == again.as_str() && field(event, "host") == "web1"
@@ -181,21 +191,21 @@ fn hosts_that_refuse_or_are_not_there_say_why_and_the_rest_runs() {
     if !kernel_tests_enabled("hosts_that_refuse_or_are_not_there_say_why_and_the_rest_runs") {
         return;
     }
-    let (good, refusing) = (Sshd::start(), Sshd::start_refusing());
-    let dir = scratch_dir();
-    let config = path_string(&ssh_config(dir.path(), &[&good, &refusing]));
-    let hosts = [
-        host_arg("good", &good),
-        host_arg("locked", &refusing),
-        format!("--host=gone=ssh://root@127.0.0.1:{}", closed_port()),
-    ];
+    let mut hosts = Hosts::start(vec![
+        ("good", Sshd::start()),
+        ("locked", Sshd::start_refusing()),
+    ]);
+    hosts.args.push(format!(
+        "--host=gone=ssh://root@127.0.0.1:{}",
+        closed_port()
+    ));
     let mut ringside = Ringside::start_fleet(
-        &fleet_args(&config, &hosts, &["--events", "open", "--comm", "nested-c"]),
+        &hosts.view_args(&["--events", "open", "--comm", "nested-c"]),
         1,
     );
     ringside.wait_for_stderr_count("host locked: failed", 1, Duration::from_secs(30));
     ringside.wait_for_stderr_count("host gone: failed", 1, Duration::from_secs(30));
-    let marker = path_string(&dir.path().join(format!("rest-{}", nonce())));
+    let marker = hosts.file(&format!("rest-{}", nonce()));
     open_marker(&marker);
     ringside.wait_for("the good host's open", |event| {
         field(event, "path") == marker.as_str() && field(event, "host") == "good"
@@ -257,15 +267,13 @@ fn a_remote_of_another_version_is_refused_with_both_versions_named() {
     if !kernel_tests_enabled("a_remote_of_another_version_is_refused_with_both_versions_named") {
         return;
     }
-    let host = Sshd::start();
-    let dir = scratch_dir();
-    let config = path_string(&ssh_config(dir.path(), &[&host]));
+    let hosts = Hosts::start(vec![("old", Sshd::start())]);
     let remote = fake_remote(
-        dir.path(),
+        hosts.dir.path(),
         "old-ringside",
         "echo 'RINGSIDE-STREAM 1 0.0.1 (commit 0000000, built 2020-01-01, static musl)'; cat >/dev/null",
     );
-    let (success, stderr, _) = run_one_host(&config, &host_arg("old", &host), &remote);
+    let (success, stderr, _) = run_one_host(&hosts.config, &hosts.args[0], &remote);
     assert!(!success, "{stderr}");
     assert!(stderr.contains("old runs ringside 0.0.1"), "{stderr}");
     assert!(stderr.contains("--remote-path"), "{stderr}");
@@ -281,22 +289,24 @@ fn a_remote_that_sends_garbage_fails_and_the_viewer_survives() {
     if !kernel_tests_enabled("a_remote_that_sends_garbage_fails_and_the_viewer_survives") {
         return;
     }
-    let host = Sshd::start();
-    let dir = scratch_dir();
-    let config = path_string(&ssh_config(dir.path(), &[&host]));
+    let hosts = Hosts::start(vec![("noisy", Sshd::start())]);
     let version = our_version();
     // The right hello, then random bytes where frames belong, then garbage from the start.
     let after_hello = fake_remote(
-        dir.path(),
+        hosts.dir.path(),
         "noisy",
         &format!("echo 'RINGSIDE-STREAM 1 {version}'; head -c 2000000 /dev/urandom; sleep 1"),
     );
-    let (success, stderr, took) = run_one_host(&config, &host_arg("noisy", &host), &after_hello);
+    let (success, stderr, took) = run_one_host(&hosts.config, &hosts.args[0], &after_hello);
     assert!(!success, "{stderr}");
     assert!(stderr.contains("host noisy: failed"), "{stderr}");
     assert!(took < Duration::from_secs(30), "the viewer hung: {took:?}");
-    let no_hello = fake_remote(dir.path(), "raw", "head -c 100000 /dev/urandom");
-    let (success, stderr, _) = run_one_host(&config, &host_arg("raw", &host), &no_hello);
+    let no_hello = fake_remote(hosts.dir.path(), "raw", "head -c 100000 /dev/urandom");
+    let (success, stderr, _) = run_one_host(
+        &hosts.config,
+        &host_arg("raw", &hosts.daemons[0]),
+        &no_hello,
+    );
     assert!(!success, "{stderr}");
     assert!(stderr.contains("not a ringside stream"), "{stderr}");
 }
@@ -307,12 +317,9 @@ fn closing_the_viewer_leaves_no_remote_running() {
     if !kernel_tests_enabled("closing_the_viewer_leaves_no_remote_running") {
         return;
     }
-    let (web1, web2) = (Sshd::start(), Sshd::start());
-    let dir = scratch_dir();
-    let config = path_string(&ssh_config(dir.path(), &[&web1, &web2]));
-    let hosts = [host_arg("web1", &web1), host_arg("web2", &web2)];
+    let hosts = Hosts::web1_web2();
     let comm = format!("leftover-{}", &nonce()[..6]);
-    let ringside = Ringside::start_fleet(&fleet_args(&config, &hosts, &["--comm", &comm]), 2);
+    let ringside = Ringside::start_fleet(&hosts.view_args(&["--comm", &comm]), 2);
     let remotes = || -> Vec<u32> {
         std::fs::read_dir("/proc")
             .expect("/proc")
@@ -345,13 +352,10 @@ fn a_fleet_recording_replays_with_its_hosts() {
     if !kernel_tests_enabled("a_fleet_recording_replays_with_its_hosts") {
         return;
     }
-    let (web1, web2) = (Sshd::start(), Sshd::start());
-    let dir = scratch_dir();
-    let config = path_string(&ssh_config(dir.path(), &[&web1, &web2]));
-    let file = path_string(&dir.path().join("fleet.rsrec"));
+    let hosts = Hosts::web1_web2();
+    let file = hosts.file("fleet.rsrec");
     let mut recorder = Command::new(RINGSIDE)
-        .args(["--ssh-config", &config, "--remote-path", RINGSIDE])
-        .args([host_arg("web1", &web1), host_arg("web2", &web2)])
+        .args(hosts.view_args(&[]))
         .args([
             "record", "-o", &file, "--events", "open", "--comm", "nested-c",
         ])
@@ -360,27 +364,8 @@ fn a_fleet_recording_replays_with_its_hosts() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("ringside record");
-    let stderr = recorder.stderr.take().expect("stderr");
-    let (live_tx, live) = std::sync::mpsc::channel();
-    let lines = std::thread::spawn(move || {
-        use std::io::BufRead as _;
-        let mut all = Vec::new();
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if line.contains(": live") {
-                let _ = live_tx.send(());
-            }
-            all.push(line);
-        }
-        all
-    });
-    for _ in 0..2 {
-        live.recv_timeout(Duration::from_secs(60))
-            .expect("both hosts live");
-    }
-    let marker = path_string(&dir.path().join(format!("recorded-{}", nonce())));
+    let lines = support::stderr_once_said(&mut recorder, ": live", 2);
+    let marker = hosts.file(&format!("recorded-{}", nonce()));
     open_marker(&marker);
     std::thread::sleep(Duration::from_secs(2));
     let pid = nix::unistd::Pid::from_raw(i32::try_from(recorder.id()).expect("pid"));
@@ -415,15 +400,12 @@ fn a_filter_typed_in_the_fleet_tui_reaches_every_host() {
         return;
     }
     use support::pty::Terminal;
-    let (web1, mut web2) = (Sshd::start(), Sshd::start());
-    let dir = scratch_dir();
-    let config = path_string(&ssh_config(dir.path(), &[&web1, &web2]));
-    let hosts = [host_arg("web1", &web1), host_arg("web2", &web2)];
+    let mut hosts = Hosts::web1_web2();
     // A command name of its own: the other tests' fixtures run meanwhile, and their rows
     // would push this test's off the screen.
     let id = nonce();
     let comm = format!("fl-{}", &id[id.len() - 6..]);
-    let program = dir.path().join(&comm);
+    let program = hosts.dir.path().join(&comm);
     std::fs::copy(&fixtures().c, &program).expect("copy the fixture");
     let open_as_own = |marker: &str| {
         let status = Command::new(&program)
@@ -432,23 +414,9 @@ fn a_filter_typed_in_the_fleet_tui_reaches_every_host() {
             .expect("fixture");
         assert!(status.success());
     };
-    let args = fleet_args(&config, &hosts, &["--events", "open", "--comm", &comm]);
+    let args = hosts.view_args(&["--events", "open", "--comm", &comm]);
     let mut tui = Terminal::start(40, 200, &args);
-    let wait = |tui: &Terminal, what: &str, check: &dyn Fn(&str) -> bool| -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let text = tui.contents();
-            if check(&text) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    };
-    wait(&tui, "both hosts live", &|s| {
+    tui.wait_for("both hosts live", |s| {
         s.contains("web1 ●") && s.contains("web2 ●")
     });
     let rows_with = |screen: &str, text: &str, host: &str| {
@@ -458,8 +426,9 @@ fn a_filter_typed_in_the_fleet_tui_reaches_every_host() {
     };
     // Opens `name` until both hosts' rows of it are on screen at once (a busy machine's
     // other rows may push a first one out of view).
+    let scratch = hosts.dir.path().to_owned();
     let until_both_show = |tui: &Terminal, name: &str| {
-        let path = path_string(&dir.path().join(name));
+        let path = path_string(&scratch.join(name));
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             open_as_own(&path);
@@ -483,14 +452,14 @@ fn a_filter_typed_in_the_fleet_tui_reaches_every_host() {
     tui.pty
         .type_keys(&format!("f{}path~keep-{id}\r", "\x7f".repeat(40)))
         .expect("keys");
-    wait(&tui, "the filter applied", &|s| {
+    tui.wait_for("the filter applied", |s| {
         s.contains(&format!("filter: path~keep-{id}"))
     });
     // The remotes take the filter as their next control frame: give it a moment to travel.
     std::thread::sleep(Duration::from_secs(2));
     let dropped = format!("drop-{id}");
     let kept = format!("keep-{id}");
-    open_as_own(&path_string(&dir.path().join(&dropped)));
+    open_as_own(&hosts.file(&dropped));
     until_both_show(&tui, &kept);
     // How many of `name`'s events the viewer holds: a filter on it shows the count
     // (`Events [All] 0/…`), whatever scrolled off the screen.
@@ -498,7 +467,7 @@ fn a_filter_typed_in_the_fleet_tui_reaches_every_host() {
         tui.pty
             .type_keys(&format!("f{}path~{name}\r", "\x7f".repeat(60)))
             .expect("keys");
-        wait(tui, "a filter on one name", &|s| {
+        tui.wait_for("a filter on one name", |s| {
             s.contains(&format!("filter: path~{name}"))
         });
         std::thread::sleep(Duration::from_millis(500));
@@ -513,18 +482,18 @@ fn a_filter_typed_in_the_fleet_tui_reaches_every_host() {
     );
 
     // A filter typed while a host is down reaches it when it comes back.
-    web2.stop();
-    wait(&tui, "web2 down", &|s| s.contains("web2 ✗"));
+    hosts.daemons[1].stop();
+    tui.wait_for("web2 down", |s| s.contains("web2 ✗"));
     tui.pty
         .type_keys(&format!("f{}path~late-{id}\r", "\x7f".repeat(60)))
         .expect("keys");
-    wait(&tui, "the second filter", &|s| {
+    tui.wait_for("the second filter", |s| {
         s.contains(&format!("filter: path~late-{id}"))
     });
-    web2.restart();
-    wait(&tui, "web2 back", &|s| s.contains("web2 ●"));
+    hosts.daemons[1].restart();
+    tui.wait_for("web2 back", |s| s.contains("web2 ●"));
     let early = format!("early-{id}");
-    open_as_own(&path_string(&dir.path().join(&early)));
+    open_as_own(&hosts.file(&early));
     until_both_show(&tui, &format!("late-{id}"));
     let title = title_under(&mut tui, &early);
     assert!(
@@ -549,17 +518,14 @@ fn install_copies_the_static_binary_into_an_empty_home_then_reuses_it() {
         return;
     }
     let dist = support::dist_binary(test);
-    let host = Sshd::start();
-    let dir = scratch_dir();
-    let config = path_string(&ssh_config(dir.path(), &[&host]));
-    let cache = host.home().join(".cache/ringside");
+    let hosts = Hosts::start(vec![("fresh", Sshd::start())]);
+    let cache = hosts.daemons[0].home().join(".cache/ringside");
     assert!(!cache.exists(), "the home is not empty");
-    let hosts = [host_arg("fresh", &host)];
     let args = [
         "--ssh-config",
-        &config,
+        &hosts.config,
         "--install",
-        &hosts[0],
+        &hosts.args[0],
         "--events",
         "open",
         "--comm",
@@ -567,7 +533,7 @@ fn install_copies_the_static_binary_into_an_empty_home_then_reuses_it() {
     ];
 
     let ringside = Ringside::start_fleet_with(&dist, &args, 1);
-    let marker = path_string(&dir.path().join(format!("installed-{}", nonce())));
+    let marker = hosts.file(&format!("installed-{}", nonce()));
     open_marker(&marker);
     let event = ringside.wait_for("the installed copy's open", |event| {
         field(event, "path") == marker.as_str() && field(event, "host") == "fresh"

@@ -137,7 +137,7 @@ impl Terminal {
     }
 
     /// Waits up to `timeout` for the screen to pass `check`; how long it took, if it did.
-    fn wait_for(&self, timeout: Duration, check: impl Fn(&str) -> bool) -> Option<Duration> {
+    fn time_until(&self, timeout: Duration, check: impl Fn(&str) -> bool) -> Option<Duration> {
         let start = Instant::now();
         loop {
             if check(&self.contents()) {
@@ -363,7 +363,7 @@ fn storms_with_the_tui_open_stay_bounded_responsive_and_accounted() {
             &path_string(&stats_path),
         ],
     );
-    let started = tui.wait_for(Duration::from_secs(60), |s| {
+    let started = tui.time_until(Duration::from_secs(60), |s| {
         s.contains("Events [All]") && s.contains("Processes")
     });
     assert!(
@@ -447,7 +447,7 @@ fn storms_with_the_tui_open_stay_bounded_responsive_and_accounted() {
             };
             tui.key(key);
             let wanted = format!("Events [{view}]");
-            match tui.wait_for(KEY_HARD_LIMIT, |s| s.contains(&wanted)) {
+            match tui.time_until(KEY_HARD_LIMIT, |s| s.contains(&wanted)) {
                 Some(took) => key_times.push((now, took)),
                 None => panic!(
                     "`{key}` was not answered within {KEY_HARD_LIMIT:?} at {now:?}:\n{}",

@@ -11,26 +11,6 @@ use support::pty::Terminal;
 use support::{EXIT_PATIENCE, PATIENCE, kernel_tests_enabled, nonce, path_string, scratch_dir};
 
 impl Terminal {
-    /// Waits (up to [`PATIENCE`]) for a screen that passes `check`, and returns it.
-    ///
-    /// A frame reaches the terminal in several writes, top to bottom: a check that its last
-    /// lines (the footer) changed too sees the whole frame.
-    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let text = self.contents();
-            if check(&text) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out after {} s waiting for {what}; screen:\n{text}",
-                PATIENCE.as_secs()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
     /// Types `keys`; the caller waits for what they change, as a person watches the screen.
     fn keys(&mut self, keys: &str) {
         self.pty.type_keys(keys).expect("type");

@@ -60,6 +60,38 @@ pub fn dist_binary(test: &str) -> PathBuf {
     path
 }
 
+/// Reads `child`'s stderr on a thread; returns once `count` of its lines contained `needle`,
+/// with the thread, which gives every line when the child exits. Panics with what it printed
+/// (and kills it) if that takes longer than [`PATIENCE`].
+pub fn stderr_once_said(child: &mut Child, needle: &str, count: usize) -> JoinHandle<Vec<String>> {
+    let stderr = child.stderr.take().expect("stderr piped");
+    let (said_tx, said) = std::sync::mpsc::channel();
+    let needle_owned = needle.to_owned();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains(&needle_owned) {
+                let _ = said_tx.send(());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    let deadline = Instant::now() + PATIENCE;
+    for _ in 0..count {
+        if let Err(error) = said.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = reader.join().unwrap_or_default();
+            panic!(
+                "ringside did not say `{needle}` {count} times within {} s ({error}): {stderr:?}",
+                PATIENCE.as_secs()
+            );
+        }
+    }
+    reader
+}
+
 /// A unique token for paths and arguments, so a test finds its own events among the system's.
 pub fn nonce() -> String {
     // Tests of one binary run in parallel, and a coarse clock can give two of them the same

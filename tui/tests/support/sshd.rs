@@ -291,6 +291,27 @@ fn server_config(dir: &Path, port: u16) -> String {
     )
 }
 
+/// One client config, written to `dir/ssh_config`, that reaches every one of `daemons` at its
+/// [`Sshd::destination`] with that daemon's own key: one key each, matched by port, so no
+/// daemon sees the others' keys (sshd allows six attempts, and a fleet has more hosts).
+pub fn client_config(dir: &Path, daemons: &[&Sshd]) -> PathBuf {
+    let mut text = String::new();
+    for daemon in daemons {
+        text.push_str(&format!(
+            "Match exec \"test %p = {}\"\n    IdentityFile {}\n",
+            daemon.port,
+            daemon.dir().join("client_key").display()
+        ));
+    }
+    text.push_str(
+        "Host *\n    StrictHostKeyChecking no\n    UserKnownHostsFile /dev/null\n    \
+         BatchMode yes\n    IdentitiesOnly yes\n    LogLevel ERROR\n    ConnectTimeout 5\n",
+    );
+    let path = dir.join("ssh_config");
+    fs::write(&path, text).expect("writing the client config");
+    path
+}
+
 fn write_client_config(dir: &Path) {
     let text = format!(
         "Host *\n    \
