@@ -12,8 +12,6 @@ mod sshd;
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -22,7 +20,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use self::sshd::Sshd;
-use super::procs::{Load, Output, PinnedApart, Ringside, SIGINT, cpu_ns, paced_opens, signal};
+use super::procs::{Load, Output, PinnedApart, Ringside, all_pids, cpu_ns, paced_opens};
 use super::stats::percentile;
 use super::{Bench, Check, Section, Status, Table, human_ns, human_rate};
 
@@ -168,7 +166,7 @@ fn measure(bench: &Bench, hosts: usize, stacks: bool) -> Result<Measured> {
         .prefix("ringside-bench-fleet-")
         .tempdir()?;
     let daemons: Vec<Sshd> = (0..hosts).map(|_| Sshd::start()).collect();
-    let config = client_config(dir.path(), &daemons)?;
+    let config = sshd::client_config(dir.path(), &daemons.iter().collect::<Vec<_>>());
     let remote = remote_wrapper(bench, dir.path())?;
     let per_load = TOTAL_RATE / hosts as f64;
     let ops = (per_load * seconds(bench)) as u64;
@@ -185,9 +183,6 @@ fn measure(bench: &Bench, hosts: usize, stacks: bool) -> Result<Measured> {
         .collect::<Vec<_>>()
         .join(" or ");
     let mut args: Vec<String> = vec![
-        "--json".into(),
-        "--log-file".into(),
-        path(&bench.dir.join("fleet-viewer.log")),
         "--ssh-config".into(),
         path(&config),
         "--remote-path".into(),
@@ -202,11 +197,20 @@ fn measure(bench: &Bench, hosts: usize, stacks: bool) -> Result<Measured> {
     if !stacks {
         args.extend(["--stacks".into(), "none".into()]);
     }
-    for (n, label) in labels.iter().enumerate() {
-        args.push(format!("--host={label}={}", alias(n)));
+    for (label, daemon) in labels.iter().zip(&daemons) {
+        args.push(format!("--host={label}={}", daemon.destination()));
     }
-    let viewer = Viewer::start(bench, &args, hosts)?;
-    let remotes = remote_pids(dir.path());
+    let mut viewer = Ringside::start_until(
+        bench,
+        &args,
+        Output::Piped,
+        Some(PINNED.tracer),
+        ": live",
+        hosts,
+    )?;
+    let stdout = viewer.take_stdout().context("the viewer's stdout")?;
+    let reader = thread::spawn(move || read_events(stdout));
+    let remotes = remote_pids(&labels);
     let viewer_before = cpu_ns(viewer.pid(), None).unwrap_or(0);
     let remote_before: u64 = remotes.iter().filter_map(|&pid| cpu_ns(pid, None)).sum();
     for load in &mut loads {
@@ -223,7 +227,10 @@ fn measure(bench: &Bench, hosts: usize, stacks: bool) -> Result<Measured> {
         .filter_map(|&pid| cpu_ns(pid, None))
         .sum::<u64>()
         .saturating_sub(remote_before);
-    let (events, latency_ns) = viewer.stop()?;
+    viewer.stop()?;
+    let (events, latency_ns) = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the viewer's reader panicked"))?;
     let wire_bytes = stream_bytes(dir.path())?;
     if events == 0 {
         bail!("the fleet viewer wrote no event of the storms");
@@ -264,32 +271,6 @@ fn local_json_cpu(bench: &Bench, stacks: bool) -> Result<f64> {
     cpu.context("ringside's CPU time was not readable")
 }
 
-/// One ssh config for every daemon, a `Host` alias each with its own port and key (one key
-/// list for all would run into sshd's limit of authentication attempts at 8 hosts).
-fn client_config(dir: &Path, daemons: &[Sshd]) -> Result<PathBuf> {
-    let mut text = String::new();
-    for (n, daemon) in daemons.iter().enumerate() {
-        text.push_str(&format!(
-            "Host {}\n    HostName 127.0.0.1\n    Port {}\n    User root\n    IdentityFile {}\n",
-            alias(n),
-            daemon.port(),
-            daemon.dir().join("client_key").display()
-        ));
-    }
-    text.push_str(
-        "Host *\n    StrictHostKeyChecking no\n    UserKnownHostsFile /dev/null\n    \
-         BatchMode yes\n    IdentitiesOnly yes\n    LogLevel ERROR\n",
-    );
-    let config = dir.join("ssh_config");
-    fs::write(&config, text)?;
-    Ok(config)
-}
-
-/// The n-th daemon's name in [`client_config`].
-fn alias(n: usize) -> String {
-    format!("bench-host-{n}")
-}
-
 /// The remote ringside as each sshd runs it: on the tracer's CPU, its stream counted on the
 /// way to ssh (`dd` says how many bytes went through when the stream ends).
 fn remote_wrapper(bench: &Bench, dir: &Path) -> Result<PathBuf> {
@@ -311,35 +292,23 @@ fn remote_wrapper(bench: &Bench, dir: &Path) -> Result<PathBuf> {
     Ok(wrapper)
 }
 
-/// The remote ringsides started through `dir`'s wrapper.
-fn remote_pids(dir: &Path) -> Vec<u32> {
-    let wrapper = path(&dir.join("remote-ringside"));
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut pids = Vec::new();
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let words: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-        // The ringside itself, not the shell running the wrapper.
-        let is_stream = words.get(1).is_some_and(|w| *w == b"stream");
-        let ours = fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| {
-            exe.to_string_lossy().ends_with("ringside") && !exe.to_string_lossy().contains(&wrapper)
-        });
-        if is_stream && ours {
-            pids.push(pid);
-        }
-    }
-    pids
+/// The remote ringsides (`ringside stream`, exec'd by `taskset` in the wrapper) of this run's
+/// hosts, by their labels.
+fn remote_pids(labels: &[String]) -> Vec<u32> {
+    all_pids()
+        .into_iter()
+        .filter(|pid| {
+            let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let words: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+            let stream = words.get(1).is_some_and(|word| *word == b"stream");
+            let ours = words.windows(2).any(|pair| {
+                pair[0] == b"--label" && labels.iter().any(|label| label.as_bytes() == pair[1])
+            });
+            stream && ours
+        })
+        .collect()
 }
 
 /// The bytes the remotes' `dd`s counted.
@@ -376,82 +345,6 @@ fn stream_bytes(dir: &Path) -> Result<u64> {
 
 fn path(path: &Path) -> String {
     path.display().to_string()
-}
-
-/// The fleet viewer, `ringside --json --host …`, its stdout read for events and latencies.
-struct Viewer {
-    child: Child,
-    reader: Option<thread::JoinHandle<(u64, Vec<i64>)>>,
-}
-
-impl Viewer {
-    /// Starts it on the tracer's CPU and waits until every host is live.
-    fn start(bench: &Bench, args: &[String], hosts: usize) -> Result<Viewer> {
-        let mut child = Command::new("taskset")
-            .arg("-c")
-            .arg(PINNED.tracer.to_string())
-            .arg(&bench.ringside)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("starting the fleet viewer")?;
-        let stdout = child.stdout.take().context("the viewer's stdout")?;
-        let stderr = child.stderr.take().context("the viewer's stderr")?;
-        let (lines_tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = lines_tx.send(line);
-            }
-        });
-        let reader = thread::spawn(move || read_events(stdout));
-        let mut viewer = Viewer {
-            child,
-            reader: Some(reader),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut live = 0;
-        let mut seen = Vec::new();
-        while live < hosts {
-            match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => {
-                    live += usize::from(line.ends_with(": live"));
-                    seen.push(line);
-                }
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
-                    let _ = viewer.child.kill();
-                    bail!("the fleet viewer's hosts did not come up: {seen:#?}");
-                }
-            }
-        }
-        // Every remote's probes are attached once it is live; its kernel filter too.
-        Ok(viewer)
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// SIGINT, then the events it wrote and their latencies.
-    fn stop(mut self) -> Result<(u64, Vec<i64>)> {
-        signal(self.child.id(), SIGINT)?;
-        self.child.wait()?;
-        self.reader
-            .take()
-            .context("read twice")?
-            .join()
-            .map_err(|_| anyhow::anyhow!("the viewer's reader panicked"))
-    }
-}
-
-impl Drop for Viewer {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 /// Counts the events with a host and measures each one's latency at its reading.

@@ -21,7 +21,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a tracer may take to drain and exit after SIGINT.
 const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 
-pub const SIGINT: i32 = 2;
+const SIGINT: i32 = 2;
 const SIGKILL: i32 = 9;
 
 unsafe extern "C" {
@@ -186,6 +186,19 @@ impl Ringside {
         output: Output,
         cpu: Option<u32>,
     ) -> Result<Self> {
+        Self::start_until(bench, args, output, cpu, "ringside: tracing (", 1)
+    }
+
+    /// [`Ringside::start_on`], returning once `count` lines of its stderr contained `ready`
+    /// (a fleet viewer says `: live` once per host).
+    pub fn start_until(
+        bench: &Bench,
+        args: &[String],
+        output: Output,
+        cpu: Option<u32>,
+        ready: &str,
+        count: usize,
+    ) -> Result<Self> {
         let mut command = command_on(&bench.ringside, cpu);
         command
             .arg("--json")
@@ -211,21 +224,24 @@ impl Ringside {
             stderr_thread: Some(handle),
             command: shown,
         };
-        ringside.wait_ready()?;
+        ringside.wait_ready(ready, count)?;
         Ok(ringside)
     }
 
-    fn wait_ready(&mut self) -> Result<()> {
+    fn wait_ready(&mut self, ready: &str, count: usize) -> Result<()> {
         let deadline = Instant::now() + START_TIMEOUT;
         let mut seen = Vec::new();
-        loop {
+        let mut said = 0;
+        while said < count {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.stderr_rx.recv_timeout(left) {
-                Ok(line) if line.starts_with("ringside: tracing (") => return Ok(()),
-                Ok(line) => seen.push(line),
+                Ok(line) => {
+                    said += usize::from(line.contains(ready));
+                    seen.push(line);
+                }
                 Err(RecvTimeoutError::Timeout) => {
                     bail!(
-                        "`{}` did not print `ringside: tracing (` within {START_TIMEOUT:?}; \
+                        "`{}` did not print `{ready}` {count} times within {START_TIMEOUT:?}; \
                          stderr so far:\n{}",
                         self.command,
                         seen.join("\n")
@@ -241,6 +257,7 @@ impl Ringside {
                 }
             }
         }
+        Ok(())
     }
 
     pub fn pid(&self) -> u32 {
@@ -633,25 +650,26 @@ fn stat_ticks_ns(task: &Path) -> Option<u64> {
     Some((utime + stime) * 10_000_000)
 }
 
-/// Other tracers on the machine (not ours): they slow the "untraced" baseline too.
-pub fn other_tracers(ours: &[u32]) -> Vec<String> {
-    let me = std::process::id();
+/// The pids of the processes running now.
+pub fn all_pids() -> Vec<u32> {
     let Ok(entries) = fs::read_dir("/proc") else {
         return Vec::new();
     };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// Other tracers on the machine (not ours): they slow the "untraced" baseline too.
+pub fn other_tracers(ours: &[u32]) -> Vec<String> {
+    let me = std::process::id();
     let mut found = Vec::new();
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for pid in all_pids() {
         if pid == me || ours.contains(&pid) {
             continue;
         }
-        let comm = fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         let comm = comm.trim_end();
         if matches!(comm, "ringside" | "bpftrace") {
             found.push(format!("{comm}[{pid}]"));
