@@ -22,8 +22,8 @@ pub struct Merger {
     sorted: bool,
     /// Each push's arrival and its newest event's time, oldest first: what is overdue.
     arrivals: VecDeque<(Instant, SystemTime)>,
-    /// The live hosts' watermarks; a host without one has not said yet.
-    watermarks: BTreeMap<HostId, Option<SystemTime>>,
+    /// The live hosts' watermarks; the epoch for one that has not said yet.
+    watermarks: BTreeMap<HostId, SystemTime>,
 }
 
 impl Merger {
@@ -41,7 +41,7 @@ impl Merger {
     /// A host's stream came up: from now on it holds the others back until it says how far
     /// it is.
     pub fn live(&mut self, host: HostId) {
-        self.watermarks.insert(host, None);
+        self.watermarks.insert(host, SystemTime::UNIX_EPOCH);
     }
 
     /// A host went away: it no longer holds anyone back.
@@ -52,7 +52,7 @@ impl Merger {
     /// Nothing older than `through` is still to come from `host`.
     pub fn advance(&mut self, host: HostId, through: SystemTime) {
         if let Some(mark) = self.watermarks.get_mut(&host) {
-            *mark = Some(mark.map_or(through, |mark| mark.max(through)));
+            *mark = (*mark).max(through);
         }
     }
 
@@ -68,16 +68,20 @@ impl Merger {
     /// The events every live host has passed, and those held `patience` already; oldest
     /// first.
     pub fn ready(&mut self, now: Instant) -> Vec<Event> {
-        let mut release = self.slowest_watermark();
+        // How far every live host is; with none live, nothing holds anything back.
+        let mut release = self.watermarks.values().min().copied();
         while let Some(&(arrived, newest)) = self.arrivals.front() {
             if now.duration_since(arrived) < self.patience {
                 break;
             }
-            release = release.max(newest);
+            release = release.map(|release| release.max(newest));
             self.arrivals.pop_front();
         }
         self.sort();
-        let mut due = self.pending.partition_point(|event| event.time <= release);
+        let mut due = match release {
+            Some(release) => self.pending.partition_point(|event| event.time <= release),
+            None => self.pending.len(),
+        };
         if self.pending.len() - due > MAX_HELD {
             due = self.pending.len() - MAX_HELD;
         }
@@ -89,19 +93,6 @@ impl Merger {
         self.sort();
         self.arrivals.clear();
         std::mem::take(&mut self.pending)
-    }
-
-    /// How far every live host is; with none live, nothing holds anything back.
-    fn slowest_watermark(&self) -> SystemTime {
-        let mut slowest = None::<SystemTime>;
-        for mark in self.watermarks.values() {
-            let mark = mark.unwrap_or(SystemTime::UNIX_EPOCH);
-            slowest = Some(slowest.map_or(mark, |slowest| slowest.min(mark)));
-        }
-        // Far enough in the future for any event's time.
-        slowest.unwrap_or_else(|| {
-            SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) * 4)
-        })
     }
 
     fn sort(&mut self) {

@@ -200,20 +200,16 @@ struct Second {
 impl Second {
     fn count(&mut self, events: &[crate::model::Event], skew_ms: i64) {
         self.events += events.len() as u64;
-        let now = SystemTime::now();
-        let skew = Duration::from_millis(skew_ms.unsigned_abs());
-        for event in events {
-            // When it happened by this machine's clock.
-            let here = if skew_ms >= 0 {
-                event.time.checked_sub(skew)
-            } else {
-                event.time.checked_add(skew)
-            };
-            let lag = here
-                .and_then(|here| now.duration_since(here).ok())
-                .map_or(0, |lag| u64::try_from(lag.as_millis()).unwrap_or(u64::MAX));
-            self.lag_ms = Some(self.lag_ms.map_or(lag, |most| most.max(lag)));
-        }
+        let Some(oldest) = events.iter().map(|event| event.time).min() else {
+            return;
+        };
+        // Its age by the host's clock, which runs `skew_ms` ahead of this one.
+        let age_ms = match SystemTime::now().duration_since(oldest) {
+            Ok(age) => age.as_millis() as i128,
+            Err(ahead) => -(ahead.duration().as_millis() as i128),
+        };
+        let lag = u64::try_from((age_ms + i128::from(skew_ms)).max(0)).unwrap_or(u64::MAX);
+        self.lag_ms = Some(self.lag_ms.map_or(lag, |most| most.max(lag)));
     }
 }
 
@@ -284,5 +280,24 @@ fn note(report: Report, lines: &mut [HostLine], merger: &mut Merger) -> bool {
             }
             true
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::sample;
+
+    /// A host whose clock runs a second ahead: its event, stamped 700 ms "in the future",
+    /// is 300 ms old here.
+    #[test]
+    fn lag_takes_the_hosts_clock_skew_out() {
+        let mut event = sample::event(sample::open("/etc/hostname", 3));
+        event.time = SystemTime::now() + Duration::from_millis(700);
+        let mut second = Second::default();
+        second.count(&[event], 1_000);
+        let lag = second.lag_ms.expect("a lag");
+        assert!((300..400).contains(&lag), "lag {lag} ms");
+        assert_eq!(second.events, 1);
     }
 }
