@@ -9,7 +9,6 @@ use ratatui::style::Color;
 use super::events::result_text;
 use super::tests::event;
 use crate::app::{App, Msg, Stats};
-use crate::filter::Filter;
 use crate::model::Event;
 use crate::model::event::{Details, Exit};
 
@@ -30,8 +29,7 @@ fn exits() -> Vec<Event> {
 }
 
 fn app() -> App {
-    let mut app = App::new(1000, Filter::match_all(), "live".into());
-    app.update(Msg::Resize(160, 20));
+    let mut app = super::tests::live_app(160, 20);
     app.update(Msg::Events(exits(), 0));
     app.update(Msg::Tick(Stats::default()));
     app

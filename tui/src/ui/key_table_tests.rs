@@ -6,12 +6,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::tests::screen;
 use crate::app::bindings::{BINDINGS, Key, keys_label};
 use crate::app::{App, Msg, Stats};
-use crate::filter::Filter;
 use crate::stacks::fixtures::service_events;
 
 fn app(width: u16, height: u16) -> App {
-    let mut app = App::new(1000, Filter::match_all(), "live".into());
-    app.update(Msg::Resize(width, height));
+    let mut app = super::tests::live_app(width, height);
     app.update(Msg::Events(service_events(), 0));
     app.update(Msg::Tick(Stats::default()));
     app

@@ -15,8 +15,7 @@ fn key(code: KeyCode) -> Msg {
 }
 
 fn app() -> App {
-    let mut app = App::new(1000, Filter::match_all(), "live".into());
-    app.update(Msg::Resize(150, 36));
+    let mut app = super::tests::live_app(150, 36);
     app.update(Msg::Events(service_events(), 0));
     app.update(Msg::Tick(Stats::default()));
     app

@@ -165,9 +165,15 @@ fn symbolized() -> Stacks {
     }
 }
 
-fn app() -> App {
+/// An app over a live run, in a `width` x `height` terminal.
+pub(super) fn live_app(width: u16, height: u16) -> App {
     let mut app = App::new(1000, Filter::match_all(), "live".into());
-    app.update(Msg::Resize(120, 40));
+    app.update(Msg::Resize(width, height));
+    app
+}
+
+fn app() -> App {
+    let mut app = live_app(120, 40);
     app.update(Msg::Events(sample_events(), 0));
     let mut stats = Stats {
         cpu_percent: 1.5,
@@ -349,8 +355,7 @@ fn lookup(seq: u64, query: &str, rcode: u8, answers: &[&str]) -> Event {
 
 #[test]
 fn a_dns_lookup_is_one_row_and_nxdomain_is_red() {
-    let mut app = App::new(1000, Filter::match_all(), "live".into());
-    app.update(Msg::Resize(200, 12));
+    let mut app = live_app(200, 12);
     app.update(Msg::Events(
         vec![
             lookup(1, "example.com", 0, &["93.184.216.34"]),
@@ -420,8 +425,7 @@ fn unit_events() -> Vec<Event> {
 
 #[test]
 fn processes_group_by_unit_and_enter_scopes_every_pane_to_one() {
-    let mut app = App::new(1000, Filter::match_all(), "live".into());
-    app.update(Msg::Resize(160, 30));
+    let mut app = live_app(160, 30);
     app.update(Msg::Events(unit_events(), 0));
     app.update(key(KeyCode::Tab));
     app.update(key(KeyCode::Char('u')));
@@ -449,8 +453,7 @@ fn processes_group_by_unit_and_enter_scopes_every_pane_to_one() {
 
 #[test]
 fn c_toggles_the_unit_column() {
-    let mut app = App::new(1000, Filter::match_all(), "live".into());
-    app.update(Msg::Resize(120, 20));
+    let mut app = live_app(120, 20);
     app.update(Msg::Events(unit_events(), 0));
     assert!(
         !screen(&mut app, 120, 20).contains("UNIT"),

@@ -52,8 +52,7 @@ fn exit(seq: u64, pid: u32, ppid: u32, comm: &str) -> Event {
 /// Enter scopes to it.
 #[test]
 fn the_processes_selection_stays_on_its_process_while_rows_come_and_go() {
-    let mut app = App::new(1000, Filter::match_all(), "live".into());
-    app.update(Msg::Resize(120, 40));
+    let mut app = super::tests::live_app(120, 40);
     let first: Vec<Event> = (0..8)
         .map(|i| open(i, 500 + i as u32, 1, "svc", 3))
         .collect();
@@ -92,8 +91,7 @@ fn the_processes_selection_stays_on_its_process_while_rows_come_and_go() {
 /// Enter scopes to nothing.
 #[test]
 fn a_selected_process_that_is_gone_is_said_gone_not_replaced() {
-    let mut app = App::new(1000, Filter::match_all(), "live".into());
-    app.update(Msg::Resize(120, 40));
+    let mut app = super::tests::live_app(120, 40);
     let events: Vec<Event> = (0..4)
         .map(|i| open(i, 600 + i as u32, 1, "svc", 3))
         .collect();
@@ -117,8 +115,7 @@ fn a_selected_process_that_is_gone_is_said_gone_not_replaced() {
 /// A failure scope narrows the Events pane only: the Processes pane does not claim it.
 #[test]
 fn a_failure_scope_is_not_claimed_by_the_processes_pane() {
-    let mut app = App::new(1000, Filter::match_all(), "live".into());
-    app.update(Msg::Resize(150, 36));
+    let mut app = super::tests::live_app(150, 36);
     app.update(Msg::Events(crate::stacks::fixtures::service_events(), 0));
     tick(&mut app);
     key(&mut app, KeyCode::Char('7'));
@@ -141,8 +138,7 @@ fn a_failure_scope_is_not_claimed_by_the_processes_pane() {
 /// A tree filter keeps the exited children of the tree after the process table forgot them.
 #[test]
 fn a_tree_filter_keeps_exited_descendants_after_they_age_out() {
-    let mut app = App::new(1000, Filter::match_all(), "live".into());
-    app.update(Msg::Resize(120, 40));
+    let mut app = super::tests::live_app(120, 40);
     app.update(Msg::Events(
         vec![
             fork(1, 700, 701, "bash"),
@@ -216,8 +212,7 @@ fn type_filter(app: &mut App, text: &str) {
 /// collected; the pane then follows the newest events; the notice goes after a few seconds.
 #[test]
 fn a_kernel_filter_says_what_it_hides_and_clearing_it_says_so_too() {
-    let mut app = App::new(1000, Filter::match_all(), "live".into());
-    app.update(Msg::Resize(160, 30));
+    let mut app = super::tests::live_app(160, 30);
     let events: Vec<Event> = (0..30)
         .map(|i| open(i, 800 + (i % 3) as u32, 1, "svc", 3))
         .collect();
@@ -263,8 +258,7 @@ fn the_filter_stays_in_the_title_at_sixty_columns() {
 /// it; the Events pane's search is not involved.
 #[test]
 fn slash_in_processes_finds_a_name_or_jumps_to_a_pid() {
-    let mut app = App::new(1000, Filter::match_all(), "live".into());
-    app.update(Msg::Resize(120, 40));
+    let mut app = super::tests::live_app(120, 40);
     let mut events: Vec<Event> = (0..6)
         .map(|i| open(i, 300 + i as u32, 1, "worker", 3))
         .collect();
@@ -296,8 +290,7 @@ fn slash_in_processes_finds_a_name_or_jumps_to_a_pid() {
 /// Names of any length: the sparklines start in one column.
 #[test]
 fn process_columns_line_up_whatever_the_names() {
-    let mut app = App::new(1000, Filter::match_all(), "live".into());
-    app.update(Msg::Resize(160, 30));
+    let mut app = super::tests::live_app(160, 30);
     app.update(Msg::Events(
         vec![
             open(1, 5, 1, "sh", 3),
@@ -326,8 +319,7 @@ fn process_columns_line_up_whatever_the_names() {
 /// `n` and `N` step through the processes a search matches, forward and back.
 #[test]
 fn n_and_shift_n_step_through_matching_processes() {
-    let mut app = App::new(1000, Filter::match_all(), "live".into());
-    app.update(Msg::Resize(120, 40));
+    let mut app = super::tests::live_app(120, 40);
     let names = ["bash", "cat", "bash", "ls", "bash"];
     let events: Vec<Event> = names
         .iter()
