@@ -46,9 +46,56 @@ pub struct Cli {
     #[command(flatten)]
     pub fleet: FleetArgs,
 
+    #[command(flatten)]
+    pub otlp: OtlpArgs,
+
     /// Where logs go [default: $XDG_STATE_HOME/ringside/ringside.log].
     #[arg(global = true, long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+}
+
+/// Events to an OpenTelemetry collector (docs/otlp.md).
+#[derive(Debug, Args, Default)]
+pub struct OtlpArgs {
+    /// Export every event as an OTLP log record, with its stacks, to this collector (a base
+    /// endpoint: the logs go to URL/v1/logs); without URL, OTEL_EXPORTER_OTLP_ENDPOINT or
+    /// http://localhost:4318. No TUI: until Ctrl-C or --duration, beside --json if given.
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub otlp: Option<String>,
+
+    /// A header sent with every export, e.g. 'Authorization=Bearer …' (repeatable; over
+    /// OTEL_EXPORTER_OTLP_HEADERS).
+    #[arg(long, value_name = "NAME=VALUE", requires = "otlp")]
+    pub otlp_header: Vec<String>,
+
+    /// http/protobuf (the default) or grpc; over OTEL_EXPORTER_OTLP_PROTOCOL.
+    #[arg(long, value_name = "PROTOCOL", requires = "otlp",
+          value_parser = ["http/protobuf", "grpc"])]
+    pub otlp_protocol: Option<String>,
+
+    /// gzip or none; over OTEL_EXPORTER_OTLP_COMPRESSION.
+    #[arg(long, value_name = "WHICH", requires = "otlp", value_parser = ["gzip", "none"])]
+    pub otlp_compression: Option<String>,
+
+    /// The most memory queued records take while the collector is slow or away, e.g. 64MiB
+    /// [default: 64MiB]; past it records are dropped and counted.
+    #[arg(long, value_name = "SIZE", requires = "otlp",
+          value_parser = crate::otlp::config::parse_size)]
+    pub otlp_queue: Option<usize>,
+}
+
+impl OtlpArgs {
+    /// The flags for [`crate::otlp::config::OtlpConfig::resolve`]; `None` without `--otlp`.
+    pub fn flags(&self) -> Option<crate::otlp::config::OtlpFlags> {
+        let endpoint = self.otlp.as_ref()?;
+        Some(crate::otlp::config::OtlpFlags {
+            endpoint: (!endpoint.is_empty()).then(|| endpoint.clone()),
+            protocol: self.otlp_protocol.clone(),
+            headers: self.otlp_header.clone(),
+            compression: self.otlp_compression.clone(),
+            queue_bytes: self.otlp_queue,
+        })
+    }
 }
 
 /// Many servers in one view, over ssh (docs/fleet.md).

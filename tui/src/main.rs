@@ -22,6 +22,7 @@ mod key_recording;
 mod live_run;
 mod logging;
 mod model;
+mod otlp;
 mod output;
 mod packaging;
 mod probes;
@@ -42,7 +43,7 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::{Cli, Command, FleetArgs, SelectArgs, ShowArgs, TraceArgs};
+use crate::cli::{Cli, Command, FleetArgs, OtlpArgs, SelectArgs, ShowArgs, TraceArgs};
 use crate::filter::Filter;
 use crate::filter::cgroup::{CgroupField, CgroupMatch};
 use crate::model::EventKind;
@@ -166,7 +167,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             // Checked here, not on each host: a bad filter is the same mistake everywhere.
             let filter = parse_filter(&cli.select)?;
             let run = fleet_run(&cli.fleet, &cli.select, &cli.trace)?;
-            if cli.show.json {
+            if let Some(mut exporting) = otlp_output(&cli.otlp)? {
+                // Each event keeps its host (`host.name` on its record).
+                if cli.show.json {
+                    let mut json = headless::output::Ndjson::new();
+                    let mut both = headless::output::Both(&mut json, &mut exporting);
+                    runtime.block_on(fleet::run_headless(hosts, run, &mut both))
+                } else {
+                    runtime.block_on(fleet::run_headless(hosts, run, &mut exporting))
+                }
+            } else if cli.show.json {
                 let mut output = headless::output::Ndjson::new();
                 runtime.block_on(fleet::run_headless(hosts, run, &mut output))
             } else {
@@ -181,6 +191,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &cli.select,
             &cli.trace,
             &cli.show,
+            &cli.otlp,
             cli.symbol_wait,
             &runtime,
         ),
@@ -192,6 +203,7 @@ fn run_live(
     select: &SelectArgs,
     trace: &TraceArgs,
     show: &ShowArgs,
+    otlp: &OtlpArgs,
     symbol_wait_ms: u64,
     runtime: &tokio::runtime::Runtime,
 ) -> anyhow::Result<()> {
@@ -206,6 +218,22 @@ fn run_live(
         controls: None,
         host: model::host::HostId::LOCAL,
     };
+    if let Some(mut exporting) = otlp_output(otlp)? {
+        if exports.any() {
+            anyhow::bail!(
+                "--otlp and the stack exports (--folded, --flamegraph, --pprof) cannot run at once: choose one"
+            );
+        }
+        if show.json {
+            let settings = settings("json", Duration::from_millis(symbol_wait_ms));
+            let mut json = headless::output::Ndjson::new();
+            let mut both = headless::output::Both(&mut json, &mut exporting);
+            return runtime.block_on(headless::run(options, filter, settings, &mut both));
+        }
+        // Nobody watches: symbols get time to resolve, as for a recording.
+        let settings = settings("otlp", Duration::from_secs(2));
+        return runtime.block_on(headless::run(options, filter, settings, &mut exporting));
+    }
     if exports.any() {
         // The exports are about stacks: give symbols time to resolve.
         let settings = settings("export", Duration::from_secs(5));
@@ -224,6 +252,21 @@ fn run_live(
             trace.stats_file.clone(),
         ))
     }
+}
+
+/// `--otlp`: the exporter, started (a collector that is down is not an error: it queues and
+/// retries); `None` without the flag.
+fn otlp_output(args: &OtlpArgs) -> anyhow::Result<Option<otlp::output::OtlpOutput>> {
+    let Some(flags) = args.flags() else {
+        return Ok(None);
+    };
+    let config = otlp::config::OtlpConfig::resolve(&flags, &|name| std::env::var(name).ok())
+        .map_err(|error| anyhow::anyhow!("--otlp: {error}"))?;
+    for warning in &config.warnings {
+        eprintln!("ringside: warning: {warning}");
+    }
+    let exporter = otlp::Exporter::start(&config)?;
+    Ok(Some(otlp::output::OtlpOutput::new(exporter)))
 }
 
 /// The hosts of `--host` and `--hosts-file`; `None` without either (this machine alone).

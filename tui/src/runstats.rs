@@ -103,6 +103,8 @@ pub struct RunStats {
     pub ring_woken: u64,
     /// The bound of every cache (see the README's "Memory and descriptors").
     pub bounds: Option<crate::symbolize::bounds::Bounds>,
+    /// With --otlp: records sent, retried attempts, rejected, dropped (queue full, at exit).
+    pub otlp: Option<BTreeMap<&'static str, u64>>,
 }
 
 impl RunStats {

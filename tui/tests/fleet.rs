@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::fixtures::fixtures;
+use support::fixtures::{fixtures, open_nested};
 use support::sshd::{Sshd, client_config, closed_port};
 use support::{Ringside, field, kernel_tests_enabled, nonce, path_string, scratch_dir};
 
@@ -68,15 +68,6 @@ fn host_arg(label: &str, sshd: &Sshd) -> String {
     format!("--host={label}={}", sshd.destination())
 }
 
-/// Opens `marker` through the nested C fixture, whose stack names its functions.
-fn open_marker(marker: &str) {
-    let status = Command::new(&fixtures().c)
-        .args(["open", marker, "exit"])
-        .status()
-        .expect("fixture");
-    assert!(status.success());
-}
-
 #[test]
 fn two_hosts_report_one_workload_each_with_its_host_and_symbolized_stack() {
     if !kernel_tests_enabled(
@@ -90,7 +81,7 @@ fn two_hosts_report_one_workload_each_with_its_host_and_symbolized_stack() {
         2,
     );
     let marker = hosts.file(&format!("fleet-{}", nonce()));
-    open_marker(&marker);
+    open_nested(&marker);
     for host in ["web1", "web2"] {
         let event = ringside.wait_for(&format!("{host}'s open"), |event| {
             field(event, "path") == marker.as_str() && field(event, "host") == host
@@ -109,7 +100,7 @@ fn two_hosts_report_one_workload_each_with_its_host_and_symbolized_stack() {
     // Opens spread over many flushes: the hosts' events come out as one time order.
     let series = format!("{marker}-series");
     for n in 0..10 {
-        open_marker(&format!("{series}-{n}"));
+        open_nested(&format!("{series}-{n}"));
         std::thread::sleep(Duration::from_millis(15));
     }
     let ours = |event: &serde_json::Value| {
@@ -144,7 +135,7 @@ fn two_hosts_report_one_workload_each_with_its_host_and_symbolized_stack() {
         2,
     );
     let only = hosts.file(&format!("only-{}", nonce()));
-    open_marker(&only);
+    open_nested(&only);
     ringside.wait_for("web1's open under host=web1", |event| {
         field(event, "path") == only.as_str() && field(event, "host") == "web1"
     });
@@ -169,14 +160,14 @@ fn a_dead_host_fails_alone_and_comes_back_when_its_sshd_does() {
     hosts.daemons[0].stop();
     ringside.wait_for_stderr_count("host web1: failed", 1, Duration::from_secs(30));
     let marker = hosts.file(&format!("alone-{}", nonce()));
-    open_marker(&marker);
+    open_nested(&marker);
     ringside.wait_for("web2 still delivering", |event| {
         field(event, "path") == marker.as_str() && field(event, "host") == "web2"
     });
     hosts.daemons[0].restart();
     ringside.wait_for_stderr_count("host web1: live", 2, Duration::from_secs(60));
     let again = hosts.file(&format!("again-{}", nonce()));
-    open_marker(&again);
+    open_nested(&again);
     ringside.wait_for("web1 back", |event| {
         field(event, "path") == again.as_str() && field(event, "host") == "web1"
     });
@@ -206,7 +197,7 @@ fn hosts_that_refuse_or_are_not_there_say_why_and_the_rest_runs() {
     ringside.wait_for_stderr_count("host locked: failed", 1, Duration::from_secs(30));
     ringside.wait_for_stderr_count("host gone: failed", 1, Duration::from_secs(30));
     let marker = hosts.file(&format!("rest-{}", nonce()));
-    open_marker(&marker);
+    open_nested(&marker);
     ringside.wait_for("the good host's open", |event| {
         field(event, "path") == marker.as_str() && field(event, "host") == "good"
     });
@@ -366,7 +357,7 @@ fn a_fleet_recording_replays_with_its_hosts() {
         .expect("ringside record");
     let lines = support::stderr_once_said(&mut recorder, ": live", 2);
     let marker = hosts.file(&format!("recorded-{}", nonce()));
-    open_marker(&marker);
+    open_nested(&marker);
     std::thread::sleep(Duration::from_secs(2));
     let pid = nix::unistd::Pid::from_raw(i32::try_from(recorder.id()).expect("pid"));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
@@ -534,7 +525,7 @@ fn install_copies_the_static_binary_into_an_empty_home_then_reuses_it() {
 
     let ringside = Ringside::start_fleet_with(&dist, &args, 1);
     let marker = hosts.file(&format!("installed-{}", nonce()));
-    open_marker(&marker);
+    open_nested(&marker);
     let event = ringside.wait_for("the installed copy's open", |event| {
         field(event, "path") == marker.as_str() && field(event, "host") == "fresh"
     });

@@ -144,6 +144,9 @@ pub async fn run(
         stats.latency_ns = tally.latency.percentiles();
         stats.add_ring_reads(finished.reads);
         stats.first_event_ms = tally.first_event_ms;
+        stats.otlp = output
+            .otlp()
+            .map(|counts| counts.fields().into_iter().collect());
         if let Some(symbolizer) = &finished.symbolizer {
             stats.add_symbolizer(symbolizer.stats());
         }

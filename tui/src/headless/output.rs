@@ -30,6 +30,43 @@ pub trait Output {
     fn finish(&mut self, _drops: BTreeMap<String, u64>) -> anyhow::Result<()> {
         Ok(())
     }
+    /// After `finish`: what became of the records an OTLP export took.
+    fn otlp(&self) -> Option<crate::otlp::OtlpCounts> {
+        None
+    }
+}
+
+/// Two outputs at once (`--json --otlp`): every call to both; the run goes on while either
+/// takes events.
+pub struct Both<'a>(pub &'a mut dyn Output, pub &'a mut dyn Output);
+
+impl Output for Both<'_> {
+    fn write(&mut self, event: &Event) -> anyhow::Result<bool> {
+        Ok(self.0.write(event)? | self.1.write(event)?)
+    }
+
+    fn flush(&mut self) -> anyhow::Result<bool> {
+        Ok(self.0.flush()? | self.1.flush()?)
+    }
+
+    fn caught_up(&mut self, through: std::time::SystemTime) -> anyhow::Result<()> {
+        self.0.caught_up(through)?;
+        self.1.caught_up(through)
+    }
+
+    fn every_second(&mut self, drops: BTreeMap<String, u64>) -> anyhow::Result<()> {
+        self.0.every_second(drops.clone())?;
+        self.1.every_second(drops)
+    }
+
+    fn finish(&mut self, drops: BTreeMap<String, u64>) -> anyhow::Result<()> {
+        self.0.finish(drops.clone())?;
+        self.1.finish(drops)
+    }
+
+    fn otlp(&self) -> Option<crate::otlp::OtlpCounts> {
+        self.0.otlp().or_else(|| self.1.otlp())
+    }
 }
 
 /// One JSON object per line on stdout (or, in tests, into any writer).

@@ -47,6 +47,16 @@ pub fn tagged_line(file: &str, tag: &str) -> u64 {
     index as u64 + 1
 }
 
+/// Opens `path` through the nested C fixture (`nested-c`), whose stack names its functions
+/// (`outer_open` calls `inner_open`), and waits for it to exit.
+pub fn open_nested(path: &str) {
+    let status = std::process::Command::new(&fixtures().c)
+        .args(["open", path, "exit"])
+        .status()
+        .expect("running the C fixture");
+    assert!(status.success(), "the C fixture failed: {status}");
+}
+
 pub fn fixtures() -> &'static Fixtures {
     static BUILT: OnceLock<Fixtures> = OnceLock::new();
     BUILT.get_or_init(|| {

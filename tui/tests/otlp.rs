@@ -1,0 +1,189 @@
+//! Events into an OpenTelemetry collector: a receiver of the test's own on 127.0.0.1 decodes
+//! every request with the official OTLP messages, and answers as each test scripts it.
+
+mod support;
+
+use std::time::Duration;
+
+use support::fixtures::open_nested;
+use support::otlp_receiver::{Receiver, attribute};
+use support::{Ringside, kernel_tests_enabled, nonce, path_string, scratch_dir};
+
+/// How long records may take to reach the receiver: a batch waits up to a second, and a
+/// retry after a 503 waits the second the receiver asks for.
+const DELIVERY: Duration = Duration::from_secs(30);
+
+/// The summary's counters: `ringside: otlp sent=N retried=N …`.
+fn counts(stderr: &[String]) -> Vec<(String, u64)> {
+    let line = stderr
+        .iter()
+        .find_map(|line| line.strip_prefix("ringside: otlp sent="))
+        .map(|rest| format!("sent={rest}"))
+        .unwrap_or_else(|| panic!("no otlp summary: {stderr:?}"));
+    line.split_whitespace()
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            Some((key.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+fn count(counts: &[(String, u64)], key: &str) -> u64 {
+    counts
+        .iter()
+        .find(|(name, _)| name == key)
+        .map_or_else(|| panic!("no {key} in {counts:?}"), |(_, value)| *value)
+}
+
+#[test]
+fn events_arrive_as_log_records_with_stacks_resource_headers_and_gzip() {
+    if !kernel_tests_enabled("events_arrive_as_log_records_with_stacks_resource_headers_and_gzip") {
+        return;
+    }
+    let receiver = Receiver::start(&[]);
+    let endpoint = receiver.endpoint();
+    let ringside = Ringside::start_with_env(
+        &[
+            "--otlp",
+            &endpoint,
+            "--otlp-compression",
+            "gzip",
+            "--otlp-header",
+            "x-scope-orgid=tenant-7",
+            "--comm",
+            "nested-c",
+        ],
+        &[
+            ("OTEL_SERVICE_NAME", "ringside-under-test"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test"),
+        ],
+    );
+    let dir = scratch_dir();
+    let marker = path_string(&dir.path().join(format!("otlp-{}", nonce())));
+    open_nested(&marker);
+    let open = receiver.wait_for("the fixture's open", DELIVERY, |record| {
+        attribute(record, "file.path").as_deref() == Some(marker.as_str())
+    });
+    assert_eq!(open.event_name, "ringside.open");
+    assert_eq!(
+        attribute(&open, "process.executable.name").as_deref(),
+        Some("nested-c")
+    );
+    assert!(attribute(&open, "process.pid").is_some());
+    let trace = attribute(&open, "code.stacktrace").unwrap_or_default();
+    assert!(
+        trace.contains("inner_open") && trace.contains("outer_open"),
+        "the stack is not in code.stacktrace: {trace}"
+    );
+    assert!(attribute(&open, "ringside.stack.user").is_some());
+    let exec = receiver.wait_for("the fixture's exec", DELIVERY, |record| {
+        record.event_name == "ringside.exec"
+            && attribute(record, "process.executable.name").as_deref() == Some("nested-c")
+    });
+    assert!(attribute(&exec, "process.executable.path").is_some());
+    let finished = ringside.stop();
+    assert!(finished.success, "{:?}", finished.stderr);
+    // --json went on beside the export.
+    assert!(
+        finished
+            .events
+            .iter()
+            .any(|event| event["path"] == marker.as_str()),
+        "--json lost the open while exporting"
+    );
+
+    let requests = receiver.received();
+    let first = &requests[0];
+    assert_eq!(first.path, "/v1/logs");
+    assert!(first.gzip, "the body was not gzipped");
+    assert_eq!(first.header("x-scope-orgid"), Some("tenant-7"));
+    assert_eq!(
+        first.resource_attribute("service.name").as_deref(),
+        Some("ringside-under-test")
+    );
+    assert_eq!(
+        first
+            .resource_attribute("deployment.environment")
+            .as_deref(),
+        Some("test")
+    );
+    assert!(first.resource_attribute("host.name").is_some());
+    let counts = counts(&finished.stderr);
+    let arrived = receiver.accepted_records().len() as u64;
+    assert_eq!(count(&counts, "sent"), arrived, "{counts:?}");
+    assert_eq!(count(&counts, "dropped_queue_full"), 0, "{counts:?}");
+}
+
+/// A collector that answers 503 for a while: the batch is retried (after the Retry-After it
+/// gives), nothing is lost, and the retries are counted.
+#[test]
+fn a_busy_collector_gets_the_batch_again_and_nothing_is_lost() {
+    if !kernel_tests_enabled("a_busy_collector_gets_the_batch_again_and_nothing_is_lost") {
+        return;
+    }
+    let receiver = Receiver::start(&[503, 503]);
+    let endpoint = receiver.endpoint();
+    let ringside = Ringside::start(&["--otlp", &endpoint, "--comm", "nested-c"]);
+    let dir = scratch_dir();
+    let marker = path_string(&dir.path().join(format!("busy-{}", nonce())));
+    open_nested(&marker);
+    receiver.wait_for("the open, after two 503s", DELIVERY, |record| {
+        attribute(record, "file.path").as_deref() == Some(marker.as_str())
+    });
+    let finished = ringside.stop();
+    assert!(finished.success, "{:?}", finished.stderr);
+    let counts = counts(&finished.stderr);
+    assert!(count(&counts, "retried") >= 2, "{counts:?}");
+    assert_eq!(
+        count(&counts, "sent"),
+        receiver.accepted_records().len() as u64,
+        "{counts:?}"
+    );
+    assert_eq!(count(&counts, "rejected"), 0, "{counts:?}");
+    assert!(
+        finished.stderr.iter().any(|line| line.contains("503")),
+        "the collector's trouble was not said: {:?}",
+        finished.stderr
+    );
+}
+
+/// A 400 is the collector refusing the data: counted as rejected, never sent again.
+#[test]
+fn a_refused_batch_is_counted_and_not_retried() {
+    if !kernel_tests_enabled("a_refused_batch_is_counted_and_not_retried") {
+        return;
+    }
+    let receiver = Receiver::start(&[400]);
+    let endpoint = receiver.endpoint();
+    let ringside = Ringside::start(&["--otlp", &endpoint, "--comm", "nested-c"]);
+    let dir = scratch_dir();
+    open_nested(&path_string(
+        &dir.path().join(format!("refused-{}", nonce())),
+    ));
+    let deadline = std::time::Instant::now() + DELIVERY;
+    while receiver.received().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no request came");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let finished = ringside.stop();
+    assert!(finished.success, "{:?}", finished.stderr);
+    let counts = counts(&finished.stderr);
+    let refused: u64 = receiver
+        .received()
+        .iter()
+        .filter(|received| received.status == 400)
+        .map(|received| received.records().count() as u64)
+        .sum();
+    assert!(refused > 0);
+    assert_eq!(count(&counts, "rejected"), refused, "{counts:?}");
+    assert_eq!(count(&counts, "retried"), 0, "{counts:?}");
+    assert_eq!(
+        receiver
+            .received()
+            .iter()
+            .filter(|r| r.status == 400)
+            .count(),
+        1,
+        "the refused batch was sent again"
+    );
+}

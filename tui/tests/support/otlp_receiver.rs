@@ -1,0 +1,230 @@
+//! An OTLP/HTTP collector of the test's own on 127.0.0.1: it decodes every request with the
+//! official OpenTelemetry messages, keeps them, and answers as the test scripts it (503s,
+//! then 200s, say).
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of this module"
+)]
+
+use std::collections::VecDeque;
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use prost::Message as _;
+
+/// One request as it arrived.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub gzip: bool,
+    pub request: ExportLogsServiceRequest,
+    /// What the receiver answered.
+    pub status: u16,
+}
+
+impl Received {
+    pub fn records(&self) -> impl Iterator<Item = &LogRecord> {
+        self.request
+            .resource_logs
+            .iter()
+            .flat_map(|resource| &resource.scope_logs)
+            .flat_map(|scope| &scope.log_records)
+    }
+
+    pub fn resource_attribute(&self, key: &str) -> Option<String> {
+        self.request
+            .resource_logs
+            .first()?
+            .resource
+            .as_ref()?
+            .attributes
+            .iter()
+            .find(|kv| kv.key == key)
+            .and_then(string_of)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A record's attribute as text (strings as they are, numbers printed).
+pub fn attribute(record: &LogRecord, key: &str) -> Option<String> {
+    record
+        .attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(string_of)
+}
+
+fn string_of(kv: &KeyValue) -> Option<String> {
+    match kv.value.as_ref()?.value.as_ref()? {
+        Any::StringValue(text) => Some(text.clone()),
+        Any::IntValue(n) => Some(n.to_string()),
+        Any::BoolValue(flag) => Some(flag.to_string()),
+        other => Some(format!("{other:?}")),
+    }
+}
+
+pub struct Receiver {
+    addr: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Receiver {
+    /// Answers the first requests with `statuses` in turn (and a `Retry-After: 1` with each
+    /// 429 or 503), then 200.
+    pub fn start(statuses: &[u16]) -> Receiver {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("the receiver's runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("binding the receiver");
+        let addr = listener.local_addr().expect("its address");
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(
+            statuses.iter().copied().collect::<VecDeque<_>>(),
+        ));
+        let sink = Arc::clone(&received);
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (sink, script) = (Arc::clone(&sink), Arc::clone(&script));
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        answer(request, Arc::clone(&sink), Arc::clone(&script))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Receiver {
+            addr,
+            received,
+            _runtime: runtime,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, the base endpoint for `--otlp`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("lock").clone()
+    }
+
+    /// Every record of every request answered 200, in arrival order.
+    pub fn accepted_records(&self) -> Vec<LogRecord> {
+        self.received()
+            .iter()
+            .filter(|received| received.status == 200)
+            .flat_map(|received| received.records().cloned().collect::<Vec<_>>())
+            .collect()
+    }
+
+    /// Waits (up to `patience`) for an accepted record that passes `check`.
+    pub fn wait_for(
+        &self,
+        what: &str,
+        patience: Duration,
+        check: impl Fn(&LogRecord) -> bool,
+    ) -> LogRecord {
+        let deadline = Instant::now() + patience;
+        loop {
+            if let Some(found) = self.accepted_records().into_iter().find(|r| check(r)) {
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} reached the receiver within {} s; {} requests came",
+                patience.as_secs(),
+                self.received().len()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+async fn answer(
+    request: Request<Incoming>,
+    sink: Arc<Mutex<Vec<Received>>>,
+    script: Arc<Mutex<VecDeque<u16>>>,
+) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+    let path = request.uri().path().to_owned();
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                value.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let gzip = headers
+        .iter()
+        .any(|(name, value)| name == "content-encoding" && value == "gzip");
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
+    let bytes = if gzip {
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut plain)
+            .expect("a gzip body that does not decompress");
+        plain
+    } else {
+        body.to_vec()
+    };
+    let request = ExportLogsServiceRequest::decode(&bytes[..])
+        .expect("a body that is not an ExportLogsServiceRequest");
+    let status = script.lock().expect("lock").pop_front().unwrap_or(200);
+    sink.lock().expect("lock").push(Received {
+        path,
+        headers,
+        gzip,
+        request,
+        status,
+    });
+    let mut response = Response::builder()
+        .status(status)
+        .header("Content-Type", "application/x-protobuf");
+    if status == 429 || status == 503 {
+        response = response.header("Retry-After", "1");
+    }
+    let body = if status == 200 {
+        ExportLogsServiceResponse::default().encode_to_vec()
+    } else {
+        Vec::new()
+    };
+    Ok(response
+        .body(Full::new(Bytes::from(body)))
+        .expect("a response"))
+}
