@@ -187,3 +187,42 @@ fn a_refused_batch_is_counted_and_not_retried() {
         "the refused batch was sent again"
     );
 }
+
+/// The same over gRPC: records with their stacks and headers as metadata, gzip, a busy
+/// collector (UNAVAILABLE, then RESOURCE_EXHAUSTED with a retry delay) answered by retrying.
+#[test]
+fn grpc_delivers_the_same_records_and_retries_what_the_specification_says() {
+    if !kernel_tests_enabled(
+        "grpc_delivers_the_same_records_and_retries_what_the_specification_says",
+    ) {
+        return;
+    }
+    let receiver = Receiver::start_grpc(&[503, 429]);
+    let endpoint = receiver.endpoint();
+    let ringside = Ringside::start_with_env(
+        &["--otlp", &endpoint, "--comm", "nested-c"],
+        &[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x-scope-orgid=tenant-9"),
+        ],
+    );
+    let dir = scratch_dir();
+    let marker = path_string(&dir.path().join(format!("grpc-{}", nonce())));
+    open_nested(&marker);
+    let open = receiver.wait_for("the open over gRPC", DELIVERY, |record| {
+        attribute(record, "file.path").as_deref() == Some(marker.as_str())
+    });
+    assert!(
+        attribute(&open, "code.stacktrace").is_some_and(|trace| trace.contains("inner_open")),
+        "{open:?}"
+    );
+    let finished = ringside.stop();
+    assert!(finished.success, "{:?}", finished.stderr);
+    let counts = counts(&finished.stderr);
+    assert!(count(&counts, "retried") >= 2, "{counts:?}");
+    assert_eq!(count(&counts, "rejected"), 0, "{counts:?}");
+    let first = &receiver.received()[0];
+    assert!(first.gzip, "the call was not gzipped");
+    assert_eq!(first.header("x-scope-orgid"), Some("tenant-9"));
+}

@@ -10,20 +10,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use prost::Message as _;
 
 use super::config::OtlpConfig;
-
-/// How an export attempt ended.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Accepted; `rejected` of its records were refused all the same (a partial success).
-    Sent { rejected: u64 },
-    /// Worth trying again, after `after` when the collector said so.
-    Retry {
-        after: Option<Duration>,
-        why: String,
-    },
-    /// Refused for good: retrying would not help.
-    Refused(String),
-}
+use super::transport::Outcome;
 
 /// The most of an answer's body read.
 const MAX_ANSWER: u64 = 4 << 20;

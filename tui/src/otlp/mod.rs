@@ -7,12 +7,14 @@
 //! with backoff. Every record is counted by what became of it ([`OtlpCounts`]).
 
 pub mod config;
+mod grpc;
 mod http;
 pub mod output;
 mod queue;
 mod record;
 mod resource;
 mod stats;
+mod transport;
 
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -24,10 +26,10 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use prost::Message as _;
 
-use self::config::{OtlpConfig, Protocol};
-use self::http::{HttpTransport, Outcome};
+use self::config::OtlpConfig;
 use self::queue::Queue;
 pub use self::stats::{OtlpCounts, OtlpStats};
+use self::transport::{Outcome, Transport};
 use crate::model::Event;
 
 /// A batch's records at most, and the longest a record waits for its batch to fill.
@@ -49,19 +51,15 @@ pub struct Exporter {
     /// The flush's deadline, once the run is ending.
     stop_by: Arc<Mutex<Option<Instant>>>,
     threads: Vec<JoinHandle<()>>,
-    /// Where the records go, for messages.
+    /// Where the records go, and how, for messages.
     pub url: String,
+    pub how: &'static str,
 }
 
 impl Exporter {
     pub fn start(config: &OtlpConfig) -> anyhow::Result<Exporter> {
-        if config.protocol == Protocol::Grpc {
-            anyhow::bail!(
-                "OTLP over gRPC is not built yet: use http/protobuf (the collector's port 4318), \
-                 e.g. --otlp http://collector:4318"
-            );
-        }
-        let transport = HttpTransport::new(config).map_err(anyhow::Error::msg)?;
+        let transport = Transport::new(config).map_err(anyhow::Error::msg)?;
+        let how = transport.name();
         let stats = Arc::new(OtlpStats::default());
         let queue = Arc::new(Queue::new(config.queue_bytes));
         let stop_by = Arc::new(Mutex::new(None));
@@ -99,6 +97,7 @@ impl Exporter {
             stop_by,
             threads: vec![converter, sender],
             url: config.url.clone(),
+            how,
         })
     }
 
@@ -170,14 +169,14 @@ impl Envelope {
 
 struct Sender {
     queue: Arc<Queue>,
-    transport: HttpTransport,
+    transport: Transport,
     envelope: Envelope,
     stats: Arc<OtlpStats>,
     stop_by: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Sender {
-    fn run(self) {
+    fn run(mut self) {
         loop {
             let batch = self.queue.take(BATCH_RECORDS, BATCH_BYTES, BATCH_WAIT);
             if !batch.records.is_empty() {
@@ -209,12 +208,13 @@ impl Sender {
 
     /// Sends one batch, retrying with backoff (or as the collector asked) until it is sent,
     /// refused, or the exit's flush runs out.
-    fn deliver(&self, records: Vec<LogRecord>) {
+    fn deliver(&mut self, records: Vec<LogRecord>) {
         let count = records.len() as u64;
-        let request = self.envelope.request(records).encode_to_vec();
+        let request = self.envelope.request(records);
+        let encoded = request.encode_to_vec();
         let mut backoff = FIRST_BACKOFF;
         loop {
-            match self.transport.send(&request) {
+            match self.transport.send(&request, &encoded) {
                 Outcome::Sent { rejected } => {
                     let rejected = rejected.min(count);
                     OtlpStats::add(&self.stats.sent, count - rejected);

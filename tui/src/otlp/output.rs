@@ -16,7 +16,7 @@ pub struct OtlpOutput {
 
 impl OtlpOutput {
     pub fn new(exporter: Exporter) -> Self {
-        eprintln!("ringside: exporting to {} (OTLP/HTTP)", exporter.url);
+        eprintln!("ringside: exporting to {} ({})", exporter.url, exporter.how);
         Self {
             exporter: Some(exporter),
             said: None,

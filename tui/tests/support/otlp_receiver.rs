@@ -1,6 +1,7 @@
-//! An OTLP/HTTP collector of the test's own on 127.0.0.1: it decodes every request with the
-//! official OpenTelemetry messages, keeps them, and answers as the test scripts it (503s,
-//! then 200s, say).
+//! An OTLP collector of the test's own on 127.0.0.1, over HTTP or gRPC: it decodes every
+//! request with the official OpenTelemetry messages (and, for gRPC, the official service
+//! stubs), keeps them, and answers as the test scripts it (503s, then 200s, say; over gRPC the
+//! codes the OTLP specification pairs with them).
 #![allow(
     dead_code,
     reason = "each test binary uses a different part of this module"
@@ -22,6 +23,7 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use prost::Message as _;
+use tonic_types::StatusExt as _;
 
 /// One request as it arrived.
 #[derive(Clone, Debug)]
@@ -91,35 +93,47 @@ impl Receiver {
     /// Answers the first requests with `statuses` in turn (and a `Retry-After: 1` with each
     /// 429 or 503), then 200.
     pub fn start(statuses: &[u16]) -> Receiver {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("the receiver's runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("binding the receiver");
+        let (runtime, listener, shared) = listen(statuses);
         let addr = listener.local_addr().expect("its address");
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(Mutex::new(
-            statuses.iter().copied().collect::<VecDeque<_>>(),
-        ));
-        let sink = Arc::clone(&received);
+        let received = Arc::clone(&shared.received);
         runtime.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                let (sink, script) = (Arc::clone(&sink), Arc::clone(&script));
+                let shared = shared.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        answer(request, Arc::clone(&sink), Arc::clone(&script))
-                    });
+                    let service =
+                        hyper::service::service_fn(move |request| answer(request, shared.clone()));
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                         .await;
                 });
             }
+        });
+        Receiver {
+            addr,
+            received,
+            _runtime: runtime,
+        }
+    }
+
+    /// [`Receiver::start`] over gRPC, with the official service stubs: 503 answers
+    /// UNAVAILABLE, 429 RESOURCE_EXHAUSTED with a retry delay of a second, 400
+    /// INVALID_ARGUMENT.
+    pub fn start_grpc(statuses: &[u16]) -> Receiver {
+        use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer;
+        let (runtime, listener, shared) = listen(statuses);
+        let addr = listener.local_addr().expect("its address");
+        let received = Arc::clone(&shared.received);
+        runtime.spawn(async move {
+            let _ = tonic::transport::Server::builder()
+                .add_service(
+                    LogsServiceServer::new(shared)
+                        .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+                )
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+                .await;
         });
         Receiver {
             addr,
@@ -169,10 +183,43 @@ impl Receiver {
     }
 }
 
+/// What the servers share: what came, and what to answer next.
+#[derive(Clone)]
+struct Shared {
+    received: Arc<Mutex<Vec<Received>>>,
+    script: Arc<Mutex<VecDeque<u16>>>,
+}
+
+impl Shared {
+    fn note(&self, received: Received) {
+        self.received.lock().expect("lock").push(received);
+    }
+
+    fn next_status(&self) -> u16 {
+        self.script.lock().expect("lock").pop_front().unwrap_or(200)
+    }
+}
+
+/// A runtime of the receiver's own, a listener on a free port, and its shared state.
+fn listen(statuses: &[u16]) -> (tokio::runtime::Runtime, tokio::net::TcpListener, Shared) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("the receiver's runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("binding the receiver");
+    let shared = Shared {
+        received: Arc::new(Mutex::new(Vec::new())),
+        script: Arc::new(Mutex::new(statuses.iter().copied().collect())),
+    };
+    (runtime, listener, shared)
+}
+
 async fn answer(
     request: Request<Incoming>,
-    sink: Arc<Mutex<Vec<Received>>>,
-    script: Arc<Mutex<VecDeque<u16>>>,
+    shared: Shared,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let path = request.uri().path().to_owned();
     let headers: Vec<(String, String)> = request
@@ -205,8 +252,8 @@ async fn answer(
     };
     let request = ExportLogsServiceRequest::decode(&bytes[..])
         .expect("a body that is not an ExportLogsServiceRequest");
-    let status = script.lock().expect("lock").pop_front().unwrap_or(200);
-    sink.lock().expect("lock").push(Received {
+    let status = shared.next_status();
+    shared.note(Received {
         path,
         headers,
         gzip,
@@ -227,4 +274,45 @@ async fn answer(
     Ok(response
         .body(Full::new(Bytes::from(body)))
         .expect("a response"))
+}
+
+#[tonic::async_trait]
+impl opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsService for Shared {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportLogsServiceRequest>,
+    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
+        let headers: Vec<(String, String)> = request
+            .metadata()
+            .iter()
+            .filter_map(|entry| match entry {
+                tonic::metadata::KeyAndValueRef::Ascii(key, value) => Some((
+                    key.as_str().to_owned(),
+                    value.to_str().unwrap_or_default().to_owned(),
+                )),
+                tonic::metadata::KeyAndValueRef::Binary(..) => None,
+            })
+            .collect();
+        let gzip = headers
+            .iter()
+            .any(|(name, value)| name == "grpc-encoding" && value == "gzip");
+        let status = self.next_status();
+        self.note(Received {
+            path: "/opentelemetry.proto.collector.logs.v1.LogsService/Export".to_owned(),
+            headers,
+            gzip,
+            request: request.into_inner(),
+            status,
+        });
+        match status {
+            200 => Ok(tonic::Response::new(ExportLogsServiceResponse::default())),
+            503 => Err(tonic::Status::unavailable("busy")),
+            429 => Err(tonic::Status::with_error_details(
+                tonic::Code::ResourceExhausted,
+                "slow down",
+                tonic_types::ErrorDetails::with_retry_info(Some(Duration::from_secs(1))),
+            )),
+            _ => Err(tonic::Status::invalid_argument("refused by the test")),
+        }
+    }
 }
