@@ -226,3 +226,155 @@ fn grpc_delivers_the_same_records_and_retries_what_the_specification_says() {
     assert!(first.gzip, "the call was not gzipped");
     assert_eq!(first.header("x-scope-orgid"), Some("tenant-9"));
 }
+
+/// A program of the test's own name that opens `path` `times` times, from a copy of `sh` (its
+/// `: < path` opens without a fork), so its events are told from the machine's.
+fn opener(dir: &std::path::Path, times: u32, path: &str) -> std::process::Command {
+    let id = nonce();
+    let name = format!("otlp-{}", &id[id.len() - 8..]);
+    let program = dir.join(&name);
+    std::fs::copy("/bin/sh", &program).expect("copying sh");
+    let mut command = std::process::Command::new(&program);
+    command.args([
+        "-c",
+        &format!("i=0; while [ $i -lt {times} ]; do : < {path}; i=$((i+1)); done"),
+    ]);
+    command
+}
+
+fn comm_of(command: &std::process::Command) -> String {
+    std::path::Path::new(command.get_program())
+        .file_name()
+        .expect("a name")
+        .to_string_lossy()
+        .chars()
+        .take(15)
+        .collect()
+}
+
+/// A collector that is away at the start: ringside starts anyway, queues what fits in its
+/// bound and counts the rest; when the collector comes, the queue is delivered.
+#[test]
+fn a_collector_away_at_start_gets_what_fit_and_the_rest_is_counted() {
+    if !kernel_tests_enabled("a_collector_away_at_start_gets_what_fit_and_the_rest_is_counted") {
+        return;
+    }
+    let port = support::sshd::closed_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let dir = scratch_dir();
+    let mut load = opener(dir.path(), 20_000, "/etc/hostname");
+    let comm = comm_of(&load);
+    let ringside = Ringside::start(&[
+        "--otlp",
+        &endpoint,
+        "--otlp-queue",
+        "1MiB",
+        "--comm",
+        &comm,
+        "--events",
+        "open",
+    ]);
+    assert!(load.status().expect("the opener").success());
+    // The collector comes after ten seconds.
+    std::thread::sleep(Duration::from_secs(10));
+    let receiver = Receiver::start_on(port, &[]);
+    let deadline = std::time::Instant::now() + DELIVERY;
+    while receiver.accepted_records().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the queue was never delivered"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Let the queue drain (a batch a second at most, 512 records each).
+    std::thread::sleep(Duration::from_secs(3));
+    let finished = ringside.stop();
+    assert!(finished.success, "{:?}", finished.stderr);
+    let exported = finished
+        .events
+        .iter()
+        .filter(|event| event["comm"] == comm.as_str())
+        .count() as u64;
+    assert!(exported >= 20_000, "only {exported} opens traced");
+    let counts = counts(&finished.stderr);
+    let sent = count(&counts, "sent");
+    let dropped = count(&counts, "dropped_queue_full");
+    assert!(dropped > 0, "a 1 MiB queue held 20,000 records: {counts:?}");
+    assert!(sent > 0, "{counts:?}");
+    assert_eq!(
+        sent + dropped + count(&counts, "dropped_at_exit") + count(&counts, "rejected"),
+        exported,
+        "records unaccounted for: {counts:?}"
+    );
+    let ours = receiver
+        .accepted_records()
+        .iter()
+        .filter(|record| attribute(record, "process.executable.name").as_deref() == Some(&comm))
+        .count() as u64;
+    assert_eq!(
+        ours, sent,
+        "the receiver got other than what was counted sent"
+    );
+    assert!(
+        finished
+            .stderr
+            .iter()
+            .any(|line| line.contains("queuing and retrying")),
+        "the collector's absence was not said: {:?}",
+        finished.stderr
+    );
+}
+
+/// A storm into a collector that never answers: ringside's memory stays within its queue's
+/// bound of a run without export, and the dropped records are counted, not held.
+#[test]
+fn a_storm_into_a_mute_collector_stays_within_the_queue_bound() {
+    if !kernel_tests_enabled("a_storm_into_a_mute_collector_stays_within_the_queue_bound") {
+        return;
+    }
+    let dir = scratch_dir();
+    let peak_rss = |extra: &[&str]| -> (u64, Vec<String>) {
+        let stats = dir.path().join(format!("stats-{}.json", nonce()));
+        let stats_arg = path_string(&stats);
+        let mut load = opener(dir.path(), 100_000, "/etc/hostname");
+        let comm = comm_of(&load);
+        let mut args = vec![
+            "--comm",
+            &comm,
+            "--events",
+            "open",
+            "--stats-file",
+            &stats_arg,
+        ];
+        args.extend(extra);
+        let ringside = Ringside::start_with_env(&args, &[("OTEL_EXPORTER_OTLP_TIMEOUT", "2000")]);
+        assert!(load.status().expect("the opener").success());
+        let finished = ringside.stop();
+        assert!(finished.success, "{:?}", finished.stderr);
+        let stats: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&stats).expect("--stats-file"))
+                .expect("stats JSON");
+        (
+            stats["peak_rss_kib"].as_u64().expect("peak_rss_kib"),
+            finished.stderr,
+        )
+    };
+    let (without, _) = peak_rss(&[]);
+    let receiver = Receiver::start_mute();
+    let endpoint = receiver.endpoint();
+    let (with, stderr) = peak_rss(&["--otlp", &endpoint, "--otlp-queue", "16MiB"]);
+    let counts = counts(&stderr);
+    assert!(
+        count(&counts, "dropped_queue_full") > 0,
+        "nothing was dropped into a mute collector: {counts:?}"
+    );
+    assert_eq!(count(&counts, "sent"), 0, "{counts:?}");
+    // The queue's bound, the hand-over between the threads (16,384 events) and one batch
+    // in flight; the rest of the run is the same as without export.
+    let allowance_kib = 16 * 1024 + 16 * 1024;
+    eprintln!("peak RSS: {without} KiB without export, {with} KiB into a mute collector; {counts:?}");
+    assert!(
+        with <= without + allowance_kib,
+        "peak RSS {with} KiB exporting against {without} KiB without: over the queue's bound"
+    );
+}

@@ -93,7 +93,13 @@ impl Receiver {
     /// Answers the first requests with `statuses` in turn (and a `Retry-After: 1` with each
     /// 429 or 503), then 200.
     pub fn start(statuses: &[u16]) -> Receiver {
-        let (runtime, listener, shared) = listen(statuses);
+        Self::start_on(0, statuses)
+    }
+
+    /// [`Receiver::start`] on a given port of 127.0.0.1 (0: any free one), e.g. the one a
+    /// collector that was away comes back on.
+    pub fn start_on(port: u16, statuses: &[u16]) -> Receiver {
+        let (runtime, listener, shared) = listen(port, statuses);
         let addr = listener.local_addr().expect("its address");
         let received = Arc::clone(&shared.received);
         runtime.spawn(async move {
@@ -123,7 +129,7 @@ impl Receiver {
     /// INVALID_ARGUMENT.
     pub fn start_grpc(statuses: &[u16]) -> Receiver {
         use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer;
-        let (runtime, listener, shared) = listen(statuses);
+        let (runtime, listener, shared) = listen(0, statuses);
         let addr = listener.local_addr().expect("its address");
         let received = Arc::clone(&shared.received);
         runtime.spawn(async move {
@@ -138,6 +144,24 @@ impl Receiver {
         Receiver {
             addr,
             received,
+            _runtime: runtime,
+        }
+    }
+
+    /// A collector that takes connections and never answers: every export waits out its
+    /// timeout.
+    pub fn start_mute() -> Receiver {
+        let (runtime, listener, shared) = listen(0, &[]);
+        let addr = listener.local_addr().expect("its address");
+        runtime.spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        Receiver {
+            addr,
+            received: shared.received,
             _runtime: runtime,
         }
     }
@@ -201,14 +225,17 @@ impl Shared {
 }
 
 /// A runtime of the receiver's own, a listener on a free port, and its shared state.
-fn listen(statuses: &[u16]) -> (tokio::runtime::Runtime, tokio::net::TcpListener, Shared) {
+fn listen(
+    port: u16,
+    statuses: &[u16],
+) -> (tokio::runtime::Runtime, tokio::net::TcpListener, Shared) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .expect("the receiver's runtime");
     let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
         .expect("binding the receiver");
     let shared = Shared {
         received: Arc::new(Mutex::new(Vec::new())),
