@@ -82,6 +82,10 @@ pub struct OtlpArgs {
     #[arg(long, value_name = "SIZE", requires = "otlp",
           value_parser = crate::otlp::config::parse_size)]
     pub otlp_queue: Option<usize>,
+
+    /// With --otlp: keep the TUI open while exporting (the status bar counts what went out).
+    #[arg(long, requires = "otlp", conflicts_with = "json")]
+    pub tui: bool,
 }
 
 impl OtlpArgs {

@@ -22,6 +22,8 @@ use crate::key_recording::KeyRecording;
 use crate::live_run::{LiveRun, StopSignals};
 use crate::model::EventKind;
 use crate::model::frame::Stacks;
+use crate::otlp::Exporter;
+use crate::otlp::beside_tui::TuiExport;
 use crate::probes::ProbeOptions;
 use crate::runstats::{RunStats, Sampler};
 use crate::symbolize::{StackRequest, SymbolizerHandle};
@@ -38,7 +40,9 @@ pub async fn run(
     filter: Filter,
     max_events: usize,
     stats_file: Option<PathBuf>,
+    otlp: Option<Exporter>,
 ) -> anyhow::Result<()> {
+    let mut otlp = otlp.map(TuiExport::new);
     let mut live = LiveRun::start(&options)?;
     let mut batches = live
         .take_batches()
@@ -54,6 +58,7 @@ pub async fn run(
             app: &mut app,
             source: Source::Live(&mut live),
             stats: &mut stats,
+            otlp: otlp.as_mut(),
         };
         let result = event_loop(&mut run, &mut terminal, &mut batches).await;
         // While the "stopping" line is on screen, not after the terminal is handed back.
@@ -62,6 +67,12 @@ pub async fn run(
     };
     drop(batches);
     let finished = live.finish().await;
+    // The terminal is back: the export's flush and its counts can be said.
+    if let Some(otlp) = otlp {
+        let counts = otlp.finish(app.store());
+        eprintln!("ringside: otlp {counts}");
+        stats.otlp = Some(counts.fields().into_iter().collect());
+    }
     // The loop's error first: it is what the user saw go wrong.
     let finished = match (result, finished) {
         (Err(error), _) => return Err(error),
@@ -100,6 +111,7 @@ pub async fn run_replay(path: PathBuf, filter: Filter, max_events: usize) -> any
         app: &mut app,
         source: Source::Replay { drops, signals },
         stats: &mut stats,
+        otlp: None,
     };
     event_loop(&mut run, &mut terminal, &mut batches).await
 }
@@ -109,7 +121,9 @@ pub async fn run_fleet(
     mut view: FleetView,
     filter: Filter,
     max_events: usize,
+    otlp: Option<Exporter>,
 ) -> anyhow::Result<()> {
+    let mut otlp = otlp.map(TuiExport::new);
     let mut batches = view
         .take_batches()
         .context("the fleet's batches were already taken")?;
@@ -132,6 +146,7 @@ pub async fn run_fleet(
                 signals,
             },
             stats: &mut stats,
+            otlp: otlp.as_mut(),
         };
         let result = event_loop(&mut run, &mut terminal, &mut batches).await;
         // While "stopping" is on screen: every remote detaches its probes.
@@ -141,6 +156,9 @@ pub async fn run_fleet(
         result
     };
     view.finished().await;
+    if let Some(otlp) = otlp {
+        eprintln!("ringside: otlp {}", otlp.finish(app.store()));
+    }
     result
 }
 
@@ -244,6 +262,8 @@ struct Run<'a> {
     app: &'a mut App,
     source: Source<'a>,
     stats: &'a mut RunStats,
+    /// `--otlp --tui`: the events shown also go to a collector.
+    otlp: Option<&'a mut TuiExport>,
 }
 
 async fn event_loop(
@@ -255,6 +275,7 @@ async fn event_loop(
         app,
         source,
         stats: run_stats,
+        otlp,
     } = run;
     let mut latency = Sampler::default();
     let mut frames = Sampler::default();
@@ -304,6 +325,7 @@ async fn event_loop(
                     stack_copies_lost: source.symbolizer().map_or(0, |s| {
                         s.stats().stack_copies_lost.load(std::sync::atomic::Ordering::Relaxed)
                     }),
+                    otlp: otlp.as_deref().map(TuiExport::status),
                     ..Stats::default()
                 };
                 app.update(Msg::Tick(stats))
@@ -321,7 +343,14 @@ async fn event_loop(
                 }
                 Vec::new()
             }
-            Some(answer) = stacks.recv() => app.update(Msg::Stacks(answer)),
+            Some(answer) = stacks.recv() => {
+                let ids: Vec<EventId> = answer.iter().map(|(id, _)| *id).collect();
+                let actions = app.update(Msg::Stacks(answer));
+                if let Some(otlp) = otlp.as_deref_mut() {
+                    otlp.symbolized(&ids, app.store());
+                }
+                actions
+            }
             Some(mut batch) = batches.recv() => {
                 if run_stats.first_event_ms.is_none() && !batch.events.is_empty() {
                     run_stats.first_event_ms = crate::runstats::ms_since_process_start();
@@ -332,6 +361,9 @@ async fn event_loop(
                 }
                 let first = app.store().next_id();
                 let (asked, requests) = StackRequest::for_batch(&mut batch);
+                if let Some(otlp) = otlp.as_deref_mut() {
+                    otlp.batch(&batch.events, first, &asked, source.symbolizer().is_some());
+                }
                 let ids = asked.into_iter().map(|index| first + index as EventId).collect();
                 let actions = app.update(Msg::Events(batch.events, batch.malformed));
                 if let Some(symbolizer) = source.symbolizer() {

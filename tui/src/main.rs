@@ -167,7 +167,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             // Checked here, not on each host: a bad filter is the same mistake everywhere.
             let filter = parse_filter(&cli.select)?;
             let run = fleet_run(&cli.fleet, &cli.select, &cli.trace)?;
-            if let Some(mut exporting) = otlp_output(&cli.otlp)? {
+            let (beside_tui, headless_export) = otlp_split(&cli.otlp)?;
+            if let Some(exporter) = headless_export {
+                let mut exporting = otlp::output::OtlpOutput::new(exporter);
                 // Each event keeps its host (`host.name` on its record).
                 if cli.show.json {
                     let mut json = headless::output::Ndjson::new();
@@ -183,7 +185,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let max_events = usize::try_from(cli.show.max_events).unwrap_or(usize::MAX);
                 runtime.block_on(async {
                     let view = fleet::FleetView::start(hosts, &run);
-                    interactive::run_fleet(view, filter, max_events).await
+                    interactive::run_fleet(view, filter, max_events, beside_tui).await
                 })
             }
         }
@@ -218,7 +220,9 @@ fn run_live(
         controls: None,
         host: model::host::HostId::LOCAL,
     };
-    if let Some(mut exporting) = otlp_output(otlp)? {
+    let (beside_tui, headless_export) = otlp_split(otlp)?;
+    if let Some(exporter) = headless_export {
+        let mut exporting = otlp::output::OtlpOutput::new(exporter);
         if exports.any() {
             anyhow::bail!(
                 "--otlp and the stack exports (--folded, --flamegraph, --pprof) cannot run at once: choose one"
@@ -250,13 +254,26 @@ fn run_live(
             filter,
             max_events,
             trace.stats_file.clone(),
+            beside_tui,
         ))
     }
 }
 
+/// `--otlp`'s exporter: beside the TUI (`--tui`), or for a headless run.
+type ExporterFor = (Option<otlp::Exporter>, Option<otlp::Exporter>);
+
+fn otlp_split(args: &OtlpArgs) -> anyhow::Result<ExporterFor> {
+    let exporter = otlp_exporter(args)?;
+    Ok(if args.tui {
+        (exporter, None)
+    } else {
+        (None, exporter)
+    })
+}
+
 /// `--otlp`: the exporter, started (a collector that is down is not an error: it queues and
 /// retries); `None` without the flag.
-fn otlp_output(args: &OtlpArgs) -> anyhow::Result<Option<otlp::output::OtlpOutput>> {
+fn otlp_exporter(args: &OtlpArgs) -> anyhow::Result<Option<otlp::Exporter>> {
     let Some(flags) = args.flags() else {
         return Ok(None);
     };
@@ -265,8 +282,7 @@ fn otlp_output(args: &OtlpArgs) -> anyhow::Result<Option<otlp::output::OtlpOutpu
     for warning in &config.warnings {
         eprintln!("ringside: warning: {warning}");
     }
-    let exporter = otlp::Exporter::start(&config)?;
-    Ok(Some(otlp::output::OtlpOutput::new(exporter)))
+    Ok(Some(otlp::Exporter::start(&config)?))
 }
 
 /// The hosts of `--host` and `--hosts-file`; `None` without either (this machine alone).

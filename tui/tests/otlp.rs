@@ -372,9 +372,48 @@ fn a_storm_into_a_mute_collector_stays_within_the_queue_bound() {
     // The queue's bound, the hand-over between the threads (16,384 events) and one batch
     // in flight; the rest of the run is the same as without export.
     let allowance_kib = 16 * 1024 + 16 * 1024;
-    eprintln!("peak RSS: {without} KiB without export, {with} KiB into a mute collector; {counts:?}");
+    eprintln!(
+        "peak RSS: {without} KiB without export, {with} KiB into a mute collector; {counts:?}"
+    );
     assert!(
         with <= without + allowance_kib,
         "peak RSS {with} KiB exporting against {without} KiB without: over the queue's bound"
     );
+}
+
+/// `--otlp --tui`: the TUI stays open, the records go out with their stacks (symbolized
+/// after the event was shown), and the status bar counts them.
+#[test]
+fn beside_the_tui_events_go_out_with_their_stacks_and_are_counted() {
+    if !kernel_tests_enabled("beside_the_tui_events_go_out_with_their_stacks_and_are_counted") {
+        return;
+    }
+    let receiver = Receiver::start(&[]);
+    let endpoint = receiver.endpoint();
+    let mut tui = support::pty::Terminal::start(
+        40,
+        160,
+        &["--otlp", &endpoint, "--tui", "--comm", "nested-c"],
+    );
+    tui.wait_for("the TUI", |screen| screen.contains("otlp ✓"));
+    let dir = scratch_dir();
+    let marker = path_string(&dir.path().join(format!("tui-{}", nonce())));
+    open_nested(&marker);
+    let open = receiver.wait_for("the open exported beside the TUI", DELIVERY, |record| {
+        attribute(record, "file.path").as_deref() == Some(marker.as_str())
+    });
+    assert!(
+        attribute(&open, "code.stacktrace").is_some_and(|trace| trace.contains("inner_open")),
+        "exported without its stacks: {open:?}"
+    );
+    let sent = receiver.accepted_records().len();
+    tui.wait_for("the status bar's count", |screen| {
+        screen.contains(&format!("otlp ✓{sent}"))
+    });
+    tui.pty.type_keys("q").expect("q");
+    let deadline = std::time::Instant::now() + support::EXIT_PATIENCE;
+    while tui.pty.try_wait().expect("wait").is_none() {
+        assert!(std::time::Instant::now() < deadline, "the TUI did not quit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

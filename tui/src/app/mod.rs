@@ -144,6 +144,8 @@ pub struct Stats {
     pub mapping_records_lost: usize,
     /// User stack copies lost (ring buffer full): those stacks are frame-pointer walks.
     pub stack_copies_lost: usize,
+    /// `--otlp --tui`: what became of the exported records, and what is wrong now.
+    pub otlp: Option<crate::otlp::beside_tui::OtlpStatus>,
 }
 
 /// How long a notice (a recording's path, why a key did nothing) stays in the footer.

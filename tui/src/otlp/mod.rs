@@ -6,6 +6,7 @@
 //! bound (`--otlp-queue`) in front of a sending thread that retries what is worth retrying
 //! with backoff. Every record is counted by what became of it ([`OtlpCounts`]).
 
+pub mod beside_tui;
 pub mod config;
 mod grpc;
 mod http;

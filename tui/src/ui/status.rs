@@ -124,6 +124,9 @@ pub fn status_bar(frame: &mut Frame<'_>, area: Rect, app: &App) {
             red,
         ));
     }
+    if let Some(otlp) = &stats.otlp {
+        spans.extend(otlp_spans(otlp));
+    }
     spans.push(Span::raw(format!(
         "symbolizing {}  cpu {:.1}%",
         stats.symbol_backlog, stats.cpu_percent
@@ -132,6 +135,27 @@ pub fn status_bar(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Paragraph::new(Line::from(spans)).style(Style::new().bg(Color::Rgb(30, 30, 40))),
         area,
     );
+}
+
+/// `otlp ✓1200`, what was lost (`✗dropped 40`, `✗rejected 3`) and `retrying` while the
+/// collector is away or refusing.
+fn otlp_spans(otlp: &crate::otlp::beside_tui::OtlpStatus) -> Vec<Span<'static>> {
+    let counts = &otlp.counts;
+    let mut spans = vec![Span::raw(format!("otlp ✓{}", counts.sent))];
+    let dropped = counts.dropped_queue_full + counts.dropped_at_exit;
+    for (what, n) in [("dropped", dropped), ("rejected", counts.rejected)] {
+        if n > 0 {
+            spans.push(Span::styled(
+                format!(" ✗{what} {n}"),
+                Style::new().fg(Color::Red),
+            ));
+        }
+    }
+    if otlp.problem.is_some() {
+        spans.push(Span::styled(" retrying", Style::new().fg(Color::Yellow)));
+    }
+    spans.push(Span::raw("  "));
+    spans
 }
 
 /// A fleet view's hosts, one segment each: live with its rate, connecting, or failed with
