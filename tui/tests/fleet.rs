@@ -581,3 +581,36 @@ fn install_refuses_a_dynamic_build() {
     assert!(stderr.contains("dynamic build"), "{stderr}");
     assert!(stderr.contains("cargo xtask dist"), "{stderr}");
 }
+
+/// `--host … --otlp`: every host's events go to the collector, each record naming its host.
+#[test]
+fn a_fleet_exports_each_event_with_its_host() {
+    if !kernel_tests_enabled("a_fleet_exports_each_event_with_its_host") {
+        return;
+    }
+    let receiver = support::otlp_receiver::Receiver::start(&[]);
+    let endpoint = receiver.endpoint();
+    let hosts = Hosts::web1_web2();
+    let ringside = Ringside::start_fleet(
+        &hosts.view_args(&[
+            "--otlp", &endpoint, "--events", "open", "--comm", "nested-c",
+        ]),
+        2,
+    );
+    let marker = hosts.file(&format!("exported-{}", nonce()));
+    open_nested(&marker);
+    for host in ["web1", "web2"] {
+        receiver.wait_for(
+            &format!("{host}'s open"),
+            Duration::from_secs(30),
+            |record| {
+                support::otlp_receiver::attribute(record, "file.path").as_deref()
+                    == Some(marker.as_str())
+                    && support::otlp_receiver::attribute(record, "host.name").as_deref()
+                        == Some(host)
+            },
+        );
+    }
+    let finished = ringside.stop();
+    assert!(finished.success, "{:?}", finished.stderr);
+}

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::dns_responder::DnsResponder;
+use support::dns_responder::{DnsResponder, query_bytes};
 use support::{Ringside, field, is_type, kernel_tests_enabled, nonce, path_string, scratch_dir};
 
 fn my_pid() -> u64 {
@@ -84,22 +84,6 @@ fn a_udp_connect_says_udp() {
     assert_eq!(field(&connect, "lport"), client_port);
     assert_eq!(field(&connect, "ret"), 0);
     ringside.stop();
-}
-
-/// A DNS query for `name` (`qtype` 1 is A), recursion desired.
-fn query_bytes(id: u16, name: &str, qtype: u16) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for field in [id, 0x0100, 1, 0, 0, 0] {
-        bytes.extend_from_slice(&field.to_be_bytes());
-    }
-    for label in name.split('.') {
-        bytes.push(label.len() as u8);
-        bytes.extend_from_slice(label.as_bytes());
-    }
-    bytes.push(0);
-    bytes.extend_from_slice(&qtype.to_be_bytes());
-    bytes.extend_from_slice(&1u16.to_be_bytes());
-    bytes
 }
 
 fn lookup_of(ringside: &Ringside, name: &str) -> Value {

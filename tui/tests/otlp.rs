@@ -417,3 +417,69 @@ fn beside_the_tui_events_go_out_with_their_stacks_and_are_counted() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A refused connect and a DNS lookup: the network and DNS conventions on their records.
+#[test]
+fn connects_and_lookups_carry_the_network_and_dns_conventions() {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
+    if !kernel_tests_enabled("connects_and_lookups_carry_the_network_and_dns_conventions") {
+        return;
+    }
+    let name = format!("otlp-{}.ringside.test", nonce());
+    let responder = support::dns_responder::DnsResponder::start_on(
+        SocketAddr::from((Ipv4Addr::new(127, 0, 83, 2), 53)),
+        &[(&name, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9)))],
+    )
+    .expect("a responder on 127.0.83.2:53");
+    let receiver = Receiver::start(&[]);
+    let endpoint = receiver.endpoint();
+    let me = std::process::id().to_string();
+    let ringside = Ringside::start(&["--otlp", &endpoint, "--pid", &me, "--events", "connect,dns"]);
+
+    let closed = support::sshd::closed_port();
+    assert!(TcpStream::connect(("127.0.0.1", closed)).is_err());
+    let client = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    client
+        .send_to(
+            &support::dns_responder::query_bytes(0x5151, &name, 1),
+            responder.addr(),
+        )
+        .expect("send");
+    let mut reply = [0; 512];
+    client.recv_from(&mut reply).expect("answer");
+
+    let connect = receiver.wait_for("the refused connect", DELIVERY, |record| {
+        record.event_name == "ringside.connect"
+            && attribute(record, "network.peer.port") == Some(closed.to_string())
+    });
+    assert_eq!(
+        attribute(&connect, "network.peer.address").as_deref(),
+        Some("127.0.0.1")
+    );
+    assert_eq!(
+        attribute(&connect, "network.transport").as_deref(),
+        Some("tcp")
+    );
+    assert_eq!(
+        attribute(&connect, "error.type").as_deref(),
+        Some("ECONNREFUSED")
+    );
+    assert_eq!(connect.severity_text, "WARN");
+    let lookup = receiver.wait_for("the lookup", DELIVERY, |record| {
+        attribute(record, "dns.question.name").as_deref() == Some(name.as_str())
+    });
+    assert_eq!(
+        attribute(&lookup, "server.address").as_deref(),
+        Some("127.0.83.2")
+    );
+    assert_eq!(attribute(&lookup, "server.port").as_deref(), Some("53"));
+    assert!(
+        attribute(&lookup, "dns.answers").is_some_and(|answers| answers.contains("192.0.2.9")),
+        "{lookup:?}"
+    );
+    let finished = ringside.stop();
+    assert!(finished.success, "{:?}", finished.stderr);
+}

@@ -376,3 +376,19 @@ fn encode_name(dotted: &str) -> Option<Vec<u8>> {
     wire.push(0);
     (wire.len() <= 255).then_some(wire)
 }
+
+/// A DNS query for `name` (`qtype` 1 is A), recursion desired.
+pub fn query_bytes(id: u16, name: &str, qtype: u16) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for field in [id, 0x0100, 1, 0, 0, 0] {
+        bytes.extend_from_slice(&field.to_be_bytes());
+    }
+    for label in name.split('.') {
+        bytes.push(label.len() as u8);
+        bytes.extend_from_slice(label.as_bytes());
+    }
+    bytes.push(0);
+    bytes.extend_from_slice(&qtype.to_be_bytes());
+    bytes.extend_from_slice(&1u16.to_be_bytes());
+    bytes
+}
