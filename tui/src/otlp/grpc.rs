@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+use prost::Message as _;
 use tonic::Code;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
@@ -63,8 +64,16 @@ impl GrpcTransport {
         })
     }
 
-    pub fn send(&mut self, request: &ExportLogsServiceRequest) -> Outcome {
-        let mut call = tonic::Request::new(request.clone());
+    /// Sends an encoded request: the official client takes it as its message, so it is
+    /// decoded again (the price of the generated stubs; OTLP/HTTP sends the bytes as they are).
+    pub fn send(&mut self, request: &[u8]) -> Outcome {
+        let request = match ExportLogsServiceRequest::decode(request) {
+            Ok(request) => request,
+            Err(error) => {
+                return Outcome::Refused(format!("a batch that does not decode: {error}"));
+            }
+        };
+        let mut call = tonic::Request::new(request);
         *call.metadata_mut() = self.metadata.clone();
         if let Some(timeout) = self.timeout {
             call.set_timeout(timeout);

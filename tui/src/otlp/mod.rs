@@ -6,6 +6,7 @@
 //! bound (`--otlp-queue`) in front of a sending thread that retries what is worth retrying
 //! with backoff. Every record is counted by what became of it ([`OtlpCounts`]).
 
+mod attributes;
 pub mod beside_tui;
 pub mod config;
 mod grpc;
@@ -23,8 +24,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::logs::v1::{ResourceLogs, ScopeLogs};
 use prost::Message as _;
 
 use self::config::OtlpConfig;
@@ -135,7 +135,9 @@ impl Exporter {
 /// Events to records, into the queue, until the events stop; then the queue closes.
 fn convert(handed: &Receiver<Event>, queue: &Queue, stats: &OtlpStats) {
     for event in handed {
-        let record = record::log_record(&event, SystemTime::now());
+        // Encoded here, once: the queue holds (and its bound counts) exactly these bytes, and
+        // the sender only frames them.
+        let record = record::log_record(&event, SystemTime::now()).encode_to_vec();
         if !queue.push(record) {
             OtlpStats::add(&stats.dropped_queue_full, 1);
         }
@@ -153,19 +155,36 @@ struct Envelope {
 }
 
 impl Envelope {
-    fn request(&self, records: Vec<LogRecord>) -> ExportLogsServiceRequest {
-        ExportLogsServiceRequest {
-            resource_logs: vec![ResourceLogs {
-                resource: Some(self.resource.clone()),
-                scope_logs: vec![ScopeLogs {
-                    scope: Some(self.scope.clone()),
-                    log_records: records,
-                    ..ScopeLogs::default()
-                }],
-                ..ResourceLogs::default()
-            }],
+    /// An encoded `ExportLogsServiceRequest` of one `ResourceLogs` with one `ScopeLogs`
+    /// holding `records` (each an encoded `LogRecord`). The resource and scope are encoded
+    /// by their official types; the records, already encoded, are appended as the repeated
+    /// `log_records` field (2) they are, each with its key and length, as prost would.
+    fn request(&self, records: &[Vec<u8>]) -> Vec<u8> {
+        let mut scope_logs = ScopeLogs {
+            scope: Some(self.scope.clone()),
+            ..ScopeLogs::default()
         }
+        .encode_to_vec();
+        for record in records {
+            length_delimited(2, record, &mut scope_logs);
+        }
+        let mut resource_logs = ResourceLogs {
+            resource: Some(self.resource.clone()),
+            ..ResourceLogs::default()
+        }
+        .encode_to_vec();
+        length_delimited(2, &scope_logs, &mut resource_logs);
+        let mut request = Vec::with_capacity(resource_logs.len() + 8);
+        length_delimited(1, &resource_logs, &mut request);
+        request
     }
+}
+
+/// Appends field `tag` holding `bytes` (a message or a string), as protobuf lays it out.
+fn length_delimited(tag: u32, bytes: &[u8], out: &mut Vec<u8>) {
+    prost::encoding::encode_key(tag, prost::encoding::WireType::LengthDelimited, out);
+    prost::encoding::encode_varint(bytes.len() as u64, out);
+    out.extend_from_slice(bytes);
 }
 
 struct Sender {
@@ -209,13 +228,13 @@ impl Sender {
 
     /// Sends one batch, retrying with backoff (or as the collector asked) until it is sent,
     /// refused, or the exit's flush runs out.
-    fn deliver(&mut self, records: Vec<LogRecord>) {
+    fn deliver(&mut self, records: Vec<Vec<u8>>) {
         let count = records.len() as u64;
-        let request = self.envelope.request(records);
-        let encoded = request.encode_to_vec();
+        let request = self.envelope.request(&records);
+        drop(records);
         let mut backoff = FIRST_BACKOFF;
         loop {
-            match self.transport.send(&request, &encoded) {
+            match self.transport.send(&request) {
                 Outcome::Sent { rejected } => {
                     let rejected = rejected.min(count);
                     OtlpStats::add(&self.stats.sent, count - rejected);

@@ -6,13 +6,8 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::logs::v1::LogRecord;
-use prost::Message as _;
-
-/// A record's heap is several times its encoding (a `String` per key, boxed values): what
-/// the bound counts for each.
-const HEAP_FACTOR: usize = 3;
-const PER_RECORD: usize = 256;
+/// What holding one record costs besides its bytes.
+const PER_RECORD: usize = 64;
 
 pub struct Queue {
     state: Mutex<State>,
@@ -22,23 +17,17 @@ pub struct Queue {
 
 #[derive(Default)]
 struct State {
-    records: VecDeque<Held>,
+    /// Each an encoded `LogRecord`: held as its bytes, the bound counts exactly what it
+    /// holds.
+    records: VecDeque<Vec<u8>>,
     bytes: usize,
     /// No more records come: the run is over.
     closed: bool,
 }
 
-struct Held {
-    record: LogRecord,
-    /// Its encoded size.
-    encoded: usize,
-    /// What it counts against the bound.
-    cost: usize,
-}
-
-/// A batch taken from the queue.
+/// A batch taken from the queue: encoded `LogRecord`s.
 pub struct Batch {
-    pub records: Vec<LogRecord>,
+    pub records: Vec<Vec<u8>>,
     /// Whether the queue is closed and now empty: nothing follows.
     pub last: bool,
 }
@@ -52,20 +41,15 @@ impl Queue {
         }
     }
 
-    /// Queues `record`; `false` when it does not fit (it is dropped).
-    pub fn push(&self, record: LogRecord) -> bool {
-        let encoded = record.encoded_len();
-        let cost = encoded * HEAP_FACTOR + PER_RECORD;
+    /// Queues an encoded record; `false` when it does not fit (it is dropped).
+    pub fn push(&self, record: Vec<u8>) -> bool {
+        let cost = record.len() + PER_RECORD;
         let mut state = self.lock();
         if state.bytes + cost > self.limit {
             return false;
         }
         state.bytes += cost;
-        state.records.push_back(Held {
-            record,
-            encoded,
-            cost,
-        });
+        state.records.push_back(record);
         if state.records.len() >= super::BATCH_RECORDS {
             self.changed.notify_one();
         }
@@ -98,16 +82,16 @@ impl Queue {
         let mut encoded = 0;
         while let Some(next) = state.records.front() {
             if records.len() == max_records
-                || (!records.is_empty() && encoded + next.encoded > max_bytes)
+                || (!records.is_empty() && encoded + next.len() > max_bytes)
             {
                 break;
             }
-            let Some(held) = state.records.pop_front() else {
+            let Some(record) = state.records.pop_front() else {
                 break;
             };
-            encoded += held.encoded;
-            state.bytes -= held.cost;
-            records.push(held.record);
+            encoded += record.len();
+            state.bytes -= record.len() + PER_RECORD;
+            records.push(record);
         }
         Batch {
             records,
@@ -129,25 +113,21 @@ impl Queue {
 mod tests {
     use super::*;
 
-    fn record(body: &str) -> LogRecord {
-        LogRecord {
-            event_name: body.to_owned(),
-            ..LogRecord::default()
-        }
+    fn record(size: usize) -> Vec<u8> {
+        vec![0; size]
     }
 
     #[test]
     fn the_bound_drops_what_does_not_fit_and_frees_what_is_taken() {
-        let one = record("x").encoded_len() * HEAP_FACTOR + PER_RECORD;
-        let queue = Queue::new(one * 3);
-        assert!(queue.push(record("x")));
-        assert!(queue.push(record("x")));
-        assert!(queue.push(record("x")));
-        assert!(!queue.push(record("x")), "a fourth fitted in three's room");
+        let queue = Queue::new((100 + PER_RECORD) * 3);
+        for _ in 0..3 {
+            assert!(queue.push(record(100)));
+        }
+        assert!(!queue.push(record(100)), "a fourth fitted in three's room");
         let batch = queue.take(2, 1 << 20, Duration::ZERO);
         assert_eq!(batch.records.len(), 2);
         assert!(!batch.last);
-        assert!(queue.push(record("x")));
+        assert!(queue.push(record(100)));
         queue.close();
         let rest = queue.take(512, 1 << 20, Duration::from_secs(5));
         assert_eq!(rest.records.len(), 2);
@@ -158,9 +138,8 @@ mod tests {
     #[test]
     fn a_batch_stops_at_its_byte_cap_but_takes_one_record_at_least() {
         let queue = Queue::new(1 << 20);
-        let big = "y".repeat(1000);
         for _ in 0..3 {
-            assert!(queue.push(record(&big)));
+            assert!(queue.push(record(1000)));
         }
         let batch = queue.take(512, 1500, Duration::ZERO);
         assert_eq!(batch.records.len(), 1);

@@ -5,12 +5,13 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, KeyValueList};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, SeverityNumber};
-use serde_json::Value;
 
+use super::attributes::{attributes, key_value};
 use crate::model::event::Event;
-use crate::output::json::event_to_json;
+use crate::model::frame::Frame;
+use crate::output::json::JsonEvent;
 
 /// JSON keys with a semantic-convention name; the rest become `ringside.<key>`.
 const CONVENTIONS: &[(&str, &str)] = &[
@@ -33,6 +34,9 @@ const CONVENTIONS: &[(&str, &str)] = &[
     ("query", "dns.question.name"),
     ("answers", "dns.answers"),
     ("host", "host.name"),
+    ("ustack", "ringside.stack.user"),
+    ("kstack", "ringside.stack.kernel"),
+    ("ustack_end", "ringside.stack.user_end"),
 ];
 
 /// A frame's JSON keys with a semantic-convention name.
@@ -43,30 +47,17 @@ const FRAME_CONVENTIONS: &[(&str, &str)] = &[
     ("column", "code.column.number"),
 ];
 
-/// JSON keys the record carries elsewhere: the type in its name, the time in its timestamp,
-/// the stacks in their own attributes.
-const ELSEWHERE: &[&str] = &["type", "time", "ustack", "kstack", "ustack_end", "server"];
+/// JSON keys the record carries elsewhere: the type in its name, the time in its timestamp.
+const ELSEWHERE: &[&str] = &["type", "time"];
 
 pub fn log_record(event: &Event, observed: SystemTime) -> LogRecord {
-    let json = event_to_json(event);
-    let mut attributes = Vec::with_capacity(24);
-    if let Value::Object(fields) = &json {
-        for (key, value) in fields {
-            if ELSEWHERE.contains(&key.as_str()) {
-                continue;
-            }
-            let name = CONVENTIONS
-                .iter()
-                .find(|(json_key, _)| json_key == key)
-                .map_or_else(|| format!("ringside.{key}"), |(_, name)| (*name).to_owned());
-            if let Some(value) = any_value(value, &[]) {
-                attributes.push(attribute(name, value));
-            }
-        }
-        if let Some(Value::String(server)) = fields.get("server") {
-            server_attributes(server, &mut attributes);
-        }
-        stack_attributes(fields, &mut attributes);
+    let mut attributes = attributes(&JsonEvent(event), attribute_name, frame_key);
+    split_server(&mut attributes);
+    if let Some(trace) = stack_trace(event) {
+        attributes.push(key_value(
+            "code.stacktrace".to_owned(),
+            Any::StringValue(trace),
+        ));
     }
     let failed = event.details.failed();
     LogRecord {
@@ -87,106 +78,99 @@ pub fn log_record(event: &Event, observed: SystemTime) -> LogRecord {
     }
 }
 
-/// `server` is `ADDR:PORT` (`[::1]:53` for IPv6): the conventions split it.
-fn server_attributes(server: &str, attributes: &mut Vec<KeyValue>) {
+/// A JSON key's attribute name; `None` for what the record carries elsewhere.
+fn attribute_name(key: &str) -> Option<String> {
+    if ELSEWHERE.contains(&key) {
+        return None;
+    }
+    Some(
+        match CONVENTIONS.iter().find(|(json_key, _)| *json_key == key) {
+            Some((_, name)) => (*name).to_owned(),
+            None => {
+                let mut name = String::with_capacity(RINGSIDE.len() + key.len());
+                name.push_str(RINGSIDE);
+                name.push_str(key);
+                name
+            }
+        },
+    )
+}
+
+/// The prefix of the attributes without a semantic convention.
+const RINGSIDE: &str = "ringside.";
+
+/// A frame's key, with its semantic-convention name where one exists.
+fn frame_key(key: &str) -> &str {
+    FRAME_CONVENTIONS
+        .iter()
+        .find(|(json_key, _)| *json_key == key)
+        .map_or(key, |(_, name)| name)
+}
+
+/// `ringside.server` (`ADDR:PORT`, `[::1]:53` for IPv6) as the conventions' `server.address`
+/// and `server.port`.
+fn split_server(attributes: &mut Vec<KeyValue>) {
+    let Some(at) = attributes.iter().position(|kv| kv.key == "ringside.server") else {
+        return;
+    };
+    let server = attributes.remove(at);
+    let Some(Any::StringValue(server)) = server.value.and_then(|value| value.value) else {
+        return;
+    };
     let Some((address, port)) = server.rsplit_once(':') else {
         return;
     };
     let address = address.trim_start_matches('[').trim_end_matches(']');
-    attributes.push(attribute(
+    attributes.push(key_value(
         "server.address".to_owned(),
         Any::StringValue(address.to_owned()),
     ));
     if let Ok(port) = port.parse::<i64>() {
-        attributes.push(attribute("server.port".to_owned(), Any::IntValue(port)));
+        attributes.push(key_value("server.port".to_owned(), Any::IntValue(port)));
     }
 }
 
-/// `ringside.stack.user` and `ringside.stack.kernel` (frame lists, innermost first), why the
-/// user stack ends, and `code.stacktrace`: the same frames as text, for any backend.
-fn stack_attributes(fields: &serde_json::Map<String, Value>, attributes: &mut Vec<KeyValue>) {
+/// The stacks as text, innermost first, the user stack then the kernel's:
+/// `    at symbol (file:line) [module]`, for backends that know nothing of ringside.
+fn stack_trace(event: &Event) -> Option<String> {
     let mut text = String::new();
-    for (key, name, heading) in [
-        ("ustack", "ringside.stack.user", ""),
-        ("kstack", "ringside.stack.kernel", "kernel:\n"),
-    ] {
-        let Some(Value::Array(frames)) = fields.get(key) else {
-            continue;
-        };
-        if let Some(list) = any_value(&fields[key], FRAME_CONVENTIONS) {
-            attributes.push(attribute(name.to_owned(), list));
+    match event.stacks.as_deref() {
+        Some(stacks) => {
+            for (heading, frames) in [("", &stacks.user), ("kernel:\n", &stacks.kernel)] {
+                if frames.is_empty() {
+                    continue;
+                }
+                text.push_str(heading);
+                for frame in frames {
+                    text.push_str(&frame_line(frame));
+                    text.push('\n');
+                }
+            }
         }
-        text.push_str(heading);
-        for frame in frames {
-            text.push_str(&frame_line(frame));
-            text.push('\n');
+        None => {
+            for (heading, addresses) in [("", &event.ustack), ("kernel:\n", &event.kstack)] {
+                if addresses.is_empty() {
+                    continue;
+                }
+                text.push_str(heading);
+                for address in addresses.iter() {
+                    text.push_str(&format!("    at {address:#x}\n"));
+                }
+            }
         }
     }
-    if let Some(Value::String(end)) = fields.get("ustack_end") {
-        attributes.push(attribute(
-            "ringside.stack.user_end".to_owned(),
-            Any::StringValue(end.clone()),
-        ));
-    }
-    if !text.is_empty() {
-        attributes.push(attribute(
-            "code.stacktrace".to_owned(),
-            Any::StringValue(text),
-        ));
-    }
+    (!text.is_empty()).then_some(text)
 }
 
-/// `    at symbol+0x1f (file:line) [module]`, what is known of it.
-fn frame_line(frame: &Value) -> String {
-    let get = |key: &str| frame.get(key).and_then(Value::as_str);
-    let mut line = format!("    at {}", get("symbol").or(get("addr")).unwrap_or("??"));
-    if let (Some(file), Some(number)) = (get("file"), frame.get("line").and_then(Value::as_u64)) {
+fn frame_line(frame: &Frame) -> String {
+    let mut line = format!("    at {}", frame.display_name());
+    if let (Some(file), Some(number)) = (&frame.file, frame.line) {
         line.push_str(&format!(" ({file}:{number})"));
     }
-    if let Some(module) = get("module") {
+    if let Some(module) = &frame.module {
         line.push_str(&format!(" [{module}]"));
     }
     line
-}
-
-/// A JSON value as an OTLP value; objects' keys renamed by `renames`. `null` has none.
-fn any_value(value: &Value, renames: &[(&str, &str)]) -> Option<Any> {
-    Some(match value {
-        Value::Null => return None,
-        Value::Bool(flag) => Any::BoolValue(*flag),
-        Value::Number(number) => match number.as_i64() {
-            Some(int) => Any::IntValue(int),
-            None => Any::DoubleValue(number.as_f64().unwrap_or_default()),
-        },
-        Value::String(text) => Any::StringValue(text.clone()),
-        Value::Array(items) => Any::ArrayValue(ArrayValue {
-            values: items
-                .iter()
-                .filter_map(|item| any_value(item, renames))
-                .map(|value| AnyValue { value: Some(value) })
-                .collect(),
-        }),
-        Value::Object(fields) => Any::KvlistValue(KeyValueList {
-            values: fields
-                .iter()
-                .filter_map(|(key, value)| {
-                    let name = renames
-                        .iter()
-                        .find(|(json_key, _)| json_key == key)
-                        .map_or(key.as_str(), |(_, name)| name);
-                    Some(attribute(name.to_owned(), any_value(value, renames)?))
-                })
-                .collect(),
-        }),
-    })
-}
-
-fn attribute(key: String, value: Any) -> KeyValue {
-    KeyValue {
-        key,
-        value: Some(AnyValue { value: Some(value) }),
-        ..KeyValue::default()
-    }
 }
 
 fn unix_nanos(time: SystemTime) -> u64 {

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-
 use super::config::{OtlpConfig, Protocol};
 use super::grpc::GrpcTransport;
 use super::http::HttpTransport;
@@ -35,9 +33,10 @@ impl Transport {
         })
     }
 
-    pub fn send(&mut self, request: &ExportLogsServiceRequest, encoded: &[u8]) -> Outcome {
+    /// Sends an encoded `ExportLogsServiceRequest`.
+    pub fn send(&mut self, request: &[u8]) -> Outcome {
         match self {
-            Transport::Http(http) => http.send(encoded),
+            Transport::Http(http) => http.send(request),
             Transport::Grpc(grpc) => grpc.send(request),
         }
     }

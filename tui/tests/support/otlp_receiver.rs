@@ -86,6 +86,7 @@ fn string_of(kv: &KeyValue) -> Option<String> {
 pub struct Receiver {
     addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
+    totals: Arc<Mutex<Totals>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -99,9 +100,20 @@ impl Receiver {
     /// [`Receiver::start`] on a given port of 127.0.0.1 (0: any free one), e.g. the one a
     /// collector that was away comes back on.
     pub fn start_on(port: u16, statuses: &[u16]) -> Receiver {
-        let (runtime, listener, shared) = listen(port, statuses);
+        Self::serve_http(port, statuses, true)
+    }
+
+    /// An OTLP/HTTP collector that decodes every request but keeps only its counts
+    /// ([`Receiver::totals`]): for storms.
+    pub fn start_counting() -> Receiver {
+        Self::serve_http(0, &[], false)
+    }
+
+    fn serve_http(port: u16, statuses: &[u16], keep: bool) -> Receiver {
+        let (runtime, listener, mut shared) = listen(port, statuses);
+        shared.keep = keep;
         let addr = listener.local_addr().expect("its address");
-        let received = Arc::clone(&shared.received);
+        let (received, totals) = (Arc::clone(&shared.received), Arc::clone(&shared.totals));
         runtime.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -120,6 +132,7 @@ impl Receiver {
         Receiver {
             addr,
             received,
+            totals,
             _runtime: runtime,
         }
     }
@@ -131,7 +144,7 @@ impl Receiver {
         use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer;
         let (runtime, listener, shared) = listen(0, statuses);
         let addr = listener.local_addr().expect("its address");
-        let received = Arc::clone(&shared.received);
+        let (received, totals) = (Arc::clone(&shared.received), Arc::clone(&shared.totals));
         runtime.spawn(async move {
             let _ = tonic::transport::Server::builder()
                 .add_service(
@@ -144,6 +157,7 @@ impl Receiver {
         Receiver {
             addr,
             received,
+            totals,
             _runtime: runtime,
         }
     }
@@ -162,8 +176,14 @@ impl Receiver {
         Receiver {
             addr,
             received: shared.received,
+            totals: shared.totals,
             _runtime: runtime,
         }
+    }
+
+    /// What came so far, kept or not.
+    pub fn totals(&self) -> Totals {
+        *self.totals.lock().expect("lock")
     }
 
     /// `http://127.0.0.1:PORT`, the base endpoint for `--otlp`.
@@ -212,11 +232,31 @@ impl Receiver {
 struct Shared {
     received: Arc<Mutex<Vec<Received>>>,
     script: Arc<Mutex<VecDeque<u16>>>,
+    /// Every request's body bytes and records, kept or not.
+    totals: Arc<Mutex<Totals>>,
+    /// Whether requests are kept whole ([`Receiver::received`]), or only counted.
+    keep: bool,
+}
+
+/// What came in all, as it came over the wire.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Totals {
+    pub requests: u64,
+    pub records: u64,
+    pub body_bytes: u64,
 }
 
 impl Shared {
-    fn note(&self, received: Received) {
-        self.received.lock().expect("lock").push(received);
+    fn note(&self, received: Received, body_bytes: usize) {
+        {
+            let mut totals = self.totals.lock().expect("lock");
+            totals.requests += 1;
+            totals.records += received.records().count() as u64;
+            totals.body_bytes += body_bytes as u64;
+        }
+        if self.keep {
+            self.received.lock().expect("lock").push(received);
+        }
     }
 
     fn next_status(&self) -> u16 {
@@ -240,6 +280,8 @@ fn listen(
     let shared = Shared {
         received: Arc::new(Mutex::new(Vec::new())),
         script: Arc::new(Mutex::new(statuses.iter().copied().collect())),
+        totals: Arc::default(),
+        keep: true,
     };
     (runtime, listener, shared)
 }
@@ -280,13 +322,16 @@ async fn answer(
     let request = ExportLogsServiceRequest::decode(&bytes[..])
         .expect("a body that is not an ExportLogsServiceRequest");
     let status = shared.next_status();
-    shared.note(Received {
-        path,
-        headers,
-        gzip,
-        request,
-        status,
-    });
+    shared.note(
+        Received {
+            path,
+            headers,
+            gzip,
+            request,
+            status,
+        },
+        body.len(),
+    );
     let mut response = Response::builder()
         .status(status)
         .header("Content-Type", "application/x-protobuf");
@@ -324,13 +369,18 @@ impl opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsS
             .iter()
             .any(|(name, value)| name == "grpc-encoding" && value == "gzip");
         let status = self.next_status();
-        self.note(Received {
-            path: "/opentelemetry.proto.collector.logs.v1.LogsService/Export".to_owned(),
-            headers,
-            gzip,
-            request: request.into_inner(),
-            status,
-        });
+        let request = request.into_inner();
+        let size = request.encoded_len();
+        self.note(
+            Received {
+                path: "/opentelemetry.proto.collector.logs.v1.LogsService/Export".to_owned(),
+                headers,
+                gzip,
+                request,
+                status,
+            },
+            size,
+        );
         match status {
             200 => Ok(tonic::Response::new(ExportLogsServiceResponse::default())),
             503 => Err(tonic::Status::unavailable("busy")),

@@ -10,6 +10,7 @@ mod counts;
 mod fleet;
 mod latency;
 mod loss;
+mod otlp;
 mod overhead;
 mod procs;
 mod stacks_view;
@@ -72,6 +73,9 @@ enum Family {
     Unwind,
     /// Connect counts per process, ringside against bpftrace, over a real workload.
     Counts,
+    /// `--otlp` under open storms into a local collector: CPU per exported event, bytes on
+    /// the wire, the rate delivered with no drop.
+    Otlp,
     /// The fleet view over 1, 4 and 8 ssh hosts: the viewer's CPU per merged event, stream
     /// bytes per event, the remotes' CPU beside `--json`'s, end-to-end latency.
     Fleet,
@@ -87,6 +91,7 @@ impl Family {
             Family::Ui => "ui",
             Family::Unwind => "unwind",
             Family::Counts => "counts",
+            Family::Otlp => "otlp",
             Family::Fleet => "fleet",
         }
     }
@@ -100,6 +105,7 @@ impl Family {
             Family::Ui => ui::run(bench),
             Family::Unwind => unwind::run(bench),
             Family::Counts => counts::run(bench),
+            Family::Otlp => otlp::run(bench),
             Family::Fleet => fleet::run(bench),
         }
     }

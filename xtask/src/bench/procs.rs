@@ -128,6 +128,8 @@ pub enum Output {
     Null,
     /// Piped to us: take it with `Ringside::take_stdout` and read it on a thread.
     Piped,
+    /// No `--json` at all: the events go elsewhere (`--otlp`).
+    NoJson,
 }
 
 /// The CPUs of a pinned-apart run: the load on one, the tracer on the other, so that the
@@ -201,14 +203,18 @@ impl Ringside {
     ) -> Result<Self> {
         let mut command = command_on(&bench.ringside, cpu);
         command
-            .arg("--json")
+            .args(if matches!(output, Output::NoJson) {
+                None
+            } else {
+                Some("--json")
+            })
             .args(args)
             .arg("--log-file")
             .arg(bench.dir.join("ringside.log"))
             .stdin(Stdio::null())
             .stderr(Stdio::piped())
             .stdout(match output {
-                Output::Null => Stdio::null(),
+                Output::Null | Output::NoJson => Stdio::null(),
                 Output::Piped => Stdio::piped(),
             });
         let shown = cmd::show(&command);
