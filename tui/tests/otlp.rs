@@ -147,6 +147,37 @@ fn a_busy_collector_gets_the_batch_again_and_nothing_is_lost() {
     );
 }
 
+/// A 200 whose partial success rejects the records: they are counted as rejected, not sent.
+#[test]
+fn a_partial_success_counts_its_rejected_records() {
+    if !kernel_tests_enabled("a_partial_success_counts_its_rejected_records") {
+        return;
+    }
+    let receiver = Receiver::start(&[support::otlp_receiver::PARTIAL]);
+    let endpoint = receiver.endpoint();
+    let ringside = Ringside::start(&["--otlp", &endpoint, "--comm", "nested-c"]);
+    let dir = scratch_dir();
+    open_nested(&path_string(
+        &dir.path().join(format!("partial-{}", nonce())),
+    ));
+    let deadline = std::time::Instant::now() + DELIVERY;
+    while receiver.received().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no request came");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let finished = ringside.stop();
+    assert!(finished.success, "{:?}", finished.stderr);
+    let counts = counts(&finished.stderr);
+    let first = receiver.received()[0].records().count() as u64;
+    assert_eq!(count(&counts, "rejected"), first, "{counts:?}");
+    assert_eq!(count(&counts, "retried"), 0, "{counts:?}");
+    assert_eq!(
+        count(&counts, "sent"),
+        receiver.accepted_records().len() as u64,
+        "{counts:?}"
+    );
+}
+
 /// A 400 is the collector refusing the data: counted as rejected, never sent again.
 #[test]
 fn a_refused_batch_is_counted_and_not_retried() {
@@ -486,4 +517,47 @@ fn connects_and_lookups_carry_the_network_and_dns_conventions() {
     );
     let finished = ringside.stop();
     assert!(finished.success, "{:?}", finished.stderr);
+}
+
+/// HTTPS to a collector whose certificate only `OTEL_EXPORTER_OTLP_CERTIFICATE`'s CA vouches
+/// for: trusted with it, refused (and retried, never sent in clear) without it.
+#[test]
+fn https_trusts_the_certificate_file_and_nothing_else() {
+    if !kernel_tests_enabled("https_trusts_the_certificate_file_and_nothing_else") {
+        return;
+    }
+    let dir = scratch_dir();
+    let (acceptor, ca_pem) = support::otlp_tls::certificate_authority(dir.path());
+    let receiver = Receiver::start_tls(acceptor);
+    let endpoint = receiver.endpoint();
+    assert!(endpoint.starts_with("https://"), "{endpoint}");
+    let ca = path_string(&ca_pem);
+    let ringside = Ringside::start_with_env(
+        &["--otlp", &endpoint, "--comm", "nested-c"],
+        &[("OTEL_EXPORTER_OTLP_CERTIFICATE", &ca)],
+    );
+    let marker = path_string(&dir.path().join(format!("tls-{}", nonce())));
+    open_nested(&marker);
+    receiver.wait_for("the open over HTTPS", DELIVERY, |record| {
+        attribute(record, "file.path").as_deref() == Some(marker.as_str())
+    });
+    let finished = ringside.stop();
+    assert!(finished.success, "{:?}", finished.stderr);
+
+    // Without the CA file the certificate is not trusted: nothing arrives, and it is said.
+    let before = receiver.received().len();
+    let ringside = Ringside::start(&["--otlp", &endpoint, "--comm", "nested-c"]);
+    open_nested(&path_string(
+        &dir.path().join(format!("untrusted-{}", nonce())),
+    ));
+    std::thread::sleep(Duration::from_secs(3));
+    let finished = ringside.stop();
+    assert_eq!(
+        receiver.received().len(),
+        before,
+        "sent to an untrusted collector"
+    );
+    let counts = counts(&finished.stderr);
+    assert_eq!(count(&counts, "sent"), 0, "{counts:?}");
+    assert!(count(&counts, "retried") > 0, "{counts:?}");
 }

@@ -141,9 +141,6 @@ fn convert(handed: &Receiver<Event>, queue: &Queue, stats: &OtlpStats) {
         if !queue.push(record) {
             OtlpStats::add(&stats.dropped_queue_full, 1);
         }
-        stats
-            .queued_bytes
-            .store(queue.bytes() as u64, std::sync::atomic::Ordering::Relaxed);
     }
     queue.close();
 }

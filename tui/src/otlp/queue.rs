@@ -100,6 +100,7 @@ impl Queue {
     }
 
     /// Bytes held now, as counted against the bound.
+    #[cfg(test)]
     pub fn bytes(&self) -> usize {
         self.lock().bytes
     }

@@ -15,8 +15,6 @@ pub struct OtlpStats {
     pub dropped_queue_full: AtomicU64,
     /// Records still queued when the 5 s flush at exit ran out.
     pub dropped_at_exit: AtomicU64,
-    /// Bytes the queue holds now.
-    pub queued_bytes: AtomicU64,
     /// What is wrong now (the collector unreachable, refusing): `None` once a batch went
     /// through.
     problem: std::sync::Mutex<Option<String>>,

@@ -7,6 +7,7 @@
 pub mod dns_responder;
 pub mod fixtures;
 pub mod otlp_receiver;
+pub mod otlp_tls;
 pub mod pty;
 pub mod sshd;
 pub mod stacks;

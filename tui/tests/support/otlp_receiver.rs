@@ -17,13 +17,16 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use prost::Message as _;
 use tonic_types::StatusExt as _;
+
+/// A scripted answer: 200 with a partial success that rejects every record of the request.
+pub const PARTIAL: u16 = 207;
 
 /// One request as it arrived.
 #[derive(Clone, Debug)]
@@ -85,6 +88,7 @@ fn string_of(kv: &KeyValue) -> Option<String> {
 
 pub struct Receiver {
     addr: SocketAddr,
+    scheme: &'static str,
     received: Arc<Mutex<Vec<Received>>>,
     totals: Arc<Mutex<Totals>>,
     _runtime: tokio::runtime::Runtime,
@@ -100,37 +104,55 @@ impl Receiver {
     /// [`Receiver::start`] on a given port of 127.0.0.1 (0: any free one), e.g. the one a
     /// collector that was away comes back on.
     pub fn start_on(port: u16, statuses: &[u16]) -> Receiver {
-        Self::serve_http(port, statuses, true)
+        Self::serve_http(port, statuses, true, None)
     }
 
     /// An OTLP/HTTP collector that decodes every request but keeps only its counts
     /// ([`Receiver::totals`]): for storms.
     pub fn start_counting() -> Receiver {
-        Self::serve_http(0, &[], false)
+        Self::serve_http(0, &[], false, None)
     }
 
-    fn serve_http(port: u16, statuses: &[u16], keep: bool) -> Receiver {
+    /// [`Receiver::start`] over HTTPS, with `acceptor`'s certificate; its endpoint is
+    /// `https://127.0.0.1:PORT`.
+    pub fn start_tls(acceptor: tokio_rustls::TlsAcceptor) -> Receiver {
+        Self::serve_http(0, &[], true, Some(acceptor))
+    }
+
+    fn serve_http(
+        port: u16,
+        statuses: &[u16],
+        keep: bool,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Receiver {
         let (runtime, listener, mut shared) = listen(port, statuses);
         shared.keep = keep;
         let addr = listener.local_addr().expect("its address");
         let (received, totals) = (Arc::clone(&shared.received), Arc::clone(&shared.totals));
+        let scheme = if tls.is_some() { "https" } else { "http" };
         runtime.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                let shared = shared.clone();
+                let (shared, tls) = (shared.clone(), tls.clone());
                 tokio::spawn(async move {
-                    let service =
-                        hyper::service::service_fn(move |request| answer(request, shared.clone()));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
+                    match tls {
+                        // A handshake that fails (the client refused the certificate) is
+                        // simply no request.
+                        Some(tls) => {
+                            if let Ok(stream) = tls.accept(stream).await {
+                                serve_connection(stream, shared).await;
+                            }
+                        }
+                        None => serve_connection(stream, shared).await,
+                    }
                 });
             }
         });
         Receiver {
             addr,
+            scheme,
             received,
             totals,
             _runtime: runtime,
@@ -156,6 +178,7 @@ impl Receiver {
         });
         Receiver {
             addr,
+            scheme: "http",
             received,
             totals,
             _runtime: runtime,
@@ -175,6 +198,7 @@ impl Receiver {
         });
         Receiver {
             addr,
+            scheme: "http",
             received: shared.received,
             totals: shared.totals,
             _runtime: runtime,
@@ -186,9 +210,9 @@ impl Receiver {
         *self.totals.lock().expect("lock")
     }
 
-    /// `http://127.0.0.1:PORT`, the base endpoint for `--otlp`.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS), the base endpoint for `--otlp`.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -286,6 +310,17 @@ fn listen(
     (runtime, listener, shared)
 }
 
+/// One HTTP/1.1 connection, plain or TLS, answered until it closes.
+async fn serve_connection<I>(io: I, shared: Shared)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| answer(request, shared.clone()));
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service)
+        .await;
+}
+
 async fn answer(
     request: Request<Incoming>,
     shared: Shared,
@@ -322,6 +357,12 @@ async fn answer(
     let request = ExportLogsServiceRequest::decode(&bytes[..])
         .expect("a body that is not an ExportLogsServiceRequest");
     let status = shared.next_status();
+    let records = request
+        .resource_logs
+        .iter()
+        .flat_map(|resource| &resource.scope_logs)
+        .map(|scope| scope.log_records.len() as i64)
+        .sum::<i64>();
     shared.note(
         Received {
             path,
@@ -333,15 +374,21 @@ async fn answer(
         body.len(),
     );
     let mut response = Response::builder()
-        .status(status)
+        .status(if status == PARTIAL { 200 } else { status })
         .header("Content-Type", "application/x-protobuf");
     if status == 429 || status == 503 {
         response = response.header("Retry-After", "1");
     }
-    let body = if status == 200 {
-        ExportLogsServiceResponse::default().encode_to_vec()
-    } else {
-        Vec::new()
+    let body = match status {
+        200 => ExportLogsServiceResponse::default().encode_to_vec(),
+        PARTIAL => ExportLogsServiceResponse {
+            partial_success: Some(ExportLogsPartialSuccess {
+                rejected_log_records: records,
+                error_message: "every record refused by the test".to_owned(),
+            }),
+        }
+        .encode_to_vec(),
+        _ => Vec::new(),
     };
     Ok(response
         .body(Full::new(Bytes::from(body)))
