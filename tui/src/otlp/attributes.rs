@@ -10,17 +10,19 @@ use serde::ser::{self, Serialize};
 pub type Rename = fn(&str) -> Option<String>;
 
 /// Serializes `value` (a map) into attributes, its top-level keys renamed by `top` and the
-/// keys of the maps inside it by `inner`.
+/// keys of the maps inside it by `inner`. What does not convert is left out.
 pub fn attributes(value: &impl Serialize, top: Rename, inner: fn(&str) -> &str) -> Vec<KeyValue> {
-    let mut collected = Attributes {
-        top,
-        inner,
-        pending_key: None,
-        out: Vec::with_capacity(24),
+    let Ok(Some(Any::KvlistValue(fields))) = value.serialize(ToAny { inner }) else {
+        return Vec::new();
     };
-    // A field that fails to convert is left out; the object as a whole cannot fail.
-    let _ = value.serialize(&mut collected);
-    collected.out
+    fields
+        .values
+        .into_iter()
+        .filter_map(|field| {
+            let key = top(&field.key)?;
+            Some(KeyValue { key, ..field })
+        })
+        .collect()
 }
 
 pub fn key_value(key: String, value: Any) -> KeyValue {
@@ -50,162 +52,6 @@ impl ser::Error for Error {
 
 fn unsupported<T>(what: &str) -> Result<T, Error> {
     Err(Error(format!("{what} has no OTLP form here")))
-}
-
-/// The top-level object: its entries become attributes.
-struct Attributes {
-    top: Rename,
-    inner: fn(&str) -> &str,
-    pending_key: Option<String>,
-    out: Vec<KeyValue>,
-}
-
-impl ser::SerializeMap for &mut Attributes {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Error> {
-        self.pending_key = key.serialize(KeyName(self.top))?;
-        Ok(())
-    }
-
-    fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        let Some(key) = self.pending_key.take() else {
-            return Ok(());
-        };
-        if let Some(value) = value.serialize(ToAny { inner: self.inner })? {
-            self.out.push(key_value(key, value));
-        }
-        Ok(())
-    }
-
-    fn end(self) -> Result<(), Error> {
-        Ok(())
-    }
-}
-
-impl<'a> ser::Serializer for &'a mut Attributes {
-    type Ok = ();
-    type Error = Error;
-    type SerializeSeq = ser::Impossible<(), Error>;
-    type SerializeTuple = ser::Impossible<(), Error>;
-    type SerializeTupleStruct = ser::Impossible<(), Error>;
-    type SerializeTupleVariant = ser::Impossible<(), Error>;
-    type SerializeMap = &'a mut Attributes;
-    type SerializeStruct = ser::Impossible<(), Error>;
-    type SerializeStructVariant = ser::Impossible<(), Error>;
-
-    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Error> {
-        Ok(self)
-    }
-
-    fn serialize_bool(self, _: bool) -> Result<(), Error> {
-        unsupported("a bool at the top")
-    }
-    fn serialize_i8(self, _: i8) -> Result<(), Error> {
-        unsupported("a number at the top")
-    }
-    fn serialize_i16(self, _: i16) -> Result<(), Error> {
-        unsupported("a number at the top")
-    }
-    fn serialize_i32(self, _: i32) -> Result<(), Error> {
-        unsupported("a number at the top")
-    }
-    fn serialize_i64(self, _: i64) -> Result<(), Error> {
-        unsupported("a number at the top")
-    }
-    fn serialize_u8(self, _: u8) -> Result<(), Error> {
-        unsupported("a number at the top")
-    }
-    fn serialize_u16(self, _: u16) -> Result<(), Error> {
-        unsupported("a number at the top")
-    }
-    fn serialize_u32(self, _: u32) -> Result<(), Error> {
-        unsupported("a number at the top")
-    }
-    fn serialize_u64(self, _: u64) -> Result<(), Error> {
-        unsupported("a number at the top")
-    }
-    fn serialize_f32(self, _: f32) -> Result<(), Error> {
-        unsupported("a number at the top")
-    }
-    fn serialize_f64(self, _: f64) -> Result<(), Error> {
-        unsupported("a number at the top")
-    }
-    fn serialize_char(self, _: char) -> Result<(), Error> {
-        unsupported("a char at the top")
-    }
-    fn serialize_str(self, _: &str) -> Result<(), Error> {
-        unsupported("a string at the top")
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
-        unsupported("bytes at the top")
-    }
-    fn serialize_none(self) -> Result<(), Error> {
-        Ok(())
-    }
-    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<(), Error> {
-        value.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<(), Error> {
-        Ok(())
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
-        Ok(())
-    }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<(), Error> {
-        unsupported("a variant at the top")
-    }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        value.serialize(self)
-    }
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Error> {
-        unsupported("a variant at the top")
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        unsupported("a list at the top")
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-        unsupported("a tuple at the top")
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
-        unsupported("a tuple at the top")
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        unsupported("a variant at the top")
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
-        unsupported("a struct at the top")
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        unsupported("a variant at the top")
-    }
 }
 
 /// Any value below the top: its OTLP form, `None` for nothing (a unit, a `None`).
@@ -409,8 +255,10 @@ impl ser::SerializeMap for Map {
     type Error = Error;
 
     fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Error> {
-        let inner = self.inner;
-        self.pending_key = key.serialize(KeyName(move |key: &str| Some(inner(key).to_owned())))?;
+        self.pending_key = match key.serialize(ToAny { inner: self.inner })? {
+            Some(Any::StringValue(key)) => Some((self.inner)(&key).to_owned()),
+            _ => None,
+        };
         Ok(())
     }
 
@@ -445,137 +293,5 @@ impl ser::SerializeStruct for Map {
 
     fn end(self) -> Result<Option<Any>, Error> {
         ser::SerializeMap::end(self)
-    }
-}
-
-/// A map's key, renamed straight from the `&str` serde hands over (no copy of it first).
-struct KeyName<F: Fn(&str) -> Option<String>>(F);
-
-impl<F: Fn(&str) -> Option<String>> ser::Serializer for KeyName<F> {
-    type Ok = Option<String>;
-    type Error = Error;
-    type SerializeSeq = ser::Impossible<Option<String>, Error>;
-    type SerializeTuple = ser::Impossible<Option<String>, Error>;
-    type SerializeTupleStruct = ser::Impossible<Option<String>, Error>;
-    type SerializeTupleVariant = ser::Impossible<Option<String>, Error>;
-    type SerializeMap = ser::Impossible<Option<String>, Error>;
-    type SerializeStruct = ser::Impossible<Option<String>, Error>;
-    type SerializeStructVariant = ser::Impossible<Option<String>, Error>;
-
-    fn serialize_str(self, key: &str) -> Result<Option<String>, Error> {
-        Ok((self.0)(key))
-    }
-
-    fn serialize_bool(self, _: bool) -> Result<Option<String>, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_i8(self, _: i8) -> Result<Option<String>, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_i16(self, _: i16) -> Result<Option<String>, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_i32(self, _: i32) -> Result<Option<String>, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_i64(self, _: i64) -> Result<Option<String>, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_u8(self, _: u8) -> Result<Option<String>, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_u16(self, _: u16) -> Result<Option<String>, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_u32(self, _: u32) -> Result<Option<String>, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_u64(self, _: u64) -> Result<Option<String>, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_f32(self, _: f32) -> Result<Option<String>, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_f64(self, _: f64) -> Result<Option<String>, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_char(self, _: char) -> Result<Option<String>, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<Option<String>, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_none(self) -> Result<Option<String>, Error> {
-        Ok(None)
-    }
-    fn serialize_some<T: ?Sized + Serialize>(self, key: &T) -> Result<Option<String>, Error> {
-        key.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<Option<String>, Error> {
-        Ok(None)
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<Option<String>, Error> {
-        Ok(None)
-    }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-    ) -> Result<Option<String>, Error> {
-        self.serialize_str(variant)
-    }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        key: &T,
-    ) -> Result<Option<String>, Error> {
-        key.serialize(self)
-    }
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<Option<String>, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
-        unsupported("a key that is not text")
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        unsupported("a key that is not text")
     }
 }
