@@ -6,8 +6,8 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, KeyValueList};
 use serde::ser::{self, Serialize};
 
-/// Renames a key at its level of the object; `None` leaves the entry out.
-pub type Rename = fn(&str) -> Option<String>;
+/// Renames a top-level key (reusing its `String` where it can); `None` leaves the entry out.
+pub type Rename = fn(String) -> Option<String>;
 
 /// Serializes `value` (a map) into attributes, its top-level keys renamed by `top` and the
 /// keys of the maps inside it by `inner`. What does not convert is left out.
@@ -19,8 +19,11 @@ pub fn attributes(value: &impl Serialize, top: Rename, inner: fn(&str) -> &str) 
         .values
         .into_iter()
         .filter_map(|field| {
-            let key = top(&field.key)?;
-            Some(KeyValue { key, ..field })
+            Some(KeyValue {
+                key: top(field.key)?,
+                value: field.value,
+                ..KeyValue::default()
+            })
         })
         .collect()
 }
@@ -256,7 +259,11 @@ impl ser::SerializeMap for Map {
 
     fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Error> {
         self.pending_key = match key.serialize(ToAny { inner: self.inner })? {
-            Some(Any::StringValue(key)) => Some((self.inner)(&key).to_owned()),
+            // Most keys keep their name: their `String` is kept too.
+            Some(Any::StringValue(key)) => Some(match (self.inner)(&key) {
+                renamed if renamed.as_ptr() == key.as_ptr() => key,
+                renamed => renamed.to_owned(),
+            }),
             _ => None,
         };
         Ok(())

@@ -79,25 +79,16 @@ pub fn log_record(event: &Event, observed: SystemTime) -> LogRecord {
 }
 
 /// A JSON key's attribute name; `None` for what the record carries elsewhere.
-fn attribute_name(key: &str) -> Option<String> {
-    if ELSEWHERE.contains(&key) {
+fn attribute_name(mut key: String) -> Option<String> {
+    if ELSEWHERE.contains(&key.as_str()) {
         return None;
     }
-    Some(
-        match CONVENTIONS.iter().find(|(json_key, _)| *json_key == key) {
-            Some((_, name)) => (*name).to_owned(),
-            None => {
-                let mut name = String::with_capacity(RINGSIDE.len() + key.len());
-                name.push_str(RINGSIDE);
-                name.push_str(key);
-                name
-            }
-        },
-    )
+    if let Some((_, name)) = CONVENTIONS.iter().find(|(json_key, _)| *json_key == key) {
+        return Some((*name).to_owned());
+    }
+    key.insert_str(0, "ringside.");
+    Some(key)
 }
-
-/// The prefix of the attributes without a semantic convention.
-const RINGSIDE: &str = "ringside.";
 
 /// A frame's key, with its semantic-convention name where one exists.
 fn frame_key(key: &str) -> &str {
