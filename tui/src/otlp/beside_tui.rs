@@ -11,8 +11,8 @@ use crate::model::{Event, EventId};
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OtlpStatus {
     pub counts: OtlpCounts,
-    /// What is wrong now (the collector unreachable, refusing).
-    pub problem: Option<String>,
+    /// Whether a batch waits to be sent again (the collector away or busy).
+    pub retrying: bool,
 }
 
 pub struct TuiExport {
@@ -54,7 +54,11 @@ impl TuiExport {
     pub fn status(&self) -> OtlpStatus {
         OtlpStatus {
             counts: self.exporter.stats().counts(),
-            problem: self.exporter.stats().problem(),
+            retrying: self
+                .exporter
+                .stats()
+                .retrying
+                .load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 

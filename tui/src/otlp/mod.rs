@@ -18,6 +18,7 @@ mod resource;
 mod stats;
 mod transport;
 
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -233,6 +234,7 @@ impl Sender {
         loop {
             match self.transport.send(&request) {
                 Outcome::Sent { rejected } => {
+                    self.stats.retrying.store(false, Ordering::Relaxed);
                     let rejected = rejected.min(count);
                     OtlpStats::add(&self.stats.sent, count - rejected);
                     OtlpStats::add(&self.stats.rejected, rejected);
@@ -240,12 +242,14 @@ impl Sender {
                     return;
                 }
                 Outcome::Refused(why) => {
+                    self.stats.retrying.store(false, Ordering::Relaxed);
                     OtlpStats::add(&self.stats.rejected, count);
                     self.stats
                         .set_problem(Some(format!("{why}; {count} records refused")));
                     return;
                 }
                 Outcome::Retry { after, why } => {
+                    self.stats.retrying.store(true, Ordering::Relaxed);
                     OtlpStats::add(&self.stats.retried, 1);
                     self.stats
                         .set_problem(Some(format!("{why}; queuing and retrying")));

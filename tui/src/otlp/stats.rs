@@ -18,6 +18,8 @@ pub struct OtlpStats {
     /// What is wrong now (the collector unreachable, refusing): `None` once a batch went
     /// through.
     problem: std::sync::Mutex<Option<String>>,
+    /// Whether a batch is waiting to be sent again now.
+    pub retrying: std::sync::atomic::AtomicBool,
 }
 
 /// The counters at one moment.

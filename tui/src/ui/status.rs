@@ -138,7 +138,7 @@ pub fn status_bar(frame: &mut Frame<'_>, area: Rect, app: &App) {
 }
 
 /// `otlp ✓1200`, what was lost (`✗dropped 40`, `✗rejected 3`) and `retrying` while the
-/// collector is away or refusing.
+/// collector is away or busy.
 fn otlp_spans(otlp: &crate::otlp::beside_tui::OtlpStatus) -> Vec<Span<'static>> {
     let counts = &otlp.counts;
     let mut spans = vec![Span::raw(format!("otlp ✓{}", counts.sent))];
@@ -151,7 +151,7 @@ fn otlp_spans(otlp: &crate::otlp::beside_tui::OtlpStatus) -> Vec<Span<'static>> 
             ));
         }
     }
-    if otlp.problem.is_some() {
+    if otlp.retrying {
         spans.push(Span::styled(" retrying", Style::new().fg(Color::Yellow)));
     }
     spans.push(Span::raw("  "));

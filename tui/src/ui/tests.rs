@@ -580,3 +580,38 @@ fn the_hosts_line_says_how_each_host_is() {
         assert!(shown.contains(expected), "{expected:?} not in\n{shown}");
     }
 }
+
+/// `--otlp --tui`: the status bar counts what went out, what was lost, and says when a batch
+/// waits to be sent again.
+#[test]
+fn the_status_bar_counts_the_export() {
+    use crate::otlp::OtlpCounts;
+    use crate::otlp::beside_tui::OtlpStatus;
+    let mut app = live_app(200, 12);
+    let status = |retrying| OtlpStatus {
+        counts: OtlpCounts {
+            sent: 1200,
+            retried: 3,
+            rejected: 2,
+            dropped_queue_full: 40,
+            dropped_at_exit: 0,
+        },
+        retrying,
+    };
+    app.update(Msg::Tick(Stats {
+        otlp: Some(status(true)),
+        ..Stats::default()
+    }));
+    let shown = screen(&mut app, 200, 12);
+    assert!(
+        shown.contains("otlp ✓1200 ✗dropped 40 ✗rejected 2 retrying"),
+        "{shown}"
+    );
+    app.update(Msg::Tick(Stats {
+        otlp: Some(status(false)),
+        ..Stats::default()
+    }));
+    assert!(!screen(&mut app, 200, 12).contains("retrying"));
+    app.update(Msg::Tick(Stats::default()));
+    assert!(!screen(&mut app, 200, 12).contains("otlp"));
+}
