@@ -13,6 +13,15 @@ use support::{Ringside, kernel_tests_enabled, nonce, path_string, scratch_dir};
 /// retry after a 503 waits the second the receiver asks for.
 const DELIVERY: Duration = Duration::from_secs(30);
 
+/// Waits (up to [`DELIVERY`]) until the receiver got a request, whatever it answered.
+fn wait_for_a_request(receiver: &Receiver) {
+    let deadline = std::time::Instant::now() + DELIVERY;
+    while receiver.received().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no request came");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The summary's counters: `ringside: otlp sent=N retried=N …`.
 fn counts(stderr: &[String]) -> Vec<(String, u64)> {
     let line = stderr
@@ -160,11 +169,7 @@ fn a_partial_success_counts_its_rejected_records() {
     open_nested(&path_string(
         &dir.path().join(format!("partial-{}", nonce())),
     ));
-    let deadline = std::time::Instant::now() + DELIVERY;
-    while receiver.received().is_empty() {
-        assert!(std::time::Instant::now() < deadline, "no request came");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_a_request(&receiver);
     let finished = ringside.stop();
     assert!(finished.success, "{:?}", finished.stderr);
     let counts = counts(&finished.stderr);
@@ -191,11 +196,7 @@ fn a_refused_batch_is_counted_and_not_retried() {
     open_nested(&path_string(
         &dir.path().join(format!("refused-{}", nonce())),
     ));
-    let deadline = std::time::Instant::now() + DELIVERY;
-    while receiver.received().is_empty() {
-        assert!(std::time::Instant::now() < deadline, "no request came");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_a_request(&receiver);
     let finished = ringside.stop();
     assert!(finished.success, "{:?}", finished.stderr);
     let counts = counts(&finished.stderr);
