@@ -61,10 +61,32 @@ pub struct TracepointOffsets {
     pub exec_filename: u16,
     /// `syscalls:sys_enter_connect`: the length of the caller's sockaddr.
     pub connect_addrlen: u16,
-    /// Keeps the struct a multiple of 4 bytes, free of padding.
+    /// `syscalls:sys_enter_*`: where the arguments start; argument `i` is at `+ 8 * i`
+    /// (checked for every system call the change probes read).
+    pub syscall_args: u16,
+    /// `signal:signal_generate`
+    pub signal_sig: u16,
+    pub signal_errno: u16,
+    pub signal_code: u16,
+    pub signal_comm: u16,
+    pub signal_pid: u16,
+    pub signal_group: u16,
+    pub signal_result: u16,
+    /// `oom:mark_victim`; `comm` is a `__data_loc`.
+    pub oom_pid: u16,
+    pub oom_comm: u16,
+    pub oom_total_vm: u16,
+    pub oom_anon_rss: u16,
+    pub oom_file_rss: u16,
+    pub oom_shmem_rss: u16,
+    pub oom_uid: u16,
+    pub oom_pgtables: u16,
+    pub oom_score_adj: u16,
+    /// Keep the struct a multiple of 4 bytes, free of padding.
     pub _reserved: u16,
+    pub _reserved2: u16,
 }
-const _: () = assert!(size_of::<TracepointOffsets>() == 40 * 2);
+const _: () = assert!(size_of::<TracepointOffsets>() == 58 * 2);
 
 impl TracepointOffsets {
     /// Every offset unknown: the start before format files are read.
@@ -108,7 +130,25 @@ impl TracepointOffsets {
         inet_daddr_v6: OFFSET_UNKNOWN,
         exec_filename: OFFSET_UNKNOWN,
         connect_addrlen: OFFSET_UNKNOWN,
+        syscall_args: OFFSET_UNKNOWN,
+        signal_sig: OFFSET_UNKNOWN,
+        signal_errno: OFFSET_UNKNOWN,
+        signal_code: OFFSET_UNKNOWN,
+        signal_comm: OFFSET_UNKNOWN,
+        signal_pid: OFFSET_UNKNOWN,
+        signal_group: OFFSET_UNKNOWN,
+        signal_result: OFFSET_UNKNOWN,
+        oom_pid: OFFSET_UNKNOWN,
+        oom_comm: OFFSET_UNKNOWN,
+        oom_total_vm: OFFSET_UNKNOWN,
+        oom_anon_rss: OFFSET_UNKNOWN,
+        oom_file_rss: OFFSET_UNKNOWN,
+        oom_shmem_rss: OFFSET_UNKNOWN,
+        oom_uid: OFFSET_UNKNOWN,
+        oom_pgtables: OFFSET_UNKNOWN,
+        oom_score_adj: OFFSET_UNKNOWN,
         _reserved: 0,
+        _reserved2: 0,
     };
 }
 
@@ -163,8 +203,38 @@ pub struct KernelOffsets {
     pub css_cgroup: u32,
     pub cgroup_root: u32,
     pub cgroup_root_hierarchy_id: u32,
+    /// `task_struct.fs`, `fs_struct.pwd` and `.root`: where a relative path starts, and where the walk up stops (a chroot).
+    pub task_fs: u32,
+    pub fs_pwd: u32,
+    pub fs_root: u32,
+    /// `struct path`'s members: `{ mnt, dentry }`.
+    pub path_dentry: u32,
+    pub path_mnt: u32,
+    /// `file.f_path`: what a directory fd names.
+    pub file_path: u32,
+    /// `dentry.d_parent`, `.d_name.name`, and `.d_hash.pprev` (null once the dentry is deleted).
+    pub dentry_parent: u32,
+    pub dentry_name: u32,
+    pub dentry_hash_pprev: u32,
+    /// `vfsmount.mnt_root`; `mount.mnt` (the `vfsmount` inside a `mount`), `.mnt_parent`, `.mnt_mountpoint`: how a walk up crosses mount points.
+    pub vfsmount_root: u32,
+    pub mount_mnt: u32,
+    pub mount_parent: u32,
+    pub mount_mountpoint: u32,
+    /// `task_struct.cgroups` and `css_set.subsys`: a task's memory cgroup; `cgroup_subsys_state.parent`, `mem_cgroup.memory` and its `page_counter`'s `usage` and `max`: which one is at its limit.
+    pub task_cgroups: u32,
+    pub css_set_subsys: u32,
+    pub css_parent: u32,
+    pub memcg_memory: u32,
+    pub page_counter_usage: u32,
+    pub page_counter_max: u32,
+    /// `kernfs_node.name` and its parent (`__parent` on newer kernels): a cgroup's path.
+    pub kernfs_name: u32,
+    pub kernfs_parent: u32,
+    /// The memory controller's index in `css_set.subsys` (from /proc/cgroups), not an offset.
+    pub memory_cgrp_id: u32,
 }
-const _: () = assert!(size_of::<KernelOffsets>() == 37 * 4);
+const _: () = assert!(size_of::<KernelOffsets>() == 59 * 4);
 
 impl KernelOffsets {
     /// Every offset unknown: what a kernel without BTF gets.
@@ -206,6 +276,28 @@ impl KernelOffsets {
         css_cgroup: KOFFSET_UNKNOWN,
         cgroup_root: KOFFSET_UNKNOWN,
         cgroup_root_hierarchy_id: KOFFSET_UNKNOWN,
+        task_fs: KOFFSET_UNKNOWN,
+        fs_pwd: KOFFSET_UNKNOWN,
+        fs_root: KOFFSET_UNKNOWN,
+        path_dentry: KOFFSET_UNKNOWN,
+        path_mnt: KOFFSET_UNKNOWN,
+        file_path: KOFFSET_UNKNOWN,
+        dentry_parent: KOFFSET_UNKNOWN,
+        dentry_name: KOFFSET_UNKNOWN,
+        dentry_hash_pprev: KOFFSET_UNKNOWN,
+        vfsmount_root: KOFFSET_UNKNOWN,
+        mount_mnt: KOFFSET_UNKNOWN,
+        mount_parent: KOFFSET_UNKNOWN,
+        mount_mountpoint: KOFFSET_UNKNOWN,
+        task_cgroups: KOFFSET_UNKNOWN,
+        css_set_subsys: KOFFSET_UNKNOWN,
+        css_parent: KOFFSET_UNKNOWN,
+        memcg_memory: KOFFSET_UNKNOWN,
+        page_counter_usage: KOFFSET_UNKNOWN,
+        page_counter_max: KOFFSET_UNKNOWN,
+        kernfs_name: KOFFSET_UNKNOWN,
+        kernfs_parent: KOFFSET_UNKNOWN,
+        memory_cgrp_id: KOFFSET_UNKNOWN,
     };
 }
 
@@ -231,7 +323,7 @@ pub struct ProbeConfig {
     pub tp: TracepointOffsets,
     pub kernel: KernelOffsets,
 }
-const _: () = assert!(size_of::<ProbeConfig>() == 20 + 80 + 148);
+const _: () = assert!(size_of::<ProbeConfig>() == 20 + 116 + 236);
 
 /// The bit of a kind in [`ProbeConfig::events`].
 pub const fn event_bit(kind: u16) -> u32 {

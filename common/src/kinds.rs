@@ -47,6 +47,26 @@ event_kinds! {
     Fork = 7,
     /// A DNS query a process sent to UDP port 53, paired with its response.
     Dns = 9,
+    /// A signal was generated (`signal:signal_generate`), by a process or by the kernel.
+    Signal = 11,
+    /// The OOM killer chose a victim (`oom:mark_victim`).
+    OomKill = 12,
+    /// A file or directory was removed (`unlink`, `unlinkat`, `rmdir`).
+    Unlink = 13,
+    /// A file was renamed or moved (`rename`, `renameat`, `renameat2`).
+    Rename = 14,
+    /// A directory was made (`mkdir`, `mkdirat`).
+    Mkdir = 15,
+    /// A file's mode changed (`chmod`, `fchmod`, `fchmodat`, `fchmodat2`).
+    Chmod = 16,
+    /// A file's owner changed (`chown`, `fchown`, `lchown`, `fchownat`).
+    Chown = 17,
+    /// A file's length was set (`truncate`, `ftruncate`).
+    Truncate = 18,
+    /// A hard link was made (`link`, `linkat`).
+    Link = 19,
+    /// A symbolic link was made (`symlink`, `symlinkat`).
+    Symlink = 20,
 }
 
 /// The kind of the record that carries a copy of a thread's user registers and stack, sent just
@@ -86,11 +106,13 @@ pub enum Group {
     Process,
     Files,
     Network,
+    /// Changes to files: removals, renames, modes, owners, lengths, links.
+    Changes,
 }
 
 impl Group {
     /// Every group, in the order the tabs show them.
-    pub const ALL: [Group; 3] = [Group::Process, Group::Files, Group::Network];
+    pub const ALL: [Group; 4] = [Group::Process, Group::Files, Group::Network, Group::Changes];
 
     /// The name `type=` filters take.
     pub const fn name(self) -> &'static str {
@@ -98,6 +120,7 @@ impl Group {
             Group::Process => "process",
             Group::Files => "files",
             Group::Network => "network",
+            Group::Changes => "changes",
         }
     }
 }
@@ -119,6 +142,16 @@ impl EventKind {
             EventKind::Exit => "exit",
             EventKind::Fork => "fork",
             EventKind::Dns => "dns",
+            EventKind::Signal => "signal",
+            EventKind::OomKill => "oom_kill",
+            EventKind::Unlink => "unlink",
+            EventKind::Rename => "rename",
+            EventKind::Mkdir => "mkdir",
+            EventKind::Chmod => "chmod",
+            EventKind::Chown => "chown",
+            EventKind::Truncate => "truncate",
+            EventKind::Link => "link",
+            EventKind::Symlink => "symlink",
         }
     }
 
@@ -128,12 +161,29 @@ impl EventKind {
 
     pub const fn group(self) -> Group {
         match self {
-            EventKind::Exec | EventKind::Exit | EventKind::Fork => Group::Process,
+            EventKind::Exec
+            | EventKind::Exit
+            | EventKind::Fork
+            | EventKind::Signal
+            | EventKind::OomKill => Group::Process,
             EventKind::Open => Group::Files,
+            EventKind::Unlink
+            | EventKind::Rename
+            | EventKind::Mkdir
+            | EventKind::Chmod
+            | EventKind::Chown
+            | EventKind::Truncate
+            | EventKind::Link
+            | EventKind::Symlink => Group::Changes,
             EventKind::Connect | EventKind::Accept | EventKind::TcpClose | EventKind::Dns => {
                 Group::Network
             }
         }
+    }
+
+    /// Whether a change kind's record is a [`crate::ChangeRecord`].
+    pub const fn is_change(self) -> bool {
+        matches!(self.group(), Group::Changes)
     }
 
     /// Whether the kind's record has a user stack (and so may be followed by a copy of it).
@@ -147,7 +197,17 @@ impl EventKind {
             | EventKind::Accept
             | EventKind::Exit
             | EventKind::Fork
-            | EventKind::Dns => true,
+            | EventKind::Dns
+            | EventKind::Signal
+            | EventKind::OomKill
+            | EventKind::Unlink
+            | EventKind::Rename
+            | EventKind::Mkdir
+            | EventKind::Chmod
+            | EventKind::Chown
+            | EventKind::Truncate
+            | EventKind::Link
+            | EventKind::Symlink => true,
             EventKind::TcpClose => false,
         }
     }

@@ -38,6 +38,36 @@ pub const FLAG_ARGV_FROM_IMAGE: u16 = 1 << 6;
 /// the argv sent is what could be read, possibly none.
 pub const FLAG_ARGV_UNREADABLE: u16 = 1 << 7;
 
+/// The directory a relative path was resolved against could not be named whole (a deleted
+/// directory, or deeper than the probes walk): [`OpenRecord::dir_len`] and the first
+/// directory of a [`ChangeRecord`] hold what was read, and the path is marked partial.
+pub const FLAG_DIR_PARTIAL: u16 = 1 << 8;
+/// As [`FLAG_DIR_PARTIAL`], for a [`ChangeRecord`]'s second path.
+pub const FLAG_DIR2_PARTIAL: u16 = 1 << 9;
+/// As [`FLAG_PATH_TRUNCATED`] and [`FLAG_USER_READ_FAILED`], for a [`ChangeRecord`]'s second path.
+pub const FLAG_PATH2_TRUNCATED: u16 = 1 << 10;
+pub const FLAG_PATH2_READ_FAILED: u16 = 1 << 11;
+
+/// The directory was named whole, but a directory on the way had been deleted: the path is
+/// marked partial (it no longer exists) though it starts at the root.
+pub const FLAG_DIR_DELETED: u16 = 1 << 12;
+pub const FLAG_DIR2_DELETED: u16 = 1 << 13;
+
+/// The most directories the probes walk up to name where a relative path starts; a deeper one
+/// is marked with [`FLAG_DIR_PARTIAL`].
+pub const DIR_DEPTH_MAX: usize = 48;
+/// The most bytes of one directory's name (`NAME_MAX` and its NUL).
+pub const NAME_LEN: usize = 256;
+/// Past this many bytes of names a directory is marked partial (its last name may take it up
+/// to [`NAME_LEN`] further): what keeps a record with two paths and two directories within the
+/// probes' 16 KiB scratch.
+pub const DIR_LEN_MAX: usize = 3 * 1024;
+/// The most bytes of a directory in a record's tail.
+pub const DIR_TAIL_MAX: usize = DIR_LEN_MAX + NAME_LEN;
+
+// A directory in a record's tail (`dir_len` bytes) is its names from the innermost up to the
+// root, each ended by a NUL: `/srv/www` is `www\0srv\0`, and `/` is empty.
+
 /// The fields every record starts with.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,7 +196,8 @@ const _: () = assert!(size_of::<StackHead>() == 8);
 // in a tail (their frames stay 8-aligned), strings last.
 
 /// `execve` / `execveat`, captured at the caller's entry and completed at its result.
-/// Tail: the user stack's frames, `filename` (`filename_len` bytes), `argv` (`argv_len` bytes).
+/// Tail: the user stack's frames, `filename` (`filename_len` bytes), `argv` (`argv_len` bytes),
+/// the directory a relative filename starts from (`dir_len` bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
@@ -183,8 +214,12 @@ pub struct ExecRecord {
     /// CLOCK_MONOTONIC time of the execve entry, where `ustack` was taken: in the old image.
     pub stack_ns: u64,
     pub ustack: StackHead,
+    /// A relative filename: bytes of the cwd (or `execveat`'s directory) after argv in the
+    /// tail; 0 for an absolute one.
+    pub dir_len: u32,
+    pub _reserved: u32,
 }
-const _: () = assert!(size_of::<ExecRecord>() == 64 + 24 + 8);
+const _: () = assert!(size_of::<ExecRecord>() == 64 + 24 + 16);
 
 /// Which system call opened a file.
 pub mod open_syscall {
@@ -193,7 +228,8 @@ pub mod open_syscall {
     pub const OPEN: u32 = 2;
 }
 
-/// `openat`, `openat2` and `open`. Tail: the user stack's frames, the path (`path_len` bytes).
+/// `openat`, `openat2` and `open`. Tail: the user stack's frames, the path (`path_len` bytes),
+/// the directory a relative path starts from (`dir_len` bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
@@ -212,8 +248,12 @@ pub struct OpenRecord {
     /// Bytes used in `path`, without the NUL.
     pub path_len: u32,
     pub ustack: StackHead,
+    /// A relative path: bytes of the directory it starts from (the cwd or `dfd`), after the
+    /// path in the tail; 0 for an absolute path.
+    pub dir_len: u32,
+    pub _reserved: u32,
 }
-const _: () = assert!(size_of::<OpenRecord>() == 64 + 32 + 8);
+const _: () = assert!(size_of::<OpenRecord>() == 64 + 32 + 16);
 
 /// Address families the probes tell apart (`AF_UNIX`, `AF_INET`, `AF_INET6`); a record carries
 /// any other family's number as it is.
@@ -354,8 +394,155 @@ pub struct ForkRecord {
 }
 const _: () = assert!(size_of::<ForkRecord>() == 64 + 16 + 16);
 
+/// What `signal:signal_generate` says of a signal, with the sender's identity in the header
+/// (the kernel itself, for a fault's SIGSEGV, is whichever task was running).
+/// Tail: the user stack's frames, the kernel stack's frames.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
+pub struct SignalRecord {
+    pub header: RecordHeader,
+    pub sig: i32,
+    pub errno: i32,
+    /// `si_code`: `SI_USER` 0, `SI_KERNEL` 0x80, `SI_TKILL` -6, ...; `CLD_*` for SIGCHLD.
+    pub code: i32,
+    pub target_pid: u32,
+    /// 1 when sent to the whole process, 0 to one thread.
+    pub group: u32,
+    /// `TRACE_SIGNAL_*`: delivered 0, ignored 1, already pending 2, overflow 3, lose info 4...
+    pub result: u32,
+    pub target_comm: [u8; COMM_LEN],
+    pub ustack: StackHead,
+    pub kstack: StackHead,
+}
+const _: () = assert!(size_of::<SignalRecord>() == 64 + 24 + 16 + 16);
+
+/// Where [`OomKillRecord::memcg`] stands.
+pub mod oom_memcg {
+    /// No memory cgroup was at its limit: the system ran out.
+    pub const GLOBAL: u32 = 0;
+    /// The memory cgroup at its limit is named in the tail.
+    pub const NAMED: u32 = 1;
+    /// This kernel's layout is not known (no BTF): cannot tell.
+    pub const UNKNOWN: u32 = 2;
+}
+
+/// The OOM killer chose a victim (`oom:mark_victim`), in the context of the task whose
+/// allocation set it off: that task is the header's process and its stacks.
+/// Tail: the user stack's frames, the kernel stack's frames, the memory cgroup at its limit
+/// (`memcg_len` bytes, as a directory: names innermost first, each NUL-ended).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
+pub struct OomKillRecord {
+    pub header: RecordHeader,
+    pub victim_pid: u32,
+    pub victim_uid: u32,
+    /// The victim's memory in KiB, as the tracepoint gives it.
+    pub total_vm_kb: u64,
+    pub anon_rss_kb: u64,
+    pub file_rss_kb: u64,
+    pub shmem_rss_kb: u64,
+    pub pgtables_kb: u64,
+    pub oom_score_adj: i32,
+    /// One of [`oom_memcg`].
+    pub memcg: u32,
+    pub memcg_len: u32,
+    pub _reserved: u32,
+    pub victim_comm: [u8; COMM_LEN],
+    pub ustack: StackHead,
+    pub kstack: StackHead,
+}
+const _: () = assert!(size_of::<OomKillRecord>() == 64 + 8 + 40 + 16 + 16 + 16);
+
+/// Which system call changed a file (the kind says what it did).
+pub mod change_syscall {
+    pub const UNLINK: u32 = 0;
+    pub const UNLINKAT: u32 = 1;
+    pub const RMDIR: u32 = 2;
+    pub const RENAME: u32 = 3;
+    pub const RENAMEAT: u32 = 4;
+    pub const RENAMEAT2: u32 = 5;
+    pub const MKDIR: u32 = 6;
+    pub const MKDIRAT: u32 = 7;
+    pub const CHMOD: u32 = 8;
+    pub const FCHMOD: u32 = 9;
+    pub const FCHMODAT: u32 = 10;
+    pub const FCHMODAT2: u32 = 11;
+    pub const CHOWN: u32 = 12;
+    pub const FCHOWN: u32 = 13;
+    pub const LCHOWN: u32 = 14;
+    pub const FCHOWNAT: u32 = 15;
+    pub const TRUNCATE: u32 = 16;
+    pub const FTRUNCATE: u32 = 17;
+    pub const LINK: u32 = 18;
+    pub const LINKAT: u32 = 19;
+    pub const SYMLINK: u32 = 20;
+    pub const SYMLINKAT: u32 = 21;
+    /// One past the last.
+    pub const COUNT: u32 = 22;
+}
+
+/// What a [`ChangeRecord`]'s `dir` names.
+pub mod change_dir {
+    /// Nothing: the path is absolute, or not a path (a symlink's target).
+    pub const NONE: u32 = 0;
+    /// The directory a relative path starts from (the cwd or the dirfd).
+    pub const BASE: u32 = 1;
+    /// The file an fd-based call (`fchmod`, `fchown`, `ftruncate`) changed, itself.
+    pub const FILE: u32 = 2;
+}
+
+/// A change to a file: every kind of [`crate::Group::Changes`] shares this record, which
+/// holds each call's arguments in the order the call takes them (`rename(old, new)`,
+/// `link(old, new)`, `symlink(target, linkpath)`).
+/// Tail: the user stack's frames, `path` (`path_len` bytes), `path2` (`path2_len`), the second
+/// path's directory (`dir2_len`), the first's (`dir_len`, as [`change_dir`] says).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
+pub struct ChangeRecord {
+    pub header: RecordHeader,
+    /// 0, or `-errno`.
+    pub ret: i32,
+    /// One of [`change_syscall`].
+    pub syscall: u32,
+    pub latency_ns: u64,
+    /// The directory fds the paths are relative to (`AT_FDCWD` is -100), or the fd of an
+    /// fd-based call in `dfd`.
+    pub dfd: i32,
+    pub dfd2: i32,
+    /// `unlinkat`, `renameat2`, `linkat`, `fchmodat2`, `fchownat` flags.
+    pub flags: u32,
+    /// `mkdir` and `chmod` modes.
+    pub mode: u32,
+    /// `chown`'s owner and group, `u32::MAX` (-1) for "unchanged".
+    pub uid: u32,
+    pub gid: u32,
+    /// `truncate`'s new length.
+    pub length: i64,
+    pub path_len: u32,
+    pub path2_len: u32,
+    pub dir_len: u32,
+    pub dir2_len: u32,
+    /// One of [`change_dir`], for `dir`: the directory `dfd` names (for whichever path is
+    /// relative to it), or an fd-based call's file. `dir2` is the directory `dfd2` names, sent
+    /// only when it differs from `dfd` and the second path is relative to it.
+    pub dir_names: u32,
+    pub _reserved: u32,
+    pub ustack: StackHead,
+}
+const _: () = assert!(size_of::<ChangeRecord>() == 64 + 72 + 8);
+
 /// The largest record the probes send: an exec with both strings full.
-pub const RECORD_MAX: usize = size_of::<ExecRecord>() + STACK_FRAMES_LEN + PATH_LEN + ARGV_LEN;
+pub const RECORD_MAX: usize = max(
+    size_of::<ExecRecord>() + STACK_FRAMES_LEN + PATH_LEN + ARGV_LEN + DIR_TAIL_MAX,
+    size_of::<ChangeRecord>() + STACK_FRAMES_LEN + 2 * PATH_LEN + 2 * DIR_TAIL_MAX,
+);
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
 
 #[cfg(feature = "user")]
 mod pod {

@@ -12,10 +12,13 @@ use aya_ebpf::{
     EbpfContext,
     bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     helpers::generated::{
-        bpf_probe_read_kernel, bpf_probe_read_user, bpf_probe_read_user_str, bpf_ringbuf_output,
+        bpf_probe_read_kernel, bpf_probe_read_kernel_str, bpf_probe_read_user,
+        bpf_probe_read_user_str, bpf_ringbuf_output,
     },
 };
-use ringside_common::{ARGV_LEN, PATH_LEN, RECORD_MAX, STACK_FRAMES_LEN, Stack, StackHead};
+use ringside_common::{
+    ARGV_LEN, NAME_LEN, PATH_LEN, RECORD_MAX, STACK_FRAMES_LEN, Stack, StackHead,
+};
 
 pub use crate::kernel::StackKind;
 use crate::{
@@ -154,6 +157,38 @@ impl Draft {
         if read > 1 {
             self.len += ((read - 1) as usize) & (SECTION_MAX * 2 - 1);
         }
+        read
+    }
+
+    /// Bytes written so far: where the next section starts.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The byte at `offset`, written earlier (0 past what was written).
+    #[inline(always)]
+    pub fn byte_at(&self, offset: usize) -> u8 {
+        if offset >= self.len {
+            return 0;
+        }
+        // SAFETY: a masked offset is inside the scratch value.
+        unsafe { *self.base.add(offset & OFFSET_MASK) }
+    }
+
+    /// Appends a directory entry's name from kernel memory with its NUL (at most
+    /// [`NAME_LEN`] bytes); returns the bytes appended, 0 when it could not be read.
+    #[inline(always)]
+    pub fn push_name(&mut self, src: u64) -> usize {
+        // SAFETY: the destination has SECTION_MAX >= NAME_LEN bytes of room; the helper fails
+        // instead of faulting.
+        let read =
+            unsafe { bpf_probe_read_kernel_str(self.end(), NAME_LEN as u32, src as *const c_void) };
+        if read <= 0 {
+            return 0;
+        }
+        let read = (read as usize) & (NAME_LEN * 2 - 1);
+        self.len += read;
         read
     }
 

@@ -18,7 +18,8 @@ use aya_ebpf::{
 };
 use ringside_common::{
     ARGC_MAX, ARGV_LEN, EventKind, ExecRecord, FLAG_ARGV_FROM_IMAGE, FLAG_ARGV_TRUNCATED,
-    FLAG_ARGV_UNREADABLE, FLAG_PATH_TRUNCATED, FLAG_USER_READ_FAILED, PATH_LEN, Stack,
+    FLAG_ARGV_UNREADABLE, FLAG_DIR_DELETED, FLAG_DIR_PARTIAL, FLAG_PATH_TRUNCATED,
+    FLAG_USER_READ_FAILED, PATH_LEN, Stack,
 };
 
 use crate::{
@@ -26,8 +27,9 @@ use crate::{
     draft::Draft,
     kernel::{
         StackKind, capture_stack, config, count_drop, current_ids, current_task, fill_header,
-        now_ns, passes_filter, passes_filter_but_comm, read_field, read_kernel,
+        now_ns, passes_filter, passes_filter_but_comm, read_field, read_kernel, syscall_arg,
     },
+    paths::{AT_FDCWD, is_relative, push_base_dir},
 };
 
 #[derive(Clone, Copy)]
@@ -79,6 +81,11 @@ pub fn enter(ctx: &TracePointContext, variant: Variant) -> u32 {
         flags |= read_argv(scratch, argv);
         (*pending).record.header.flags = flags;
         (*pending).record.stack_ns = now_ns();
+        // Kept where the record has room until the result: where a relative name starts.
+        (*pending).record._reserved = match variant {
+            Variant::Execve => AT_FDCWD as u32,
+            Variant::Execveat => syscall_arg(ctx, 0) as u32,
+        };
         capture_stack(
             ctx,
             &raw mut (*pending).ustack,
@@ -293,18 +300,24 @@ fn assemble(pending: *const ExecPending, ret: i32) -> bool {
         let ustack = draft.push_taken_stack(&raw const (*pending).ustack);
         let filename = (&raw const (*pending).filename).cast::<u8>();
         let argv = (&raw const (*pending).argv).cast::<u8>();
+        let filename_at = draft.len();
         if !draft.push_kernel(filename, (*head).filename_len as usize)
             || !draft.push_kernel(argv, (*head).argv_len as usize)
         {
             return false;
         }
-        fill_header(
-            &raw mut (*record).header,
-            EventKind::Exec.wire(),
-            (*head).header.flags,
-        );
+        let mut flags = (*head).header.flags;
+        let mut dir_len = 0;
+        if (*head).filename_len > 0 && is_relative(draft.byte_at(filename_at)) {
+            let dir = push_base_dir(&mut draft, (*head)._reserved as i32);
+            dir_len = dir.len;
+            flags |= dir.flags(FLAG_DIR_PARTIAL, FLAG_DIR_DELETED);
+        }
+        fill_header(&raw mut (*record).header, EventKind::Exec.wire(), flags);
         (*record).ret = ret;
         (*record).ustack = ustack;
+        (*record).dir_len = dir_len;
+        (*record)._reserved = 0;
     }
     draft.send(EventKind::Exec.wire());
     true

@@ -244,6 +244,20 @@ pub fn read_kernel<T>(base: u64, offset: u32) -> Option<T> {
     unsafe { bpf_probe_read_kernel((base + u64::from(offset)) as *const T) }.ok()
 }
 
+/// `current->files->fdt->fd[fd]`: the `struct file *` an fd of the current process names.
+#[inline(always)]
+pub fn file_of_fd(fd: i32) -> Option<u64> {
+    let k = &config().kernel;
+    let files = read_kernel::<u64>(current_task(), k.task_files)?;
+    let fdt = read_kernel::<u64>(files, k.files_fdt)?;
+    let max_fds = read_kernel::<u32>(fdt, k.fdtable_max_fds)?;
+    if fd < 0 || fd as u32 >= max_fds {
+        return None;
+    }
+    let fds = read_kernel::<u64>(fdt, k.fdtable_fd)?;
+    read_kernel::<u64>(fds, fd as u32 * 8)
+}
+
 /// `task->real_parent->tgid`, or 0 when unknown.
 #[inline(always)]
 pub fn parent_pid(task: u64) -> u32 {
@@ -260,6 +274,16 @@ pub fn process_start_ns(task: u64) -> u64 {
     read_kernel::<u64>(task, k.task_group_leader)
         .and_then(|leader| read_kernel::<u64>(leader, k.task_start_time))
         .unwrap_or(0)
+}
+
+/// The `i`th argument of the current `sys_enter_*` record (0 when unknown).
+#[inline(always)]
+pub fn syscall_arg(ctx: &aya_ebpf::programs::TracePointContext, i: u16) -> u64 {
+    let base = config().tp.syscall_args;
+    if base == ringside_common::OFFSET_UNKNOWN {
+        return 0;
+    }
+    read_field::<u64, _>(ctx, base + 8 * i).unwrap_or(0)
 }
 
 /// Reads a field of the current tracepoint record at an offset from its `format` file.

@@ -7,12 +7,16 @@
 #![no_main]
 
 mod cgroup;
+mod changes;
 mod dns;
 mod draft;
 mod exec;
 mod kernel;
+mod oom;
 mod open;
+mod paths;
 mod process;
+mod signal;
 mod sock;
 mod tcp;
 mod user_stack;
@@ -23,9 +27,10 @@ use aya_ebpf::{
     maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
     programs::{RawTracePointContext, TracePointContext},
 };
-use ringside_common::{COMM_LEN, EventKind, KIND_SLOTS, ProbeConfig, Stack};
+use ringside_common::{COMM_LEN, EventKind, KIND_SLOTS, ProbeConfig, Stack, change_syscall};
 
 use crate::{
+    changes::{ChangePending, WalkedDir},
     draft::RecordScratch,
     exec::{ExecPending, ExecScratch},
     open::OpenPending,
@@ -74,6 +79,16 @@ static FILTER_NETS_V6: LpmTrie<[u8; 16], u8> = LpmTrie::with_max_entries(1024, 0
 /// An open in progress, by thread id, from its entry to its exit.
 #[map]
 static OPEN_PENDING: HashMap<u32, OpenPending> = HashMap::with_max_entries(16384, 0);
+/// A change to a file in progress, by thread id.
+#[map]
+static CHANGE_PENDING: HashMap<u32, ChangePending> = HashMap::with_max_entries(16384, 0);
+/// The second directory of a change in progress (renameat/linkat with two dirfds), walked at
+/// its entry, by thread id.
+#[map]
+static CHANGE_DIR2: HashMap<u32, WalkedDir> = HashMap::with_max_entries(1024, BPF_F_NO_PREALLOC);
+/// Where that directory is walked.
+#[map]
+static DIR_SCRATCH: PerCpuArray<RecordScratch> = PerCpuArray::with_max_entries(1, 0);
 /// A connect or accept in progress, by thread id.
 #[map]
 static SOCK_PENDING: HashMap<u32, SockPending> = HashMap::with_max_entries(16384, 0);
@@ -139,6 +154,109 @@ pub fn sys_enter_open(ctx: TracePointContext) -> u32 {
 #[tracepoint]
 pub fn sys_exit_open(ctx: TracePointContext) -> u32 {
     open::exit(&ctx)
+}
+
+#[tracepoint]
+pub fn sys_enter_unlink(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::UNLINK)
+}
+#[tracepoint]
+pub fn sys_enter_unlinkat(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::UNLINKAT)
+}
+#[tracepoint]
+pub fn sys_enter_rmdir(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::RMDIR)
+}
+#[tracepoint]
+pub fn sys_enter_rename(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::RENAME)
+}
+#[tracepoint]
+pub fn sys_enter_renameat(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::RENAMEAT)
+}
+#[tracepoint]
+pub fn sys_enter_renameat2(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::RENAMEAT2)
+}
+#[tracepoint]
+pub fn sys_enter_mkdir(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::MKDIR)
+}
+#[tracepoint]
+pub fn sys_enter_mkdirat(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::MKDIRAT)
+}
+#[tracepoint]
+pub fn sys_enter_chmod(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::CHMOD)
+}
+#[tracepoint]
+pub fn sys_enter_fchmod(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::FCHMOD)
+}
+#[tracepoint]
+pub fn sys_enter_fchmodat(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::FCHMODAT)
+}
+#[tracepoint]
+pub fn sys_enter_fchmodat2(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::FCHMODAT2)
+}
+#[tracepoint]
+pub fn sys_enter_chown(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::CHOWN)
+}
+#[tracepoint]
+pub fn sys_enter_fchown(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::FCHOWN)
+}
+#[tracepoint]
+pub fn sys_enter_lchown(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::LCHOWN)
+}
+#[tracepoint]
+pub fn sys_enter_fchownat(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::FCHOWNAT)
+}
+#[tracepoint]
+pub fn sys_enter_truncate(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::TRUNCATE)
+}
+#[tracepoint]
+pub fn sys_enter_ftruncate(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::FTRUNCATE)
+}
+#[tracepoint]
+pub fn sys_enter_link(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::LINK)
+}
+#[tracepoint]
+pub fn sys_enter_linkat(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::LINKAT)
+}
+#[tracepoint]
+pub fn sys_enter_symlink(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::SYMLINK)
+}
+#[tracepoint]
+pub fn sys_enter_symlinkat(ctx: TracePointContext) -> u32 {
+    changes::enter(&ctx, change_syscall::SYMLINKAT)
+}
+/// Every change's exit: what it was is kept from its entry.
+#[tracepoint]
+pub fn sys_exit_change(ctx: TracePointContext) -> u32 {
+    changes::exit(&ctx)
+}
+
+#[tracepoint]
+pub fn signal_generate(ctx: TracePointContext) -> u32 {
+    signal::generated(&ctx)
+}
+#[tracepoint]
+pub fn mark_victim(ctx: TracePointContext) -> u32 {
+    oom::victim_marked(&ctx)
 }
 
 #[tracepoint]

@@ -3,18 +3,17 @@
 
 use aya_ebpf::programs::TracePointContext;
 use ringside_common::{
-    EventKind, FLAG_PATH_TRUNCATED, FLAG_USER_READ_FAILED, OpenRecord, PATH_LEN, open_syscall,
+    EventKind, FLAG_DIR_DELETED, FLAG_DIR_PARTIAL, FLAG_PATH_TRUNCATED, FLAG_USER_READ_FAILED,
+    OpenRecord, PATH_LEN, open_syscall,
 };
 
 use crate::{
     OPEN_PENDING,
     draft::{Draft, StackKind},
     kernel::{config, count_drop, current_ids, fill_header, now_ns, passes_filter, read_field},
+    paths::{AT_FDCWD, is_relative, push_base_dir},
     user_stack,
 };
-
-/// `AT_FDCWD`: what `open` resolves relative to.
-const AT_FDCWD: i32 = -100;
 
 #[derive(Clone, Copy)]
 pub enum Variant {
@@ -117,12 +116,19 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
         return 0;
     };
     let ustack = draft.push_stack(ctx, StackKind::User(snapshot));
+    let path_at = draft.len();
     let read = draft.push_user_str(pending.filename, PATH_LEN);
-    let flags = match read {
+    let mut flags = match read {
         n if n < 0 => FLAG_USER_READ_FAILED,
         n if n as usize >= PATH_LEN => FLAG_PATH_TRUNCATED,
         _ => 0,
     };
+    let mut dir_len = 0;
+    if read > 1 && is_relative(draft.byte_at(path_at)) {
+        let dir = push_base_dir(&mut draft, pending.dfd);
+        dir_len = dir.len;
+        flags |= dir.flags(FLAG_DIR_PARTIAL, FLAG_DIR_DELETED);
+    }
     // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
         fill_header(&raw mut (*record).header, EventKind::Open.wire(), flags);
@@ -134,6 +140,8 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
         (*record).latency_ns = (*record).header.ts_ns.saturating_sub(pending.ts_ns);
         (*record).syscall = pending.syscall;
         (*record).ustack = ustack;
+        (*record).dir_len = dir_len;
+        (*record)._reserved = 0;
     }
     draft.send(EventKind::Open.wire());
     0

@@ -6,7 +6,8 @@ use aya_ebpf::programs::TracePointContext;
 use ringside_common::{EventKind, ExitRecord, FILTER_TREE, ForkRecord, OFFSET_UNKNOWN, user_stack};
 
 use crate::{
-    CONNECT_KSTACK, EXEC_PENDING, FILTER_PIDS, OPEN_PENDING, SOCK_PENDING,
+    CHANGE_DIR2, CHANGE_PENDING, CONNECT_KSTACK, EXEC_PENDING, FILTER_PIDS, OPEN_PENDING,
+    SOCK_PENDING,
     draft::{Draft, StackKind},
     kernel::{
         config, count_drop, current_ids, current_task, fill_header, filter_mode, passes_filter,
@@ -61,6 +62,8 @@ pub fn exited(ctx: &TracePointContext) -> u32 {
     let (pid, tid) = current_ids();
     // A thread that dies in a syscall never reaches its exit tracepoint: forget its entries.
     let _ = OPEN_PENDING.remove(tid);
+    let _ = CHANGE_PENDING.remove(tid);
+    let _ = CHANGE_DIR2.remove(tid);
     let _ = SOCK_PENDING.remove(tid);
     let _ = EXEC_PENDING.remove(tid);
     let _ = CONNECT_KSTACK.remove(tid);

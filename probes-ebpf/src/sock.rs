@@ -16,7 +16,7 @@ use crate::{
     CONNECT_KSTACK, SOCK_PENDING,
     draft::{Draft, StackKind},
     kernel::{
-        addrs_pass, config, count_drop, current_ids, current_task, fill_header, now_ns,
+        addrs_pass, config, count_drop, current_ids, file_of_fd, fill_header, now_ns,
         passes_filter, read_field, read_kernel, wanted,
     },
     tcp,
@@ -345,14 +345,7 @@ struct Socket {
 #[inline(always)]
 fn socket_of_fd(fd: i32) -> Option<Socket> {
     let k = &config().kernel;
-    let files = read_kernel::<u64>(current_task(), k.task_files)?;
-    let fdt = read_kernel::<u64>(files, k.files_fdt)?;
-    let max_fds = read_kernel::<u32>(fdt, k.fdtable_max_fds)?;
-    if fd < 0 || fd as u32 >= max_fds {
-        return None;
-    }
-    let fds = read_kernel::<u64>(fdt, k.fdtable_fd)?;
-    let file = read_kernel::<u64>(fds, fd as u32 * 8)?;
+    let file = file_of_fd(fd)?;
     let socket = read_kernel::<u64>(file, k.file_private_data)?;
     let socket_type = read_kernel::<u16>(socket, k.socket_type)?;
     let sock = read_kernel::<u64>(socket, k.socket_sk)?;

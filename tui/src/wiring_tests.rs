@@ -14,7 +14,7 @@ use crate::ingest::decode::decode;
 use crate::ingest::test_records::*;
 use crate::model::{Event, EventKind, Group};
 use crate::output::json::event_to_json;
-use crate::probes::attachments::ATTACHMENTS;
+use crate::probes::attachments;
 use crate::recording::{Entry, RecordingReader, RecordingWriter, session_header};
 
 /// A record of `kind` as the probes write it, with a user stack wherever the record has one.
@@ -63,7 +63,7 @@ fn every_kind_is_wired_through() {
         );
 
         assert!(
-            ATTACHMENTS.iter().any(|a| a.serves.contains(&kind)),
+            attachments::all().any(|a| a.serves.contains(&kind)),
             "{kind:?}: a probe attachment serves it"
         );
 

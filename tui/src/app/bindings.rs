@@ -113,7 +113,7 @@ impl Context {
             Context::StacksAndFlame => "Stacks and Flame graph",
             Context::StackLists => "Stacks and Failures lists (5, 7)",
             Context::Processes => "Processes pane",
-            Context::EventsView => "Events view (1-4)",
+            Context::EventsView => "Events view (1-4, 8)",
             Context::Anywhere => "Anywhere",
         }
     }
@@ -254,7 +254,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(X::Anywhere, &[K::PageUp], C::PageUp, "a page up", ""),
     bind(X::Anywhere, &[K::Tab], C::NextPane, "next pane", "pane"),
     bind(X::Anywhere, &[K::BackTab], C::PreviousPane, "previous pane", ""),
-    bind(X::Anywhere, &[K::Char('1'), K::Char('2'), K::Char('3'), K::Char('4')], C::ShowTab, "events: all / process (exec, exit, fork) / files / network", "events"),
+    bind(X::Anywhere, &[K::Char('1'), K::Char('2'), K::Char('3'), K::Char('4'), K::Char('8')], C::ShowTab, "events: all / process (exec, exit, fork, signals, OOM kills) / files / network / changes", "events"),
     bind(X::Anywhere, &[K::Char('5'), K::Char('6'), K::Char('7')], C::ShowStackView, "Stacks / Flame graph / Failures", "stack views"),
     bind(X::Anywhere, &[K::Esc], C::Back, "leave details / back to the stack view / clear the scope", ""),
     bind(X::Anywhere, &[K::Char('t')], C::ToggleTreeScope, "scope to the process's whole tree, or to it alone", "tree"),

@@ -117,8 +117,10 @@ impl App {
                 self.unit_column = Some(!self.unit_column(width));
             }
             Command::ShowTab => {
-                let tab = digit(key).and_then(|d| Tab::ALL.get(d.checked_sub(1)?))?;
-                self.tab = *tab;
+                let Key::Char(pressed) = key else {
+                    return None;
+                };
+                self.tab = Tab::ALL.into_iter().find(|tab| tab.key() == pressed)?;
                 self.show_view(View::Events);
                 self.rebuild_view();
             }
@@ -229,13 +231,5 @@ impl App {
             }
             None => {}
         }
-    }
-}
-
-/// The digit a key is, for the keys that choose by number.
-fn digit(key: Key) -> Option<usize> {
-    match key {
-        Key::Char(c) => c.to_digit(10).map(|d| d as usize),
-        _ => None,
     }
 }

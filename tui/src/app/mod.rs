@@ -46,10 +46,17 @@ pub enum Tab {
     Process,
     Files,
     Network,
+    Changes,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::All, Tab::Process, Tab::Files, Tab::Network];
+    pub const ALL: [Tab; 5] = [
+        Tab::All,
+        Tab::Process,
+        Tab::Files,
+        Tab::Network,
+        Tab::Changes,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -57,6 +64,18 @@ impl Tab {
             Tab::Process => "Process",
             Tab::Files => "Files",
             Tab::Network => "Network",
+            Tab::Changes => "Changes",
+        }
+    }
+
+    /// The key that shows it: 1 to 4, and 8 for Changes (5 to 7 are the stack views).
+    pub const fn key(self) -> char {
+        match self {
+            Tab::All => '1',
+            Tab::Process => '2',
+            Tab::Files => '3',
+            Tab::Network => '4',
+            Tab::Changes => '8',
         }
     }
 
@@ -66,13 +85,16 @@ impl Tab {
             Group::Process => Tab::Process,
             Group::Files => Tab::Files,
             Group::Network => Tab::Network,
+            Group::Changes => Tab::Changes,
         }
     }
 
     pub fn shows(self, kind: EventKind) -> bool {
         match self {
             Tab::All => true,
-            Tab::Process | Tab::Files | Tab::Network => Tab::of_group(kind.group()) == self,
+            Tab::Process | Tab::Files | Tab::Network | Tab::Changes => {
+                Tab::of_group(kind.group()) == self
+            }
         }
     }
 }
@@ -300,8 +322,16 @@ impl Selection<'_> {
                     }
                 }
             }
+            && (!is_routine_signal(event) || self.filter.asks_for_signals())
             && self.filter.matches(event, self.processes)
     }
+}
+
+/// A child's SIGCHLD to its parent as it exits: one per exit, which the exit event already
+/// tells. Left out of the Events pane unless the filter asks for signals, so that a fork
+/// storm's SIGCHLDs cannot bury the one `kill` a person is looking for.
+pub fn is_routine_signal(event: &Event) -> bool {
+    matches!(&event.details, crate::model::event::Details::Signal(signal) if signal.routine())
 }
 
 impl App {

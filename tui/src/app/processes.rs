@@ -170,7 +170,10 @@ impl ProcessTable {
             | Details::Connect(_)
             | Details::Accept(_)
             | Details::TcpClose(_)
-            | Details::Dns(_) => {}
+            | Details::Dns(_)
+            | Details::Signal(_)
+            | Details::OomKill(_)
+            | Details::Change(_) => {}
         }
     }
 

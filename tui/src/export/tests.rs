@@ -36,6 +36,7 @@ fn settings_open() -> Event {
         column: None,
     }];
     let mut event = sample::event(Details::Open(Open {
+        abs_path: None,
         path: b"/etc/svc/settings.conf".to_vec().into(),
         path_truncated: false,
         dfd: -100,

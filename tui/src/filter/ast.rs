@@ -19,6 +19,16 @@ pub(super) enum Expr {
 }
 
 impl Expr {
+    /// Whether some condition in the expression passes `test`.
+    pub(super) fn any_cond(&self, test: &dyn Fn(&Cond) -> bool) -> bool {
+        match self {
+            Expr::All => false,
+            Expr::And(parts) | Expr::Or(parts) => parts.iter().any(|part| part.any_cond(test)),
+            Expr::Not(inner) => inner.any_cond(test),
+            Expr::Cond(cond) => test(cond),
+        }
+    }
+
     /// `a and b`, merging nested conjunctions so `(a and b) and c` has three conjuncts.
     pub(super) fn all_of(items: Vec<Expr>) -> Expr {
         Self::join(items, Expr::And, |e| match e {
@@ -138,7 +148,7 @@ impl Cmp {
 
 /// A set of event kinds, one bit per kind: `type=network` is three kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct KindSet(u8);
+pub(super) struct KindSet(u32);
 
 impl KindSet {
     pub(super) fn of(kinds: &[EventKind]) -> KindSet {
@@ -149,10 +159,10 @@ impl KindSet {
         self.0 & Self::bit(kind) != 0
     }
 
-    fn bit(kind: EventKind) -> u8 {
+    fn bit(kind: EventKind) -> u32 {
         1 << kind.index()
     }
 }
 
-// A kind past the eighth needs a wider set.
-const _: () = assert!(EventKind::ALL.len() <= u8::BITS as usize);
+// A kind past the 32nd needs a wider set.
+const _: () = assert!(EventKind::ALL.len() <= u32::BITS as usize);

@@ -41,12 +41,18 @@ fn condition(cond: &Cond, event: &Event, ancestry: &dyn Ancestry) -> bool {
             pattern,
             negated,
         } => {
-            let text = text(event, *field);
             let test = |text: Cow<'_, [u8]>| match (field, pattern) {
                 (TextField::Comm, TextPattern::Exact(name)) => *text == *kernel_comm(name),
                 _ => pattern.matches(&text),
             };
-            decide(text, test, *negated)
+            if *field == TextField::Path {
+                // Any form of any path the event names: as given, made absolute, a rename's
+                // new name, a link's target.
+                let paths = event.details.path().into_iter();
+                let every = paths.chain(event.details.other_paths()).map(Cow::Borrowed);
+                return decide(every, test, *negated);
+            }
+            decide(text(event, *field), test, *negated)
         }
         Cond::Type { kinds, negated } => kinds.contains(event.kind()) != *negated,
         Cond::Cgroup { matcher, negated } => {

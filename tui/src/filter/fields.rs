@@ -22,11 +22,12 @@ pub(super) enum Field {
     Error,
     ExitCode,
     Signal,
+    Sig,
     Host,
 }
 
 impl Field {
-    pub(super) const ALL: [Field; 19] = [
+    pub(super) const ALL: [Field; 20] = [
         Field::Pid,
         Field::Ppid,
         Field::Tree,
@@ -45,6 +46,7 @@ impl Field {
         Field::Error,
         Field::ExitCode,
         Field::Signal,
+        Field::Sig,
         Field::Host,
     ];
 
@@ -69,6 +71,7 @@ impl Field {
             Field::Error => "error",
             Field::ExitCode => "exit_code",
             Field::Signal => "signal",
+            Field::Sig => "sig",
             Field::Host => "host",
         }
     }
@@ -82,7 +85,7 @@ impl Field {
             Field::Comm => "command name",
             Field::Uid => "user id",
             Field::Type => "event type, or files, network, process",
-            Field::Path => "an open's path, an exec's filename",
+            Field::Path => "any path an event names, as given or absolute",
             Field::Unix => "a unix socket's path (@name when abstract)",
             Field::Query => "the name a DNS query asked for",
             Field::Cgroup => "cgroup path",
@@ -93,7 +96,8 @@ impl Field {
             Field::Ret => "the system call's result",
             Field::Error => "the errno name of a failure, e.g. ENOENT",
             Field::ExitCode => "an exit's code",
-            Field::Signal => "the signal that killed a process, e.g. SIGKILL or 9",
+            Field::Signal => "the signal that killed a process, or a signal event's",
+            Field::Sig => "a signal event's signal (or an exit's), e.g. SIGTERM or 15",
             Field::Host => "the --host label an event came from",
         }
     }

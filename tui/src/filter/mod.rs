@@ -66,6 +66,20 @@ impl Filter {
         })
     }
 
+    /// Whether the expression tests a signal (`sig=`, `signal=`): then the TUI shows the
+    /// routine signals it leaves out otherwise (a child's SIGCHLD to its parent).
+    pub fn asks_for_signals(&self) -> bool {
+        self.expr.any_cond(&|cond| {
+            matches!(
+                cond,
+                ast::Cond::Text {
+                    field: ast::TextField::Signal,
+                    ..
+                }
+            )
+        })
+    }
+
     pub fn match_all() -> Filter {
         Filter {
             text: String::new(),

@@ -181,6 +181,7 @@ fn check_operator(field: Field, op: Op) -> Result<(), String> {
         | Field::Container
         | Field::Error
         | Field::Signal
+        | Field::Sig
             if !equality && op != Op::Match =>
         {
             Err(format!("`{}` needs a number", op.symbol()))
@@ -264,7 +265,7 @@ fn build(field: Field, op: Op, value: String) -> Result<Cond, String> {
             }
             Ok(text(TextField::Error, value))
         }
-        Field::Signal => {
+        Field::Signal | Field::Sig => {
             let value = if op == Op::Match {
                 value.to_ascii_uppercase()
             } else {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Event;
 
 /// Changes whenever a message changes shape; the hello line carries it.
-pub const PROTOCOL: u32 = 2;
+pub const PROTOCOL: u32 = 3;
 /// The hello line's first word.
 pub const HELLO_WORD: &str = "RINGSIDE-STREAM";
 /// The longest hello line read: a version string, not a file.

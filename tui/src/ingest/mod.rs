@@ -11,6 +11,8 @@ pub mod copy_budget;
 pub mod decode;
 mod sleep;
 #[cfg(test)]
+pub mod test_news_records;
+#[cfg(test)]
 pub mod test_records;
 pub mod text_arena;
 pub mod user_copies;

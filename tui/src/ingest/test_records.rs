@@ -16,6 +16,8 @@ use ringside_common::{
 };
 use zerocopy::{FromZeros, IntoBytes};
 
+use super::test_news_records as news;
+
 /// The sections after a record's head, appended in order.
 #[derive(Default)]
 pub struct TailBuilder(Vec<u8>);
@@ -467,6 +469,36 @@ pub fn record_of(kind: EventKind, ustack: Option<Stack>, kstack: Option<Stack>) 
             dns_bytes(&DnsFields {
                 ustack: ustack.unwrap_or(record.ustack),
                 kstack: kstack.unwrap_or(record.kstack),
+                ..record
+            })
+        }
+        EventKind::Signal => {
+            let record = news::signal_record();
+            news::signal_bytes(&news::SignalFields {
+                ustack: ustack.unwrap_or(record.ustack),
+                kstack: kstack.unwrap_or(record.kstack),
+                ..record
+            })
+        }
+        EventKind::OomKill => {
+            let record = news::oom_record();
+            news::oom_bytes(&news::OomFields {
+                ustack: ustack.unwrap_or(record.ustack),
+                kstack: kstack.unwrap_or(record.kstack),
+                ..record
+            })
+        }
+        EventKind::Unlink
+        | EventKind::Rename
+        | EventKind::Mkdir
+        | EventKind::Chmod
+        | EventKind::Chown
+        | EventKind::Truncate
+        | EventKind::Link
+        | EventKind::Symlink => {
+            let record = news::change_record(kind);
+            news::change_bytes(&news::ChangeFields {
+                ustack: ustack.unwrap_or(record.ustack),
                 ..record
             })
         }

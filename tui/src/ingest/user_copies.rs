@@ -151,6 +151,7 @@ mod tests {
         }
         // The exec is reported under the leader's thread id: the process is what must match.
         let mut exec = crate::model::sample::event(Details::Exec(Exec {
+            abs_filename: None,
             filename: b"/bin/true".to_vec().into(),
             filename_truncated: false,
             argv: Vec::new(),

@@ -1,12 +1,16 @@
 //! One event, owned and decoded: what the ring buffer delivered, in terms a person reads.
 
+mod abs_path;
 mod addrs;
+mod change;
 mod connection;
 mod dns;
 mod exec;
 mod exit;
 mod fork;
+mod oom_kill;
 mod open;
+mod signal;
 mod socket;
 mod tcp_close;
 
@@ -15,13 +19,17 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::frame::Stacks;
+pub use abs_path::{AbsPath, DirState};
 pub use addrs::SockAddrs;
+pub use change::{Change, ChangeSyscall};
 pub use connection::SockInfo;
 pub use dns::{Dns, DnsOutcome};
 pub use exec::Exec;
 pub use exit::Exit;
 pub use fork::Fork;
+pub use oom_kill::{OomKill, OomScope};
 pub use open::{Open, OpenSyscall};
+pub use signal::Signal;
 pub use socket::Socket;
 pub use tcp_close::TcpClose;
 
@@ -99,6 +107,10 @@ pub enum Details {
     Fork(Fork),
     /// Boxed: larger than the others, and rarer.
     Dns(Box<Dns>),
+    Signal(Signal),
+    OomKill(Box<OomKill>),
+    /// Every kind of the Changes group: the system call says which.
+    Change(Box<Change>),
 }
 
 impl Details {
@@ -112,6 +124,9 @@ impl Details {
             Details::Exit(_) => EventKind::Exit,
             Details::Fork(_) => EventKind::Fork,
             Details::Dns(_) => EventKind::Dns,
+            Details::Signal(_) => EventKind::Signal,
+            Details::OomKill(_) => EventKind::OomKill,
+            Details::Change(change) => change.kind(),
         }
     }
 
@@ -125,6 +140,9 @@ impl Details {
             Details::Exit(exit) => exit.summary(),
             Details::Fork(fork) => fork.summary(),
             Details::Dns(dns) => dns.summary(),
+            Details::Signal(signal) => signal.summary(),
+            Details::OomKill(oom) => oom.summary(),
+            Details::Change(change) => change.summary(),
         }
     }
 
@@ -134,7 +152,13 @@ impl Details {
             Details::Exec(exec) => exec.ret(),
             Details::Open(open) => open.ret(),
             Details::Connect(sock) | Details::Accept(sock) => sock.ret(),
-            Details::TcpClose(_) | Details::Exit(_) | Details::Fork(_) | Details::Dns(_) => None,
+            Details::Change(change) => change.ret(),
+            Details::TcpClose(_)
+            | Details::Exit(_)
+            | Details::Fork(_)
+            | Details::Dns(_)
+            | Details::Signal(_)
+            | Details::OomKill(_) => None,
         }
     }
 
@@ -143,13 +167,36 @@ impl Details {
         match self {
             Details::Exec(exec) => exec.path(),
             Details::Open(open) => open.path(),
+            Details::Change(change) => Some(&change.path),
             Details::Connect(_)
             | Details::Accept(_)
             | Details::TcpClose(_)
             | Details::Exit(_)
             | Details::Fork(_)
-            | Details::Dns(_) => None,
+            | Details::Dns(_)
+            | Details::Signal(_)
+            | Details::OomKill(_) => None,
         }
+    }
+
+    /// The other forms of the event's paths, for `path` filters, which match any of them: a
+    /// relative path made absolute, a rename's new name, a link's target.
+    pub fn other_paths(&self) -> impl Iterator<Item = &[u8]> {
+        let (abs, other, other_abs): (Option<&AbsPath>, &[u8], Option<&AbsPath>) = match self {
+            Details::Open(open) => (open.abs_path.as_deref(), &[], None),
+            Details::Exec(exec) => (exec.abs_filename.as_deref(), &[], None),
+            Details::Change(change) => (
+                change.abs_path.as_deref(),
+                &change.other,
+                change.other_abs.as_deref(),
+            ),
+            _ => (None, &[], None),
+        };
+        let other = (!other.is_empty()).then_some(other);
+        abs.map(|abs| &abs.path[..])
+            .into_iter()
+            .chain(other)
+            .chain(other_abs.map(|abs| &abs.path[..]))
     }
 
     /// The name a DNS query asked for, for `query` filters.
@@ -162,7 +209,10 @@ impl Details {
             | Details::Accept(_)
             | Details::TcpClose(_)
             | Details::Exit(_)
-            | Details::Fork(_) => None,
+            | Details::Fork(_)
+            | Details::Signal(_)
+            | Details::OomKill(_)
+            | Details::Change(_) => None,
         }
     }
 
@@ -176,21 +226,27 @@ impl Details {
             | Details::Accept(_)
             | Details::TcpClose(_)
             | Details::Fork(_)
-            | Details::Dns(_) => None,
+            | Details::Dns(_)
+            | Details::Signal(_)
+            | Details::OomKill(_)
+            | Details::Change(_) => None,
         }
     }
 
-    /// The signal that ended a process, for `signal` filters.
+    /// The signal that ended a process, or a signal event's, for `signal` and `sig` filters.
     pub fn signal(&self) -> Option<i32> {
         match self {
             Details::Exit(exit) => exit.signal(),
+            Details::Signal(signal) => Some(signal.sig),
             Details::Exec(_)
             | Details::Open(_)
             | Details::Connect(_)
             | Details::Accept(_)
             | Details::TcpClose(_)
             | Details::Fork(_)
-            | Details::Dns(_) => None,
+            | Details::Dns(_)
+            | Details::OomKill(_)
+            | Details::Change(_) => None,
         }
     }
 
@@ -207,7 +263,9 @@ impl Details {
             Details::Exec(exec) => exec.ret < 0,
             Details::Open(open) => open.ret < 0,
             Details::Exit(exit) => exit.failed(),
-            Details::TcpClose(_) | Details::Fork(_) => false,
+            Details::OomKill(_) => true,
+            Details::Change(change) => change.ret < 0,
+            Details::TcpClose(_) | Details::Fork(_) | Details::Signal(_) => false,
         }
     }
 
@@ -220,7 +278,10 @@ impl Details {
             | Details::TcpClose(_)
             | Details::Exit(_)
             | Details::Fork(_)
-            | Details::Dns(_) => None,
+            | Details::Dns(_)
+            | Details::Signal(_)
+            | Details::OomKill(_)
+            | Details::Change(_) => None,
         }
     }
 
@@ -230,7 +291,13 @@ impl Details {
             Details::Connect(sock) | Details::Accept(sock) => sock.addrs(),
             Details::TcpClose(close) => close.addrs(),
             Details::Dns(dns) => dns.addrs(),
-            Details::Exec(_) | Details::Open(_) | Details::Exit(_) | Details::Fork(_) => None,
+            Details::Exec(_)
+            | Details::Open(_)
+            | Details::Exit(_)
+            | Details::Fork(_)
+            | Details::Signal(_)
+            | Details::OomKill(_)
+            | Details::Change(_) => None,
         }
     }
 
@@ -238,12 +305,15 @@ impl Details {
         match self {
             Details::Exec(exec) => exec.own_text(),
             Details::Open(open) => open.own_text(),
+            Details::OomKill(oom) => oom.own_text(),
+            Details::Change(change) => change.own_text(),
             Details::Connect(_)
             | Details::Accept(_)
             | Details::TcpClose(_)
             | Details::Exit(_)
             | Details::Fork(_)
-            | Details::Dns(_) => {}
+            | Details::Dns(_)
+            | Details::Signal(_) => {}
         }
     }
 }

@@ -35,6 +35,7 @@ pub fn event(details: Details) -> Event {
 /// An exec of `filename` (its argv0) with this result.
 pub fn exec(filename: &str, ret: i32) -> Details {
     Details::Exec(Exec {
+        abs_filename: None,
         filename: filename.as_bytes().to_vec().into(),
         filename_truncated: false,
         argv: vec![filename.as_bytes().to_vec().into()],
@@ -62,6 +63,7 @@ pub fn connect(ret: i32) -> Details {
 /// An open of `path` with this result.
 pub fn open(path: &str, ret: i32) -> Details {
     Details::Open(Open {
+        abs_path: None,
         path: path.as_bytes().to_vec().into(),
         path_truncated: false,
         dfd: -100,

@@ -53,7 +53,73 @@ const fn raw(
     }
 }
 
-use EventKind::{Accept, Connect, Dns, Exec, Exit, Fork, Open, TcpClose};
+use EventKind::{
+    Accept, Chmod, Chown, Connect, Dns, Exec, Exit, Fork, Link, Mkdir, OomKill, Open, Rename,
+    Signal, Symlink, TcpClose, Truncate, Unlink,
+};
+
+/// A system call that changes files: its `syscalls:sys_enter_*` tracepoint (also the name of
+/// the program that reads its arguments, by position), its `sys_exit_*`, and its kind.
+pub struct ChangeSyscall {
+    pub enter: &'static str,
+    pub exit: &'static str,
+    pub kind: &'static [EventKind],
+}
+
+macro_rules! change_syscalls {
+    ($(($name:literal, $kind:ident)),+ $(,)?) => {
+        [$(ChangeSyscall {
+            enter: concat!("sys_enter_", $name),
+            exit: concat!("sys_exit_", $name),
+            kind: &[$kind],
+        }),+]
+    };
+}
+
+/// Every system call of the change kinds, in [`ringside_common::change_syscall`]'s order.
+pub const CHANGE_SYSCALLS: [ChangeSyscall; 22] = change_syscalls![
+    ("unlink", Unlink),
+    ("unlinkat", Unlink),
+    ("rmdir", Unlink),
+    ("rename", Rename),
+    ("renameat", Rename),
+    ("renameat2", Rename),
+    ("mkdir", Mkdir),
+    ("mkdirat", Mkdir),
+    ("chmod", Chmod),
+    ("fchmod", Chmod),
+    ("fchmodat", Chmod),
+    ("fchmodat2", Chmod),
+    ("chown", Chown),
+    ("fchown", Chown),
+    ("lchown", Chown),
+    ("fchownat", Chown),
+    ("truncate", Truncate),
+    ("ftruncate", Truncate),
+    ("link", Link),
+    ("linkat", Link),
+    ("symlink", Symlink),
+    ("symlinkat", Symlink),
+];
+
+/// Each change system call's entry (its own program) and exit (one program for all).
+const CHANGE_ATTACHMENTS: [Attachment; 2 * CHANGE_SYSCALLS.len()] = {
+    const UNSET: Attachment = serving("", "", "", &[]);
+    let mut table = [UNSET; 2 * CHANGE_SYSCALLS.len()];
+    let mut i = 0;
+    while i < CHANGE_SYSCALLS.len() {
+        let call = &CHANGE_SYSCALLS[i];
+        table[2 * i] = serving(call.enter, "syscalls", call.enter, call.kind);
+        table[2 * i + 1] = serving("sys_exit_change", "syscalls", call.exit, call.kind);
+        i += 1;
+    }
+    table
+};
+
+/// Every attachment: [`ATTACHMENTS`] and those of the change system calls.
+pub fn all() -> impl Iterator<Item = &'static Attachment> {
+    ATTACHMENTS.iter().chain(CHANGE_ATTACHMENTS.iter())
+}
 
 pub const ATTACHMENTS: &[Attachment] = &[
     serving("sys_enter_execve", "syscalls", "sys_enter_execve", &[Exec]),
@@ -129,6 +195,9 @@ pub const ATTACHMENTS: &[Attachment] = &[
         always: true,
         ..raw("cgroup_mkdir", "cgroup", "cgroup_mkdir", &[])
     },
+    // Who sent which signal to whom, and whom the OOM killer chose.
+    serving("signal_generate", "signal", "signal_generate", &[Signal]),
+    serving("mark_victim", "oom", "mark_victim", &[OomKill]),
     // New processes join a traced tree here, so it attaches for `--tree` too.
     serving("task_newtask", "task", "task_newtask", &[Fork]),
     // Exits clean up per-thread state and the pid filter.
@@ -148,7 +217,7 @@ pub fn needed(
     tree: bool,
 ) -> impl Iterator<Item = &'static Attachment> {
     let wanted = wanted.clone();
-    ATTACHMENTS.iter().filter(move |a| {
+    all().filter(move |a| {
         a.always
             || a.serves.iter().any(|kind| wanted.contains(kind))
             || (tree && a.program == "task_newtask")
@@ -182,10 +251,7 @@ mod tests {
     #[test]
     fn every_kind_is_served() {
         for kind in EventKind::ALL {
-            assert!(
-                ATTACHMENTS.iter().any(|a| a.serves.contains(&kind)),
-                "{kind:?}"
-            );
+            assert!(all().any(|a| a.serves.contains(&kind)), "{kind:?}");
         }
     }
 }

@@ -4,8 +4,9 @@
 use std::collections::BTreeSet;
 
 use anyhow::{Context as _, bail};
-use ringside_common::{KernelOffsets, TracepointOffsets};
+use ringside_common::{KOFFSET_UNKNOWN, KernelOffsets, OFFSET_UNKNOWN, TracepointOffsets};
 
+use super::attachments::CHANGE_SYSCALLS;
 use super::btf::{BtfError, KernelBtf};
 use super::tracefs::{FormatField, Tracefs, TracefsError, TracepointFormat};
 
@@ -18,7 +19,8 @@ pub struct TracepointLayout {
     pub missing: BTreeSet<TracepointName>,
 }
 
-/// The `syscalls:sys_exit_*` tracepoints whose `ret` the probes read.
+/// The `syscalls:sys_exit_*` tracepoints whose `ret` the probes read (and those of
+/// [`CHANGE_SYSCALLS`]).
 const SYS_EXITS: [&str; 8] = [
     "sys_exit_execve",
     "sys_exit_execveat",
@@ -106,8 +108,53 @@ pub fn tracepoint_layout(tracefs: &Tracefs) -> anyhow::Result<TracepointLayout> 
         t.inet_saddr_v6 = offset(&f, "saddr_v6")?;
         t.inet_daddr_v6 = offset(&f, "daddr_v6")?;
     }
+    if let Some(f) = read("signal", "signal_generate")? {
+        t.signal_sig = offset(&f, "sig")?;
+        t.signal_errno = offset(&f, "errno")?;
+        t.signal_code = offset(&f, "code")?;
+        t.signal_comm = offset(&f, "comm")?;
+        t.signal_pid = offset(&f, "pid")?;
+        t.signal_group = offset(&f, "group")?;
+        t.signal_result = offset(&f, "result")?;
+    }
+    if let Some(f) = read("oom", "mark_victim")? {
+        t.oom_pid = offset(&f, "pid")?;
+        t.oom_comm = offset(&f, "comm")?;
+        t.oom_total_vm = offset(&f, "total_vm")?;
+        t.oom_anon_rss = offset(&f, "anon_rss")?;
+        t.oom_file_rss = offset(&f, "file_rss")?;
+        t.oom_shmem_rss = offset(&f, "shmem_rss")?;
+        t.oom_uid = offset(&f, "uid")?;
+        // Added in 5.x; older kernels report no page tables.
+        t.oom_pgtables = f
+            .field("pgtables")
+            .map_or(OFFSET_UNKNOWN, |field| field.offset);
+        t.oom_score_adj = offset(&f, "oom_score_adj")?;
+    }
+    for syscall in &CHANGE_SYSCALLS {
+        let Some(f) = read("syscalls", syscall.enter)? else {
+            continue;
+        };
+        // Every argument is a `long` after `__syscall_nr`, in order.
+        let first = f
+            .fields
+            .iter()
+            .skip_while(|field| field.name != "__syscall_nr")
+            .nth(1)
+            .map(|field| field.offset);
+        match (first, t.syscall_args) {
+            (Some(first), OFFSET_UNKNOWN) => t.syscall_args = first,
+            (Some(first), known) if first == known => {}
+            _ => bail!(
+                "tracepoint syscalls:{} does not lay out its arguments as the \
+                 others do: this kernel's syscall tracepoints are not supported",
+                syscall.enter
+            ),
+        }
+    }
     let mut ret_offset = None;
-    for name in SYS_EXITS {
+    let change_exits = CHANGE_SYSCALLS.iter().map(|syscall| syscall.exit);
+    for name in SYS_EXITS.into_iter().chain(change_exits) {
         let Some(format) = read("syscalls", name)? else {
             continue;
         };
@@ -181,5 +228,50 @@ fn read_kernel_offsets(btf: &KernelBtf) -> Result<KernelOffsets, BtfError> {
         css_cgroup: btf.member_offset("cgroup_subsys_state", &["cgroup"])?,
         cgroup_root: btf.member_offset("cgroup", &["root"])?,
         cgroup_root_hierarchy_id: btf.member_offset("cgroup_root", &["hierarchy_id"])?,
+        ..optional_offsets(btf)
     })
+}
+
+/// Offsets for what some kinds add (absolute paths, the memory cgroup of an OOM kill): each
+/// unknown on its own when this kernel lacks it, and the probe leaves that part out.
+fn optional_offsets(btf: &KernelBtf) -> KernelOffsets {
+    let at = |name: &str, path: &[&str]| btf.member_offset(name, path).unwrap_or(KOFFSET_UNKNOWN);
+    KernelOffsets {
+        task_fs: at("task_struct", &["fs"]),
+        fs_pwd: at("fs_struct", &["pwd"]),
+        fs_root: at("fs_struct", &["root"]),
+        path_dentry: at("path", &["dentry"]),
+        path_mnt: at("path", &["mnt"]),
+        file_path: at("file", &["f_path"]),
+        dentry_parent: at("dentry", &["d_parent"]),
+        dentry_name: at("dentry", &["d_name", "name"]),
+        dentry_hash_pprev: at("dentry", &["d_hash", "pprev"]),
+        vfsmount_root: at("vfsmount", &["mnt_root"]),
+        mount_mnt: at("mount", &["mnt"]),
+        mount_parent: at("mount", &["mnt_parent"]),
+        mount_mountpoint: at("mount", &["mnt_mountpoint"]),
+        task_cgroups: at("task_struct", &["cgroups"]),
+        css_set_subsys: at("css_set", &["subsys"]),
+        css_parent: at("cgroup_subsys_state", &["parent"]),
+        memcg_memory: at("mem_cgroup", &["memory"]),
+        page_counter_usage: at("page_counter", &["usage"]),
+        page_counter_max: at("page_counter", &["max"]),
+        kernfs_name: at("kernfs_node", &["name"]),
+        kernfs_parent: btf
+            .member_offset("kernfs_node", &["__parent"])
+            .or_else(|_| btf.member_offset("kernfs_node", &["parent"]))
+            .unwrap_or(KOFFSET_UNKNOWN),
+        memory_cgrp_id: memory_controller_index().unwrap_or(KOFFSET_UNKNOWN),
+        ..KernelOffsets::UNKNOWN
+    }
+}
+
+/// The memory controller's index among the kernel's cgroup controllers: /proc/cgroups lists
+/// them in that order.
+fn memory_controller_index() -> Option<u32> {
+    let text = std::fs::read_to_string("/proc/cgroups").ok()?;
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .position(|line| line.split_whitespace().next() == Some("memory"))
+        .map(|index| index as u32)
 }

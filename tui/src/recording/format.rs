@@ -17,9 +17,11 @@ pub const MAGIC: [u8; 8] = *b"RINGSIDE";
 /// 4: connects of every family: a socket's family, transport, type and unix address.
 /// 5: every event's cgroup id, and the path, unit and container it names.
 /// 6: events from a fleet view carry their host (`Entry::HostEvent`); a 5 reads as one host.
-pub const FORMAT_VERSION: u16 = 6;
-/// The oldest version this reader takes: 6 only added an entry, so a 5 decodes as it is.
-pub const OLDEST_READABLE: u16 = 5;
+/// 7: signals, OOM kills and file changes; opens and execs carry their absolute path.
+pub const FORMAT_VERSION: u16 = 7;
+/// The oldest version this reader takes: 7 changed the open and exec events, so a 6 is
+/// refused with the ringside version that can replay it.
+pub const OLDEST_READABLE: u16 = 7;
 /// The magic and the version: the bytes before the zstd stream.
 pub const PREAMBLE_LEN: usize = MAGIC.len() + 2;
 /// A frame's payload is never longer: a longer length is damage, and is never allocated.

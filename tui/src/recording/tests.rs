@@ -128,6 +128,7 @@ fn details(i: u64) -> Details {
     };
     match i % 7 {
         0 => Details::Exec(Exec {
+            abs_filename: None,
             filename: b"/usr/bin/psql".to_vec().into(),
             filename_truncated: false,
             argv: vec![
@@ -139,6 +140,7 @@ fn details(i: u64) -> Details {
             ret: 0,
         }),
         1 => Details::Open(Open {
+            abs_path: None,
             path: format!("/var/lib/postgresql/base/{i}").into_bytes().into(),
             path_truncated: false,
             dfd: -100,
@@ -534,15 +536,21 @@ fn a_newer_format_is_refused_saying_what_it_needs() {
 
     // A newer format whose header cannot be read is still refused by its version.
     bytes.truncate(PREAMBLE_LEN);
-    bytes[8..10].copy_from_slice(&7u16.to_le_bytes());
+    bytes[8..10].copy_from_slice(&newer_format.to_le_bytes());
     bytes.extend_from_slice(b"something else entirely");
     fs::write(&path, &bytes).expect("write");
     let message = RecordingReader::open(&path)
         .err()
         .expect("refused")
         .to_string();
-    assert!(message.contains("format version 7"), "{message}");
-    assert!(message.contains("reads format 7"), "{message}");
+    assert!(
+        message.contains(&format!("format version {newer_format}")),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("reads format {newer_format}")),
+        "{message}"
+    );
 }
 
 #[test]
@@ -820,15 +828,19 @@ fn events_keep_their_host_through_a_recording() {
     assert_eq!(hosts, [Some("web7".to_owned()), None]);
 }
 
-/// Format 6 only added an entry: a format 5 recording still replays, as one machine's.
+/// Format 7 changed the open and exec events: a format 6 recording is refused in one line
+/// that names the ringside that wrote it, never decoded into wrong events.
 #[test]
-fn a_format_5_recording_still_replays() {
+fn a_format_6_recording_is_refused_naming_its_writer() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("v5.ringside");
-    let written = entries(12);
-    write(&path, &written, 4);
+    let path = dir.path().join("v6.ringside");
+    write(&path, &entries(12), 4);
     let stream = stream(&fs::read(&path).expect("read"));
-    fs::write(&path, file_around(5, &stream)).expect("write");
-    let replay = replay(&path).expect("a format 5 file opens");
-    assert_eq!(replay.entries, written);
+    fs::write(&path, file_around(6, &stream)).expect("write");
+    let error = RecordingReader::open(&path).err().expect("refused");
+    assert!(
+        matches!(error, RecordingError::OlderVersion { found: 6, .. }),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains('\n'), "{error}");
 }

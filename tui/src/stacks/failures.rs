@@ -21,6 +21,8 @@ pub enum Failure {
     Exit(i32),
     /// A process a signal killed.
     Signal(i32),
+    /// The OOM killer chose a victim: the allocation that set it off failed.
+    OomKill,
 }
 
 impl Failure {
@@ -45,7 +47,9 @@ impl Failure {
                 Some(signal) => Failure::Signal(signal),
                 None => Failure::Exit(exit.code()),
             }),
-            Details::TcpClose(_) | Details::Fork(_) => None,
+            Details::Change(change) => Some(Failure::Errno(change.ret)),
+            Details::OomKill(_) => Some(Failure::OomKill),
+            Details::TcpClose(_) | Details::Fork(_) | Details::Signal(_) => None,
         }
     }
 
@@ -58,6 +62,7 @@ impl Failure {
             Failure::Dns(outcome) => outcome.name(),
             Failure::Exit(code) => format!("exit {code}"),
             Failure::Signal(signal) => crate::model::names::signal_label(signal).into_owned(),
+            Failure::OomKill => "OOM kill".to_owned(),
         }
     }
 }

@@ -115,6 +115,12 @@ impl Columns {
 /// failure, the error's name without the mark for a "not yet" (`EINPROGRESS`), the result
 /// otherwise (an fd), nothing for kinds without one.
 pub(super) fn result_text(details: &Details) -> String {
+    if let Details::Signal(signal) = details {
+        return signal.result_name().to_owned();
+    }
+    if let Details::OomKill(_) = details {
+        return "✗ OOM kill".to_owned();
+    }
     if let Details::Dns(_) | Details::Exit(_) = details {
         return match Failure::of_details(details) {
             Some(failure) => format!("✗ {}", failure.name()),
@@ -160,6 +166,12 @@ fn row(event: &Event, selected: bool, columns: Columns) -> Row<'static> {
     let mut style = Style::new();
     if failed {
         style = style.fg(Color::Red);
+    }
+    // A signal one process sent another (`kill`): the headline of "who killed it".
+    if let Details::Signal(signal) = &event.details
+        && signal.sent_by_another_process(event.pid)
+    {
+        style = style.fg(Color::Yellow).add_modifier(Modifier::BOLD);
     }
     if selected {
         style = style.add_modifier(Modifier::REVERSED);

@@ -144,6 +144,7 @@ fn counter(process: &Process, group: Group) -> (&'static str, u64) {
         Group::Process => ("exec", process.count(EventKind::Exec)),
         Group::Files => ("open", process.group_count(Group::Files)),
         Group::Network => ("net", process.group_count(Group::Network)),
+        Group::Changes => ("chg", process.group_count(Group::Changes)),
     }
 }
 

@@ -10,6 +10,7 @@ use ratatui::widgets::Paragraph;
 use crate::app::bindings::{BINDINGS, Key};
 use crate::app::{App, Prompt, Tab, View};
 use crate::model::EventKind;
+use crate::model::event::Group;
 
 pub fn title(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let mut spans = vec![
@@ -57,9 +58,9 @@ fn tab_spans(app: &App, named: bool) -> Vec<Span<'static>> {
             format!(" {key} ")
         }
     };
-    let tabs = Tab::ALL.iter().enumerate().map(|(index, tab)| {
+    let tabs = Tab::ALL.iter().map(|tab| {
         let shown = *tab == app.tab() && app.view() == View::Events;
-        Span::styled(label((index + 1).to_string(), tab.name()), style(shown))
+        Span::styled(label(tab.key().to_string(), tab.name()), style(shown))
     });
     let views = View::STACK_VIEWS.into_iter().map(|(key, view)| {
         Span::styled(
@@ -93,6 +94,9 @@ pub fn status_bar(frame: &mut Frame<'_>, area: Rect, app: &App) {
     for kind in EventKind::ALL {
         let rate = stats.rates.get(&kind).copied().unwrap_or(0.0);
         let dropped = stats.kernel_drops.get(&kind).copied().unwrap_or(0);
+        if !always_shown(kind) && rate == 0.0 && dropped == 0 {
+            continue;
+        }
         spans.push(Span::raw(format!("{} {rate:.0}/s", kind.name())));
         if dropped > 0 {
             spans.push(Span::styled(
@@ -135,6 +139,13 @@ pub fn status_bar(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Paragraph::new(Line::from(spans)).style(Style::new().bg(Color::Rgb(30, 30, 40))),
         area,
     );
+}
+
+/// Kinds the bar always shows; the others (signals, OOM kills, file changes: rarer, and
+/// many) only while they happen or once some were lost, so that the bar still fits.
+fn always_shown(kind: EventKind) -> bool {
+    matches!(kind.group(), Group::Files | Group::Network)
+        || matches!(kind, EventKind::Exec | EventKind::Exit | EventKind::Fork)
 }
 
 /// `otlp ✓1200`, what was lost (`✗dropped 40`, `✗rejected 3`) and `retrying` while the
@@ -243,6 +254,30 @@ pub fn footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
 
 /// The footer's key hints: the bindings that work in the focused pane and the view shown,
 /// from the table the dispatcher uses, the view's own first.
+/// Digit keys as runs: `1-4 8`.
+fn digit_runs(keys: &[Key]) -> String {
+    let digits: Vec<u32> = keys
+        .iter()
+        .filter_map(|key| match key {
+            Key::Char(c) => c.to_digit(10),
+            _ => None,
+        })
+        .collect();
+    let mut runs: Vec<String> = Vec::new();
+    let mut start = 0;
+    for i in 1..=digits.len() {
+        if i == digits.len() || digits[i] != digits[i - 1] + 1 {
+            runs.push(if i - start > 1 {
+                format!("{}-{}", digits[start], digits[i - 1])
+            } else {
+                digits[start].to_string()
+            });
+            start = i;
+        }
+    }
+    runs.join(" ")
+}
+
 fn hints(app: &App) -> String {
     let mut shown: Vec<Key> = Vec::new();
     let mut text = String::new();
@@ -260,7 +295,7 @@ fn hints(app: &App) -> String {
             .iter()
             .all(|key| matches!(key, Key::Char(c) if c.is_ascii_digit()));
         let keys = match binding.keys {
-            [first, .., last] if digits => format!("{}-{}", first.label(), last.label()),
+            [_, _, ..] if digits => digit_runs(binding.keys),
             [first, ..] => first.label(),
             [] => continue,
         };

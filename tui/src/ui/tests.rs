@@ -39,6 +39,7 @@ pub(super) fn event(seq: u64, pid: u32, ppid: u32, comm: &str, details: Details)
 fn sample_events() -> Vec<Event> {
     let open = |path: &str, ret| {
         Details::Open(Open {
+            abs_path: None,
             path: path.as_bytes().to_vec().into(),
             path_truncated: false,
             dfd: -100,
@@ -70,6 +71,7 @@ fn sample_events() -> Vec<Event> {
             100,
             "curl",
             Details::Exec(Exec {
+                abs_filename: None,
                 filename: b"/usr/bin/curl".to_vec().into(),
                 filename_truncated: false,
                 argv: vec![

@@ -11,9 +11,9 @@ fn expr(text: &str) -> crate::filter::ast::Expr {
 }
 
 const FIELDS: &str = "fields: pid, ppid, tree, comm, uid, type, path, unix, query, cgroup, unit, container, addr, \
-     port, ret, error, exit_code, signal, host";
-const TYPES: &str =
-    "types: exec, open, connect, accept, tcp_close, exit, fork, dns, files, network, process";
+     port, ret, error, exit_code, signal, sig, host";
+const TYPES: &str = "types: exec, open, connect, accept, tcp_close, exit, fork, dns, signal, oom_kill, unlink, \
+     rename, mkdir, chmod, chown, truncate, link, symlink, changes, files, network, process";
 const OPERATORS: &str = "(=, !=, ~, <, >, <=, >=)";
 
 #[test]

@@ -4,10 +4,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ringside_common::{
     AF_INET, AF_INET6, AF_UNIX, ARGV_LEN, ExecRecord, ExitRecord, FLAG_ARGV_FROM_IMAGE,
-    FLAG_ARGV_TRUNCATED, FLAG_ARGV_UNREADABLE, FLAG_BYTES_UNKNOWN, FLAG_LOCAL_ADDR_UNKNOWN,
-    FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN, ForkRecord, OpenRecord, PATH_LEN,
-    SockAddrs as WireAddrs, SockRecord, StackHead, TcpCloseRecord, UNIX_PATH_LEN, open_syscall,
-    user_stack,
+    FLAG_ARGV_TRUNCATED, FLAG_ARGV_UNREADABLE, FLAG_BYTES_UNKNOWN, FLAG_DIR_DELETED,
+    FLAG_DIR_PARTIAL, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_PATH_TRUNCATED, FLAG_REMOTE_ADDR_UNKNOWN,
+    ForkRecord, OpenRecord, PATH_LEN, SockAddrs as WireAddrs, SockRecord, StackHead,
+    TcpCloseRecord, UNIX_PATH_LEN, open_syscall, user_stack,
 };
 
 use super::DecodeError;
@@ -15,7 +15,8 @@ use super::head;
 use super::tail::Tail;
 use crate::ingest::text_arena::TextArena;
 use crate::model::event::{
-    Details, EventKind, Exec, Exit, Fork, Open, OpenSyscall, SockAddrs, SockInfo, Socket, TcpClose,
+    AbsPath, Details, DirState, EventKind, Exec, Exit, Fork, Open, OpenSyscall, SockAddrs,
+    SockInfo, Socket, TcpClose,
 };
 use crate::model::tcp::payload_bytes;
 
@@ -34,7 +35,7 @@ pub struct Decoded {
 impl Decoded {
     /// The details with the user and kernel stacks that follow the head, nothing else in
     /// the tail before them.
-    fn with_stacks(
+    pub(super) fn with_stacks(
         details: Details,
         tail: &mut Tail<'_>,
         ustack: &StackHead,
@@ -48,7 +49,7 @@ impl Decoded {
         })
     }
 
-    fn new(details: Details) -> Self {
+    pub(super) fn new(details: Details) -> Self {
         Self {
             details,
             ustack: Vec::new(),
@@ -67,6 +68,7 @@ pub fn exec(bytes: &[u8], text: &mut TextArena) -> Result<Decoded, DecodeError> 
     let ustack = tail.frames(&r.ustack, "user stack")?;
     let filename = tail.take("filename", r.filename_len as usize, PATH_LEN)?;
     let argv_bytes = tail.take("argv", r.argv_len as usize, ARGV_LEN)?;
+    let dir = tail.take("directory", r.dir_len as usize, DIR_MAX)?;
     // Read at entry, `argc` strings; read from the new image, every NUL-ended string (the
     // last one cut short when the image's argv did not fit).
     let argc = if flags & FLAG_ARGV_FROM_IMAGE != 0 {
@@ -83,6 +85,7 @@ pub fn exec(bytes: &[u8], text: &mut TextArena) -> Result<Decoded, DecodeError> 
     let details = Details::Exec(Exec {
         filename: text.copy(filename),
         filename_truncated: flags & FLAG_PATH_TRUNCATED != 0,
+        abs_filename: abs_path(dir, filename, dir_state(flags)),
         argv,
         argv_truncated: flags & FLAG_ARGV_TRUNCATED != 0,
         argv_unreadable: flags & FLAG_ARGV_UNREADABLE != 0,
@@ -101,6 +104,7 @@ pub fn open(bytes: &[u8], text: &mut TextArena) -> Result<Decoded, DecodeError> 
     let (r, mut tail) = head::read::<OpenRecord>(bytes, EventKind::Open.name())?;
     let ustack = tail.frames(&r.ustack, "user stack")?;
     let path = tail.take("path", r.path_len as usize, PATH_LEN)?;
+    let dir = tail.take("directory", r.dir_len as usize, DIR_MAX)?;
     let syscall = match r.syscall {
         open_syscall::OPENAT2 => OpenSyscall::Openat2,
         open_syscall::OPEN => OpenSyscall::Open,
@@ -109,6 +113,7 @@ pub fn open(bytes: &[u8], text: &mut TextArena) -> Result<Decoded, DecodeError> 
     let details = Details::Open(Open {
         path: text.copy(path),
         path_truncated: r.header.flags & FLAG_PATH_TRUNCATED != 0,
+        abs_path: abs_path(dir, path, dir_state(r.header.flags)),
         dfd: r.dfd,
         flags: r.flags,
         mode: r.mode,
@@ -208,6 +213,21 @@ pub fn sock_addrs(addrs: &WireAddrs, flags: u16) -> SockAddrs {
         .map(|addr| (addr, addrs.rport))
         .filter(|_| flags & FLAG_REMOTE_ADDR_UNKNOWN == 0);
     SockAddrs { local, remote }
+}
+
+/// The most bytes of a directory in a tail.
+pub const DIR_MAX: usize = ringside_common::DIR_TAIL_MAX;
+
+/// A relative path made absolute with the directory the probes named for it (an empty one
+/// is the root, or nothing at all when it is partial).
+pub fn abs_path(dir: &[u8], given: &[u8], state: DirState) -> Option<Box<AbsPath>> {
+    let relative = !given.is_empty() && given[0] != b'/';
+    relative.then(|| Box::new(AbsPath::join_as(dir, given, state)))
+}
+
+/// How much of a record's (first) directory the probes named.
+pub fn dir_state(flags: u16) -> DirState {
+    DirState::of(flags, FLAG_DIR_PARTIAL, FLAG_DIR_DELETED)
 }
 
 /// The bytes of a NUL-terminated kernel string.

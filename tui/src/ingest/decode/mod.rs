@@ -6,9 +6,11 @@
 //! slice is bounds-checked, so a short or corrupt record is a typed error, never a panic and
 //! never `unsafe`.
 
+mod changes;
 mod dns;
 mod head;
 mod kinds;
+mod news;
 mod tail;
 #[cfg(test)]
 mod tests;
@@ -149,6 +151,16 @@ fn decode_event(
         EventKind::Exit => kinds::exit(bytes)?,
         EventKind::Fork => kinds::fork(bytes)?,
         EventKind::Dns => dns::query(bytes)?,
+        EventKind::Signal => news::signal(bytes)?,
+        EventKind::OomKill => news::oom_kill(bytes)?,
+        EventKind::Unlink
+        | EventKind::Rename
+        | EventKind::Mkdir
+        | EventKind::Chmod
+        | EventKind::Chown
+        | EventKind::Truncate
+        | EventKind::Link
+        | EventKind::Symlink => changes::change(bytes, kind, text)?,
     };
     let mono_ns = header.ts_ns;
     let event = Event {

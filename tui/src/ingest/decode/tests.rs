@@ -51,6 +51,7 @@ fn every_kind_decodes_to_its_details() {
             exec_bytes(&exec_record()),
             EventKind::Exec,
             Details::Exec(Exec {
+                abs_filename: None,
                 filename: b"/bin/ls".to_vec().into(),
                 filename_truncated: false,
                 argv: vec![
@@ -67,6 +68,7 @@ fn every_kind_decodes_to_its_details() {
             open_bytes(&open_record()),
             EventKind::Open,
             Details::Open(Open {
+                abs_path: None,
                 path: b"/etc/passwd".to_vec().into(),
                 path_truncated: false,
                 dfd: -100,
@@ -631,7 +633,12 @@ fn stacks_hold_the_frames_written_in_order() {
         let has_user = kind != EventKind::TcpClose;
         let has_kernel = matches!(
             kind,
-            EventKind::TcpClose | EventKind::Exit | EventKind::Fork | EventKind::Dns
+            EventKind::TcpClose
+                | EventKind::Exit
+                | EventKind::Fork
+                | EventKind::Dns
+                | EventKind::Signal
+                | EventKind::OomKill
         );
         let (ustack, kstack) = stacks_of(kind, stack(&three), stack(&two)).unwrap();
         let expect_user: &[u64] = if has_user { &three } else { &[] };

@@ -10,6 +10,8 @@ pub struct Exec {
     pub filename: Bytes,
     /// The filename did not fit in its buffer.
     pub filename_truncated: bool,
+    /// `filename` made absolute, when it was relative (`./run.sh`).
+    pub abs_filename: Option<Box<super::AbsPath>>,
     pub argv: Vec<Bytes>,
     /// More arguments were passed than were kept.
     pub argv_truncated: bool,
@@ -44,6 +46,9 @@ impl Exec {
 
     pub fn own_text(&mut self) {
         self.filename = Bytes::copy_from_slice(&self.filename);
+        if let Some(abs) = &mut self.abs_filename {
+            abs.own_text();
+        }
         for arg in &mut self.argv {
             *arg = Bytes::copy_from_slice(arg);
         }

@@ -9,6 +9,8 @@ use crate::model::text::printable;
 pub struct Open {
     pub path: Bytes,
     pub path_truncated: bool,
+    /// `path` made absolute, when it was relative.
+    pub abs_path: Option<Box<super::AbsPath>>,
     pub dfd: i32,
     pub flags: u32,
     pub mode: u32,
@@ -52,5 +54,8 @@ impl Open {
 
     pub fn own_text(&mut self) {
         self.path = Bytes::copy_from_slice(&self.path);
+        if let Some(abs) = &mut self.abs_path {
+            abs.own_text();
+        }
     }
 }

@@ -4,10 +4,12 @@
 use serde::ser::SerializeMap;
 
 use super::fields::{AsText, Hexes, Texts, result, text_entry};
+use crate::model::EventKind;
 use crate::model::event::{
-    Details, Dns, Exec, Exit, Fork, Open, SockAddrs, SockInfo, Socket, TcpClose,
+    AbsPath, Change, Details, Dns, Exec, Exit, Fork, OomKill, OomScope, Open, Signal, SockAddrs,
+    SockInfo, Socket, TcpClose,
 };
-use crate::model::names::{OpenFlags, signal_name};
+use crate::model::names::{OpenFlags, signal_label};
 use crate::short_text::ShortText;
 
 pub fn details<M: SerializeMap>(details: &Details, map: &mut M) -> Result<(), M::Error> {
@@ -19,11 +21,146 @@ pub fn details<M: SerializeMap>(details: &Details, map: &mut M) -> Result<(), M:
         Details::Exit(exit) => exit_fields(exit, map),
         Details::Fork(fork) => fork_fields(fork, map),
         Details::Dns(dns) => dns_fields(dns, map),
+        Details::Signal(signal) => signal_fields(signal, map),
+        Details::OomKill(oom) => oom_kill_fields(oom, map),
+        Details::Change(change) => change_fields(change, map),
     }
 }
 
+/// `<name>` (and `<name>_hex`), then `<prefix>abs_path` and `<prefix>abs_path_partial` when
+/// the path was relative and made absolute.
+fn path_entries<M: SerializeMap>(
+    map: &mut M,
+    names: [&'static str; 5],
+    given: &[u8],
+    abs: Option<&AbsPath>,
+) -> Result<(), M::Error> {
+    let [name, hex, abs_name, abs_hex, partial] = names;
+    text_entry(map, name, hex, given)?;
+    if let Some(abs) = abs {
+        text_entry(map, abs_name, abs_hex, &abs.path)?;
+        if abs.partial {
+            map.serialize_entry(partial, &true)?;
+        }
+    }
+    Ok(())
+}
+
+fn signal_fields<M: SerializeMap>(signal: &Signal, map: &mut M) -> Result<(), M::Error> {
+    map.serialize_entry("sig", &signal_label(signal.sig))?;
+    map.serialize_entry("signo", &signal.sig)?;
+    map.serialize_entry("target_pid", &signal.target_pid)?;
+    text_entry(map, "target_comm", "target_comm_hex", &signal.target_comm)?;
+    map.serialize_entry("code", &signal.code_name())?;
+    map.serialize_entry("group", if signal.group { "process" } else { "thread" })?;
+    map.serialize_entry("result", signal.result_name())?;
+    if signal.errno != 0 {
+        map.serialize_entry("si_errno", &signal.errno)?;
+    }
+    if signal.routine() {
+        map.serialize_entry("routine", &true)?;
+    }
+    Ok(())
+}
+
+fn oom_kill_fields<M: SerializeMap>(oom: &OomKill, map: &mut M) -> Result<(), M::Error> {
+    map.serialize_entry("victim_pid", &oom.victim_pid)?;
+    text_entry(map, "victim_comm", "victim_comm_hex", &oom.victim_comm)?;
+    map.serialize_entry("victim_uid", &oom.victim_uid)?;
+    map.serialize_entry("total_vm", &oom.total_vm)?;
+    map.serialize_entry("anon_rss", &oom.anon_rss)?;
+    map.serialize_entry("file_rss", &oom.file_rss)?;
+    map.serialize_entry("shmem_rss", &oom.shmem_rss)?;
+    map.serialize_entry("pgtables", &oom.pgtables)?;
+    map.serialize_entry("oom_score_adj", &oom.oom_score_adj)?;
+    match &oom.memcg {
+        OomScope::Cgroup(path) => text_entry(map, "memcg", "memcg_hex", path),
+        other => map.serialize_entry("memcg", &other.text()),
+    }
+}
+
+fn change_fields<M: SerializeMap>(change: &Change, map: &mut M) -> Result<(), M::Error> {
+    map.serialize_entry("syscall", change.syscall.name())?;
+    path_entries(
+        map,
+        [
+            "path",
+            "path_hex",
+            "abs_path",
+            "abs_path_hex",
+            "abs_path_partial",
+        ],
+        &change.path,
+        change.abs_path.as_deref(),
+    )?;
+    if change.path_truncated {
+        map.serialize_entry("path_truncated", &true)?;
+    }
+    if let Some(fd) = change.fd {
+        map.serialize_entry("fd", &fd)?;
+    }
+    let other = change.other_abs.as_deref();
+    match change.kind() {
+        EventKind::Unlink => map.serialize_entry("dir", &change.removes_dir())?,
+        EventKind::Rename => path_entries(
+            map,
+            [
+                "new_path",
+                "new_path_hex",
+                "new_abs_path",
+                "new_abs_path_hex",
+                "new_abs_path_partial",
+            ],
+            &change.other,
+            other,
+        )?,
+        EventKind::Link => path_entries(
+            map,
+            [
+                "target",
+                "target_hex",
+                "target_abs_path",
+                "target_abs_path_hex",
+                "target_abs_path_partial",
+            ],
+            &change.other,
+            other,
+        )?,
+        EventKind::Symlink => text_entry(map, "target", "target_hex", &change.other)?,
+        EventKind::Mkdir | EventKind::Chmod => map.serialize_entry("mode", &change.mode_text())?,
+        EventKind::Chown => {
+            // -1 leaves it as it is: the field is left out.
+            if change.uid != u32::MAX {
+                map.serialize_entry("uid_new", &change.uid)?;
+            }
+            if change.gid != u32::MAX {
+                map.serialize_entry("gid_new", &change.gid)?;
+            }
+        }
+        EventKind::Truncate => map.serialize_entry("length", &change.length)?,
+        _ => {}
+    }
+    let flags = change.flag_names();
+    if !flags.is_empty() {
+        map.serialize_entry("flags", &flags)?;
+    }
+    result(map, change.ret)?;
+    map.serialize_entry("latency_ns", &change.latency_ns)
+}
+
 fn exec_fields<M: SerializeMap>(exec: &Exec, map: &mut M) -> Result<(), M::Error> {
-    text_entry(map, "filename", "filename_hex", &exec.filename)?;
+    path_entries(
+        map,
+        [
+            "filename",
+            "filename_hex",
+            "abs_path",
+            "abs_path_hex",
+            "abs_path_partial",
+        ],
+        &exec.filename,
+        exec.abs_filename.as_deref(),
+    )?;
     if exec.filename_truncated {
         map.serialize_entry("filename_truncated", &true)?;
     }
@@ -45,7 +182,18 @@ fn exec_fields<M: SerializeMap>(exec: &Exec, map: &mut M) -> Result<(), M::Error
 }
 
 fn open_fields<M: SerializeMap>(open: &Open, map: &mut M) -> Result<(), M::Error> {
-    text_entry(map, "path", "path_hex", &open.path)?;
+    path_entries(
+        map,
+        [
+            "path",
+            "path_hex",
+            "abs_path",
+            "abs_path_hex",
+            "abs_path_partial",
+        ],
+        &open.path,
+        open.abs_path.as_deref(),
+    )?;
     if open.path_truncated {
         map.serialize_entry("path_truncated", &true)?;
     }
@@ -111,7 +259,7 @@ fn tcp_close_fields<M: SerializeMap>(close: &TcpClose, map: &mut M) -> Result<()
 fn exit_fields<M: SerializeMap>(exit: &Exit, map: &mut M) -> Result<(), M::Error> {
     map.serialize_entry("exit_code", &exit.code())?;
     if let Some(signal) = exit.signal() {
-        map.serialize_entry("signal", signal_name(signal).unwrap_or("?"))?;
+        map.serialize_entry("signal", &signal_label(signal))?;
     }
     if exit.core_dumped() {
         map.serialize_entry("core_dumped", &true)?;

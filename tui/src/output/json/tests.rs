@@ -12,6 +12,7 @@ fn exec(argv: &[&[u8]], argv_truncated: bool, ret: i32) -> Details {
 
 fn exec_details(argv: &[&[u8]], argv_truncated: bool, ret: i32) -> Exec {
     Exec {
+        abs_filename: None,
         filename: b"/bin/ls".to_vec().into(),
         filename_truncated: false,
         argv: argv.iter().map(|a| a.to_vec().into()).collect(),
@@ -23,6 +24,7 @@ fn exec_details(argv: &[&[u8]], argv_truncated: bool, ret: i32) -> Exec {
 
 fn open(flags: u32, ret: i32) -> Details {
     Details::Open(Open {
+        abs_path: None,
         path: b"/etc/passwd".to_vec().into(),
         path_truncated: false,
         dfd: -100,
@@ -145,6 +147,7 @@ fn every_kind() -> Vec<(&'static str, Details)> {
 #[test]
 fn non_utf8_bytes_survive_as_hex_beside_the_readable_text() {
     let mut e = event(Details::Open(Open {
+        abs_path: None,
         path: b"/tmp/\xff\xfe\x1b".to_vec().into(),
         path_truncated: false,
         dfd: -100,
@@ -163,6 +166,7 @@ fn non_utf8_bytes_survive_as_hex_beside_the_readable_text() {
         "valid UTF-8 needs no hex: {json}"
     );
     let exec = event_to_json(&event(Details::Exec(Exec {
+        abs_filename: None,
         filename: b"/bin/x".to_vec().into(),
         filename_truncated: false,
         argv: vec![b"x".to_vec().into(), b"\xc3".to_vec().into()],
@@ -257,6 +261,7 @@ fn keys_per_type_in_the_documented_order() {
         ),
         (
             Details::Open(Open {
+                abs_path: None,
                 path: b"/x".to_vec().into(),
                 path_truncated: true,
                 dfd: 3,
@@ -533,6 +538,7 @@ fn open_fields() {
         ),
         (
             Details::Open(Open {
+                abs_path: None,
                 path: b"rel".to_vec().into(),
                 path_truncated: true,
                 dfd: 7,
@@ -840,7 +846,7 @@ fn exit_status() {
         // Real-time signals have no fixed name.
         (
             34,
-            json!({"exit_code": 0, "signal": "?", "lifetime_ns": 2_000}),
+            json!({"exit_code": 0, "signal": "SIG34", "lifetime_ns": 2_000}),
         ),
     ];
     for (status, expected) in cases {
@@ -874,6 +880,7 @@ fn strings_are_escaped_and_lossy() {
     ];
     for &(raw, expected) in cases {
         let mut event = event(Details::Exec(Exec {
+            abs_filename: None,
             filename: raw.to_vec().into(),
             filename_truncated: false,
             argv: vec![raw.to_vec().into(), b"x".to_vec().into()],
@@ -890,6 +897,7 @@ fn strings_are_escaped_and_lossy() {
         assert_eq!(json["argv"], json!([expected, "x"]), "{raw:?}");
         let mut open = event.clone();
         open.details = Details::Open(Open {
+            abs_path: None,
             path: raw.to_vec().into(),
             path_truncated: false,
             dfd: -100,
