@@ -280,7 +280,7 @@ const _: () = assert!(size_of::<SockAddrs>() == 40);
 
 /// An outgoing `connect` on a socket of any family, or an incoming `accept`/`accept4` on a TCP
 /// socket. Tail: the user stack's frames, the kernel stack's frames, the unix socket address
-/// (`unix_path_len` bytes).
+/// (`unix_path_len` bytes), the cwd a relative one starts from (`dir_len` bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(feature = "user", derive(FromBytes, IntoBytes, Immutable, KnownLayout))]
@@ -302,8 +302,11 @@ pub struct SockRecord {
     /// A connect to a unix socket: bytes of `sun_path` in the tail, as long as the caller's
     /// `addrlen` says (at most [`UNIX_PATH_LEN`]); an abstract name starts with a NUL.
     pub unix_path_len: u32,
+    /// A relative unix socket path: bytes of the cwd after it in the tail.
+    pub dir_len: u32,
+    pub _reserved2: u32,
 }
-const _: () = assert!(size_of::<SockRecord>() == 64 + 8 + 40 + 8 + 16 + 8);
+const _: () = assert!(size_of::<SockRecord>() == 64 + 8 + 40 + 8 + 16 + 16);
 
 /// Bytes of a DNS message's UDP payload a record carries at most: a classic DNS message.
 pub const DNS_PAYLOAD_MAX: usize = 512;

@@ -8,8 +8,9 @@
 
 use aya_ebpf::{helpers::bpf_probe_read_user, programs::TracePointContext};
 use ringside_common::{
-    AF_INET, AF_INET6, AF_UNIX, EventKind, FLAG_LOCAL_ADDR_UNKNOWN, FLAG_REMOTE_ADDR_UNKNOWN,
-    SockAddrs, SockRecord, StackHead, UNIX_PATH_LEN,
+    AF_INET, AF_INET6, AF_UNIX, EventKind, FLAG_DIR_DELETED, FLAG_DIR_PARTIAL,
+    FLAG_LOCAL_ADDR_UNKNOWN, FLAG_REMOTE_ADDR_UNKNOWN, SockAddrs, SockRecord, StackHead,
+    UNIX_PATH_LEN,
 };
 
 use crate::{
@@ -19,6 +20,7 @@ use crate::{
         addrs_pass, config, count_drop, current_ids, file_of_fd, fill_header, now_ns,
         passes_filter, read_field, read_kernel, wanted,
     },
+    paths::{AT_FDCWD, is_relative, push_base_dir},
     tcp,
 };
 
@@ -141,10 +143,22 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
     };
     let ustack = draft.push_stack(ctx, StackKind::User(snapshot));
     let kstack = take_connect_stack(&mut draft, kind);
+    let path_at = draft.len();
     let unix_path_len = push_unix_path(&mut draft, &pending, &found);
+    // A unix socket's relative path starts from the cwd (an abstract name starts with NUL).
+    let mut flags = found.flags;
+    let mut dir_len = 0;
+    if kind == EventKind::Connect.wire() && unix_path_len > 0 {
+        let first = draft.byte_at(path_at);
+        if first != 0 && is_relative(first) {
+            let dir = push_base_dir(&mut draft, AT_FDCWD);
+            dir_len = dir.len;
+            flags |= dir.flags(FLAG_DIR_PARTIAL, FLAG_DIR_DELETED);
+        }
+    }
     // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
-        fill_header(&raw mut (*record).header, kind, found.flags);
+        fill_header(&raw mut (*record).header, kind, flags);
         (*record).ret = ret as i32;
         (*record).fd = pending.fd;
         (*record).addrs = found.addrs;
@@ -154,6 +168,8 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
         (*record).proto = found.proto;
         (*record).sock_type = found.sock_type;
         (*record).unix_path_len = unix_path_len;
+        (*record).dir_len = dir_len;
+        (*record)._reserved2 = 0;
     }
     draft.send(kind);
     0

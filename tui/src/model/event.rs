@@ -30,7 +30,7 @@ pub use fork::Fork;
 pub use oom_kill::{OomKill, OomScope};
 pub use open::{Open, OpenSyscall};
 pub use signal::Signal;
-pub use socket::Socket;
+pub use socket::{Socket, UnixAddr};
 pub use tcp_close::TcpClose;
 
 /// The kinds of event ringside reports and their groups: declared with the probes' records,

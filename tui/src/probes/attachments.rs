@@ -248,6 +248,29 @@ mod tests {
         assert!(programs(&[Open], false).contains("sched_process_exit"));
     }
 
+    /// Kinds that are off cost nothing: without them, none of their tracepoints is attached.
+    #[test]
+    fn the_new_kinds_attach_nothing_unless_asked_for() {
+        let default_before = [Exec, Open, Connect, Accept, TcpClose, Exit, Fork, Dns];
+        let set = programs(&default_before, true);
+        for program in [
+            "signal_generate",
+            "mark_victim",
+            "sys_exit_change",
+            "sys_enter_unlinkat",
+        ] {
+            assert!(
+                !set.contains(program),
+                "{program} attached without its kind"
+            );
+        }
+        let changes = programs(&[Rename], false);
+        assert!(changes.contains("sys_enter_renameat2") && changes.contains("sys_exit_change"));
+        assert!(!changes.contains("sys_enter_unlinkat"), "{changes:?}");
+        assert!(programs(&[Signal], false).contains("signal_generate"));
+        assert!(programs(&[OomKill], false).contains("mark_victim"));
+    }
+
     #[test]
     fn every_kind_is_served() {
         for kind in EventKind::ALL {

@@ -14,6 +14,8 @@ mod exit_tests;
 #[cfg(test)]
 mod key_table_tests;
 #[cfg(test)]
+mod signal_view_tests;
+#[cfg(test)]
 mod stack_view_tests;
 #[cfg(test)]
 mod tests;

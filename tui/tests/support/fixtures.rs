@@ -26,6 +26,8 @@ pub struct Fixtures {
     pub frame_pointers_no_tables: PathBuf,
     /// fork_execl.c: a child that execs right after fork, with string literals for argv.
     pub fork_execl: PathBuf,
+    /// hog.c: joins a memory cgroup and grows until the OOM killer stops it.
+    pub hog: PathBuf,
 }
 
 fn source_dir() -> PathBuf {
@@ -154,6 +156,7 @@ pub fn fixtures() -> &'static Fixtures {
                 &src.join("fork_execl.c"),
                 &dir.join("fork-execl"),
             ),
+            hog: compile("cc", &frame_pointers, &src.join("hog.c"), &dir.join("hog")),
         }
     })
 }

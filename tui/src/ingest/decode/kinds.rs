@@ -16,7 +16,7 @@ use super::tail::Tail;
 use crate::ingest::text_arena::TextArena;
 use crate::model::event::{
     AbsPath, Details, DirState, EventKind, Exec, Exit, Fork, Open, OpenSyscall, SockAddrs,
-    SockInfo, Socket, TcpClose,
+    SockInfo, Socket, TcpClose, UnixAddr,
 };
 use crate::model::tcp::payload_bytes;
 
@@ -137,7 +137,17 @@ pub fn sock(bytes: &[u8], kind: EventKind) -> Result<Decoded, DecodeError> {
         r.unix_path_len as usize,
         UNIX_PATH_LEN,
     )?;
+    let dir = tail.take("directory", r.dir_len as usize, DIR_MAX)?;
     let family = r.addrs.family;
+    let unix_abs_path = (family == AF_UNIX && unix_addr.first().is_some_and(|&b| b != 0))
+        .then(|| {
+            let end = unix_addr
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(unix_addr.len());
+            abs_path(dir, &unix_addr[..end], dir_state(r.header.flags))
+        })
+        .flatten();
     let info = SockInfo {
         addrs: sock_addrs(&r.addrs, r.header.flags),
         ret: r.ret,
@@ -147,7 +157,12 @@ pub fn sock(bytes: &[u8], kind: EventKind) -> Result<Decoded, DecodeError> {
             family,
             proto: r.proto,
             sock_type: r.sock_type,
-            unix_addr: (family == AF_UNIX).then(|| unix_addr.into()),
+            unix_addr: (family == AF_UNIX).then(|| {
+                Box::new(UnixAddr {
+                    addr: unix_addr.into(),
+                    abs_path: unix_abs_path.map(|abs| *abs),
+                })
+            }),
         },
     };
     let details = if kind == EventKind::Connect {

@@ -18,10 +18,27 @@ pub struct Socket {
     pub proto: u16,
     /// `SOCK_*`; 0 when unknown.
     pub sock_type: u16,
-    /// A unix socket's address as the caller passed it: `sun_path`, as long as its `addrlen`
-    /// said; an abstract name starts with a NUL. Boxed: half the size of `Bytes`, and events
-    /// stay within their size (unix connects are not the hot path).
-    pub unix_addr: Option<Box<[u8]>>,
+    /// A unix socket's address. Boxed: events stay within their size (unix connects are not
+    /// the hot path).
+    pub unix_addr: Option<Box<UnixAddr>>,
+}
+
+/// A unix socket's address as the caller passed it: `sun_path`, as long as its `addrlen` said;
+/// an abstract name starts with a NUL.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnixAddr {
+    pub addr: Box<[u8]>,
+    /// A relative path made absolute, resolved in the kernel at the connect.
+    pub abs_path: Option<super::AbsPath>,
+}
+
+impl From<&[u8]> for Box<UnixAddr> {
+    fn from(addr: &[u8]) -> Self {
+        Box::new(UnixAddr {
+            addr: addr.into(),
+            abs_path: None,
+        })
+    }
 }
 
 impl Socket {
@@ -91,7 +108,7 @@ impl Socket {
     /// A unix socket's address as people write it: the path up to its NUL, or an abstract
     /// name as `@name`.
     pub fn unix_path(&self) -> Option<Cow<'_, [u8]>> {
-        let addr = self.unix_addr.as_deref()?;
+        let addr = &self.unix_addr.as_deref()?.addr;
         Some(match addr.split_first() {
             Some((0, name)) => {
                 let mut text = Vec::with_capacity(addr.len());

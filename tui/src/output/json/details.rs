@@ -225,7 +225,21 @@ fn socket_fields<M: SerializeMap>(socket: &Socket, map: &mut M) -> Result<(), M:
         map.serialize_entry("socktype", sock_type)?;
     }
     if let Some(path) = socket.unix_path() {
-        text_entry(map, "unix_path", "unix_path_hex", &path)?;
+        path_entries(
+            map,
+            [
+                "unix_path",
+                "unix_path_hex",
+                "unix_abs_path",
+                "unix_abs_path_hex",
+                "unix_abs_path_partial",
+            ],
+            &path,
+            socket
+                .unix_addr
+                .as_deref()
+                .and_then(|unix| unix.abs_path.as_ref()),
+        )?;
     }
     Ok(())
 }
