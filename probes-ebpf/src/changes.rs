@@ -3,6 +3,8 @@
 //! with the result, the latency, the paths as the caller passed them, the directories relative
 //! paths start from (named in the kernel) and the caller's user stack.
 
+use core::mem::offset_of;
+
 use aya_ebpf::programs::TracePointContext;
 use ringside_common::{
     ChangeRecord, DIR_TAIL_MAX, EventKind, FLAG_DIR_DELETED, FLAG_DIR_PARTIAL, FLAG_DIR2_DELETED,
@@ -18,7 +20,7 @@ use crate::{
     kernel::{
         config, count_drop, current_ids, fill_header, now_ns, passes_filter, syscall_arg, wanted,
     },
-    paths::{AT_FDCWD, Dir, is_relative, push_base_dir, push_file_of_fd},
+    paths::{AT_FDCWD, Dir, Finish, Walk, is_relative, push_base_dir, send_with_walk},
     user_stack,
 };
 
@@ -54,7 +56,9 @@ pub fn enter(ctx: &TracePointContext, syscall: u32) -> u32 {
         return 0;
     }
     let pending = read_arguments(ctx, syscall, kind);
-    if pending.dfd2 != pending.dfd && pending.path2_is_target == 0 && pending.path2 != 0 {
+    // `syscall` is a constant in each entry program: only these three carry this walk.
+    let two_dirfds = matches!(syscall, call::RENAMEAT | call::RENAMEAT2 | call::LINKAT);
+    if two_dirfds && pending.dfd2 != pending.dfd && pending.path2 != 0 {
         walk_second_dir(tid, pending.dfd2, pending.path2);
     }
     if CHANGE_PENDING.insert(tid, pending, 0).is_err() {
@@ -240,14 +244,13 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
     } else {
         Dir::NAMED_NOTHING
     };
-    let (dir_names, dir) = if pending.fd_call != 0 {
-        (change_dir::FILE, push_file_of_fd(&mut draft, pending.dfd))
+    let (dir_names, walk) = if pending.fd_call != 0 {
+        (change_dir::FILE, Some(Walk::FileOf(pending.dfd)))
     } else if relative || (relative2 && same_dir) {
-        (change_dir::BASE, push_base_dir(&mut draft, pending.dfd))
+        (change_dir::BASE, Some(Walk::BaseOf(pending.dfd)))
     } else {
-        (change_dir::NONE, Dir::NAMED_NOTHING)
+        (change_dir::NONE, None)
     };
-    flags |= dir.flags(FLAG_DIR_PARTIAL, FLAG_DIR_DELETED);
     flags |= dir2.flags(FLAG_DIR2_PARTIAL, FLAG_DIR2_DELETED);
     // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
@@ -264,13 +267,24 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
         (*record).length = pending.length;
         (*record).path_len = path_len;
         (*record).path2_len = path2_len;
-        (*record).dir_len = dir.len;
+        (*record).dir_len = 0;
         (*record).dir2_len = dir2.len;
         (*record).dir_names = dir_names;
         (*record)._reserved = 0;
         (*record).ustack = ustack;
     }
-    draft.send(pending.kind);
+    match walk {
+        Some(walk) => {
+            let finish = Finish {
+                kind: pending.kind,
+                dir_len_at: offset_of!(ChangeRecord, dir_len),
+                partial: FLAG_DIR_PARTIAL,
+                deleted: FLAG_DIR_DELETED,
+            };
+            send_with_walk(ctx, draft, walk, finish);
+        }
+        None => draft.send(pending.kind),
+    }
     0
 }
 

@@ -192,6 +192,38 @@ impl Draft {
         read
     }
 
+    /// The record a probe left in this CPU's scratch, `len` bytes long, to go on with in the
+    /// program it tail-called.
+    #[inline(always)]
+    pub fn resume(len: u32) -> Option<Self> {
+        let base = RECORD_SCRATCH.get_ptr_mut(0)?.cast::<u8>();
+        Some(Self {
+            base,
+            len: len as usize & OFFSET_MASK,
+        })
+    }
+
+    /// Writes `value` at `offset` in the head (below 256 bytes).
+    #[inline(always)]
+    pub fn set_u32(&mut self, offset: u32, value: u32) {
+        // SAFETY: a masked offset below 256 is inside the scratch value, 4-aligned as asked.
+        unsafe {
+            let at = self.base.add((offset & 0xfc) as usize).cast::<u32>();
+            *at = value;
+        }
+    }
+
+    /// Sets `bits` in the record header's `flags`.
+    #[inline(always)]
+    pub fn add_flags(&mut self, bits: u16) {
+        let at = core::mem::offset_of!(ringside_common::RecordHeader, flags);
+        // SAFETY: the header is at the start of the scratch value.
+        unsafe {
+            let flags = self.base.add(at).cast::<u16>();
+            *flags |= bits;
+        }
+    }
+
     /// Copies the record into the ring buffer, waking the reader only when it takes the unread
     /// data across the mark; counts a drop under `kind` when the ring is full.
     #[inline(always)]

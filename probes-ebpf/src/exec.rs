@@ -3,7 +3,7 @@
 //! `sched:sched_process_exec` for a success (it names the thread that called exec, which may
 //! differ from the one that returns), `sys_exit_execve` for a failure.
 
-use core::ffi::c_void;
+use core::{ffi::c_void, mem::offset_of};
 
 use aya_ebpf::{
     EbpfContext,
@@ -29,7 +29,7 @@ use crate::{
         StackKind, capture_stack, config, count_drop, current_ids, current_task, fill_header,
         now_ns, passes_filter, passes_filter_but_comm, read_field, read_kernel, syscall_arg,
     },
-    paths::{AT_FDCWD, is_relative, push_base_dir},
+    paths::{AT_FDCWD, Finish, Walk, is_relative, send_with_walk},
 };
 
 #[derive(Clone, Copy)]
@@ -186,7 +186,7 @@ pub fn succeeded(ctx: &TracePointContext) -> u32 {
         // while its exec runs.
         unsafe { read_from_image(ctx, pending) };
     }
-    send(old_tid as u32, 0);
+    send(ctx, old_tid as u32, 0);
     0
 }
 
@@ -255,7 +255,7 @@ pub fn returned(ctx: &TracePointContext) -> u32 {
     let (_, tid) = current_ids();
     let ret = read_field::<i64, _>(ctx, config().tp.sys_exit_ret).unwrap_or(0);
     if ret < 0 {
-        send(tid, ret as i32);
+        send(ctx, tid, ret as i32);
     } else {
         let _ = EXEC_PENDING.remove(tid);
     }
@@ -263,7 +263,7 @@ pub fn returned(ctx: &TracePointContext) -> u32 {
 }
 
 #[inline(always)]
-fn send(pending_tid: u32, ret: i32) {
+fn send(ctx: &TracePointContext, pending_tid: u32, ret: i32) {
     let Some(pending) = EXEC_PENDING.get_ptr(pending_tid) else {
         return;
     };
@@ -272,15 +272,22 @@ fn send(pending_tid: u32, ret: i32) {
         let _ = EXEC_PENDING.remove(pending_tid);
         return;
     }
-    if !assemble(pending, ret) {
+    if !assemble(ctx, pending_tid, pending, ret) {
         count_drop(EventKind::Exec.wire());
     }
     let _ = EXEC_PENDING.remove(pending_tid);
 }
 
 /// Builds the record from what the entry read and sends it; `false` when it could not be built.
+/// A relative filename's record is sent by `walk_dir`, tail-called: the pending entry is
+/// removed first, since nothing comes back here.
 #[inline(always)]
-fn assemble(pending: *const ExecPending, ret: i32) -> bool {
+fn assemble(
+    ctx: &TracePointContext,
+    pending_tid: u32,
+    pending: *const ExecPending,
+    ret: i32,
+) -> bool {
     let Some((mut draft, record)) = Draft::start::<ExecRecord>() else {
         return false;
     };
@@ -306,18 +313,28 @@ fn assemble(pending: *const ExecPending, ret: i32) -> bool {
         {
             return false;
         }
-        let mut flags = (*head).header.flags;
-        let mut dir_len = 0;
-        if (*head).filename_len > 0 && is_relative(draft.byte_at(filename_at)) {
-            let dir = push_base_dir(&mut draft, (*head)._reserved as i32);
-            dir_len = dir.len;
-            flags |= dir.flags(FLAG_DIR_PARTIAL, FLAG_DIR_DELETED);
-        }
-        fill_header(&raw mut (*record).header, EventKind::Exec.wire(), flags);
+        let relative = (*head).filename_len > 0 && is_relative(draft.byte_at(filename_at));
+        let dfd = (*head)._reserved as i32;
+        fill_header(
+            &raw mut (*record).header,
+            EventKind::Exec.wire(),
+            (*head).header.flags,
+        );
         (*record).ret = ret;
         (*record).ustack = ustack;
-        (*record).dir_len = dir_len;
+        (*record).dir_len = 0;
         (*record)._reserved = 0;
+        if relative {
+            let finish = Finish {
+                kind: EventKind::Exec.wire(),
+                dir_len_at: offset_of!(ExecRecord, dir_len),
+                partial: FLAG_DIR_PARTIAL,
+                deleted: FLAG_DIR_DELETED,
+            };
+            let _ = EXEC_PENDING.remove(pending_tid);
+            send_with_walk(ctx, draft, Walk::BaseOf(dfd), finish);
+            return true;
+        }
     }
     draft.send(EventKind::Exec.wire());
     true

@@ -24,7 +24,7 @@ mod user_stack;
 use aya_ebpf::{
     bindings::BPF_F_NO_PREALLOC,
     macros::{map, raw_tracepoint, tracepoint},
-    maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, ProgramArray, RingBuf},
     programs::{RawTracePointContext, TracePointContext},
 };
 use ringside_common::{COMM_LEN, EventKind, KIND_SLOTS, ProbeConfig, Stack, change_syscall};
@@ -34,6 +34,7 @@ use crate::{
     draft::RecordScratch,
     exec::{ExecPending, ExecScratch},
     open::OpenPending,
+    paths::WalkRequest,
     sock::SockPending,
     tcp::SockOwner,
     user_stack::UserStackScratch,
@@ -113,6 +114,13 @@ static DNS_SCRATCH: PerCpuArray<RecordScratch> = PerCpuArray::with_max_entries(1
 /// Where an exec's entry is read: too large for the 512-byte eBPF stack.
 #[map]
 static EXEC_SCRATCH: PerCpuArray<ExecScratch> = PerCpuArray::with_max_entries(1, 0);
+/// What `walk_dir` is asked to finish: the record in this CPU's RECORD_SCRATCH.
+#[map]
+static WALK_REQUEST: PerCpuArray<WalkRequest> = PerCpuArray::with_max_entries(1, 0);
+/// `walk_dir`, at index 0: records that name a directory are finished there, a program of its
+/// own, so that the walk is verified once and apart from every probe that needs it.
+#[map]
+static WALKS: ProgramArray = ProgramArray::with_max_entries(1, 0);
 /// Where a user stack copy is assembled, one value per CPU (indexed by CPU number): too large
 /// for a per-CPU array. Userspace sets the number of entries to the number of possible CPUs.
 #[map]
@@ -248,6 +256,12 @@ pub fn sys_enter_symlinkat(ctx: TracePointContext) -> u32 {
 #[tracepoint]
 pub fn sys_exit_change(ctx: TracePointContext) -> u32 {
     changes::exit(&ctx)
+}
+
+/// Finishes a record with the directory its path starts from (tail-called, never attached).
+#[tracepoint]
+pub fn walk_dir(ctx: TracePointContext) -> u32 {
+    paths::walk_and_send(&ctx)
 }
 
 #[tracepoint]

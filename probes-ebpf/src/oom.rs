@@ -103,7 +103,8 @@ enum Limit {
 #[inline(always)]
 fn memcg_at_limit() -> Limit {
     let k = &config().kernel;
-    if k.memory_cgrp_id == KOFFSET_UNKNOWN || k.page_counter_max == KOFFSET_UNKNOWN {
+    // Userspace marks the whole group unknown through this one (`optional_offsets`).
+    if k.memory_cgrp_id == KOFFSET_UNKNOWN {
         return Limit::Unknown;
     }
     let Some(css_set) = read_kernel::<u64>(current_task(), k.task_cgroups) else {

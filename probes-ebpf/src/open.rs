@@ -1,6 +1,8 @@
 //! `openat`, `openat2` and `open`: arguments kept at entry, one record at exit with the result,
 //! the latency, the path as the caller passed it and the caller's user stack.
 
+use core::mem::offset_of;
+
 use aya_ebpf::programs::TracePointContext;
 use ringside_common::{
     EventKind, FLAG_DIR_DELETED, FLAG_DIR_PARTIAL, FLAG_PATH_TRUNCATED, FLAG_USER_READ_FAILED,
@@ -11,7 +13,7 @@ use crate::{
     OPEN_PENDING,
     draft::{Draft, StackKind},
     kernel::{config, count_drop, current_ids, fill_header, now_ns, passes_filter, read_field},
-    paths::{AT_FDCWD, is_relative, push_base_dir},
+    paths::{AT_FDCWD, Finish, Walk, is_relative, send_with_walk},
     user_stack,
 };
 
@@ -118,17 +120,12 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
     let ustack = draft.push_stack(ctx, StackKind::User(snapshot));
     let path_at = draft.len();
     let read = draft.push_user_str(pending.filename, PATH_LEN);
-    let mut flags = match read {
+    let flags = match read {
         n if n < 0 => FLAG_USER_READ_FAILED,
         n if n as usize >= PATH_LEN => FLAG_PATH_TRUNCATED,
         _ => 0,
     };
-    let mut dir_len = 0;
-    if read > 1 && is_relative(draft.byte_at(path_at)) {
-        let dir = push_base_dir(&mut draft, pending.dfd);
-        dir_len = dir.len;
-        flags |= dir.flags(FLAG_DIR_PARTIAL, FLAG_DIR_DELETED);
-    }
+    let relative = read > 1 && is_relative(draft.byte_at(path_at));
     // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
         fill_header(&raw mut (*record).header, EventKind::Open.wire(), flags);
@@ -140,9 +137,19 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
         (*record).latency_ns = (*record).header.ts_ns.saturating_sub(pending.ts_ns);
         (*record).syscall = pending.syscall;
         (*record).ustack = ustack;
-        (*record).dir_len = dir_len;
+        (*record).dir_len = 0;
         (*record)._reserved = 0;
     }
-    draft.send(EventKind::Open.wire());
+    if relative {
+        let finish = Finish {
+            kind: EventKind::Open.wire(),
+            dir_len_at: offset_of!(OpenRecord, dir_len),
+            partial: FLAG_DIR_PARTIAL,
+            deleted: FLAG_DIR_DELETED,
+        };
+        send_with_walk(ctx, draft, Walk::BaseOf(pending.dfd), finish);
+    } else {
+        draft.send(EventKind::Open.wire());
+    }
     0
 }

@@ -6,7 +6,10 @@
 
 use ringside_common::{DIR_DEPTH_MAX, DIR_LEN_MAX, KOFFSET_UNKNOWN};
 
+use aya_ebpf::{EbpfContext, programs::TracePointContext};
+
 use crate::{
+    WALK_REQUEST, WALKS,
     draft::Draft,
     kernel::{config, current_task, file_of_fd, read_kernel},
 };
@@ -65,7 +68,7 @@ impl Dir {
 #[inline(always)]
 fn location_at(base: u64, offset: u32) -> Option<Location> {
     let k = &config().kernel;
-    if offset == KOFFSET_UNKNOWN || k.path_mnt == KOFFSET_UNKNOWN {
+    if offset == KOFFSET_UNKNOWN {
         return None;
     }
     Some(Location {
@@ -74,7 +77,8 @@ fn location_at(base: u64, offset: u32) -> Option<Location> {
     })
 }
 
-/// The process's cwd and root (`task->fs->pwd`, `->root`).
+/// The process's cwd and root (`task->fs->pwd`, `->root`). `task_fs` is unknown when any
+/// offset of the walk is (userspace's `optional_offsets`): then nothing is walked.
 #[inline(always)]
 fn cwd_and_root() -> Option<(Location, Location)> {
     let k = &config().kernel;
@@ -88,16 +92,24 @@ fn location_of_fd(fd: i32) -> Option<Location> {
     location_at(file_of_fd(fd)?, config().kernel.file_path)
 }
 
-/// Appends the directory a path relative to `dfd` starts from: the cwd for [`AT_FDCWD`].
+/// What a walk names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Walk {
+    /// The directory a path relative to this dirfd starts from: the cwd for [`AT_FDCWD`].
+    BaseOf(i32),
+    /// The file this fd names, its own name first.
+    FileOf(i32),
+}
+
+/// Appends what `walk` names.
 #[inline(always)]
-pub fn push_base_dir(draft: &mut Draft, dfd: i32) -> Dir {
+pub fn push_walk(draft: &mut Draft, walk: Walk) -> Dir {
     let Some((cwd, root)) = cwd_and_root() else {
         return Dir::UNNAMED;
     };
-    let start = if dfd == AT_FDCWD {
-        Some(cwd)
-    } else {
-        location_of_fd(dfd)
+    let start = match walk {
+        Walk::BaseOf(AT_FDCWD) => Some(cwd),
+        Walk::BaseOf(fd) | Walk::FileOf(fd) => location_of_fd(fd),
     };
     match start {
         Some(start) => push_dir(draft, start, root),
@@ -105,13 +117,85 @@ pub fn push_base_dir(draft: &mut Draft, dfd: i32) -> Dir {
     }
 }
 
-/// Appends the path of the file `fd` names, the file's own name first.
+/// What `walk_dir` needs to finish a record a probe started.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct WalkRequest {
+    /// The record's length so far, in RECORD_SCRATCH.
+    len: u32,
+    kind: u16,
+    /// The header's flags for a directory named in part, or deleted.
+    partial: u16,
+    deleted: u16,
+    /// 1 for [`Walk::FileOf`].
+    file: u16,
+    fd: i32,
+    /// Where the head's `dir_len` is.
+    dir_len_at: u32,
+}
+
+/// Sends a record whose head is complete but for its directory: the walk and the send happen
+/// in `walk_dir`, tail-called. Should the tail call fail, the record goes without it, marked
+/// partial.
 #[inline(always)]
-pub fn push_file_of_fd(draft: &mut Draft, fd: i32) -> Dir {
-    match (cwd_and_root(), location_of_fd(fd)) {
-        (Some((_, root)), Some(file)) => push_dir(draft, file, root),
-        _ => Dir::UNNAMED,
+pub fn send_with_walk<C: EbpfContext>(ctx: &C, mut draft: Draft, walk: Walk, finish: Finish) {
+    let (fd, file) = match walk {
+        Walk::BaseOf(fd) => (fd, 0),
+        Walk::FileOf(fd) => (fd, 1),
+    };
+    let request = WalkRequest {
+        len: draft.len() as u32,
+        kind: finish.kind,
+        partial: finish.partial,
+        deleted: finish.deleted,
+        file,
+        fd,
+        dir_len_at: finish.dir_len_at as u32,
+    };
+    if let Some(slot) = WALK_REQUEST.get_ptr_mut(0) {
+        // SAFETY: this CPU's map value, written whole.
+        unsafe { *slot = request };
+        // SAFETY: the context is the one this program was called with.
+        unsafe { WALKS.tail_call(ctx, 0) };
     }
+    draft.add_flags(finish.partial);
+    draft.send(finish.kind);
+}
+
+/// How `walk_dir` finishes a record: its kind, where its `dir_len` is, and its flags.
+#[derive(Clone, Copy)]
+pub struct Finish {
+    pub kind: u16,
+    pub dir_len_at: usize,
+    pub partial: u16,
+    pub deleted: u16,
+}
+
+/// `walk_dir`: walks what the request says, appends it, sets `dir_len` and the flags, sends.
+#[inline(always)]
+pub fn walk_and_send(_ctx: &TracePointContext) -> u32 {
+    let Some(request) = WALK_REQUEST.get(0).copied() else {
+        return 0;
+    };
+    let Some(mut draft) = Draft::resume(request.len) else {
+        return 0;
+    };
+    let walk = if request.file != 0 {
+        Walk::FileOf(request.fd)
+    } else {
+        Walk::BaseOf(request.fd)
+    };
+    let dir = push_walk(&mut draft, walk);
+    draft.set_u32(request.dir_len_at, dir.len);
+    draft.add_flags(dir.flags(request.partial, request.deleted));
+    draft.send(request.kind);
+    0
+}
+
+/// Appends the directory a path relative to `dfd` starts from: the cwd for [`AT_FDCWD`].
+#[inline(always)]
+pub fn push_base_dir(draft: &mut Draft, dfd: i32) -> Dir {
+    push_walk(draft, Walk::BaseOf(dfd))
 }
 
 /// Whether a path the caller passed, whose first byte is `first`, is relative.
@@ -124,9 +208,6 @@ pub fn is_relative(first: u8) -> bool {
 #[inline(always)]
 fn push_dir(draft: &mut Draft, at: Location, root: Location) -> Dir {
     let k = &config().kernel;
-    if k.mount_mnt == KOFFSET_UNKNOWN {
-        return Dir::UNNAMED;
-    }
     let start = draft.len();
     // 1 while every dentry passed was still hashed; kept without a branch (see below).
     let mut hashed: u64 = 1;

@@ -6,6 +6,8 @@
 //! sockaddr (a unix socket's path, too); everything else is read from the socket itself (fd
 //! table -> file -> socket -> sock), with offsets from kernel BTF.
 
+use core::mem::offset_of;
+
 use aya_ebpf::{helpers::bpf_probe_read_user, programs::TracePointContext};
 use ringside_common::{
     AF_INET, AF_INET6, AF_UNIX, EventKind, FLAG_DIR_DELETED, FLAG_DIR_PARTIAL,
@@ -20,7 +22,7 @@ use crate::{
         addrs_pass, config, count_drop, current_ids, file_of_fd, fill_header, now_ns,
         passes_filter, read_field, read_kernel, wanted,
     },
-    paths::{AT_FDCWD, is_relative, push_base_dir},
+    paths::{AT_FDCWD, Finish, Walk, is_relative, send_with_walk},
     tcp,
 };
 
@@ -146,19 +148,12 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
     let path_at = draft.len();
     let unix_path_len = push_unix_path(&mut draft, &pending, &found);
     // A unix socket's relative path starts from the cwd (an abstract name starts with NUL).
-    let mut flags = found.flags;
-    let mut dir_len = 0;
-    if kind == EventKind::Connect.wire() && unix_path_len > 0 {
-        let first = draft.byte_at(path_at);
-        if first != 0 && is_relative(first) {
-            let dir = push_base_dir(&mut draft, AT_FDCWD);
-            dir_len = dir.len;
-            flags |= dir.flags(FLAG_DIR_PARTIAL, FLAG_DIR_DELETED);
-        }
-    }
+    let first = draft.byte_at(path_at);
+    let relative =
+        kind == EventKind::Connect.wire() && unix_path_len > 0 && first != 0 && is_relative(first);
     // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
-        fill_header(&raw mut (*record).header, kind, flags);
+        fill_header(&raw mut (*record).header, kind, found.flags);
         (*record).ret = ret as i32;
         (*record).fd = pending.fd;
         (*record).addrs = found.addrs;
@@ -168,10 +163,20 @@ pub fn exit(ctx: &TracePointContext, kind: u16) -> u32 {
         (*record).proto = found.proto;
         (*record).sock_type = found.sock_type;
         (*record).unix_path_len = unix_path_len;
-        (*record).dir_len = dir_len;
+        (*record).dir_len = 0;
         (*record)._reserved2 = 0;
     }
-    draft.send(kind);
+    if relative {
+        let finish = Finish {
+            kind,
+            dir_len_at: offset_of!(SockRecord, dir_len),
+            partial: FLAG_DIR_PARTIAL,
+            deleted: FLAG_DIR_DELETED,
+        };
+        send_with_walk(ctx, draft, Walk::BaseOf(AT_FDCWD), finish);
+    } else {
+        draft.send(kind);
+    }
     0
 }
 

@@ -300,6 +300,16 @@ fn legacy_system_calls_are_changes_too() {
             flags,
         );
         assert_eq!(renamed, -1, "NOREPLACE onto an existing file");
+        // Each kind's failure.
+        let missing = path(&at("missing"));
+        assert_eq!(libc::syscall(libc::SYS_chmod, missing.as_ptr(), 0o600), -1);
+        assert_eq!(libc::syscall(libc::SYS_chown, missing.as_ptr(), 0, 0), -1);
+        assert_eq!(libc::syscall(libc::SYS_truncate, missing.as_ptr(), 0), -1);
+        assert_eq!(
+            libc::syscall(libc::SYS_link, missing.as_ptr(), g.as_ptr()),
+            -1
+        );
+        assert_eq!(libc::syscall(libc::SYS_symlink, g.as_ptr(), f.as_ptr()), -1);
     }
     ringside.wait_for("the renameat2", |e| {
         is_type(e, "rename") && e["syscall"] == "renameat2"

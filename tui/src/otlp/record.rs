@@ -212,6 +212,51 @@ mod tests {
         assert_eq!(body, &event.summary());
     }
 
+    /// The new kinds need no mapping of their own: their JSON fields become attributes, a
+    /// change's path `file.path` like an open's.
+    #[test]
+    fn signals_and_file_changes_carry_their_fields() {
+        use crate::ingest::test_news_records as news;
+        let clock = crate::clock::WallClock::now().expect("clock");
+        let decode =
+            |bytes: Vec<u8>| crate::ingest::decode::decode(&bytes, &clock).expect("decodes");
+        let rename = decode(news::change_bytes(&news::change_record(
+            crate::model::EventKind::Rename,
+        )));
+        let record = log_record(&rename, SystemTime::now());
+        assert_eq!(record.event_name, "ringside.rename");
+        assert_eq!(
+            attr(&record, "file.path"),
+            Some(&Any::StringValue("a.txt".into()))
+        );
+        assert_eq!(
+            attr(&record, "ringside.abs_path"),
+            Some(&Any::StringValue("/srv/www/a.txt".into()))
+        );
+        assert_eq!(
+            attr(&record, "ringside.new_abs_path"),
+            Some(&Any::StringValue("/srv/www/old/b.txt".into()))
+        );
+        let kill = decode(news::signal_bytes(&news::signal_record()));
+        let record = log_record(&kill, SystemTime::now());
+        assert_eq!(record.event_name, "ringside.signal");
+        assert_eq!(
+            attr(&record, "ringside.sig"),
+            Some(&Any::StringValue("SIGTERM".into()))
+        );
+        assert_eq!(
+            attr(&record, "ringside.target_pid"),
+            Some(&Any::IntValue(4300))
+        );
+        let oom = decode(news::oom_bytes(&news::oom_record()));
+        let record = log_record(&oom, SystemTime::now());
+        assert_eq!(record.severity_number, SeverityNumber::Warn as i32);
+        assert_eq!(
+            attr(&record, "ringside.memcg"),
+            Some(&Any::StringValue("/test/small".into()))
+        );
+    }
+
     #[test]
     fn stacks_go_as_frame_lists_and_as_text() {
         use crate::model::frame::{Frame, Stacks, Unresolved};

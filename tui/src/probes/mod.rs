@@ -108,6 +108,7 @@ pub fn load(options: &ProbeOptions) -> anyhow::Result<Probes> {
         btf_problem,
         cgroup_filter: options.filter.cgroups.clone(),
     };
+    probes.install_walk()?;
     let tree = options.filter.tree && !options.filter.pids.is_empty();
     for attachment in attachments::needed(&options.events, tree) {
         let name = format!("{}:{}", attachment.category, attachment.tracepoint);
@@ -140,6 +141,28 @@ pub fn load(options: &ProbeOptions) -> anyhow::Result<Probes> {
 }
 
 impl Probes {
+    /// Loads `walk_dir`, which finishes the records whose path is relative (it names their
+    /// directory), and puts it where the probes tail-call it. Before any probe is attached:
+    /// a record sent meanwhile would go without its directory.
+    fn install_walk(&mut self) -> anyhow::Result<()> {
+        const PROGRAM: &str = "walk_dir";
+        self.loaded.insert(PROGRAM);
+        let prog: &mut TracePoint = self.program(PROGRAM)?;
+        prog.load().map_err(|error| rejected(PROGRAM, &error))?;
+        let fd = prog
+            .fd()
+            .context("the walk_dir program has no fd")?
+            .try_clone()
+            .context("duplicating walk_dir's fd")?;
+        let map = self
+            .ebpf
+            .map_mut("WALKS")
+            .ok_or_else(|| anyhow!("the probes object has no WALKS map"))?;
+        let mut walks = aya::maps::ProgramArray::try_from(map)?;
+        walks.set(0, &fd, 0).context("installing walk_dir")?;
+        Ok(())
+    }
+
     fn attach(
         &mut self,
         program: &'static str,

@@ -236,7 +236,7 @@ fn read_kernel_offsets(btf: &KernelBtf) -> Result<KernelOffsets, BtfError> {
 /// unknown on its own when this kernel lacks it, and the probe leaves that part out.
 fn optional_offsets(btf: &KernelBtf) -> KernelOffsets {
     let at = |name: &str, path: &[&str]| btf.member_offset(name, path).unwrap_or(KOFFSET_UNKNOWN);
-    KernelOffsets {
+    let mut k = KernelOffsets {
         task_fs: at("task_struct", &["fs"]),
         fs_pwd: at("fs_struct", &["pwd"]),
         fs_root: at("fs_struct", &["root"]),
@@ -263,7 +263,42 @@ fn optional_offsets(btf: &KernelBtf) -> KernelOffsets {
             .unwrap_or(KOFFSET_UNKNOWN),
         memory_cgrp_id: memory_controller_index().unwrap_or(KOFFSET_UNKNOWN),
         ..KernelOffsets::UNKNOWN
+    };
+    // The probes add these offsets together: a group with one unknown is unknown whole, and
+    // the probes test only its first member (`task_fs`, `memory_cgrp_id`).
+    let walk = [
+        k.task_fs,
+        k.fs_pwd,
+        k.fs_root,
+        k.path_dentry,
+        k.path_mnt,
+        k.file_path,
+        k.dentry_parent,
+        k.dentry_name,
+        k.dentry_hash_pprev,
+        k.vfsmount_root,
+        k.mount_mnt,
+        k.mount_parent,
+        k.mount_mountpoint,
+    ];
+    if walk.contains(&KOFFSET_UNKNOWN) {
+        k.task_fs = KOFFSET_UNKNOWN;
     }
+    let memcg = [
+        k.memory_cgrp_id,
+        k.task_cgroups,
+        k.css_set_subsys,
+        k.css_parent,
+        k.memcg_memory,
+        k.page_counter_usage,
+        k.page_counter_max,
+        k.kernfs_name,
+        k.kernfs_parent,
+    ];
+    if memcg.contains(&KOFFSET_UNKNOWN) {
+        k.memory_cgrp_id = KOFFSET_UNKNOWN;
+    }
+    k
 }
 
 /// The memory controller's index among the kernel's cgroup controllers: /proc/cgroups lists

@@ -198,7 +198,17 @@ struct Variant {
     tracer: Tracer,
     /// The TUI needs a terminal and a frame timer of its own: it runs in the shared mode only.
     shared_only: bool,
+    /// Runs only under this storm, pinned apart: a comparison that matters for it alone.
+    only: Option<Storm>,
 }
+
+/// `--events` for every kind but `signal`.
+const EVERY_KIND_BUT_SIGNAL: &str = "exec,open,connect,accept,tcp_close,exit,fork,dns,oom_kill,\
+                                     unlink,rename,mkdir,chmod,chown,truncate,link,symlink";
+
+/// The most the signal kind may add to a fork storm, pinned apart: `ringside` with every kind
+/// against the same without `signal`.
+const SIGNAL_STORM_TARGET: f64 = 1.10;
 
 const VARIANTS: &[Variant] = &[
     Variant {
@@ -206,48 +216,64 @@ const VARIANTS: &[Variant] = &[
         label: "untraced",
         tracer: Tracer::Untraced,
         shared_only: false,
+        only: None,
     },
     Variant {
         key: "events",
         label: "ringside --stacks none",
         tracer: Tracer::Ringside(&["--stacks", "none"]),
         shared_only: false,
+        only: None,
     },
     Variant {
         key: "stacks_fp",
         label: "ringside --stack-bytes 0 (frame pointers)",
         tracer: Tracer::Ringside(&["--stack-bytes", "0"]),
         shared_only: false,
+        only: None,
     },
     Variant {
         key: "stacks",
         label: "ringside (stacks, unwound)",
         tracer: Tracer::Ringside(&[]),
         shared_only: false,
+        only: None,
     },
     Variant {
         key: "tui",
         label: "ringside TUI (stacks, 200x50 pty)",
         tracer: Tracer::Tui(&[]),
         shared_only: true,
+        only: None,
+    },
+    // The fork storm's SIGCHLDs, one per child, with and without the signal kind (issue 29).
+    Variant {
+        key: "no_signals",
+        label: "ringside (stacks), every kind but signal",
+        tracer: Tracer::Ringside(&["--events", EVERY_KIND_BUT_SIGNAL]),
+        shared_only: false,
+        only: Some(Storm::Exec),
     },
     Variant {
         key: "pid_filter",
         label: "ringside --pid 1 (kernel-filtered floor)",
         tracer: Tracer::Ringside(&["--pid", "1"]),
         shared_only: false,
+        only: None,
     },
     Variant {
         key: "bpftrace_count",
         label: "bpftrace counting in a map",
         tracer: Tracer::BpftraceCount,
         shared_only: false,
+        only: None,
     },
     Variant {
         key: "bpftrace",
         label: "bpftrace printing the fields",
         tracer: Tracer::BpftracePrint,
         shared_only: false,
+        only: None,
     },
 ];
 
@@ -470,12 +496,13 @@ pub fn run(bench: &Bench) -> Result<Section> {
 
 /// Every storm under every tracer in one placement: its table, its checks, its JSON.
 fn run_placement(bench: &Bench, placement: Placement) -> Result<(Table, Vec<Check>, Value)> {
-    let variants: Vec<&Variant> = VARIANTS
+    let all_variants: Vec<&Variant> = VARIANTS
         .iter()
         .filter(|v| {
             let bpftrace = matches!(v.tracer, Tracer::BpftraceCount | Tracer::BpftracePrint);
             (!bpftrace || bench.bpftrace.is_some())
                 && (!v.shared_only || placement == Placement::Shared)
+                && (v.only.is_none() || placement == Placement::PinnedApart)
         })
         .collect();
     let mut table = Table::new(
@@ -504,6 +531,11 @@ fn run_placement(bench: &Bench, placement: Placement) -> Result<(Table, Vec<Chec
     let mut storms_json = Map::new();
     let load_cpu = placement.pinning().map(|cpus| cpus.load);
     for storm in Storm::ALL {
+        let variants: Vec<&Variant> = all_variants
+            .iter()
+            .copied()
+            .filter(|v| v.only.is_none_or(|only| only == storm))
+            .collect();
         let ops = storm.ops(bench);
         // Warm-up, not counted: page cache, the dynamic loader's caches, socket slabs.
         Load::spawn_on(bench, &storm.load_args(bench, ops), load_cpu)?.run()?;
@@ -527,6 +559,9 @@ fn run_placement(bench: &Bench, placement: Placement) -> Result<(Table, Vec<Chec
             }
         }
         let untraced: Vec<f64> = runs[0].iter().map(|r| r.ns_per_op).collect();
+        if let Some(check) = signal_storm_check(&variants, &runs, &mut table) {
+            checks.push(check);
+        }
         let mut variants_json = Map::new();
         for (variant, runs) in variants.iter().zip(&runs) {
             let row = Row::of(placement, storm, variant, runs, &untraced);
@@ -546,6 +581,42 @@ fn run_placement(bench: &Bench, placement: Placement) -> Result<(Table, Vec<Chec
         );
     }
     Ok((table, checks, Value::Object(storms_json)))
+}
+
+/// The fork storm with the signal kind on against off (`stacks` / `no_signals` of the same
+/// repetition): a row of its own in the table and a check.
+fn signal_storm_check(
+    variants: &[&Variant],
+    runs: &[Vec<Run>],
+    table: &mut Table,
+) -> Option<Check> {
+    let index = |key: &str| variants.iter().position(|v| v.key == key);
+    let (on, off) = (index("stacks")?, index("no_signals")?);
+    let ratios: Vec<f64> = runs[on]
+        .iter()
+        .zip(&runs[off])
+        .map(|(on, off)| on.ns_per_op / off.ns_per_op)
+        .collect();
+    let r = spread(&ratios)?;
+    let status = Status::of(r.median <= SIGNAL_STORM_TARGET);
+    let mut cells = vec![
+        "exec".to_owned(),
+        "signal kind on / off (SIGCHLD per child)".to_owned(),
+        String::new(),
+        String::new(),
+        format!("{:.2}", r.median),
+        range(&r, |x| format!("{x:.2}")),
+        format!("<= {SIGNAL_STORM_TARGET:.2}"),
+        status.word().to_owned(),
+    ];
+    cells.resize(12, String::new());
+    table.row(cells);
+    Some(Check {
+        what: "fork storm with signal events against without, pinned_apart".to_owned(),
+        target: format!("<= {SIGNAL_STORM_TARGET:.2}"),
+        value: format!("{:.2} ({:.2}–{:.2})", r.median, r.min, r.max),
+        status,
+    })
 }
 
 /// One tracer's runs of one storm, summarized.
