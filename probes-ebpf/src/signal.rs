@@ -3,7 +3,10 @@
 //! broken pipe's SIGPIPE), with the sender's stacks.
 
 use aya_ebpf::programs::TracePointContext;
-use ringside_common::{COMM_LEN, EventKind, FILTER_PID, SignalRecord};
+use ringside_common::{COMM_LEN, EventKind, FILTER_PID, SignalRecord, StackHead, user_stack};
+
+/// The signal a child's end is notified with.
+const SIGCHLD: i32 = 17;
 
 use crate::{
     draft::{Draft, StackKind},
@@ -11,7 +14,6 @@ use crate::{
         config, count_drop, current_ids, fill_header, filter_mode, passes_filter, pid_in_filter,
         read_field, wanted,
     },
-    user_stack,
 };
 
 #[inline(always)]
@@ -26,19 +28,35 @@ pub fn generated(ctx: &TracePointContext) -> u32 {
     if !passes_filter(pid) && !target_traced(target_pid) {
         return 0;
     }
-    let snapshot = user_stack::send();
+    let sig = read_field::<i32, _>(ctx, tp.signal_sig).unwrap_or(0);
+    let code = read_field::<i32, _>(ctx, tp.signal_code).unwrap_or(0);
+    // A child's notice to its parent as it exits (SIGCHLD with a CLD_* code) is sent from its
+    // exit path, whose stacks its exit event already carries: one per process, so they are
+    // left out rather than copied again.
+    let routine = sig == SIGCHLD && code > 0;
+    let snapshot = if routine {
+        user_stack::NONE
+    } else {
+        crate::user_stack::send()
+    };
     let Some((mut draft, record)) = Draft::start::<SignalRecord>() else {
         count_drop(EventKind::Signal.wire());
         return 0;
     };
-    let ustack = draft.push_stack(ctx, StackKind::User(snapshot));
-    let kstack = draft.push_stack(ctx, StackKind::Kernel);
+    let (ustack, kstack) = if routine {
+        (StackHead::default(), StackHead::default())
+    } else {
+        (
+            draft.push_stack(ctx, StackKind::User(snapshot)),
+            draft.push_stack(ctx, StackKind::Kernel),
+        )
+    };
     // SAFETY: `record` is the head of this CPU's draft, written field by field.
     unsafe {
         fill_header(&raw mut (*record).header, EventKind::Signal.wire(), 0);
-        (*record).sig = read_field::<i32, _>(ctx, tp.signal_sig).unwrap_or(0);
+        (*record).sig = sig;
         (*record).errno = read_field::<i32, _>(ctx, tp.signal_errno).unwrap_or(0);
-        (*record).code = read_field::<i32, _>(ctx, tp.signal_code).unwrap_or(0);
+        (*record).code = code;
         (*record).target_pid = target_pid;
         (*record).group = read_field::<i32, _>(ctx, tp.signal_group).unwrap_or(0) as u32;
         (*record).result = read_field::<i32, _>(ctx, tp.signal_result).unwrap_or(0) as u32;
