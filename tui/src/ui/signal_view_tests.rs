@@ -4,6 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::tests::{event, live_app, screen};
+use super::usability_tests::type_filter;
 use crate::app::{App, Msg, Stats, Tab};
 use crate::model::Event;
 use crate::model::event::{Details, Signal};
@@ -40,17 +41,6 @@ fn storm_with_one_kill() -> Vec<Event> {
     events
 }
 
-fn filter(app: &mut App, text: &str) {
-    key(app, KeyCode::Char('f'));
-    for _ in 0..40 {
-        key(app, KeyCode::Backspace);
-    }
-    for c in text.chars() {
-        key(app, KeyCode::Char(c));
-    }
-    key(app, KeyCode::Enter);
-}
-
 #[test]
 fn a_kill_is_not_buried_under_a_storm_of_sigchld() {
     let mut app = live_app(120, 30);
@@ -62,9 +52,9 @@ fn a_kill_is_not_buried_under_a_storm_of_sigchld() {
     assert!(!text.contains("SIGCHLD"), "{text}");
 
     // Asking for signals shows the routine ones too.
-    filter(&mut app, "sig=SIGCHLD");
+    type_filter(&mut app, "sig=SIGCHLD");
     assert_eq!(app.visible().len(), 500);
-    filter(&mut app, "");
+    type_filter(&mut app, "");
     assert_eq!(app.visible().len(), 1);
 }
 

@@ -197,7 +197,7 @@ fn r_in_a_replay_says_why_it_does_not_record() {
     assert!(text.contains("a replay is a recording already"), "{text}");
 }
 
-fn type_filter(app: &mut App, text: &str) {
+pub(super) fn type_filter(app: &mut App, text: &str) {
     key(app, KeyCode::Char('f'));
     for _ in 0..60 {
         key(app, KeyCode::Backspace);
