@@ -62,6 +62,7 @@ pub fn enter(ctx: &TracePointContext, syscall: u32) -> u32 {
         walk_second_dir(tid, pending.dfd2, pending.path2);
     }
     if CHANGE_PENDING.insert(tid, pending, 0).is_err() {
+        let _ = CHANGE_DIR2.remove(tid);
         count_drop(kind.wire());
     }
     0
@@ -242,6 +243,9 @@ pub fn exit(ctx: &TracePointContext) -> u32 {
     let dir2 = if relative2 && !same_dir {
         push_dir_walked_at_entry(&mut draft, tid)
     } else {
+        // Walked at the entry but not wanted now (the path could not be read here): a stale
+        // entry must not be taken for a later call's.
+        let _ = CHANGE_DIR2.remove(tid);
         Dir::NAMED_NOTHING
     };
     let (dir_names, walk) = if pending.fd_call != 0 {

@@ -8,7 +8,9 @@ use core::ffi::c_void;
 use aya_ebpf::{
     EbpfContext, helpers::generated::bpf_probe_read_kernel_str, programs::TracePointContext,
 };
-use ringside_common::{COMM_LEN, EventKind, KOFFSET_UNKNOWN, OomKillRecord, oom_memcg};
+use ringside_common::{
+    COMM_LEN, DIR_LEN_MAX, EventKind, KOFFSET_UNKNOWN, OomKillRecord, oom_memcg,
+};
 
 use crate::{
     draft::{Draft, StackKind},
@@ -141,7 +143,11 @@ fn push_cgroup_path(draft: &mut Draft, cgroup: u64) {
     let Some(mut node) = read_kernel::<u64>(cgroup, k.cgroup_kn) else {
         return;
     };
+    let start = draft.len();
     for _ in 0..MEMCG_DEPTH {
+        if draft.len() - start > DIR_LEN_MAX {
+            return;
+        }
         let parent = read_kernel::<u64>(node, k.kernfs_parent).unwrap_or(0);
         if parent == 0 {
             return;

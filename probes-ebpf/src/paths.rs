@@ -229,8 +229,10 @@ fn push_dir(draft: &mut Draft, at: Location, root: Location) -> Dir {
             let Some(up) = read_kernel::<u64>(mount, k.mount_parent) else {
                 return finished(draft, start, false, false);
             };
+            // The top of the mount tree without passing the process's root (a lazily
+            // unmounted tree, a directory outside a chroot): not a path from its root.
             if up == mount || up == 0 {
-                return finished(draft, start, true, hashed == 0);
+                return finished(draft, start, false, false);
             }
             let Some(mountpoint) = read_kernel::<u64>(mount, k.mount_mountpoint) else {
                 return finished(draft, start, false, false);

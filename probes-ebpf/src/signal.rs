@@ -30,10 +30,11 @@ pub fn generated(ctx: &TracePointContext) -> u32 {
     }
     let sig = read_field::<i32, _>(ctx, tp.signal_sig).unwrap_or(0);
     let code = read_field::<i32, _>(ctx, tp.signal_code).unwrap_or(0);
-    // A child's notice to its parent as it exits (SIGCHLD with a CLD_* code) is sent from its
+    // A child's notice to its parent as it exits (SIGCHLD, CLD_EXITED to CLD_DUMPED) is sent from its
     // exit path, whose stacks its exit event already carries: one per process, so they are
     // left out rather than copied again.
-    let routine = sig == SIGCHLD && code > 0;
+    // CLD_EXITED, CLD_KILLED, CLD_DUMPED: a stop or a trap is news, with its stacks.
+    let routine = sig == SIGCHLD && (1..=3).contains(&code);
     let snapshot = if routine {
         user_stack::NONE
     } else {

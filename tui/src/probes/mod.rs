@@ -108,7 +108,11 @@ pub fn load(options: &ProbeOptions) -> anyhow::Result<Probes> {
         btf_problem,
         cgroup_filter: options.filter.cgroups.clone(),
     };
-    probes.install_walk()?;
+    // Without it, records with a relative path go out marked partial: worth a warning, not
+    // a refusal to trace.
+    if let Err(error) = probes.install_walk() {
+        tracing::warn!("absolute paths unavailable: {error:#}");
+    }
     let tree = options.filter.tree && !options.filter.pids.is_empty();
     for attachment in attachments::needed(&options.events, tree) {
         let name = format!("{}:{}", attachment.category, attachment.tracepoint);

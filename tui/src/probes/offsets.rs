@@ -118,18 +118,18 @@ pub fn tracepoint_layout(tracefs: &Tracefs) -> anyhow::Result<TracepointLayout> 
         t.signal_result = offset(&f, "result")?;
     }
     if let Some(f) = read("oom", "mark_victim")? {
+        // Only `pid` is old: the victim's name and memory came in 6.8 (`pgtables` later
+        // still). A field this kernel lacks stays unknown and the record goes without it.
+        let optional = |name: &str| f.field(name).map_or(OFFSET_UNKNOWN, |field| field.offset);
         t.oom_pid = offset(&f, "pid")?;
-        t.oom_comm = offset(&f, "comm")?;
-        t.oom_total_vm = offset(&f, "total_vm")?;
-        t.oom_anon_rss = offset(&f, "anon_rss")?;
-        t.oom_file_rss = offset(&f, "file_rss")?;
-        t.oom_shmem_rss = offset(&f, "shmem_rss")?;
-        t.oom_uid = offset(&f, "uid")?;
-        // Added in 5.x; older kernels report no page tables.
-        t.oom_pgtables = f
-            .field("pgtables")
-            .map_or(OFFSET_UNKNOWN, |field| field.offset);
-        t.oom_score_adj = offset(&f, "oom_score_adj")?;
+        t.oom_comm = optional("comm");
+        t.oom_total_vm = optional("total_vm");
+        t.oom_anon_rss = optional("anon_rss");
+        t.oom_file_rss = optional("file_rss");
+        t.oom_shmem_rss = optional("shmem_rss");
+        t.oom_uid = optional("uid");
+        t.oom_pgtables = optional("pgtables");
+        t.oom_score_adj = optional("oom_score_adj");
     }
     for syscall in &CHANGE_SYSCALLS {
         let Some(f) = read("syscalls", syscall.enter)? else {

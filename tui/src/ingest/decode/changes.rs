@@ -1,7 +1,8 @@
 //! Changes to files: one record layout for every kind of the Changes group.
 
 use ringside_common::{
-    ChangeRecord, FLAG_DIR2_DELETED, FLAG_DIR2_PARTIAL, FLAG_PATH_TRUNCATED, PATH_LEN, change_dir,
+    ChangeRecord, FLAG_DIR2_DELETED, FLAG_DIR2_PARTIAL, FLAG_PATH_TRUNCATED, FLAG_PATH2_TRUNCATED,
+    PATH_LEN, change_dir,
 };
 
 use super::DecodeError;
@@ -45,7 +46,14 @@ pub fn change(bytes: &[u8], kind: EventKind, text: &mut TextArena) -> Result<Dec
     let mut change = Change {
         syscall,
         path,
-        path_truncated: flags & FLAG_PATH_TRUNCATED != 0,
+        // A link's path is its second argument (see the swap below).
+        path_truncated: flags
+            & if kind == EventKind::Link {
+                FLAG_PATH2_TRUNCATED
+            } else {
+                FLAG_PATH_TRUNCATED
+            }
+            != 0,
         abs_path: abs,
         other: text.copy(path2),
         other_abs,

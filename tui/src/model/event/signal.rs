@@ -37,11 +37,11 @@ impl Signal {
         )
     }
 
-    /// A child's notice to its parent that it ended or stopped (`SIGCHLD` with a `CLD_*`
-    /// code): one per exit, already told by the `exit` event. The TUI leaves these out unless
-    /// a filter asks for `sig`.
+    /// A child's notice to its parent that it ended (`SIGCHLD` with `CLD_EXITED`,
+    /// `CLD_KILLED` or `CLD_DUMPED`): one per exit, already told by the `exit` event. The TUI
+    /// leaves these out unless a filter asks for `sig`; a stop or a trap is not routine.
     pub fn routine(&self) -> bool {
-        self.sig == SIGCHLD && self.code > 0
+        self.sig == SIGCHLD && (1..=3).contains(&self.code)
     }
 
     /// Sent by a process (`kill`, `tkill`, `sigqueue`) to another one: the headline.
