@@ -27,6 +27,15 @@ pub fn details<M: SerializeMap>(details: &Details, map: &mut M) -> Result<(), M:
     }
 }
 
+/// The keys of a `path` and its absolute form.
+const PATH_KEYS: [&str; 5] = [
+    "path",
+    "path_hex",
+    "abs_path",
+    "abs_path_hex",
+    "abs_path_partial",
+];
+
 /// `<name>` (and `<name>_hex`), then `<prefix>abs_path` and `<prefix>abs_path_partial` when
 /// the path was relative and made absolute.
 fn path_entries<M: SerializeMap>(
@@ -81,18 +90,7 @@ fn oom_kill_fields<M: SerializeMap>(oom: &OomKill, map: &mut M) -> Result<(), M:
 
 fn change_fields<M: SerializeMap>(change: &Change, map: &mut M) -> Result<(), M::Error> {
     map.serialize_entry("syscall", change.syscall.name())?;
-    path_entries(
-        map,
-        [
-            "path",
-            "path_hex",
-            "abs_path",
-            "abs_path_hex",
-            "abs_path_partial",
-        ],
-        &change.path,
-        change.abs_path.as_deref(),
-    )?;
+    path_entries(map, PATH_KEYS, &change.path, change.abs_path.as_deref())?;
     if change.path_truncated {
         map.serialize_entry("path_truncated", &true)?;
     }
@@ -182,18 +180,7 @@ fn exec_fields<M: SerializeMap>(exec: &Exec, map: &mut M) -> Result<(), M::Error
 }
 
 fn open_fields<M: SerializeMap>(open: &Open, map: &mut M) -> Result<(), M::Error> {
-    path_entries(
-        map,
-        [
-            "path",
-            "path_hex",
-            "abs_path",
-            "abs_path_hex",
-            "abs_path_partial",
-        ],
-        &open.path,
-        open.abs_path.as_deref(),
-    )?;
+    path_entries(map, PATH_KEYS, &open.path, open.abs_path.as_deref())?;
     if open.path_truncated {
         map.serialize_entry("path_truncated", &true)?;
     }
