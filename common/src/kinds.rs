@@ -181,11 +181,6 @@ impl EventKind {
         }
     }
 
-    /// Whether a change kind's record is a [`crate::ChangeRecord`].
-    pub const fn is_change(self) -> bool {
-        matches!(self.group(), Group::Changes)
-    }
-
     /// Whether the kind's record has a user stack (and so may be followed by a copy of it).
     /// A TCP session's end is seen wherever the kernel closes it (often softirq), not in its
     /// owner's thread: there is no owner's user stack to take.

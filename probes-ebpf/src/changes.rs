@@ -20,7 +20,7 @@ use crate::{
     kernel::{
         config, count_drop, current_ids, fill_header, now_ns, passes_filter, syscall_arg, wanted,
     },
-    paths::{AT_FDCWD, Dir, Finish, Walk, is_relative, push_base_dir, send_with_walk},
+    paths::{AT_FDCWD, Dir, Finish, Walk, is_relative, push_walk, send_with_walk},
     user_stack,
 };
 
@@ -95,7 +95,7 @@ fn walk_second_dir(tid: u32, dfd: i32, path: u64) {
     let Some((mut draft, head)) = Draft::start_in::<WalkedHead>(&DIR_SCRATCH) else {
         return;
     };
-    let dir = push_base_dir(&mut draft, dfd);
+    let dir = push_walk(&mut draft, Walk::BaseOf(dfd));
     // SAFETY: `head` is the start of this CPU's scratch, larger than a WalkedDir, whose
     // names are where the draft wrote them: right after the head.
     unsafe {

@@ -192,12 +192,6 @@ pub fn walk_and_send(_ctx: &TracePointContext) -> u32 {
     0
 }
 
-/// Appends the directory a path relative to `dfd` starts from: the cwd for [`AT_FDCWD`].
-#[inline(always)]
-pub fn push_base_dir(draft: &mut Draft, dfd: i32) -> Dir {
-    push_walk(draft, Walk::BaseOf(dfd))
-}
-
 /// Whether a path the caller passed, whose first byte is `first`, is relative.
 #[inline(always)]
 pub fn is_relative(first: u8) -> bool {

@@ -26,7 +26,7 @@ pub fn change(bytes: &[u8], kind: EventKind, text: &mut TextArena) -> Result<Dec
     let fd_call = r.dir_names == change_dir::FILE;
     // An fd-based call names its file through the fd: that path is the one shown.
     let (path, abs) = if fd_call {
-        let named = AbsPath::join_as(dir, b"", state);
+        let named = AbsPath::join(dir, b"", state);
         let abs = named.partial.then(|| Box::new(named.clone()));
         (text.copy(&named.path), abs)
     } else if r.dir_names == change_dir::BASE {

@@ -237,7 +237,7 @@ pub const DIR_MAX: usize = ringside_common::DIR_TAIL_MAX;
 /// is the root, or nothing at all when it is partial).
 pub fn abs_path(dir: &[u8], given: &[u8], state: DirState) -> Option<Box<AbsPath>> {
     let relative = !given.is_empty() && given[0] != b'/';
-    relative.then(|| Box::new(AbsPath::join_as(dir, given, state)))
+    relative.then(|| Box::new(AbsPath::join(dir, given, state)))
 }
 
 /// How much of a record's (first) directory the probes named.

@@ -5,7 +5,7 @@ use ringside_common::{EventKind, OomKillRecord, SignalRecord, oom_memcg};
 use super::DecodeError;
 use super::head;
 use super::kinds::{DIR_MAX, Decoded, c_string};
-use crate::model::event::{AbsPath, Details, OomKill, OomScope, Signal};
+use crate::model::event::{AbsPath, Details, DirState, OomKill, OomScope, Signal};
 
 pub fn signal(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     let (r, mut tail) = head::read::<SignalRecord>(bytes, EventKind::Signal.name())?;
@@ -28,7 +28,7 @@ pub fn oom_kill(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     let memcg_dir = tail.take("memory cgroup", r.memcg_len as usize, DIR_MAX)?;
     let memcg = match r.memcg {
         oom_memcg::GLOBAL => OomScope::Global,
-        oom_memcg::NAMED => OomScope::Cgroup(AbsPath::join(memcg_dir, b"", false).path),
+        oom_memcg::NAMED => OomScope::Cgroup(AbsPath::join(memcg_dir, b"", DirState::Whole).path),
         _ => OomScope::Unknown,
     };
     const KIB: u64 = 1024;

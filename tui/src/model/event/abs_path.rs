@@ -24,14 +24,6 @@ pub enum DirState {
 }
 
 impl DirState {
-    fn from_partial(partial: bool) -> DirState {
-        if partial {
-            DirState::Partial
-        } else {
-            DirState::Whole
-        }
-    }
-
     /// From a record's flags, given the bits for this directory.
     pub fn of(flags: u16, partial: u16, deleted: u16) -> DirState {
         if flags & deleted != 0 {
@@ -45,13 +37,10 @@ impl DirState {
 }
 
 impl AbsPath {
-    /// `dir` is the directory as the probes send it (names innermost first, each NUL-ended);
-    /// `given` the caller's path relative to it, empty for the directory itself.
-    pub fn join(dir: &[u8], given: &[u8], partial: bool) -> AbsPath {
-        Self::join_as(dir, given, DirState::from_partial(partial))
-    }
-
-    pub fn join_as(dir: &[u8], given: &[u8], state: DirState) -> AbsPath {
+    /// `dir` is the directory as the probes send it (names innermost first, each NUL-ended),
+    /// named as `state` says; `given` the caller's path relative to it, empty for the
+    /// directory itself.
+    pub fn join(dir: &[u8], given: &[u8], state: DirState) -> AbsPath {
         let rooted = state != DirState::Partial;
         let partial = state != DirState::Whole;
         let mut path = Vec::with_capacity(dir.len() + given.len() + 2);
@@ -96,7 +85,12 @@ mod tests {
     use super::*;
 
     fn joined(dir: &[u8], given: &[u8], partial: bool) -> String {
-        String::from_utf8(AbsPath::join(dir, given, partial).path.to_vec()).unwrap()
+        let state = if partial {
+            DirState::Partial
+        } else {
+            DirState::Whole
+        };
+        String::from_utf8(AbsPath::join(dir, given, state).path.to_vec()).unwrap()
     }
 
     #[test]
@@ -123,7 +117,7 @@ mod tests {
 
     #[test]
     fn a_deleted_directory_keeps_its_root_and_says_it_is_partial() {
-        let abs = AbsPath::join_as(b"d1\0tmp\0", b"f", DirState::Deleted);
+        let abs = AbsPath::join(b"d1\0tmp\0", b"f", DirState::Deleted);
         assert_eq!(&abs.path[..], b"/tmp/d1/f");
         assert!(abs.partial);
     }
